@@ -1,0 +1,155 @@
+// The device config: one schema that validates the file, supplies defaults and derives the environment
+// overrides (SOSNA_<PATH> in upper snake case, e.g. SOSNA_HUB_URL, SOSNA_TELEMETRY_INTERVAL_SEC).
+import { z } from 'zod';
+import { EthAddress, Id } from './messages.js';
+import { DEFAULT_MAX_PAYLOAD } from './codec.js';
+
+const MqttUrl = z
+  .string()
+  .refine((s) => /^(mqtts?|wss?):\/\/[^/\s]+/.test(s), 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
+
+export const DeviceConfig = z
+  .object({
+    hub: z
+      .object({
+        /** Broker URL of the hub, e.g. mqtt://hub.example.org:1883. */
+        url: MqttUrl,
+        /** Pin the hub id; otherwise taken from the hub's signed announcement. */
+        id: Id.optional(),
+        /** Pin the hub owner's Ethereum address; announcements signed by anyone else are refused. */
+        owner: EthAddress.optional(),
+      })
+      .strict(),
+    /** Fleet provisioning key `keyId.secret`; exchanged for the device's own credentials on first boot. */
+    provisioningKey: z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must look like keyId.secret').optional(),
+    /** Human name of the device; defaults to the host name. */
+    name: z.string().min(1).max(128).optional(),
+    /** Where credentials and other state live; written atomically. */
+    stateDir: z.string().min(1).default('/var/lib/sosna'),
+    telemetry: z
+      .object({
+        intervalSec: z.number().min(1).max(3600).default(10),
+        fullEverySec: z.number().min(10).max(86_400).default(300),
+      })
+      .strict()
+      .prefault({}),
+    mqtt: z
+      .object({
+        keepaliveSec: z.number().int().min(2).max(3600).default(30),
+        reconnectMinMs: z.number().int().min(50).max(60_000).default(500),
+        reconnectMaxMs: z.number().int().min(100).max(600_000).default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    rpc: z
+      .object({ maxPayloadBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(DEFAULT_MAX_PAYLOAD) })
+      .strict()
+      .prefault({}),
+    log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).strict().prefault({}),
+  })
+  .strict();
+export type DeviceConfig = z.infer<typeof DeviceConfig>;
+export type DeviceConfigInput = z.input<typeof DeviceConfig>;
+
+type Leaf = 'string' | 'number' | 'boolean' | 'list';
+
+interface ZodLike {
+  _zod: { def: { type: string; innerType?: ZodLike; shape?: Record<string, ZodLike>; element?: ZodLike } };
+}
+
+function unwrap(schema: ZodLike): ZodLike {
+  let s = schema;
+  for (let i = 0; i < 10; i++) {
+    const def = s._zod.def;
+    if ((def.type === 'optional' || def.type === 'default' || def.type === 'prefault' || def.type === 'nullable') && def.innerType) s = def.innerType;
+    else break;
+  }
+  return s;
+}
+
+function leafKind(schema: ZodLike): Leaf | null {
+  const t = unwrap(schema)._zod.def.type;
+  if (t === 'string' || t === 'enum' || t === 'literal') return 'string';
+  if (t === 'number' || t === 'int') return 'number';
+  if (t === 'boolean') return 'boolean';
+  if (t === 'array') return 'list';
+  return null;
+}
+
+const snake = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+/** Every settable path of an object schema with its environment variable name. */
+export function envVariables(schema: z.ZodType, prefix = 'SOSNA'): { path: string[]; env: string; kind: Leaf }[] {
+  const out: { path: string[]; env: string; kind: Leaf }[] = [];
+  const walk = (s: ZodLike, path: string[]) => {
+    const u = unwrap(s);
+    if (u._zod.def.type === 'object' && u._zod.def.shape) {
+      for (const [k, child] of Object.entries(u._zod.def.shape)) walk(child, [...path, k]);
+      return;
+    }
+    const kind = leafKind(u);
+    if (kind) out.push({ path, env: [prefix, ...path.map(snake)].join('_'), kind });
+  };
+  walk(schema as unknown as ZodLike, []);
+  return out;
+}
+
+export interface EnvApplied {
+  value: Record<string, unknown>;
+  /** dotted path -> environment variable that set it, for error messages. */
+  sources: Record<string, string>;
+}
+
+/** Applies SOSNA_* variables over a parsed config file (before validation). Pure. */
+export function applyEnv(schema: z.ZodType, base: unknown, env: Record<string, string | undefined>, prefix = 'SOSNA'): EnvApplied {
+  const value: Record<string, unknown> = structuredClone((base && typeof base === 'object' ? base : {}) as Record<string, unknown>);
+  const sources: Record<string, string> = {};
+  for (const v of envVariables(schema, prefix)) {
+    const raw = env[v.env];
+    if (raw === undefined || raw === '') continue;
+    let parsed: unknown = raw;
+    if (v.kind === 'number') parsed = raw.trim() !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
+    else if (v.kind === 'boolean') parsed = raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
+    else if (v.kind === 'list') parsed = raw.split(',').map((x) => x.trim()).filter(Boolean);
+    let node = value;
+    for (const key of v.path.slice(0, -1)) {
+      const next = node[key];
+      node = (next && typeof next === 'object' ? next : (node[key] = {})) as Record<string, unknown>;
+    }
+    node[v.path[v.path.length - 1]!] = parsed;
+    sources[v.path.join('.')] = v.env;
+  }
+  return { value, sources };
+}
+
+/** Validates a config object; errors name the file, the field (and the variable that set it) and the reason. */
+export function parseConfig<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  origin: { file?: string; sources?: Record<string, string> } = {},
+): { ok: true; config: z.output<T> } | { ok: false; errors: string[] } {
+  const r = schema.safeParse(value);
+  if (r.success) return { ok: true, config: r.data };
+  const where = origin.file ? `${origin.file}: ` : '';
+  return {
+    ok: false,
+    errors: r.error.issues.map((issue) => {
+      const path = issue.path.map(String).join('.');
+      const env = origin.sources?.[path];
+      const secret = /key|password|secret/i.test(path);
+      const got = issue.code === 'unrecognized_keys' ? '' : secret ? ' (value hidden)' : describeValue(value, issue.path);
+      return `${where}${path || '(root)'}${env ? ` (from ${env})` : ''}: ${issue.message}${got}`;
+    }),
+  };
+}
+
+function describeValue(root: unknown, path: PropertyKey[]): string {
+  let node: unknown = root;
+  for (const k of path) {
+    if (node && typeof node === 'object') node = (node as Record<PropertyKey, unknown>)[k];
+    else return '';
+  }
+  if (node === undefined) return '';
+  const text = JSON.stringify(node);
+  return text === undefined ? '' : ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
+}

@@ -1,0 +1,14 @@
+export * from './topics.js';
+export * from './errors.js';
+export * from './codec.js';
+export * from './validate.js';
+export * from './messages.js';
+export * from './services.js';
+export * from './config.js';
+export * from './announce.js';
+export * from './mqtt.js';
+export * from './rpc/service.js';
+export * from './rpc/frame.js';
+export * from './rpc/endpoint.js';
+export * from './rpc/peer.js';
+export const PROTOCOL_VERSION = 1;

@@ -1,0 +1,75 @@
+// Every message that crosses MQTT outside of RPC, defined once: the schema is the runtime check and its
+// inferred type the static one. Fields only ever get added (optional) within v1; golden fixtures in
+// protocol/fixtures/v1 keep old encodings decoding.
+import { z } from 'zod';
+import { ID_PATTERN } from './topics.js';
+
+export const Id = z.string().regex(ID_PATTERN, 'must be 1-64 chars of letters, digits, ".", "_", "-"');
+export const EthAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
+export const HexSignature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte 0x-hex signature');
+export const Millis = z.number().int().nonnegative();
+
+/** The hub card, retained on sosna/v1/hubs/{hubId}/announce, signed by the hub owner's Ethereum key. */
+export const HubCardBody = z.object({
+  v: z.literal(1),
+  hubId: Id,
+  name: z.string().min(1).max(128),
+  endpoints: z.array(z.string().min(1).max(256)).max(16),
+  owner: EthAddress,
+  wallet: EthAddress.optional(),
+  chainId: z.number().int().positive().optional(),
+  prices: z.record(z.string(), z.string().regex(/^\d+$/, 'must be a decimal integer (token wei)')).optional(),
+  issuedAt: Millis,
+});
+export type HubCardBody = z.infer<typeof HubCardBody>;
+export const HubCard = HubCardBody.extend({ signature: HexSignature });
+export type HubCard = z.infer<typeof HubCard>;
+
+/** Basic inventory published in the birth message; hardware detection adds fields (loose for that reason). */
+export const BasicInventory = z.looseObject({
+  hostname: z.string().max(255),
+  platform: z.string().max(64),
+  arch: z.string().max(64),
+  os: z.looseObject({ distro: z.string().max(128), release: z.string().max(128), kernel: z.string().max(128) }),
+  cpu: z.looseObject({
+    manufacturer: z.string().max(128),
+    brand: z.string().max(256),
+    cores: z.number().int().nonnegative(),
+    physicalCores: z.number().int().nonnegative(),
+    speedGHz: z.number().nonnegative(),
+  }),
+  memory: z.looseObject({ totalBytes: z.number().nonnegative() }),
+});
+export type BasicInventory = z.infer<typeof BasicInventory>;
+
+/** Retained on dev/{id}/state: `online` birth after connecting, `offline` as the MQTT Will or on shutdown. */
+export const DeviceOnline = z.object({
+  v: z.literal(1),
+  status: z.literal('online'),
+  at: Millis,
+  agentVersion: z.string().max(64),
+  name: z.string().max(128),
+  inventory: BasicInventory,
+  hardware: z.record(z.string(), z.unknown()).optional(),
+  benchmarks: z.record(z.string(), z.number()).optional(),
+});
+export const DeviceOffline = z.object({
+  v: z.literal(1),
+  status: z.literal('offline'),
+  at: Millis,
+  reason: z.enum(['will', 'shutdown']),
+});
+export const DeviceState = z.discriminatedUnion('status', [DeviceOnline, DeviceOffline]);
+export type DeviceOnline = z.infer<typeof DeviceOnline>;
+export type DeviceOffline = z.infer<typeof DeviceOffline>;
+export type DeviceState = z.infer<typeof DeviceState>;
+
+/** Periodic metrics, reported by exception: `full` snapshots replace, partial ones patch. */
+export const Telemetry = z.object({
+  v: z.literal(1),
+  at: Millis,
+  seq: z.number().int().nonnegative(),
+  full: z.boolean(),
+  metrics: z.record(z.string().max(128), z.number()),
+});
+export type Telemetry = z.infer<typeof Telemetry>;

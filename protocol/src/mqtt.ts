@@ -1,0 +1,108 @@
+// MQTT conventions every sosna client shares: MQTT 3.1.1, clean sessions, TCP_NODELAY (without it a
+// QoS 1 round trip waits on Nagle's algorithm, ~90 ms), clear errors for refused connections, and
+// reconnect delays with exponential backoff and jitter.
+import mqtt from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { SosnaError } from './errors.js';
+
+export type { MqttClient } from 'mqtt';
+
+export interface ConnectOptions {
+  url: string;
+  clientId: string;
+  username: string;
+  password: string;
+  keepaliveSec?: number;
+  will?: { topic: string; payload: Uint8Array; retain: boolean; qos: 0 | 1 };
+  connectTimeoutMs?: number;
+}
+
+/** Delay before reconnect attempt `attempt` (0-based): exponential up to max, "equal jitter". Pure. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand: () => number = Math.random): number {
+  const cap = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(cap / 2 + (rand() * cap) / 2);
+}
+
+export function noDelay(client: MqttClient): void {
+  const stream = client.stream as unknown as { setNoDelay?: (v: boolean) => void; socket?: { setNoDelay?: (v: boolean) => void } };
+  stream.setNoDelay?.(true);
+  stream.socket?.setNoDelay?.(true);
+}
+
+const CONNACK: Record<number, string> = {
+  1: 'unacceptable protocol version',
+  2: 'client identifier rejected',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized',
+};
+
+/** Maps an mqtt.js connection error to a SosnaError with a message a person can act on. */
+export function connectError(err: unknown, url: string): SosnaError {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'number' && CONNACK[code]) {
+    return new SosnaError(code === 4 || code === 5 ? 'E_UNAUTHORIZED' : 'E_UNAVAILABLE', `${url} refused the connection: ${CONNACK[code]}`);
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return new SosnaError('E_UNAVAILABLE', `cannot reach ${url}: ${msg}`);
+}
+
+export function clientOptions(o: ConnectOptions): IClientOptions {
+  return {
+    clientId: o.clientId,
+    username: o.username,
+    password: o.password,
+    keepalive: o.keepaliveSec ?? 30,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 0, // reconnects are ours: backoff with jitter
+    connectTimeout: o.connectTimeoutMs ?? 10_000,
+    resubscribe: true,
+    will: o.will ? { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain } : undefined,
+  };
+}
+
+/** Connects once; resolves after CONNACK or rejects with a SosnaError. The client does not reconnect. */
+export function connectOnce(o: ConnectOptions): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(o.url, clientOptions(o));
+    const fail = (err: unknown) => {
+      cleanup();
+      client.end(true);
+      reject(connectError(err, o.url));
+    };
+    const onClose = () => fail(new Error('connection closed before CONNACK'));
+    const onConnect = () => {
+      cleanup();
+      noDelay(client);
+      resolve(client);
+    };
+    const cleanup = () => {
+      client.off('error', fail);
+      client.off('close', onClose);
+      client.off('connect', onConnect);
+    };
+    client.on('error', fail);
+    client.on('close', onClose);
+    client.on('connect', onConnect);
+  });
+}
+
+export function publishAsync(client: MqttClient, topic: string, payload: Uint8Array, opts: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: opts.qos ?? 1, retain: opts.retain ?? false }, (err) =>
+      err ? reject(err) : resolve(),
+    );
+  });
+}
+
+export function subscribeAsync(client: MqttClient, filter: string | string[], qos: 0 | 1 = 1): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.subscribe(filter, { qos }, (err, granted) => {
+      if (err) return reject(err);
+      const refused = (granted ?? []).filter((g) => g.qos === 128);
+      if (refused.length) return reject(new SosnaError('E_UNAUTHORIZED', `subscription refused: ${refused.map((g) => g.topic).join(', ')}`));
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,96 @@
+// The RPC services of sosna endpoints, as the single source of their params and result types.
+import { z } from 'zod';
+import { defineService } from './rpc/service.js';
+import { BasicInventory, Id } from './messages.js';
+
+/** Offered by every device. */
+export const systemService = defineService('system', {
+  info: {
+    params: z.object({}),
+    result: z.object({
+      deviceId: z.string(),
+      name: z.string(),
+      agentVersion: z.string(),
+      uptimeSec: z.number().nonnegative(),
+      node: z.string(),
+      inventory: BasicInventory,
+    }),
+  },
+  ping: {
+    params: z.object({ echo: z.string().max(1024).optional() }),
+    result: z.object({ echo: z.string().optional(), at: z.number() }),
+  },
+});
+
+/** Offered by the hub on provision/{session}/rpc/in to clients that authenticated with a provisioning key. */
+export const provisionService = defineService('provision', {
+  register: {
+    params: z.object({
+      /** The whole provisioning key `keyId.secret`, re-checked by the hub whatever broker is in front. */
+      key: z.string().min(3).max(256),
+      /** Chosen once by the device and kept across retries, so a retry never creates a second device. */
+      nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be 16-64 url-safe characters'),
+      name: z.string().min(1).max(128),
+    }),
+    result: z.object({ hubId: Id, deviceId: Id, username: z.string(), password: z.string() }),
+  },
+});
+
+export const DeviceSummary = z.object({
+  id: Id,
+  name: z.string(),
+  fleet: z.string().nullable(),
+  tags: z.array(z.string()),
+  online: z.boolean(),
+  firstSeen: z.number().nullable(),
+  lastSeen: z.number().nullable(),
+  agentVersion: z.string().nullable(),
+  inventory: z.record(z.string(), z.unknown()).nullable(),
+  telemetry: z.record(z.string(), z.number()).nullable(),
+  telemetryAt: z.number().nullable(),
+});
+export type DeviceSummary = z.infer<typeof DeviceSummary>;
+
+export const DeviceFilter = z.object({
+  fleet: z.string().max(64).optional(),
+  tag: z.string().max(64).optional(),
+  online: z.boolean().optional(),
+});
+export type DeviceFilter = z.infer<typeof DeviceFilter>;
+
+/** The hub's operator services, on console/{operator}/rpc/in. */
+export const devicesService = defineService('devices', {
+  list: {
+    params: DeviceFilter,
+    result: z.object({ devices: z.array(DeviceSummary) }),
+  },
+  show: {
+    params: z.object({ deviceId: Id }),
+    result: DeviceSummary,
+  },
+  /** Forwards one call to a device's service and streams back whatever the device answers. */
+  call: {
+    params: z.object({
+      deviceId: Id,
+      service: z.string().min(1).max(128),
+      method: z.string().min(1).max(128),
+      params: z.unknown().optional(),
+      timeoutMs: z.number().int().positive().max(600_000).optional(),
+    }),
+    result: z.unknown(),
+    streaming: true,
+  },
+});
+
+export const hubService = defineService('hub', {
+  info: {
+    params: z.object({}),
+    result: z.object({
+      hubId: Id,
+      name: z.string(),
+      owner: z.string(),
+      version: z.string(),
+      devices: z.object({ total: z.number(), online: z.number() }),
+    }),
+  },
+});

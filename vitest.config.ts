@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Sources are tested directly (the `sosna-source` export condition maps @sosna/* to src/*.ts);
+// end-to-end tests under test/ run the built artifacts (npm run build first; scripts/test.sh does).
+export default defineConfig({
+  resolve: { conditions: ['sosna-source'] },
+  ssr: { resolve: { conditions: ['sosna-source'] } },
+  test: {
+    include: ['*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ['default'],
+  },
+});
