@@ -12,3 +12,4 @@ export * from './rpc/frame.js';
 export * from './rpc/endpoint.js';
 export * from './rpc/peer.js';
 export const PROTOCOL_VERSION = 1;
+export * from './log.js';

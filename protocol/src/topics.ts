@@ -118,3 +118,6 @@ export function parseUsername(username: string | undefined): Principal | null {
     default: return null;
   }
 }
+
+/** A device with only a provisioning key connects as prov-{nonce}; the nonce is its provisioning retry key. */
+export const PROVISION_CLIENT_PREFIX = 'prov-';

@@ -1,0 +1,101 @@
+// The agent's boot order, in one place:
+//   config -> state directory -> inventory -> credentials (provision with the fleet key if needed)
+//   -> RPC services -> hub link (Will, birth, reconnects) -> telemetry loop.
+import { hostname } from 'node:os';
+import { createCodec, RpcEndpoint, systemService } from '@sosna/protocol';
+import type { BasicInventory, DeviceConfig, Logger } from '@sosna/protocol';
+import { backoffDelay } from '@sosna/protocol';
+import { Credentials, CREDENTIALS_FILE } from './credentials.js';
+import { basicInventory } from './inventory.js';
+import { HubLink } from './link.js';
+import { provision } from './provision.js';
+import { systemHandlers } from './services/system.js';
+import { StateStore } from './state.js';
+import { createSystemSampler, planTelemetry } from './telemetry.js';
+import type { PlanState } from './telemetry.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface Agent {
+  readonly deviceId: string;
+  stop(): Promise<void>;
+}
+
+/** Reads saved credentials, or provisions until it succeeds (with backoff) or the agent stops. */
+async function obtainCredentials(config: DeviceConfig, state: StateStore, name: string, log: Logger, stopped: () => boolean): Promise<Credentials | null> {
+  for (let attempt = 0; !stopped(); attempt++) {
+    const saved = state.read(CREDENTIALS_FILE, Credentials, (why) => log.warn('ignoring unreadable credentials', { why }));
+    if (saved) return saved;
+    try {
+      return await provision({ config, state, name, log });
+    } catch (err) {
+      const delay = backoffDelay(attempt, Math.max(1000, config.mqtt.reconnectMinMs), config.mqtt.reconnectMaxMs);
+      log.error('provisioning failed', { reason: (err as Error).message, retryInMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  return null;
+}
+
+export async function startAgent(config: DeviceConfig, log: Logger): Promise<Agent> {
+  const state = new StateStore(config.stateDir);
+  const name = config.name ?? hostname();
+  let stopped = false;
+  let inventory: BasicInventory = await basicInventory();
+
+  let creds = await obtainCredentials(config, state, name, log, () => stopped);
+  if (!creds) throw new Error('stopped before provisioning finished');
+  if (creds.url !== config.hub.url) log.warn('config names another hub URL than the one this device was provisioned on; using the provisioned one', { provisioned: creds.url, config: config.hub.url });
+
+  const codec = createCodec({ maxPayload: config.rpc.maxPayloadBytes });
+  const endpoint = new RpcEndpoint().add(systemService, systemHandlers({ deviceId: creds.deviceId, name, inventory: () => inventory }));
+
+  let link: HubLink;
+  const makeLink = (c: Credentials) =>
+    new HubLink({
+      config, creds: c, codec, endpoint, log,
+      birth: () => ({ v: 1, status: 'online', agentVersion: AGENT_VERSION, name, inventory }),
+      events: {
+        // Three refusals in a row with a fleet key at hand: the hub no longer knows these credentials.
+        onRefused: (n) => {
+          if (n < 3 || !config.provisioningKey) return;
+          log.warn('dropping refused credentials and provisioning again');
+          state.remove(CREDENTIALS_FILE);
+          void link.stop().then(async () => {
+            const fresh = await obtainCredentials(config, state, name, log, () => stopped);
+            if (fresh && !stopped) {
+              creds = fresh;
+              link = makeLink(fresh);
+              link.start();
+            }
+          });
+        },
+      },
+    });
+  link = makeLink(creds);
+  link.start();
+
+  const sample = createSystemSampler();
+  let plan: PlanState = { last: {}, lastFullAt: null, seq: 0 };
+  const tick = () => {
+    if (!link.connected) return;
+    const r = planTelemetry(plan, sample(), Date.now(), { fullEveryMs: config.telemetry.fullEverySec * 1000 });
+    if (r.message && link.publishTelemetry(r.message)) plan = r.state;
+  };
+  const telemetryTimer = setInterval(tick, config.telemetry.intervalSec * 1000);
+  telemetryTimer.unref();
+  // Refresh the inventory now and then (disks fill, memory changes); the next birth carries it.
+  const inventoryTimer = setInterval(() => void basicInventory().then((i) => (inventory = i)).catch(() => {}), 3_600_000);
+  inventoryTimer.unref();
+
+  return {
+    get deviceId() {
+      return creds!.deviceId;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(telemetryTimer);
+      clearInterval(inventoryTimer);
+      await link.stop();
+    },
+  };
+}

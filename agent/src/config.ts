@@ -1,0 +1,40 @@
+// Loads the device config: a JSON file (--config, SOSNA_CONFIG or /etc/sosna/config.json) overlaid with
+// SOSNA_* environment variables derived from the schema. Errors name the file, the field and the reason.
+import { existsSync, readFileSync } from 'node:fs';
+import { applyEnv, DeviceConfig, parseConfig } from '@sosna/protocol';
+
+export const DEFAULT_CONFIG_PATH = '/etc/sosna/config.json';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(opts: { path?: string; env?: Record<string, string | undefined> } = {}): { config: DeviceConfig; file: string | null } {
+  const env = opts.env ?? process.env;
+  const explicit = opts.path ?? env.SOSNA_CONFIG;
+  const file = explicit ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : null);
+  let base: unknown = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError([`${file}: cannot read the config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    }
+    try {
+      base = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError([`${file}: not valid JSON: ${(err as Error).message}`]);
+    }
+    if (!base || typeof base !== 'object' || Array.isArray(base)) throw new ConfigError([`${file}: must hold a JSON object`]);
+  } else if (!env.SOSNA_HUB_URL) {
+    throw new ConfigError([`no config: pass --config FILE, set SOSNA_CONFIG, create ${DEFAULT_CONFIG_PATH}, or set SOSNA_HUB_URL`]);
+  }
+  const { value, sources } = applyEnv(DeviceConfig, base, env);
+  const r = parseConfig(DeviceConfig, value, { file: file ?? 'environment', sources });
+  if (!r.ok) throw new ConfigError(r.errors);
+  return { config: r.config, file };
+}

@@ -1,0 +1,4 @@
+export { startAgent } from './app.js';
+export { loadConfig, ConfigError } from './config.js';
+export { planTelemetry } from './telemetry.js';
+export { AGENT_VERSION } from './version.js';

@@ -1,0 +1,143 @@
+// The device's connection to its hub: connect with a retained `offline` Will, publish the retained
+// `online` birth, serve RPC on rpc/in, reconnect with exponential backoff and jitter, and say `offline`
+// on a clean shutdown (the broker only sends the Will when the connection dies).
+import { backoffDelay, connectOnce, publishAsync, RpcPeer, subscribeAsync, topics } from '@sosna/protocol';
+import type { Codec, DeviceConfig, DeviceOnline, Logger, MqttClient, RpcEndpoint, Telemetry } from '@sosna/protocol';
+import type { Credentials } from './credentials.js';
+
+export interface LinkEvents {
+  onConnected?(): void;
+  onDisconnected?(): void;
+  /** The hub refused our credentials (revoked, or the hub lost them); `attempts` in a row. */
+  onRefused?(attempts: number): void;
+}
+
+export class HubLink {
+  private client: MqttClient | null = null;
+  private attempt = 0;
+  private refusals = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private readonly peer: RpcPeer;
+
+  constructor(
+    private readonly o: {
+      config: DeviceConfig;
+      creds: Credentials;
+      codec: Codec;
+      endpoint: RpcEndpoint;
+      log: Logger;
+      birth: () => Omit<DeviceOnline, 'at'>;
+      events?: LinkEvents;
+    },
+  ) {
+    const out = topics.device(o.creds.hubId, o.creds.deviceId, 'rpc/out');
+    this.peer = new RpcPeer({
+      role: 'owner',
+      codec: o.codec,
+      endpoint: o.endpoint,
+      peer: `hub ${o.creds.hubId}`,
+      log: o.log,
+      send: (bytes) => {
+        if (this.client?.connected) this.client.publish(out, Buffer.from(bytes), { qos: 1 });
+      },
+    });
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  private topic(channel: 'state' | 'telemetry' | 'rpc/in' | 'rpc/out'): string {
+    return topics.device(this.o.creds.hubId, this.o.creds.deviceId, channel);
+  }
+
+  private schedule(): void {
+    if (this.stopping || this.timer) return;
+    const delay = backoffDelay(this.attempt++, this.o.config.mqtt.reconnectMinMs, this.o.config.mqtt.reconnectMaxMs);
+    this.o.log.info('reconnecting', { inMs: delay, attempt: this.attempt });
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.connect();
+    }, delay);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopping) return;
+    const { creds, codec, config, log } = this.o;
+    const sessionAt = Date.now();
+    let client: MqttClient;
+    try {
+      client = await connectOnce({
+        url: creds.url,
+        clientId: creds.deviceId,
+        username: creds.username,
+        password: creds.password,
+        keepaliveSec: config.mqtt.keepaliveSec,
+        will: { topic: this.topic('state'), payload: codec.encode({ v: 1, status: 'offline', at: sessionAt, reason: 'will' }), retain: true, qos: 1 },
+      });
+    } catch (err) {
+      const e = err as { code?: string; message: string };
+      if (e.code === 'E_UNAUTHORIZED') {
+        this.refusals++;
+        log.error('the hub refused this device', { reason: e.message, attempts: this.refusals });
+        this.o.events?.onRefused?.(this.refusals);
+      } else log.warn('cannot connect to the hub', { reason: e.message });
+      return this.schedule();
+    }
+    if (this.stopping) {
+      client.end(true);
+      return;
+    }
+    this.client = client;
+    this.attempt = 0;
+    this.refusals = 0;
+    client.on('message', (_topic, payload) => this.peer.receive(payload));
+    client.on('close', () => {
+      if (this.client !== client) return;
+      this.client = null;
+      client.removeAllListeners('message');
+      client.end(true);
+      log.warn('connection to the hub lost');
+      this.o.events?.onDisconnected?.();
+      this.schedule();
+    });
+    client.on('error', (err) => log.warn('mqtt error', { error: err.message }));
+    try {
+      await subscribeAsync(client, this.topic('rpc/in'));
+      const birth: DeviceOnline = { ...this.o.birth(), at: sessionAt };
+      await publishAsync(client, this.topic('state'), codec.encode(birth), { retain: true, qos: 1 });
+      log.info('online', { hubId: creds.hubId, deviceId: creds.deviceId });
+      this.o.events?.onConnected?.();
+    } catch (err) {
+      log.warn('could not register with the hub', { error: (err as Error).message });
+      client.end(true);
+    }
+  }
+
+  publishTelemetry(t: Telemetry): boolean {
+    if (!this.client?.connected) return false;
+    this.client.publish(this.topic('telemetry'), Buffer.from(this.o.codec.encode(t)), { qos: 0 });
+    return true;
+  }
+
+  /** Says `offline` (retained) and disconnects; bounded in time. */
+  async stop(timeoutMs = 3000): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    const client = this.client;
+    this.client = null;
+    this.peer.close('agent stopping');
+    if (!client?.connected) {
+      client?.end(true);
+      return;
+    }
+    const bye = publishAsync(client, this.topic('state'), this.o.codec.encode({ v: 1, status: 'offline', at: Date.now(), reason: 'shutdown' }), { retain: true, qos: 1 });
+    await Promise.race([bye.catch(() => {}), new Promise((r) => setTimeout(r, timeoutMs))]);
+    await new Promise<void>((r) => client.end(false, {}, () => r()));
+  }
+}

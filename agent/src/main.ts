@@ -1,0 +1,72 @@
+// sosna-agent: the device daemon. `app.ts` holds the boot order; this file only parses the command line,
+// handles signals and exit codes.
+import { parseArgs } from 'node:util';
+import { createLogger } from '@sosna/protocol';
+import { startAgent } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { AGENT_VERSION } from './version.js';
+
+const HELP = `sosna-agent ${AGENT_VERSION}: the sosna device daemon
+
+usage:
+  sosna-agent [run] [--config FILE]   join the hub in the config and serve it (default)
+  sosna-agent --version
+  sosna-agent --help
+
+The config file (JSON) comes from --config, $SOSNA_CONFIG or /etc/sosna/config.json; every field can be
+overridden by an environment variable: hub.url -> SOSNA_HUB_URL, telemetry.intervalSec ->
+SOSNA_TELEMETRY_INTERVAL_SEC, and so on.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { config: { type: 'string', short: 'c' }, version: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) return void process.stdout.write(HELP), 0;
+  if (values.version) return void process.stdout.write(`${AGENT_VERSION}\n`), 0;
+  const command = positionals[0] ?? 'run';
+  if (command !== 'run') {
+    process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+    return 2;
+  }
+  let loaded;
+  try {
+    loaded = loadConfig({ path: values.config });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sosna-agent: invalid configuration\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      return 78; // EX_CONFIG: a service manager should not restart into the same error
+    }
+    throw err;
+  }
+  const log = createLogger({ level: loaded.config.log.level, scope: 'agent' });
+  log.info('starting', { version: AGENT_VERSION, config: loaded.file ?? 'environment', state: loaded.config.stateDir });
+
+  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    void (agent ? agent.stop() : Promise.resolve()).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  agent = await startAgent(loaded.config, log);
+  if (stopping) await agent.stop();
+  return -1; // keep running
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`sosna-agent: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,70 @@
+// First boot with a fleet key: connect as prov-{nonce}, wait for the hub's signed card, call
+// provision.register, persist the credentials atomically. The nonce is saved before the first attempt,
+// so a crash at any point retries as the same device.
+import { randomBytes } from 'node:crypto';
+import {
+  connectOnce, createCodec, provisionService, PROVISION_CLIENT_PREFIX, RpcPeer, SosnaError, subscribeAsync, topics, usernames, verifyHubCard,
+} from '@sosna/protocol';
+import type { DeviceConfig, HubCard, Logger, MqttClient } from '@sosna/protocol';
+import { Credentials, CREDENTIALS_FILE, PROVISION_FILE, ProvisionState } from './credentials.js';
+import type { StateStore } from './state.js';
+
+function waitForCard(client: MqttClient, config: DeviceConfig, codec: ReturnType<typeof createCodec>, log: Logger, timeoutMs: number): Promise<HubCard> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('message', onMessage);
+      reject(new SosnaError('E_TIMEOUT', `no valid hub announcement within ${timeoutMs} ms${config.hub.id ? ` for hub ${config.hub.id}` : ''}`));
+    }, timeoutMs);
+    const onMessage = (topic: string, payload: Buffer) => {
+      if (!topic.endsWith('/announce')) return;
+      let value: unknown;
+      try {
+        value = codec.decode(payload);
+      } catch {
+        return log.warn('undecodable hub announcement', { topic });
+      }
+      const check = verifyHubCard(value, config.hub.owner);
+      if (!check.ok) return log.warn('refusing hub', { topic, reason: check.reason });
+      if (config.hub.id && check.card.hubId !== config.hub.id) return;
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      resolve(check.card);
+    };
+    client.on('message', onMessage);
+  });
+}
+
+export async function provision(opts: { config: DeviceConfig; state: StateStore; name: string; log: Logger }): Promise<Credentials> {
+  const { config, state, log } = opts;
+  const key = config.provisioningKey;
+  if (!key) throw new SosnaError('E_UNAUTHORIZED', 'no credentials and no provisioningKey in the config: this device cannot join a hub');
+  const [keyId, secret] = key.split('.') as [string, string];
+  let nonce = state.read(PROVISION_FILE, ProvisionState)?.nonce;
+  if (!nonce) {
+    nonce = randomBytes(16).toString('base64url');
+    state.write(PROVISION_FILE, { nonce });
+  }
+  const clientId = `${PROVISION_CLIENT_PREFIX}${nonce}`;
+  const codec = createCodec({ maxPayload: config.rpc.maxPayloadBytes });
+  log.info('provisioning with the fleet key', { keyId, url: config.hub.url });
+  const client = await connectOnce({ url: config.hub.url, clientId, username: usernames.provision(keyId), password: secret, keepaliveSec: config.mqtt.keepaliveSec });
+  try {
+    const cardPromise = waitForCard(client, config, codec, log, 15_000);
+    await subscribeAsync(client, config.hub.id ? topics.announce(config.hub.id) : topics.announceAll());
+    const card = await cardPromise;
+    log.info('hub verified', { hubId: card.hubId, name: card.name, owner: card.owner });
+    const inTopic = topics.provision(card.hubId, clientId, 'in');
+    const peer = new RpcPeer({ role: 'caller', codec, peer: `hub ${card.hubId}`, send: (b) => client.publish(inTopic, Buffer.from(b), { qos: 1 }) });
+    client.on('message', (topic, payload) => {
+      if (!topic.endsWith('/announce')) peer.receive(payload);
+    });
+    await subscribeAsync(client, topics.provision(card.hubId, clientId, 'out'));
+    const r = await peer.call(provisionService, 'register', { key, nonce, name: opts.name }, { timeoutMs: 30_000 });
+    const creds: Credentials = { hubId: r.hubId, deviceId: r.deviceId, username: r.username, password: r.password, url: config.hub.url, provisionedAt: Date.now() };
+    state.write(CREDENTIALS_FILE, creds);
+    log.info('provisioned', { deviceId: creds.deviceId, hubId: creds.hubId });
+    return Credentials.parse(creds);
+  } finally {
+    client.end(true);
+  }
+}

@@ -1,0 +1,95 @@
+// `sosna console ...`: operator commands over MQTT, through the hub's console service.
+import type { Command } from 'commander';
+import { ConsoleClient } from '@sosna/hub';
+import { devicesService } from '@sosna/protocol';
+import type { DeviceSummary } from '@sosna/protocol';
+import { loadProfile } from '../profile.js';
+import { ago, bytes, table } from '../table.js';
+
+interface ConnFlags {
+  profile?: string;
+  url?: string;
+  user?: string;
+  password?: string;
+  hubId?: string;
+  timeout?: string;
+}
+
+async function withConsole<T>(flags: ConnFlags, fn: (c: ConsoleClient) => Promise<T>): Promise<T> {
+  const profile = loadProfile(flags);
+  const timeoutMs = flags.timeout ? Number(flags.timeout) : undefined;
+  const client = await ConsoleClient.connect(profile, { timeoutMs });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export function deviceRows(devices: DeviceSummary[], now = Date.now()): string[][] {
+  return devices.map((d) => {
+    const inv = (d.inventory ?? {}) as { cpu?: { brand?: string; cores?: number }; memory?: { totalBytes?: number }; arch?: string };
+    return [
+      d.id,
+      d.name,
+      d.fleet ?? '-',
+      d.online ? 'online' : 'offline',
+      d.online ? 'now' : ago(d.lastSeen, now),
+      inv.cpu ? `${inv.cpu.cores ?? '?'}x ${inv.cpu.brand ?? ''}`.trim() : '-',
+      bytes(inv.memory?.totalBytes),
+      d.telemetry?.['cpu.loadPct'] !== undefined ? `${d.telemetry['cpu.loadPct']}%` : '-',
+      d.agentVersion ?? '-',
+    ];
+  });
+}
+
+function connOptions(cmd: Command): Command {
+  return cmd
+    .option('--profile <file>', 'console profile (url, hubId, user, password)')
+    .option('--url <url>', 'hub MQTT URL')
+    .option('--hub-id <id>', 'hub id')
+    .option('--user <name>', 'operator name')
+    .option('--password <password>', 'operator password (or SOSNA_CONSOLE_PASSWORD)')
+    .option('--timeout <ms>', 'time-out for each call in ms');
+}
+
+export function registerConsole(program: Command): void {
+  const consoleCmd = program.command('console').description('operate the fleet through a hub');
+  connOptions(consoleCmd.command('devices').description('list devices'))
+    .option('--json', 'machine-readable output')
+    .option('--fleet <fleet>', 'only this fleet')
+    .option('--tag <tag>', 'only devices with this tag')
+    .option('--online', 'only online devices')
+    .option('--offline', 'only offline devices')
+    .action(async (o: ConnFlags & { json?: boolean; fleet?: string; tag?: string; online?: boolean; offline?: boolean }) => {
+      const filter = { fleet: o.fleet, tag: o.tag, online: o.online ? true : o.offline ? false : undefined };
+      const { devices } = await withConsole(o, (c) => c.call(devicesService, 'list', filter));
+      if (o.json) return void process.stdout.write(JSON.stringify(devices, null, 2) + '\n');
+      if (devices.length === 0) return void process.stdout.write('no devices yet: create a key (sosna hub keys create --fleet NAME) and boot a device with it\n');
+      process.stdout.write(table(['ID', 'NAME', 'FLEET', 'STATE', 'SEEN', 'CPU', 'MEMORY', 'LOAD', 'AGENT'], deviceRows(devices)) + '\n');
+      const online = devices.filter((d) => d.online).length;
+      process.stdout.write(`${devices.length} device(s), ${online} online\n`);
+    });
+  connOptions(consoleCmd.command('call <device> <service.method> [params]').description('call a service of a device (params as JSON)'))
+    .action(async (device: string, target: string, paramsText: string | undefined, o: ConnFlags) => {
+      const dot = target.lastIndexOf('.');
+      if (dot <= 0) throw new Error(`${JSON.stringify(target)}: name the call as SERVICE.METHOD, e.g. system.info`);
+      let params: unknown = {};
+      if (paramsText !== undefined) {
+        try {
+          params = JSON.parse(paramsText);
+        } catch (err) {
+          throw new Error(`params ${JSON.stringify(paramsText)}: not valid JSON (${(err as Error).message})`);
+        }
+      }
+      const timeoutMs = o.timeout ? Number(o.timeout) : undefined;
+      await withConsole(o, (c) =>
+        c.call(
+          devicesService,
+          'call',
+          { deviceId: device, service: target.slice(0, dot), method: target.slice(dot + 1), params, timeoutMs },
+          { timeoutMs: (timeoutMs ?? 10_000) + 5_000, onChunk: (chunk) => process.stdout.write(JSON.stringify(chunk, null, 2) + '\n') },
+        ),
+      );
+    });
+}

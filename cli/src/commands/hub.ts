@@ -1,0 +1,180 @@
+// `sosna hub` (run the hub) and its administration: provisioning keys and operators.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { addOperator, createProvisioningKey, openSqliteStore, parseExpiry, revokeProvisioningKey, startHub } from '@sosna/hub';
+import type { Hub, HubConfigInput, HubStore, Role } from '@sosna/hub';
+import { createLogger } from '@sosna/protocol';
+import { DEFAULT_HUB_DIR, hubProfilePath, writeProfile } from '../profile.js';
+import { ago, table } from '../table.js';
+
+export interface HubFlags {
+  dataDir: string;
+  port?: string;
+  wsPort?: string;
+  host?: string;
+  name?: string;
+  hubId?: string;
+  config?: string;
+  logLevel?: string;
+}
+
+function int(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} ${JSON.stringify(value)}: must be a port number (0-65535)`);
+  return n;
+}
+
+export function hubConfigFrom(flags: HubFlags): HubConfigInput {
+  let file: Record<string, unknown> = {};
+  if (flags.config) {
+    try {
+      file = JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`${flags.config}: ${(err as Error).message}`);
+    }
+  }
+  const mqtt = { ...(file.mqtt as object | undefined) } as Record<string, unknown>;
+  if (flags.port !== undefined) mqtt.port = int('--port', flags.port);
+  if (flags.wsPort !== undefined) mqtt.wsPort = flags.wsPort === 'off' ? null : int('--ws-port', flags.wsPort);
+  if (flags.host !== undefined) mqtt.host = flags.host;
+  return {
+    ...file,
+    dataDir: flags.dataDir,
+    mqtt,
+    ...(flags.name ? { name: flags.name } : {}),
+    ...(flags.hubId ? { hubId: flags.hubId } : {}),
+    ...(flags.logLevel ? { log: { level: flags.logLevel as 'info' } } : {}),
+  };
+}
+
+/** First start: an `admin` operator and a console profile beside the database; later starts refresh its URL. */
+export async function ensureConsoleProfile(hub: Hub): Promise<string> {
+  const file = hubProfilePath(hub.dataDir);
+  const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
+  let password: string | undefined;
+  if (existsSync(file)) {
+    try {
+      password = (JSON.parse(readFileSync(file, 'utf8')) as { password?: string }).password;
+    } catch {
+      password = undefined;
+    }
+  }
+  if (!password || !hub.store.getOperator('admin')) password = (await addOperator(hub.store, 'admin', 'admin')).password;
+  writeProfile(file, { url, hubId: hub.hubId, user: 'admin', password });
+  return file;
+}
+
+function withStore<T>(dataDir: string, fn: (store: HubStore) => Promise<T> | T): Promise<T> {
+  const db = join(resolve(dataDir), 'hub.db');
+  if (!existsSync(db)) throw new Error(`no hub database at ${db}: start the hub once (sosna hub --data-dir ${dataDir}) or pass --data-dir`);
+  const store = openSqliteStore(db);
+  return Promise.resolve(fn(store)).finally(() => store.close());
+}
+
+export function registerHub(program: Command): void {
+  const hub = program.command('hub').enablePositionalOptions().description('run a hub: embedded MQTT broker, fleet registry, console service');
+  const dataDirOpt = ['--data-dir <dir>', 'hub data directory (database, owner key, console profile)', DEFAULT_HUB_DIR] as const;
+  hub
+    .option(...dataDirOpt)
+    .option('--port <port>', 'MQTT port (default 1883)')
+    .option('--ws-port <port|off>', 'MQTT over WebSocket port (default 8083)')
+    .option('--host <addr>', 'listen address (default 0.0.0.0)')
+    .option('--name <name>', 'hub name shown to devices')
+    .option('--hub-id <id>', 'hub id (fixed at first start)')
+    .option('--config <file>', 'hub config JSON')
+    .option('--log-level <level>', 'debug, info, warn or error')
+    .action(async (flags: HubFlags) => {
+      const log = createLogger({ level: (flags.logLevel as 'info') ?? 'info', scope: 'hub' });
+      const h = await startHub(hubConfigFrom(flags), { log });
+      const profile = await ensureConsoleProfile(h);
+      process.stdout.write(`hub ${h.hubId} ready on mqtt://0.0.0.0:${h.mqttPort}${h.wsPort !== null ? ` and ws://0.0.0.0:${h.wsPort}` : ''}\nconsole profile: ${profile}\n`);
+      await new Promise<void>((done) => {
+        const stop = () => void h.stop().then(done);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  const keys = hub.command('keys').description('fleet provisioning keys');
+  keys
+    .command('create')
+    .description('create a key that devices of a fleet use on first boot')
+    .requiredOption('--fleet <name>', 'fleet the devices join')
+    .option('--max <n>', 'how many devices may use it')
+    .option('--expires <when>', 'expiry: 7d, 12h, 30m or an ISO date')
+    .option(...dataDirOpt)
+    .action(async (o: { fleet: string; max?: string; expires?: string; dataDir: string }) => {
+      const maxUses = o.max === undefined ? null : Number(o.max);
+      if (maxUses !== null && (!Number.isInteger(maxUses) || maxUses < 1)) throw new Error(`--max ${JSON.stringify(o.max)}: must be a positive whole number`);
+      const expiresAt = o.expires ? parseExpiry(o.expires) : null;
+      const created = await withStore(o.dataDir, (s) => createProvisioningKey(s, { fleet: o.fleet, maxUses, expiresAt }));
+      process.stdout.write(`${created.key}\n`);
+      process.stderr.write(
+        `provisioning key ${created.row.id} for fleet ${o.fleet}${maxUses ? `, ${maxUses} device(s)` : ''}${expiresAt ? `, expires ${new Date(expiresAt).toISOString()}` : ''}.\n` +
+          `Put it in the device config as "provisioningKey"; it is shown only now.\n`,
+      );
+    });
+  keys
+    .command('ls')
+    .description('list provisioning keys')
+    .option('--json', 'machine-readable output')
+    .option(...dataDirOpt)
+    .action(async (o: { json?: boolean; dataDir: string }) => {
+      const rows = await withStore(o.dataDir, (s) => s.listKeys());
+      const now = Date.now();
+      const status = (k: Pick<(typeof rows)[number], 'revokedAt' | 'expiresAt' | 'maxUses' | 'uses'>) =>
+        k.revokedAt ? 'revoked' : k.expiresAt !== null && k.expiresAt <= now ? 'expired' : k.maxUses !== null && k.uses >= k.maxUses ? 'exhausted' : 'active';
+      if (o.json) {
+        process.stdout.write(JSON.stringify(rows.map(({ secretHash: _h, ...k }) => ({ ...k, status: status(k) })), null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(
+        table(['KEY', 'FLEET', 'USES', 'EXPIRES', 'STATUS', 'CREATED'], rows.map((k) => [
+          k.id, k.fleet, `${k.uses}/${k.maxUses ?? '∞'}`, k.expiresAt ? new Date(k.expiresAt).toISOString() : 'never', status(k), ago(k.createdAt, now),
+        ])) + '\n',
+      );
+    });
+  keys
+    .command('revoke <keyId>')
+    .description('revoke a provisioning key (devices already provisioned keep working)')
+    .option(...dataDirOpt)
+    .action(async (keyId: string, o: { dataDir: string }) => {
+      await withStore(o.dataDir, (s) => revokeProvisioningKey(s, keyId));
+      process.stdout.write(`revoked ${keyId}\n`);
+    });
+
+  const ops = hub.command('operators').description('console operators');
+  ops
+    .command('add <name>')
+    .description('add an operator (or reset its password) and print the password')
+    .option('--role <role>', 'viewer, operator or admin', 'operator')
+    .option('--write-profile <file>', 'also write a console profile file')
+    .option('--url <url>', 'hub URL for the profile', 'mqtt://127.0.0.1:1883')
+    .option(...dataDirOpt)
+    .action(async (name: string, o: { role: string; writeProfile?: string; url: string; dataDir: string }) => {
+      if (!['viewer', 'operator', 'admin'].includes(o.role)) throw new Error(`--role ${JSON.stringify(o.role)}: use viewer, operator or admin`);
+      const { password, hubId } = await withStore(o.dataDir, async (s) => ({ ...(await addOperator(s, name, o.role as Role)), hubId: s.getMeta('hubId') ?? '' }));
+      if (o.writeProfile) {
+        writeProfile(o.writeProfile, { url: o.url, hubId, user: name, password });
+        process.stdout.write(`operator ${name} (${o.role}); profile written to ${o.writeProfile}\n`);
+      } else process.stdout.write(`${password}\n`);
+    });
+  ops
+    .command('ls')
+    .description('list operators')
+    .option(...dataDirOpt)
+    .action(async (o: { dataDir: string }) => {
+      const rows = await withStore(o.dataDir, (s) => s.listOperators());
+      process.stdout.write(table(['NAME', 'ROLE', 'CREATED'], rows.map((r) => [r.name, r.role, ago(r.createdAt)])) + '\n');
+    });
+  ops
+    .command('rm <name>')
+    .description('remove an operator')
+    .option(...dataDirOpt)
+    .action(async (name: string, o: { dataDir: string }) => {
+      const removed = await withStore(o.dataDir, (s) => s.removeOperator(name));
+      if (!removed) throw new Error(`no operator ${name}`);
+      process.stdout.write(`removed ${name}\n`);
+    });
+}

@@ -1,0 +1,1 @@
+export { deviceRows } from './commands/console.js';

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// sosna: the operator's command line (hub, console, up; provisioning and images come with their issues).
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '@sosna/hub';
+import { registerConsole } from './commands/console.js';
+import { registerHub } from './commands/hub.js';
+import { registerUp } from './commands/up.js';
+
+const program = new Command('sosna')
+  .version(VERSION)
+  .description('sosna: idle rigs and smart devices as one fog computer')
+  .enablePositionalOptions()
+  .showHelpAfterError()
+  .exitOverride();
+registerHub(program);
+registerConsole(program);
+registerUp(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  process.stderr.write(`sosna: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

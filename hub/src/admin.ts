@@ -1,0 +1,53 @@
+// Operator-side administration on the hub's store: provisioning keys and operator accounts. Used by the
+// `sosna hub keys|operators` commands (which open the same database file) and by tests.
+import { SosnaError, isValidId } from '@sosna/protocol';
+import { hashSecret, randomSecret } from './auth/password.js';
+import type { ScryptParams } from './auth/password.js';
+import { randomId } from './services/provisioning.js';
+import type { HubStore, KeyRow, OperatorRow, Role } from './store/types.js';
+
+export interface CreatedKey {
+  key: string;
+  row: KeyRow;
+}
+
+/** Parses `7d`, `12h`, `30m` or an ISO date into epoch ms. */
+export function parseExpiry(text: string, now = Date.now()): number {
+  const m = /^(\d+)\s*([smhdw])$/.exec(text.trim());
+  if (m) {
+    const unit = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+    return now + Number(m[1]) * unit;
+  }
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new SosnaError('E_INVALID', `--expires ${JSON.stringify(text)}: use a duration like 7d, 12h, 30m or an ISO date`);
+  if (t <= now) throw new SosnaError('E_INVALID', `--expires ${text} is in the past`);
+  return t;
+}
+
+export async function createProvisioningKey(
+  store: HubStore,
+  opts: { fleet: string; maxUses?: number | null; expiresAt?: number | null; scrypt?: ScryptParams },
+): Promise<CreatedKey> {
+  if (!isValidId(opts.fleet)) throw new SosnaError('E_INVALID', `fleet ${JSON.stringify(opts.fleet)}: use 1-64 letters, digits, '.', '_', '-'`);
+  if (opts.maxUses !== undefined && opts.maxUses !== null && (!Number.isInteger(opts.maxUses) || opts.maxUses < 1)) {
+    throw new SosnaError('E_INVALID', `--max ${opts.maxUses}: must be a positive whole number`);
+  }
+  const id = `k${randomId(9)}`;
+  const secret = randomSecret(24);
+  const row = { id, fleet: opts.fleet, secretHash: await hashSecret(secret, opts.scrypt), maxUses: opts.maxUses ?? null, expiresAt: opts.expiresAt ?? null, createdAt: Date.now() };
+  store.createKey(row);
+  return { key: `${id}.${secret}`, row: { ...row, uses: 0, revokedAt: null } };
+}
+
+export function revokeProvisioningKey(store: HubStore, keyId: string): void {
+  if (!store.getKey(keyId)) throw new SosnaError('E_NOT_FOUND', `no provisioning key ${keyId}`);
+  if (!store.revokeKey(keyId, Date.now())) throw new SosnaError('E_CONFLICT', `provisioning key ${keyId} is already revoked`);
+}
+
+export async function addOperator(store: HubStore, name: string, role: Role = 'admin', scrypt?: ScryptParams): Promise<{ password: string; row: OperatorRow }> {
+  if (!isValidId(name)) throw new SosnaError('E_INVALID', `operator name ${JSON.stringify(name)}: use 1-64 letters, digits, '.', '_', '-'`);
+  const password = randomSecret(18);
+  const row = { name, role, secretHash: await hashSecret(password, scrypt), createdAt: Date.now() };
+  store.putOperator(row);
+  return { password, row };
+}

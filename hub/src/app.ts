@@ -1,0 +1,121 @@
+// The hub's composition root: the boot order in one place, each service built from explicit dependencies.
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createCodec, createLogger } from '@sosna/protocol';
+import type { Logger } from '@sosna/protocol';
+import { HubConfig } from './config.js';
+import type { HubConfigInput } from './config.js';
+import { HubEventBus } from './events.js';
+import { defaultHubId, loadOrCreateOwnerKey } from './identity.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { HubStore } from './store/types.js';
+import { Authenticator } from './auth/authenticator.js';
+import { mayPublish, maySubscribe } from './auth/policy.js';
+import { startEmbeddedBroker } from './broker/embedded.js';
+import { startRegistry } from './services/registry.js';
+import { startDeviceLinks } from './services/device-links.js';
+import type { DeviceLinks } from './services/device-links.js';
+import { startProvisioning } from './services/provisioning.js';
+import { startConsole } from './services/console.js';
+import { announce } from './services/announcer.js';
+import { VERSION } from './version.js';
+
+export interface Hub {
+  readonly hubId: string;
+  readonly owner: string;
+  readonly mqttPort: number;
+  readonly wsPort: number | null;
+  readonly dataDir: string;
+  readonly store: HubStore;
+  readonly events: HubEventBus;
+  readonly links: DeviceLinks;
+  connectedClients(): number;
+  stop(): Promise<void>;
+}
+
+export function resolveHubId(store: HubStore, configured: string | undefined, owner: string): string {
+  const stored = store.getMeta('hubId');
+  if (stored && configured && stored !== configured) {
+    throw new Error(`hub id is ${stored} in this data directory; it cannot change to ${configured} (devices address it in their topics)`);
+  }
+  const id = stored ?? configured ?? defaultHubId(owner);
+  if (!stored) store.setMeta('hubId', id);
+  return id;
+}
+
+export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {}): Promise<Hub> {
+  const config = HubConfig.parse(input);
+  const log = opts.log ?? createLogger({ level: config.log.level, json: config.log.json, scope: 'hub' });
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  const signer = loadOrCreateOwnerKey(dataDir, log);
+  const store = openSqliteStore(join(dataDir, 'hub.db'));
+  const stops: (() => Promise<void> | void)[] = [() => store.close()];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) {
+      try {
+        await s();
+      } catch (err) {
+        log.error('error while stopping', { error: String(err) });
+      }
+    }
+  };
+  try {
+    const hubId = resolveHubId(store, config.hubId, signer.address);
+    store.markAllOffline(); // nobody is connected before the broker listens
+    const codec = createCodec({ maxPayload: config.mqtt.maxPayloadBytes });
+    const events = new HubEventBus();
+    const auth = new Authenticator(store);
+    const scrypt = { N: config.scryptN, r: 8, p: 1 };
+    let dropProvisionSession: (s: string) => void = () => {};
+
+    const broker = await startEmbeddedBroker({
+      host: config.mqtt.host,
+      port: config.mqtt.port,
+      wsPort: config.mqtt.wsPort,
+      maxPayload: config.mqtt.maxPayloadBytes,
+      log: log.child('broker'),
+      hooks: {
+        authenticate: (clientId, username, password) => auth.authenticate(clientId, username, password),
+        mayPublish: (session, topic) => mayPublish(session, hubId, topic),
+        maySubscribe: (session, filter) => maySubscribe(session, hubId, filter),
+        onDisconnect: (session) => {
+          if (session.principal.kind === 'provision') dropProvisionSession(session.clientId);
+        },
+      },
+    });
+    stops.push(() => broker.close());
+
+    const registry = await startRegistry({ bus: broker, store, codec, hubId, events, log: log.child('registry'), flushMs: config.devices.telemetryFlushMs });
+    stops.push(() => registry.stop());
+    const links = await startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs });
+    stops.push(() => links.stop());
+    const provisioning = await startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, scrypt });
+    dropProvisionSession = provisioning.drop;
+    stops.push(() => provisioning.stop());
+    const console = await startConsole({ bus: broker, codec, hubId, name: config.name, owner: signer.address, version: VERSION, log: log.child('console'), store, registry, links });
+    stops.push(() => console.stop());
+
+    const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;
+    const endpoints = config.publicUrls.length
+      ? config.publicUrls
+      : [`mqtt://${host}:${broker.mqttPort}`, ...(broker.wsPort !== null ? [`ws://${host}:${broker.wsPort}`] : [])];
+    await announce({ bus: broker, codec, hubId, name: config.name, endpoints, signer });
+
+    const runtime = join(dataDir, 'runtime.json');
+    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, endpoints }, null, 2));
+    renameSync(`${runtime}.tmp`, runtime);
+    log.info('hub ready', { hubId, mqtt: broker.mqttPort, ws: broker.wsPort ?? 'off', owner: signer.address, data: dataDir });
+
+    return {
+      hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, dataDir, store, events, links,
+      connectedClients: () => broker.connectedClients(),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

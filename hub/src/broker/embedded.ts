@@ -1,0 +1,159 @@
+// The embedded broker: aedes over TCP (and WebSocket), TCP_NODELAY on every socket, and the hub's
+// authentication and ACL hooks. The hub itself publishes and subscribes in-process (no client, no ACL).
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { Aedes } from 'aedes';
+import type { Client } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Logger } from '@sosna/protocol';
+import type { Bus, MessageHandler } from './bus.js';
+import type { Session } from '../auth/policy.js';
+
+export interface BrokerHooks {
+  /** Resolves a session for valid credentials, null to refuse (CONNACK 5 / 4). */
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<Session | null>;
+  mayPublish(session: Session, topic: string): boolean;
+  maySubscribe(session: Session, filter: string): boolean;
+  onDisconnect?(session: Session): void;
+}
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  /** WebSocket listener for browsers and firewalled devices; omit or null for none. */
+  wsPort?: number | null;
+  maxPayload: number;
+  hooks: BrokerHooks;
+  log: Logger;
+}
+
+export interface EmbeddedBroker extends Bus {
+  readonly mqttPort: number;
+  readonly wsPort: number | null;
+  connectedClients(): number;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use (another hub or MQTT broker?); pick another with --port`) : err);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}
+
+export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { hooks, log } = opts;
+  const sessions = new WeakMap<Client, Session>();
+  const broker = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      hooks.authenticate(client.id, username, password).then(
+        (session) => {
+          if (!session) {
+            log.info('connection refused', { clientId: client.id, username });
+            return done(Object.assign(new Error('not authorized'), { returnCode: 5 }) as never, null);
+          }
+          sessions.set(client, session);
+          done(null, true);
+        },
+        (err: unknown) => {
+          log.error('authentication failed', { clientId: client.id, error: String(err) });
+          done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as never, null);
+        },
+      );
+    },
+    authorizePublish(client, packet, callback) {
+      if (!client) return callback(null); // the hub's own in-process publish
+      const session = sessions.get(client);
+      const size = packet.payload?.length ?? 0;
+      if (!session || !hooks.mayPublish(session, packet.topic)) {
+        log.warn('publish refused', { clientId: client.id, topic: packet.topic });
+        return callback(new Error('publish not authorized'));
+      }
+      if (size > opts.maxPayload) {
+        log.warn('oversized publish refused', { clientId: client.id, topic: packet.topic, bytes: size });
+        return callback(new Error('payload too large'));
+      }
+      callback(null);
+    },
+    authorizeSubscribe(client, sub, callback) {
+      const session = sessions.get(client);
+      if (!session || !hooks.maySubscribe(session, sub.topic)) {
+        log.warn('subscription refused', { clientId: client.id, filter: sub.topic });
+        return callback(null, null);
+      }
+      callback(null, sub);
+    },
+  });
+  broker.on('clientDisconnect', (client) => {
+    const session = sessions.get(client);
+    if (session) hooks.onDisconnect?.(session);
+  });
+
+  const sockets = new Set<Socket>();
+  const tcp = createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    broker.handle(socket);
+  });
+  const mqttPort = await listen(tcp, opts.port, opts.host);
+
+  let wss: WebSocketServer | null = null;
+  let wsPort: number | null = null;
+  if (opts.wsPort !== undefined && opts.wsPort !== null) {
+    const { createServer: createHttpServer } = await import('node:http');
+    const http = createHttpServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('sosna hub: MQTT over WebSocket only\n');
+    });
+    http.on('connection', (socket) => {
+      socket.setNoDelay(true);
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    wss = new WebSocketServer({ server: http, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false) });
+    wss.on('connection', (ws, req) => broker.handle(createWebSocketStream(ws), req));
+    wsPort = await listen(http as unknown as Server, opts.wsPort, opts.host);
+    const httpServer = http;
+    wss.once('close', () => httpServer.close());
+  }
+
+  return {
+    mqttPort,
+    wsPort,
+    connectedClients: () => broker.connectedClients,
+    publish: (topic, payload, o = {}) =>
+      new Promise<void>((resolve, reject) =>
+        broker.publish(
+          { cmd: 'publish', topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: o.qos ?? 1, retain: o.retain ?? false, dup: false },
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      ),
+    subscribe: (filter, handler: MessageHandler) =>
+      new Promise((resolve) => {
+        const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+          try {
+            handler(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
+          } catch (err) {
+            log.error('message handler failed', { topic: packet.topic, error: String(err) });
+          }
+          cb();
+        };
+        broker.subscribe(filter, deliver as never, () =>
+          resolve(() => new Promise<void>((r) => broker.unsubscribe(filter, deliver as never, () => r()))),
+        );
+      }),
+    close: async () => {
+      // Stop accepting, then drop every connection (no Will is lost: aedes publishes them on close).
+      const tcpClosed = new Promise<void>((r) => tcp.close(() => r()));
+      const wssClosed = wss ? new Promise<void>((r) => wss!.close(() => r())) : Promise.resolve();
+      await new Promise<void>((r) => broker.close(() => r()));
+      for (const s of sockets) s.destroy();
+      await Promise.all([tcpClosed, wssClosed]);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// The operator's side of the console: one MQTT connection as op:{name}, RPC on console/{name}/rpc/*.
+import { z } from 'zod';
+import { connectOnce, createCodec, Id, RpcPeer, subscribeAsync, topics, usernames } from '@sosna/protocol';
+import type { CallOptions, MqttClient, Params, Result, ServiceSpec } from '@sosna/protocol';
+import { randomBytes } from 'node:crypto';
+
+export const ConsoleProfile = z.object({
+  url: z.string().min(1),
+  hubId: Id,
+  user: Id,
+  password: z.string().min(1),
+});
+export type ConsoleProfile = z.infer<typeof ConsoleProfile>;
+
+export class ConsoleClient {
+  private constructor(private readonly client: MqttClient, private readonly peer: RpcPeer, readonly profile: ConsoleProfile) {}
+
+  static async connect(profile: ConsoleProfile, opts: { timeoutMs?: number } = {}): Promise<ConsoleClient> {
+    const client = await connectOnce({
+      url: profile.url,
+      clientId: `op-${profile.user}-${randomBytes(4).toString('hex')}`,
+      username: usernames.operator(profile.user),
+      password: profile.password,
+      connectTimeoutMs: opts.timeoutMs ?? 10_000,
+    });
+    const codec = createCodec({ maxPayload: 16 * 1024 * 1024 });
+    const inTopic = topics.console(profile.hubId, profile.user, 'in');
+    const peer = new RpcPeer({
+      role: 'caller',
+      codec,
+      peer: `hub ${profile.hubId}`,
+      defaultTimeoutMs: opts.timeoutMs ?? 15_000,
+      send: (bytes) => client.publish(inTopic, Buffer.from(bytes), { qos: 1 }),
+    });
+    client.on('message', (_topic, payload) => peer.receive(payload));
+    client.on('close', () => peer.failPending('connection to the hub closed'));
+    await subscribeAsync(client, topics.console(profile.hubId, profile.user, 'out'));
+    return new ConsoleClient(client, peer, profile);
+  }
+
+  call<S extends ServiceSpec, K extends keyof S['methods'] & string>(spec: S, method: K, params: Params<S, K>, opts?: CallOptions): Promise<Result<S, K>> {
+    return this.peer.call(spec, method, params, opts);
+  }
+
+  async close(): Promise<void> {
+    this.peer.close('console closed');
+    await new Promise<void>((r) => this.client.end(false, {}, () => r()));
+  }
+}

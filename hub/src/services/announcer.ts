@@ -1,0 +1,12 @@
+// Publishes the retained, signed hub card on sosna/v1/hubs/{hubId}/announce.
+import { signHubCard, topics } from '@sosna/protocol';
+import type { Codec, HubCard } from '@sosna/protocol';
+import type { Signer } from 'ethers';
+import type { Bus } from '../broker/bus.js';
+
+export async function announce(deps: { bus: Bus; codec: Codec; hubId: string; name: string; endpoints: string[]; signer: Signer }): Promise<HubCard> {
+  const owner = await deps.signer.getAddress();
+  const card = await signHubCard({ v: 1, hubId: deps.hubId, name: deps.name, endpoints: deps.endpoints, owner, issuedAt: Date.now() }, deps.signer);
+  await deps.bus.publish(topics.announce(deps.hubId), deps.codec.encode(card), { retain: true, qos: 1 });
+  return card;
+}

@@ -1,0 +1,51 @@
+// The hub's RPC link to each device: the hub calls on dev/{id}/rpc/in and hears on dev/{id}/rpc/out.
+import { SosnaError, topics } from '@sosna/protocol';
+import type { CallOptions, Codec, Logger } from '@sosna/protocol';
+import type { Bus } from '../broker/bus.js';
+import type { HubEventBus } from '../events.js';
+import type { Registry } from './registry.js';
+import type { HubStore } from '../store/types.js';
+import { PeerTable, topicId } from './peers.js';
+
+export interface DeviceLinks {
+  call(deviceId: string, service: string, method: string, params: unknown, opts?: CallOptions): Promise<unknown[]>;
+  stop(): Promise<void>;
+}
+
+export async function startDeviceLinks(deps: {
+  bus: Bus; codec: Codec; hubId: string; log: Logger; registry: Registry; store: HubStore; events: HubEventBus; timeoutMs: number;
+}): Promise<DeviceLinks> {
+  const table = new PeerTable({
+    bus: deps.bus,
+    codec: deps.codec,
+    log: deps.log,
+    role: 'caller',
+    inbound: topics.deviceAll(deps.hubId, 'rpc/out'),
+    outbound: (id) => topics.device(deps.hubId, id, 'rpc/in'),
+    idOf: topicId('device', deps.hubId),
+    timeoutMs: deps.timeoutMs,
+  });
+  await table.start();
+  // A new session may be a new agent version: resolve its services again. A death fails calls at once.
+  const onOnline = (id: string) => table.peek(id)?.invalidate();
+  const onOffline = (id: string) => table.peek(id)?.failPending(`device ${id} went offline`);
+  deps.events.on('online', onOnline);
+  deps.events.on('offline', onOffline);
+
+  return {
+    async call(deviceId, service, method, params, opts) {
+      const row = deps.store.getDevice(deviceId);
+      if (!row) throw new SosnaError('E_NOT_FOUND', `no device ${deviceId}`);
+      if (!deps.registry.isOnline(deviceId)) {
+        const seen = row.lastSeen ? `last seen ${new Date(row.lastSeen).toISOString()}` : 'never seen';
+        throw new SosnaError('E_UNAVAILABLE', `device ${deviceId} is offline (${seen})`);
+      }
+      return table.get(deviceId)!.callRaw(service, method, params, opts);
+    },
+    async stop() {
+      deps.events.off('online', onOnline);
+      deps.events.off('offline', onOffline);
+      await table.stop();
+    },
+  };
+}

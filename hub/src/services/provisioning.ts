@@ -1,0 +1,74 @@
+// Provisioning: a device that boots with a fleet key calls provision.register and receives its own
+// credentials. The nonce the device chose makes the call idempotent: a retry returns the same device
+// (with a fresh password) instead of creating and counting a second one.
+import { randomBytes } from 'node:crypto';
+import { provisionService, RpcEndpoint, SosnaError, topics, usernames } from '@sosna/protocol';
+import type { Codec, Logger } from '@sosna/protocol';
+import type { Bus } from '../broker/bus.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { hashSecret, randomSecret } from '../auth/password.js';
+import type { ScryptParams } from '../auth/password.js';
+import type { HubEventBus } from '../events.js';
+import type { HubStore } from '../store/types.js';
+import { PeerTable, topicId } from './peers.js';
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+export function randomId(length: number): string {
+  const bytes = randomBytes(length);
+  let s = '';
+  for (const b of bytes) s += BASE32[b & 31];
+  return s;
+}
+
+/** A readable device id: the device's name as a slug plus a random suffix. */
+export function deviceIdFor(name: string): string {
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 24) || 'device';
+  return `${slug}-${randomId(6)}`;
+}
+
+export function splitKey(key: string): { keyId: string; secret: string } | null {
+  const dot = key.indexOf('.');
+  if (dot <= 0 || dot === key.length - 1) return null;
+  return { keyId: key.slice(0, dot), secret: key.slice(dot + 1) };
+}
+
+export async function startProvisioning(deps: {
+  bus: Bus; codec: Codec; hubId: string; log: Logger; store: HubStore; auth: Authenticator; events: HubEventBus; scrypt: ScryptParams;
+}): Promise<{ stop(): Promise<void>; drop(session: string): void }> {
+  const { store, auth, log } = deps;
+  const endpoint = new RpcEndpoint().add(provisionService, {
+    register: async ({ key, nonce, name }) => {
+      const parts = splitKey(key);
+      if (!parts) throw new SosnaError('E_UNAUTHORIZED', 'provisioning key must look like keyId.secret');
+      const existing = store.findDeviceByNonce(parts.keyId, nonce);
+      const { problem, key: row } = await auth.keyProblem(parts.keyId, parts.secret, !existing);
+      if (problem || !row) throw new SosnaError('E_UNAUTHORIZED', `provisioning key ${parts.keyId} is ${problem}`);
+      const password = randomSecret(24);
+      const hash = await hashSecret(password, deps.scrypt);
+      let deviceId: string;
+      if (existing) {
+        deviceId = existing.id;
+        store.setDeviceSecret(deviceId, hash);
+        log.info('device re-provisioned (retry with the same nonce)', { deviceId, keyId: row.id });
+      } else {
+        deviceId = deviceIdFor(name);
+        const r = store.createProvisionedDevice({ id: deviceId, name, fleet: row.fleet, secretHash: hash, keyId: row.id, nonce, createdAt: Date.now() });
+        if (r === 'exhausted') throw new SosnaError('E_UNAUTHORIZED', `provisioning key ${row.id} is exhausted`);
+        log.info('device provisioned', { deviceId, fleet: row.fleet, keyId: row.id });
+      }
+      // The device reconnects with these at once: spare it a second slow hash.
+      auth.cache.remember(`dev:${deviceId}`, password, hash);
+      deps.events.emit('provisioned', deviceId, row.id);
+      return { hubId: deps.hubId, deviceId, username: usernames.device(deviceId), password };
+    },
+  });
+  const table = new PeerTable({
+    bus: deps.bus, codec: deps.codec, log, role: 'owner', endpoint,
+    inbound: topics.provisionAll(deps.hubId, 'in'),
+    outbound: (session) => topics.provision(deps.hubId, session, 'out'),
+    idOf: topicId('provision', deps.hubId),
+    limit: 10_000,
+  });
+  await table.start();
+  return { stop: () => table.stop(), drop: (session) => table.drop(session, 'disconnected') };
+}

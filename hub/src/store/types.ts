@@ -1,0 +1,76 @@
+// The hub's state behind one small interface, so a server database can replace the embedded SQLite file.
+export interface DeviceRow {
+  id: string;
+  name: string;
+  fleet: string | null;
+  tags: string[];
+  secretHash: string;
+  keyId: string | null;
+  provisionNonce: string | null;
+  createdAt: number;
+  firstSeen: number | null;
+  lastSeen: number | null;
+  online: boolean;
+  agentVersion: string | null;
+  inventory: Record<string, unknown> | null;
+  telemetry: Record<string, number> | null;
+  telemetryAt: number | null;
+}
+
+export interface KeyRow {
+  id: string;
+  fleet: string;
+  secretHash: string;
+  maxUses: number | null;
+  uses: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  createdAt: number;
+}
+
+export type Role = 'viewer' | 'operator' | 'admin';
+export interface OperatorRow {
+  name: string;
+  secretHash: string;
+  role: Role;
+  createdAt: number;
+}
+
+export interface BirthUpdate {
+  at: number;
+  name: string;
+  agentVersion: string;
+  inventory: Record<string, unknown>;
+}
+
+export interface HubStore {
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+
+  getDevice(id: string): DeviceRow | undefined;
+  listDevices(filter?: { fleet?: string; tag?: string; online?: boolean }): DeviceRow[];
+  countDevices(): { total: number; online: number };
+  findDeviceByNonce(keyId: string, nonce: string): DeviceRow | undefined;
+  /** Creates a device under a key and counts the use, atomically; fails when the key is exhausted. */
+  createProvisionedDevice(row: { id: string; name: string; fleet: string; secretHash: string; keyId: string; nonce: string; createdAt: number }): 'created' | 'exhausted';
+  createDevice(row: { id: string; name: string; fleet: string | null; tags: string[]; secretHash: string; createdAt: number }): void;
+  setDeviceSecret(id: string, secretHash: string): void;
+  recordBirth(id: string, birth: BirthUpdate): void;
+  recordDeath(id: string, at: number): void;
+  /** Everything offline: called at hub start, before any device can have connected. */
+  markAllOffline(): void;
+  /** Applies many telemetry updates in one transaction. */
+  recordTelemetry(updates: { id: string; at: number; metrics: Record<string, number>; full: boolean }[]): void;
+
+  createKey(row: Omit<KeyRow, 'uses' | 'revokedAt'>): void;
+  getKey(id: string): KeyRow | undefined;
+  listKeys(): KeyRow[];
+  revokeKey(id: string, at: number): boolean;
+
+  putOperator(row: OperatorRow): void;
+  getOperator(name: string): OperatorRow | undefined;
+  listOperators(): OperatorRow[];
+  removeOperator(name: string): boolean;
+
+  close(): void;
+}

@@ -1,0 +1,32 @@
+// npm run build: type-check and compile every package (tsc -b), then bundle the agent into ONE file that
+// runs with plain node and no node_modules (esbuild, minified, with a sourcemap), and print its size.
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import * as esbuild from 'esbuild';
+
+const t0 = Date.now();
+execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b'], { stdio: 'inherit' });
+const t1 = Date.now();
+
+const outfile = 'agent/dist/sosna-agent.mjs';
+await esbuild.build({
+  entryPoints: ['agent/src/main.ts'],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minify: true,
+  sourcemap: true,
+  legalComments: 'linked',
+  conditions: ['sosna-source'],
+  outfile,
+  // CommonJS dependencies (mqtt, systeminformation) call require() for Node built-ins.
+  banner: { js: "import { createRequire as __sosnaRequire } from 'node:module'; const require = __sosnaRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+const size = statSync(outfile).size;
+const gz = gzipSync(readFileSync(outfile)).length;
+console.log(`typecheck+compile ${((t1 - t0) / 1000).toFixed(1)} s; agent bundle ${outfile}: ${(size / 1024).toFixed(0)} KiB (${(gz / 1024).toFixed(0)} KiB gzipped), built in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+if (size > 1.5 * 1024 * 1024) console.warn(`warning: the agent bundle is over the 1.5 MB target`);
