@@ -13,6 +13,7 @@ import type { HubStore } from './store/types.js';
 import { Authenticator } from './auth/authenticator.js';
 import { mayPublish, maySubscribe } from './auth/policy.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
+import type { Bus } from './broker/bus.js';
 import { startRegistry } from './services/registry.js';
 import { startDeviceLinks } from './services/device-links.js';
 import type { DeviceLinks } from './services/device-links.js';
@@ -30,6 +31,8 @@ export interface Hub {
   readonly store: HubStore;
   readonly events: HubEventBus;
   readonly links: DeviceLinks;
+  /** In-process access to the broker (the hub's own identity: no ACL). */
+  readonly bus: Bus;
   connectedClients(): number;
   stop(): Promise<void>;
 }
@@ -110,7 +113,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
     log.info('hub ready', { hubId, mqtt: broker.mqttPort, ws: broker.wsPort ?? 'off', owner: signer.address, data: dataDir });
 
     return {
-      hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, dataDir, store, events, links,
+      hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, dataDir, store, events, links, bus: broker,
       connectedClients: () => broker.connectedClients(),
       stop: stopAll,
     };

@@ -99,6 +99,9 @@ export function publishAsync(client: MqttClient, topic: string, payload: Uint8Ar
 export function subscribeAsync(client: MqttClient, filter: string | string[], qos: 0 | 1 = 1): Promise<void> {
   return new Promise((resolve, reject) => {
     client.subscribe(filter, { qos }, (err, granted) => {
+      // mqtt.js reports a refused subscription (SUBACK 0x80) as an error carrying the packet
+      const suback = (err as { packet?: { granted?: number[] } } | null)?.packet?.granted;
+      if (err && suback?.includes(128)) return reject(new SosnaError('E_UNAUTHORIZED', `subscription refused: ${[filter].flat().join(', ')}`));
       if (err) return reject(err);
       const refused = (granted ?? []).filter((g) => g.qos === 128);
       if (refused.length) return reject(new SosnaError('E_UNAUTHORIZED', `subscription refused: ${refused.map((g) => g.topic).join(', ')}`));

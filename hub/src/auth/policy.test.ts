@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { topics } from '@sosna/protocol';
+import { mayConnect, mayPublish, maySubscribe } from './policy.js';
+import type { Session } from './policy.js';
+
+const H = 'hub-1';
+const devA: Session = { principal: { kind: 'device', deviceId: 'a' }, clientId: 'a' };
+const op: Session = { principal: { kind: 'operator', name: 'alice' }, clientId: 'op-alice-1' };
+const prov: Session = { principal: { kind: 'provision', keyId: 'k1' }, clientId: 'prov-nonce123' };
+
+describe('ACL policy', () => {
+  it('devices connect only under their own id', () => {
+    expect(mayConnect(devA)).toBe(true);
+    expect(mayConnect({ ...devA, clientId: 'b' })).toBe(false);
+  });
+
+  it('a device publishes only its own state, telemetry and rpc/out', () => {
+    expect(mayPublish(devA, H, topics.device(H, 'a', 'state'))).toBe(true);
+    expect(mayPublish(devA, H, topics.device(H, 'a', 'telemetry'))).toBe(true);
+    expect(mayPublish(devA, H, topics.device(H, 'a', 'rpc/out'))).toBe(true);
+    expect(mayPublish(devA, H, topics.device(H, 'a', 'rpc/in'))).toBe(false);
+    expect(mayPublish(devA, H, topics.device(H, 'b', 'state'))).toBe(false);
+    expect(mayPublish(devA, H, topics.device('other', 'a', 'state'))).toBe(false);
+    expect(mayPublish(devA, H, topics.announce(H))).toBe(false);
+    expect(mayPublish(devA, H, topics.console(H, 'alice', 'out'))).toBe(false);
+    expect(mayPublish(devA, H, 'random/topic')).toBe(false);
+  });
+
+  it('a device subscribes only to its rpc/in and to announcements, never with wildcards elsewhere', () => {
+    expect(maySubscribe(devA, H, topics.device(H, 'a', 'rpc/in'))).toBe(true);
+    expect(maySubscribe(devA, H, topics.announceAll())).toBe(true);
+    expect(maySubscribe(devA, H, topics.announce(H))).toBe(true);
+    expect(maySubscribe(devA, H, topics.device(H, 'b', 'rpc/in'))).toBe(false);
+    expect(maySubscribe(devA, H, topics.deviceAll(H, 'rpc/in'))).toBe(false);
+    expect(maySubscribe(devA, H, 'sosna/v1/#')).toBe(false);
+    expect(maySubscribe(devA, H, '#')).toBe(false);
+    expect(maySubscribe(devA, H, '$SYS/#')).toBe(false);
+    expect(maySubscribe(devA, H, topics.device(H, 'a', 'state'))).toBe(false);
+  });
+
+  it('operators use only their own console topics', () => {
+    expect(mayPublish(op, H, topics.console(H, 'alice', 'in'))).toBe(true);
+    expect(mayPublish(op, H, topics.console(H, 'bob', 'in'))).toBe(false);
+    expect(mayPublish(op, H, topics.device(H, 'a', 'rpc/in'))).toBe(false);
+    expect(maySubscribe(op, H, topics.console(H, 'alice', 'out'))).toBe(true);
+    expect(maySubscribe(op, H, topics.console(H, 'bob', 'out'))).toBe(false);
+    expect(maySubscribe(op, H, topics.device(H, 'a', 'rpc/out'))).toBe(false);
+  });
+
+  it('a provisioning client may only call provision under its own session', () => {
+    expect(mayPublish(prov, H, topics.provision(H, 'prov-nonce123', 'in'))).toBe(true);
+    expect(mayPublish(prov, H, topics.provision(H, 'prov-other', 'in'))).toBe(false);
+    expect(mayPublish(prov, H, topics.device(H, 'a', 'state'))).toBe(false);
+    expect(maySubscribe(prov, H, topics.provision(H, 'prov-nonce123', 'out'))).toBe(true);
+    expect(maySubscribe(prov, H, topics.provision(H, 'prov-other', 'out'))).toBe(false);
+    expect(maySubscribe(prov, H, topics.announceAll())).toBe(true);
+  });
+});

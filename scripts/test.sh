@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: install dependencies, build, run every test, print a summary.
+# Tests start what they need themselves (an MQTT hub, agents, ...) and stop it afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+echo "== building"
+node scripts/build.mjs
+
+echo "== testing"
+mkdir -p test-results
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile=test-results/vitest.json "$@" || status=$?
+node scripts/summary.mjs test-results/vitest.json || true
+exit $status

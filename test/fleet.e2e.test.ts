@@ -1,0 +1,120 @@
+// The walking skeleton end to end with real processes: a hub (sosna hub) and three agents started from the
+// single-file bundle in a folder without node_modules; the operator uses the real `sosna console`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
+import type { Proc } from './procs.js';
+import { tempDir, waitFor } from './helpers.js';
+
+const KEEPALIVE_SEC = 2;
+const tmp = tempDir('sosna-e2e-');
+const hubDir = join(tmp.dir, 'hub');
+let port: number;
+let hub: Proc;
+const agents: Proc[] = [];
+let bundle: string;
+const profile = () => ({ SOSNA_PROFILE: join(hubDir, 'console.json') });
+
+function startHubProc(): Proc {
+  return start([join('cli', 'dist', 'sosna.js'), 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1']);
+}
+
+async function devices(): Promise<{ id: string; name: string; online: boolean; inventory: { cpu?: { cores?: number } } | null }[]> {
+  const r = await cli(['console', 'devices', '--json'], { env: profile() });
+  if (r.code !== 0) throw new Error(`console devices failed: ${r.output}`);
+  return JSON.parse(r.stdout);
+}
+
+beforeAll(async () => {
+  requireBuild();
+  port = await freePort();
+  bundle = installBundle(join(tmp.dir, 'device-bin'));
+  hub = startHubProc();
+  await hub.waitFor(/hub \S+ ready/);
+  const key = await cli(['hub', 'keys', 'create', '--fleet', 'e2e', '--max', '3', '--data-dir', hubDir]);
+  expect(key.code).toBe(0);
+  for (let i = 1; i <= 3; i++) {
+    const config = writeJson(join(tmp.dir, `agent${i}`, 'config.json'), {
+      hub: { url: `mqtt://127.0.0.1:${port}` },
+      provisioningKey: key.stdout.trim(),
+      name: `rig-${i}`,
+      stateDir: join(tmp.dir, `agent${i}`, 'state'),
+      telemetry: { intervalSec: 1 },
+      mqtt: { keepaliveSec: KEEPALIVE_SEC, reconnectMinMs: 200, reconnectMaxMs: 2000 },
+    });
+    // cwd is a folder without node_modules: the bundle must stand alone
+    agents.push(start([bundle, '--config', config], { cwd: join(tmp.dir, 'device-bin') }));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const p of agents) {
+    try { p.child.kill('SIGCONT'); } catch { /* already gone */ }
+    await p.stop('SIGKILL');
+  }
+  await hub?.stop();
+  tmp.cleanup();
+});
+
+describe('hub + three agents from the bundle', () => {
+  it('agents provision with the key, register, and appear online in the console', async () => {
+    const list = await waitFor('three devices online', async () => {
+      const d = await devices();
+      return d.length === 3 && d.every((x) => x.online) ? d : null;
+    }, 30_000, 200);
+    expect(list.map((d) => d.name).sort()).toEqual(['rig-1', 'rig-2', 'rig-3']);
+    expect(list.every((d) => (d.inventory?.cpu?.cores ?? 0) > 0)).toBe(true);
+    const table = await cli(['console', 'devices'], { env: profile() });
+    expect(table.stdout).toMatch(/3 device\(s\), 3 online/);
+  });
+
+  it('console call reaches system.info on each device', async () => {
+    for (const d of await devices()) {
+      const r = await cli(['console', 'call', d.id, 'system.info'], { env: profile() });
+      expect(r.code, r.output).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ deviceId: d.id, name: d.name, agentVersion: expect.any(String) });
+    }
+  });
+
+  it('kill -9 of an agent shows it offline within 1.5 x keepalive', async () => {
+    const victim = (await devices()).find((d) => d.name === 'rig-1')!;
+    const t0 = Date.now();
+    agents[0]!.child.kill('SIGKILL');
+    await waitFor('rig-1 offline', async () => (await devices()).find((d) => d.id === victim.id && !d.online), 1.5 * KEEPALIVE_SEC * 1000 + 2000, 100);
+    const elapsed = Date.now() - t0;
+    expect(elapsed).toBeLessThan(1.5 * KEEPALIVE_SEC * 1000 + 1000); // + one console round trip
+  });
+
+  it('a frozen agent (socket open, no traffic) goes offline by keepalive and comes back when it thaws', async () => {
+    const victim = (await devices()).find((d) => d.name === 'rig-2')!;
+    const t0 = Date.now();
+    agents[1]!.child.kill('SIGSTOP');
+    await waitFor('rig-2 offline', async () => (await devices()).find((d) => d.id === victim.id && !d.online), 1.5 * KEEPALIVE_SEC * 1000 + 3000, 100);
+    expect(Date.now() - t0).toBeLessThan(1.5 * KEEPALIVE_SEC * 1000 + 1500);
+    agents[1]!.child.kill('SIGCONT');
+    await waitFor('rig-2 back online', async () => (await devices()).find((d) => d.id === victim.id && d.online), 15_000, 200);
+  });
+
+  it('a hub restart keeps the registry and the agents come back by themselves', async () => {
+    const before = await devices();
+    await hub.stop('SIGTERM');
+    expect(hub.child.exitCode ?? 0).toBe(0);
+    hub = startHubProc();
+    await hub.waitFor(/hub \S+ ready/);
+    const after = await waitFor('the two live agents back online', async () => {
+      const d = await devices();
+      return d.filter((x) => x.online).length === 2 ? d : null;
+    }, 20_000, 200);
+    expect(after.map((d) => d.id).sort()).toEqual(before.map((d) => d.id).sort());
+    expect(after.find((d) => d.name === 'rig-1')?.online).toBe(false);
+    const r = await cli(['console', 'call', after.find((d) => d.name === 'rig-3')!.id, 'system.ping', '{"echo":"after restart"}'], { env: profile() });
+    expect(JSON.parse(r.stdout)).toMatchObject({ echo: 'after restart' });
+  });
+
+  it('the agents shut down cleanly on SIGTERM and say offline', async () => {
+    const live = (await devices()).find((d) => d.name === 'rig-3')!;
+    await agents[2]!.stop('SIGTERM');
+    expect(agents[2]!.child.exitCode).toBe(0);
+    await waitFor('rig-3 offline', async () => (await devices()).find((d) => d.id === live.id && !d.online), 5000, 100);
+  });
+});

@@ -1,0 +1,112 @@
+// Real processes for end-to-end tests: the built `sosna` CLI and the single-file agent.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'cli', 'dist', 'sosna.js');
+export const BUNDLE = join(ROOT, 'agent', 'dist', 'sosna-agent.mjs');
+
+export function requireBuild(): void {
+  for (const f of [CLI, BUNDLE]) if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build (npm test does)`);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
+}
+
+export function start(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Proc {
+  const child = spawn(process.execPath, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const waiters = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters) w();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code, signal) => r(code ?? (signal ? 128 : null))));
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor(pattern, timeoutMs = 15_000) {
+      return new Promise((ok, fail) => {
+        const check = () => {
+          const m = out.match(pattern);
+          if (m) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            ok(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          fail(new Error(`no output matching ${pattern} within ${timeoutMs} ms; output so far:\n${out.slice(-3000)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+        void exited.then(() => {
+          if (waiters.has(check)) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            fail(new Error(`process exited before printing ${pattern}; output:\n${out.slice(-3000)}`));
+          }
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Runs the sosna CLI to completion; rejects with its output when it fails. */
+export async function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ stdout: string; code: number | null; output: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d; output += d; });
+  child.stderr.on('data', (d: Buffer) => { output += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(timer);
+  return { stdout, code, output };
+}
+
+/** Copies the agent bundle into a folder without node_modules, as on a device. */
+export function installBundle(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, 'sosna-agent.mjs');
+  copyFileSync(BUNDLE, target);
+  if (existsSync(`${BUNDLE}.map`)) copyFileSync(`${BUNDLE}.map`, `${target}.map`);
+  return target;
+}
+
+export function writeJson(file: string, value: unknown): string {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(value, null, 2));
+  return file;
+}
