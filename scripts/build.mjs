@@ -25,6 +25,16 @@ await esbuild.build({
   // CommonJS dependencies (mqtt, systeminformation) call require() for Node built-ins.
   banner: { js: "import { createRequire as __sosnaRequire } from 'node:module'; const require = __sosnaRequire(import.meta.url);" },
   logLevel: 'warning',
+  plugins: [
+    {
+      name: 'zod-english-only',
+      setup(build) {
+        build.onResolve({ filter: /locales\/index\.js$/ }, (args) =>
+          args.importer.includes(`${'node_modules'}/zod/`) ? { path: new URL('./zod-locales-en.mjs', import.meta.url).pathname } : undefined,
+        );
+      },
+    },
+  ],
 });
 const size = statSync(outfile).size;
 const gz = gzipSync(readFileSync(outfile)).length;

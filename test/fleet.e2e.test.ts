@@ -2,7 +2,7 @@
 // single-file bundle in a folder without node_modules; the operator uses the real `sosna console`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
+import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
 
@@ -16,7 +16,7 @@ let bundle: string;
 const profile = () => ({ SOSNA_PROFILE: join(hubDir, 'console.json') });
 
 function startHubProc(): Proc {
-  return start([join('cli', 'dist', 'sosna.js'), 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1']);
+  return start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1']);
 }
 
 async function devices(): Promise<{ id: string; name: string; online: boolean; inventory: { cpu?: { cores?: number } } | null }[]> {

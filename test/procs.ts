@@ -3,10 +3,17 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository root: the nearest folder above this file with the workspace package.json. */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'cli', 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no sosna repository above ${from}`);
+  }
+}
+export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const CLI = join(ROOT, 'cli', 'dist', 'sosna.js');
 export const BUNDLE = join(ROOT, 'agent', 'dist', 'sosna-agent.mjs');
 

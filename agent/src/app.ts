@@ -40,7 +40,7 @@ export async function startAgent(config: DeviceConfig, log: Logger): Promise<Age
   const state = new StateStore(config.stateDir);
   const name = config.name ?? hostname();
   let stopped = false;
-  let inventory: BasicInventory = await basicInventory();
+  let inventory: BasicInventory = basicInventory();
 
   let creds = await obtainCredentials(config, state, name, log, () => stopped);
   if (!creds) throw new Error('stopped before provisioning finished');
@@ -84,7 +84,7 @@ export async function startAgent(config: DeviceConfig, log: Logger): Promise<Age
   const telemetryTimer = setInterval(tick, config.telemetry.intervalSec * 1000);
   telemetryTimer.unref();
   // Refresh the inventory now and then (disks fill, memory changes); the next birth carries it.
-  const inventoryTimer = setInterval(() => void basicInventory().then((i) => (inventory = i)).catch(() => {}), 3_600_000);
+  const inventoryTimer = setInterval(() => (inventory = basicInventory()), 3_600_000);
   inventoryTimer.unref();
 
   return {

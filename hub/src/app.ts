@@ -98,7 +98,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
     const provisioning = await startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, scrypt });
     dropProvisionSession = provisioning.drop;
     stops.push(() => provisioning.stop());
-    const console = await startConsole({ bus: broker, codec, hubId, name: config.name, owner: signer.address, version: VERSION, log: log.child('console'), store, registry, links });
+    const console = await startConsole({ bus: broker, codec, hubId, name: config.name, owner: signer.address, version: VERSION, connections: () => broker.connectedClients(), log: log.child('console'), store, registry, links });
     stops.push(() => console.stop());
 
     const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;

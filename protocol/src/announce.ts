@@ -1,7 +1,9 @@
 // Signing and checking the hub card. The signed text is canonical JSON of the card body (keys sorted),
 // behind a fixed prefix, signed as an EIP-191 personal message by the hub owner's key.
-import { verifyMessage } from 'ethers';
-import type { Signer } from 'ethers';
+// Verification uses @noble/curves directly (the curve code ethers itself uses) so that the agent bundle
+// carries no ethers; signing stays with whatever signer the hub has (an ethers Wallet).
+import { secp256k1 } from '@noble/curves/secp256k1';
+import { keccak_256 } from '@noble/hashes/sha3';
 import { HubCard, HubCardBody } from './messages.js';
 import { describeIssues } from './validate.js';
 
@@ -22,7 +24,38 @@ export function hubCardMessage(body: HubCardBody): string {
   return PREFIX + canonical(HubCardBody.parse(body));
 }
 
-export async function signHubCard(body: HubCardBody, signer: Signer): Promise<HubCard> {
+/** Anything that signs EIP-191 personal messages (an ethers Wallet does). */
+export interface MessageSigner {
+  signMessage(message: string): Promise<string>;
+}
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** The EIP-191 hash of a personal message: keccak256("\x19Ethereum Signed Message:\n" + len + message). */
+export function personalMessageHash(message: string): Uint8Array {
+  const body = utf8(message);
+  const prefix = utf8(`\x19Ethereum Signed Message:\n${body.length}`);
+  const all = new Uint8Array(prefix.length + body.length);
+  all.set(prefix);
+  all.set(body, prefix.length);
+  return keccak_256(all);
+}
+
+/** The address (lower case) whose key made a 65-byte r|s|v signature over the message; throws if invalid. */
+export function recoverSigner(message: string, signature: string): string {
+  const m = /^0x([0-9a-fA-F]{130})$/.exec(signature);
+  if (!m) throw new Error('signature must be 65 bytes of 0x-hex');
+  const bytes = Uint8Array.from(m[1]!.match(/../g)!.map((h) => parseInt(h, 16)));
+  const v = bytes[64]!;
+  const recovery = v >= 27 ? v - 27 : v;
+  if (recovery !== 0 && recovery !== 1) throw new Error(`bad recovery byte ${v}`);
+  const sig = secp256k1.Signature.fromCompact(bytes.subarray(0, 64)).addRecoveryBit(recovery);
+  const pub = sig.recoverPublicKey(personalMessageHash(message)).toRawBytes(false);
+  return `0x${hex(keccak_256(pub.subarray(1)).subarray(12))}`;
+}
+
+export async function signHubCard(body: HubCardBody, signer: MessageSigner): Promise<HubCard> {
   const signature = await signer.signMessage(hubCardMessage(body));
   return { ...body, signature };
 }
@@ -36,7 +69,7 @@ export function verifyHubCard(value: unknown, expectedOwner?: string): CardCheck
   const { signature, ...body } = parsed.data;
   let signer: string;
   try {
-    signer = verifyMessage(hubCardMessage(body), signature);
+    signer = recoverSigner(hubCardMessage(body), signature);
   } catch (err) {
     return { ok: false, reason: `hub card signature does not parse: ${(err as Error).message}` };
   }

@@ -91,6 +91,8 @@ export const hubService = defineService('hub', {
       owner: z.string(),
       version: z.string(),
       devices: z.object({ total: z.number(), online: z.number() }),
+      /** MQTT connections the broker holds now (devices, consoles, provisioning sessions). */
+      connections: z.number().optional(),
     }),
   },
 });

@@ -26,12 +26,12 @@ export function summarize(row: DeviceRow, online: boolean): DeviceSummary {
 }
 
 export async function startConsole(deps: {
-  bus: Bus; codec: Codec; hubId: string; name: string; owner: string; version: string; log: Logger; store: HubStore; registry: Registry; links: DeviceLinks;
+  bus: Bus; codec: Codec; hubId: string; name: string; owner: string; version: string; connections: () => number; log: Logger; store: HubStore; registry: Registry; links: DeviceLinks;
 }): Promise<{ stop(): Promise<void> }> {
   const { store, registry } = deps;
   const endpoint = new RpcEndpoint<OperatorMeta>()
     .add(hubService, {
-      info: () => ({ hubId: deps.hubId, name: deps.name, owner: deps.owner, version: deps.version, devices: store.countDevices() }),
+      info: () => ({ hubId: deps.hubId, name: deps.name, owner: deps.owner, version: deps.version, devices: store.countDevices(), connections: deps.connections() }),
     })
     .add(devicesService, {
       list: (filter) => {

@@ -1,0 +1,151 @@
+// npm run bench (fleet part): N simulated devices connect, provision and register against a real hub
+// process; then the RPC round trip through the hub beside the same round trip over a bare aedes broker,
+// and the agent bundle's size and idle RSS. Prints figures; never fails on time.
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { ConsoleClient, ConsoleProfile } from '@sosna/hub';
+import { createCodec, devicesService, hubService, noDelay, RpcPeer, systemService } from '@sosna/protocol';
+import { BUNDLE, CLI, cli, freePort, installBundle, start, writeJson } from '../procs.js';
+import { tempDir } from '../helpers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const N = Number(process.env.BENCH_DEVICES ?? 5000);
+const PROCS = Math.max(1, Number(process.env.BENCH_PROCS ?? 4));
+const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
+
+const rssMiB = (pid: number) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+};
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const ms = (x: number) => `${x.toFixed(3)} ms`;
+
+function forkChild(file: string, args: string[]): ChildProcess {
+  return fork(join(here, file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+function message<T>(child: ChildProcess, type: string, timeoutMs: number): Promise<T> {
+  return new Promise((ok, fail) => {
+    const t = setTimeout(() => fail(new Error(`no ${type} from child within ${timeoutMs} ms`)), timeoutMs);
+    child.on('message', (m: { type: string; message?: string }) => {
+      if (m.type === type) {
+        clearTimeout(t);
+        ok(m as T);
+      } else if (m.type === 'error') {
+        clearTimeout(t);
+        fail(new Error(m.message));
+      }
+    });
+  });
+}
+
+async function timeCalls(call: () => Promise<unknown>, n: number): Promise<number[]> {
+  for (let i = 0; i < Math.min(200, n); i++) await call();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await call();
+    out.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+export async function benchFleet(): Promise<Record<string, unknown>> {
+  const tmp = tempDir('sosna-bench-');
+  const hubDir = join(tmp.dir, 'hub');
+  const port = await freePort();
+  const hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--log-level', 'warn']);
+  const children: ChildProcess[] = [];
+  try {
+    await hub.waitFor(/hub \S+ ready/);
+    const hubPid = hub.child.pid!;
+    const key = (await cli(['hub', 'keys', 'create', '--fleet', 'bench', '--data-dir', hubDir])).stdout.trim();
+    const url = `mqtt://127.0.0.1:${port}`;
+    console.log(`== fleet: ${N} simulated devices in ${PROCS} processes against a hub process (scrypt N=16384 per issued credential)`);
+    const t0 = Date.now();
+    const per = Math.ceil(N / PROCS);
+    const progress = new Map<number, { provisioned: number; online: number }>();
+    const ready: Promise<{ ids: string[] }>[] = [];
+    for (let p = 0; p < PROCS; p++) {
+      const count = Math.min(per, N - p * per);
+      if (count <= 0) break;
+      const child = forkChild('sim-devices.mjs', [url, key, String(count), `sim${p}`, '25']);
+      children.push(child);
+      child.on('message', (m: { type: string; provisioned: number; online: number }) => m.type === 'progress' && progress.set(p, m));
+      ready.push(message(child, 'ready', 30 * 60_000));
+    }
+    const ticker = setInterval(() => {
+      const sum = [...progress.values()].reduce((a, b) => ({ provisioned: a.provisioned + b.provisioned, online: a.online + b.online }), { provisioned: 0, online: 0 });
+      console.log(`  ${((Date.now() - t0) / 1000).toFixed(0)} s: provisioned ${sum.provisioned}/${N}, online ${sum.online}/${N}, hub RSS ${rssMiB(hubPid).toFixed(0)} MiB`);
+    }, 10_000);
+    const results = await Promise.all(ready);
+    clearInterval(ticker);
+    const registerSec = (Date.now() - t0) / 1000;
+
+    const profile = ConsoleProfile.parse(JSON.parse(readFileSync(join(hubDir, 'console.json'), 'utf8')));
+    const consoleClient = await ConsoleClient.connect(profile, { timeoutMs: 60_000 });
+    const info = await consoleClient.call(hubService, 'info', {});
+    const hubRss = rssMiB(hubPid);
+    const tList = process.hrtime.bigint();
+    const listed = await consoleClient.call(devicesService, 'list', {}, { timeoutMs: 60_000 });
+    const listMs = Number(process.hrtime.bigint() - tList) / 1e6;
+    console.log(`connections held          ${info.connections}`);
+    console.log(`devices online (registry) ${info.devices.online}/${info.devices.total}`);
+    console.log(`time to register all      ${registerSec.toFixed(1)} s (${(N / registerSec).toFixed(0)} devices/s)`);
+    console.log(`hub RSS                   ${hubRss.toFixed(0)} MiB`);
+    console.log(`console devices.list      ${listed.devices.length} devices in ${listMs.toFixed(0)} ms`);
+
+    // RPC: console -> hub -> simulated device, against client -> bare aedes -> responder
+    const target = results[0]!.ids[0]!;
+    const viaHub = await timeCalls(() => consoleClient.call(devicesService, 'call', { deviceId: target, service: 'system', method: 'ping', params: {} }, { onChunk: () => {} }), CALLS);
+    await consoleClient.close();
+
+    const bare = forkChild('bare-broker.mjs', ['0']);
+    children.push(bare);
+    const { port: barePort } = await message<{ port: number }>(bare, 'ready', 10_000);
+    const responder = forkChild('bare-responder.mjs', [`mqtt://127.0.0.1:${barePort}`]);
+    children.push(responder);
+    await message(responder, 'ready', 10_000);
+    const client = mqtt.connect(`mqtt://127.0.0.1:${barePort}`, { clientId: 'bare-caller', protocolVersion: 4 });
+    await new Promise<void>((ok) => client.on('connect', () => ok()));
+    noDelay(client);
+    const peer = new RpcPeer({ role: 'caller', codec: createCodec(), send: (b) => client.publish('bare/rpc/in', Buffer.from(b), { qos: 1 }) });
+    client.on('message', (_t, p) => peer.receive(p));
+    await new Promise<void>((ok) => client.subscribe('bare/rpc/out', { qos: 1 }, () => ok()));
+    const viaBare = await timeCalls(() => peer.call(systemService, 'ping', {}), CALLS);
+    client.end(true);
+
+    const hub50 = pct(viaHub, 50), hub99 = pct(viaHub, 99), bare50 = pct(viaBare, 50), bare99 = pct(viaBare, 99);
+    console.log(`RPC round trip, ${CALLS} sequential system.ping calls at QoS 1 (with ${N} devices connected to the hub):`);
+    console.log(`                      p50          p99`);
+    console.log(`  through the hub     ${ms(hub50).padEnd(12)} ${ms(hub99)}`);
+    console.log(`  bare aedes          ${ms(bare50).padEnd(12)} ${ms(bare99)}`);
+    console.log(`  ratio               ${(hub50 / bare50).toFixed(2)}x        ${(hub99 / bare99).toFixed(2)}x   (target: p99 within 1.5x)`);
+
+    // The agent bundle: size, and RSS once it is online and idle.
+    const bundleKiB = statSync(BUNDLE).size / 1024;
+    const akey = (await cli(['hub', 'keys', 'create', '--fleet', 'footprint', '--max', '1', '--data-dir', hubDir])).stdout.trim();
+    const bin = installBundle(join(tmp.dir, 'device-bin'));
+    const cfg = writeJson(join(tmp.dir, 'agent', 'config.json'), { hub: { url }, provisioningKey: akey, stateDir: join(tmp.dir, 'agent', 'state'), name: 'footprint' });
+    const agent = start([bin, '--config', cfg], { cwd: join(tmp.dir, 'device-bin') });
+    await agent.waitFor(/ online /, 120_000);
+    await new Promise((r) => setTimeout(r, 10_000)); // idle: a few telemetry ticks
+    const agentRss = rssMiB(agent.child.pid!);
+    await agent.stop();
+    console.log(`agent bundle              ${bundleKiB.toFixed(0)} KiB (target under 1.5 MB = 1465 KiB)`);
+    console.log(`agent idle RSS            ${agentRss.toFixed(1)} MiB (target under 60 MB)`);
+
+    return {
+      devices: N, processes: PROCS, connections: info.connections, online: info.devices.online, registerSec, hubRssMiB: hubRss, listMs,
+      rpc: { calls: CALLS, hubP50: hub50, hubP99: hub99, bareP50: bare50, bareP99: bare99, ratioP50: hub50 / bare50, ratioP99: hub99 / bare99 },
+      agentBundleKiB: bundleKiB, agentIdleRssMiB: agentRss,
+    };
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    await hub.stop();
+    tmp.cleanup();
+  }
+}
