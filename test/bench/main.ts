@@ -1,11 +1,18 @@
 // Entry of `npm run bench`: runs each benchmark, prints figures and writes bench-results/*.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { benchFleet } from './fleet.js';
+import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
 mkdirSync('bench-results', { recursive: true });
 if (!only || only === 'fleet') {
   const r = await benchFleet();
   writeFileSync('bench-results/fleet.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'gas') {
+  console.log('== contracts: gas on a local anvil chain');
+  const r = await runGasReport();
+  console.log(formatGasReport(r));
+  writeFileSync('bench-results/gas.json', JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
 }
 process.exit(0);
