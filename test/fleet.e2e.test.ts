@@ -64,6 +64,7 @@ describe('hub + three agents from the bundle', () => {
     }, 30_000, 200);
     expect(list.map((d) => d.name).sort()).toEqual(['rig-1', 'rig-2', 'rig-3']);
     expect(list.every((d) => (d.inventory?.cpu?.cores ?? 0) > 0)).toBe(true);
+    await waitFor('telemetry from every device', async () => (await devices()).every((d) => typeof (d as { telemetry?: Record<string, number> }).telemetry?.['cpu.loadPct'] === 'number'), 15_000, 250);
     const table = await cli(['console', 'devices'], { env: profile() });
     expect(table.stdout).toMatch(/3 device\(s\), 3 online/);
   });

@@ -44,7 +44,11 @@ export async function startAgent(config: DeviceConfig, log: Logger): Promise<Age
 
   let creds = await obtainCredentials(config, state, name, log, () => stopped);
   if (!creds) throw new Error('stopped before provisioning finished');
-  if (creds.url !== config.hub.url) log.warn('config names another hub URL than the one this device was provisioned on; using the provisioned one', { provisioned: creds.url, config: config.hub.url });
+  // The identity belongs to the hub id; the config's URL says where that hub is now (it may have moved).
+  if (creds.url !== config.hub.url) {
+    log.info('hub URL changed since provisioning; using the configured one', { provisioned: creds.url, config: config.hub.url });
+    creds = { ...creds, url: config.hub.url };
+  }
 
   const codec = createCodec({ maxPayload: config.rpc.maxPayloadBytes });
   const endpoint = new RpcEndpoint().add(systemService, systemHandlers({ deviceId: creds.deviceId, name, inventory: () => inventory }));
