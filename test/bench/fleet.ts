@@ -106,6 +106,16 @@ export async function benchFleet(): Promise<Record<string, unknown>> {
     const bare = forkChild('bare-broker.mjs', ['0']);
     children.push(bare);
     const { port: barePort } = await message<{ port: number }>(bare, 'ready', 10_000);
+    // the reference broker carries the same number of idle connections as the hub
+    const idle: Promise<unknown>[] = [];
+    for (let p = 0; p < PROCS; p++) {
+      const count = Math.min(per, N - p * per);
+      if (count <= 0) break;
+      const child = forkChild('bare-idle.mjs', [`mqtt://127.0.0.1:${barePort}`, String(count), `idle${p}`]);
+      children.push(child);
+      idle.push(message(child, 'ready', 10 * 60_000));
+    }
+    await Promise.all(idle);
     const responder = forkChild('bare-responder.mjs', [`mqtt://127.0.0.1:${barePort}`]);
     children.push(responder);
     await message(responder, 'ready', 10_000);
@@ -119,7 +129,7 @@ export async function benchFleet(): Promise<Record<string, unknown>> {
     client.end(true);
 
     const hub50 = pct(viaHub, 50), hub99 = pct(viaHub, 99), bare50 = pct(viaBare, 50), bare99 = pct(viaBare, 99);
-    console.log(`RPC round trip, ${CALLS} sequential system.ping calls at QoS 1 (with ${N} devices connected to the hub):`);
+    console.log(`RPC round trip, ${CALLS} sequential system.ping calls at QoS 1 (${N} other connections held by each broker):`);
     console.log(`                      p50          p99`);
     console.log(`  through the hub     ${ms(hub50).padEnd(12)} ${ms(hub99)}`);
     console.log(`  bare aedes          ${ms(bare50).padEnd(12)} ${ms(bare99)}`);

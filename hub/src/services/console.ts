@@ -46,7 +46,7 @@ export async function startConsole(deps: {
       },
       call: async ({ deviceId, service, method, params, timeoutMs }, ctx) => {
         requireRole(ctx.meta, 'operator', 'calling a device');
-        deps.log.info('forwarding call', { operator: ctx.meta.operator, deviceId, call: `${service}.${method}` });
+        deps.log.debug('forwarding call', { operator: ctx.meta.operator, deviceId, call: `${service}.${method}` });
         await deps.links.call(deviceId, service, method, params ?? {}, { timeoutMs, signal: ctx.signal, onChunk: (c) => ctx.emit(c) });
       },
     });

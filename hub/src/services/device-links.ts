@@ -34,9 +34,10 @@ export async function startDeviceLinks(deps: {
 
   return {
     async call(deviceId, service, method, params, opts) {
-      const row = deps.store.getDevice(deviceId);
-      if (!row) throw new SosnaError('E_NOT_FOUND', `no device ${deviceId}`);
+      // hot path: the in-memory online set; the database only for the error message
       if (!deps.registry.isOnline(deviceId)) {
+        const row = deps.store.getDevice(deviceId);
+        if (!row) throw new SosnaError('E_NOT_FOUND', `no device ${deviceId}`);
         const seen = row.lastSeen ? `last seen ${new Date(row.lastSeen).toISOString()}` : 'never seen';
         throw new SosnaError('E_UNAVAILABLE', `device ${deviceId} is offline (${seen})`);
       }
