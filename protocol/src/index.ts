@@ -13,3 +13,4 @@ export * from './rpc/endpoint.js';
 export * from './rpc/peer.js';
 export const PROTOCOL_VERSION = 1;
 export * from './log.js';
+export * from './hardware.js';
