@@ -69,6 +69,43 @@ describe('hub + three agents from the bundle', () => {
     expect(table.stdout).toMatch(/3 device\(s\), 3 online/);
   });
 
+  it('the hub stores each device\'s detected hardware and the console filters by it', async () => {
+    type Hw = { inventory: { hardware?: { cpu?: { threads?: number }; gpus?: unknown[] }; profiles?: { profileId: string }[] } | null };
+    const list = (await devices()) as unknown as Hw[];
+    for (const d of list) {
+      expect(d.inventory?.hardware?.cpu?.threads).toBeGreaterThan(0);
+      expect(Array.isArray(d.inventory?.hardware?.gpus)).toBe(true);
+    }
+    const count = async (...flags: string[]) => {
+      const r = await cli(['console', 'devices', '--json', ...flags], { env: profile() });
+      expect(r.code, r.output).toBe(0);
+      return (JSON.parse(r.stdout) as unknown[]).length;
+    };
+    const gpus = list.filter((d) => (d.inventory?.hardware?.gpus?.length ?? 0) > 0).length;
+    expect(await count('--class', 'gpu')).toBe(gpus);
+    expect(await count('--class', 'cpu')).toBe(3);
+    expect(await count('--arch', process.arch)).toBe(3);
+    expect(await count('--gpu-vram-min', '1024G')).toBe(0);
+    const bad = await cli(['console', 'devices', '--class', 'fpga'], { env: profile() });
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toContain('--class "fpga"');
+  });
+
+  it('sosna-agent detect prints the inventory and profiles from the bundle alone, in under 2 s', async () => {
+    const t0 = Date.now();
+    const table = start([bundle, 'detect'], { cwd: join(tmp.dir, 'device-bin') });
+    expect(await table.exited).toBe(0);
+    const elapsed = Date.now() - t0;
+    expect(table.output()).toMatch(/CPU\s+\S/);
+    expect(table.output()).toMatch(/Profiles|no profile/);
+    const json = start([bundle, 'detect', '--json'], { cwd: join(tmp.dir, 'device-bin') });
+    expect(await json.exited).toBe(0);
+    const parsed = JSON.parse(json.output()) as { inventory: { cpu: { threads: number }; gpus: unknown[] }; durationMs: number };
+    expect(parsed.inventory.cpu.threads).toBeGreaterThan(0);
+    console.log(`sosna-agent detect: ${elapsed} ms wall (process start included), detection ${parsed.durationMs} ms`);
+    expect(elapsed).toBeLessThan(2000);
+  });
+
   it('console call reaches system.info on each device', async () => {
     for (const d of await devices()) {
       const r = await cli(['console', 'call', d.id, 'system.info'], { env: profile() });

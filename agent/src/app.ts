@@ -14,6 +14,15 @@ import { StateStore } from './state.js';
 import { createSystemSampler, planTelemetry } from './telemetry.js';
 import type { PlanState } from './telemetry.js';
 import { AGENT_VERSION } from './version.js';
+import type { DetectedHardware } from './detect-child.js';
+import { detectHardware, inventoryMetrics } from './hardware/index.js';
+
+/** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
+function hardwareSampler(detected: DetectedHardware, asicHosts: string[]): (() => Promise<Record<string, number>>) | null {
+  const inv = detected.inventory as { gpus?: unknown[]; asics?: unknown[] };
+  if (!inv.gpus?.length && !inv.asics?.length) return null;
+  return async () => inventoryMetrics((await detectHardware({ only: ['gpu', 'asic'], asicHosts, probeLocalAsic: asicHosts.length === 0 })).inventory);
+}
 
 export interface Agent {
   readonly deviceId: string;
@@ -36,11 +45,17 @@ async function obtainCredentials(config: DeviceConfig, state: StateStore, name: 
   return null;
 }
 
-export async function startAgent(config: DeviceConfig, log: Logger): Promise<Agent> {
+export interface AgentOptions {
+  /** Full hardware detection (the CLI runs it in a child process); without it the birth has the basic inventory only. */
+  detect?: () => Promise<DetectedHardware | null>;
+}
+
+export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentOptions = {}): Promise<Agent> {
   const state = new StateStore(config.stateDir);
   const name = config.name ?? hostname();
   let stopped = false;
   let inventory: BasicInventory = basicInventory();
+  const detecting = opts.detect ? opts.detect().catch(() => null) : Promise.resolve(null);
 
   let creds = await obtainCredentials(config, state, name, log, () => stopped);
   if (!creds) throw new Error('stopped before provisioning finished');
@@ -50,6 +65,14 @@ export async function startAgent(config: DeviceConfig, log: Logger): Promise<Age
     creds = { ...creds, url: config.hub.url };
   }
 
+  const detected = await detecting;
+  if (detected) {
+    const gpus = (detected.inventory.gpus as unknown[] | undefined)?.length ?? 0;
+    const asics = (detected.inventory.asics as unknown[] | undefined)?.length ?? 0;
+    log.info('hardware detected', { gpus, asics, warnings: detected.warnings.length, ms: detected.durationMs });
+    for (const w of detected.warnings) log.warn('hardware detection', { source: w.source, message: w.message });
+  }
+  const hardwareSample = detected ? hardwareSampler(detected, config.hardware.asicHosts) : null;
   const codec = createCodec({ maxPayload: config.rpc.maxPayloadBytes });
   const endpoint = new RpcEndpoint().add(systemService, systemHandlers({ deviceId: creds.deviceId, name, inventory: () => inventory }));
 
@@ -57,7 +80,10 @@ export async function startAgent(config: DeviceConfig, log: Logger): Promise<Age
   const makeLink = (c: Credentials) =>
     new HubLink({
       config, creds: c, codec, endpoint, log,
-      birth: () => ({ v: 1, status: 'online', agentVersion: AGENT_VERSION, name, inventory }),
+      birth: () => ({
+        v: 1, status: 'online', agentVersion: AGENT_VERSION, name, inventory,
+        ...(detected ? { hardware: detected.inventory, profiles: detected.profiles?.matches.slice(0, 1200) } : {}),
+      }),
       events: {
         // Three refusals in a row with a fleet key at hand: the hub no longer knows these credentials.
         onRefused: (n) => {
@@ -80,12 +106,19 @@ export async function startAgent(config: DeviceConfig, log: Logger): Promise<Age
 
   const sample = createSystemSampler();
   let plan: PlanState = { last: {}, lastFullAt: null, seq: 0 };
-  const tick = () => {
-    if (!link.connected) return;
-    const r = planTelemetry(plan, sample(), Date.now(), { fullEveryMs: config.telemetry.fullEverySec * 1000 });
-    if (r.message && link.publishTelemetry(r.message)) plan = r.state;
+  let ticking = false;
+  const tick = async () => {
+    if (!link.connected || ticking) return;
+    ticking = true;
+    try {
+      const metrics = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}) };
+      const r = planTelemetry(plan, metrics, Date.now(), { fullEveryMs: config.telemetry.fullEverySec * 1000 });
+      if (r.message && link.publishTelemetry(r.message)) plan = r.state;
+    } finally {
+      ticking = false;
+    }
   };
-  const telemetryTimer = setInterval(tick, config.telemetry.intervalSec * 1000);
+  const telemetryTimer = setInterval(() => void tick(), config.telemetry.intervalSec * 1000);
   telemetryTimer.unref();
   // Refresh the inventory now and then (disks fill, memory changes); the next birth carries it.
   const inventoryTimer = setInterval(() => (inventory = basicInventory()), 3_600_000);

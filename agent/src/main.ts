@@ -5,11 +5,15 @@ import { createLogger } from '@sosna/protocol';
 import { startAgent } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { AGENT_VERSION } from './version.js';
+import { detectInChild } from './detect-child.js';
+import { detectHardware, formatInventory, formatInventoryJson, matchProfiles } from './hardware/index.js';
 
 const HELP = `sosna-agent ${AGENT_VERSION}: the sosna device daemon
 
 usage:
   sosna-agent [run] [--config FILE]   join the hub in the config and serve it (default)
+  sosna-agent detect [--json] [--config FILE]
+                                      print this device's hardware and matched profiles
   sosna-agent --version
   sosna-agent --help
 
@@ -18,15 +22,33 @@ overridden by an environment variable: hub.url -> SOSNA_HUB_URL, telemetry.inter
 SOSNA_TELEMETRY_INTERVAL_SEC, and so on.
 `;
 
+/** `sosna-agent detect`: works without a config (then only the local ASIC API is probed). */
+async function detect(configPath: string | undefined, json: boolean): Promise<number> {
+  let asicHosts: string[] = [];
+  if (configPath || process.env.SOSNA_CONFIG) {
+    try {
+      asicHosts = loadConfig({ path: configPath }).config.hardware.asicHosts;
+    } catch (err) {
+      if (err instanceof ConfigError) process.stderr.write(`sosna-agent: ignoring the config for detection:\n  ${err.problems.join('\n  ')}\n`);
+      else throw err;
+    }
+  }
+  const result = await detectHardware({ asicHosts });
+  const matches = matchProfiles(result.inventory);
+  process.stdout.write(json ? `${formatInventoryJson(result, matches)}\n` : `${formatInventory(result, { matches })}\n`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, version: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, version: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return void process.stdout.write(HELP), 0;
   if (values.version) return void process.stdout.write(`${AGENT_VERSION}\n`), 0;
   const command = positionals[0] ?? 'run';
+  if (command === 'detect') return detect(values.config, values.json ?? false);
   if (command !== 'run') {
     process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
     return 2;
@@ -56,7 +78,10 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  agent = await startAgent(loaded.config, log);
+  const bundle = process.argv[1]!;
+  const configFile = loaded.file;
+  const timeoutMs = loaded.config.hardware.detectTimeoutSec * 1000;
+  agent = await startAgent(loaded.config, log, { detect: () => detectInChild({ bundle, configFile, timeoutMs, log }) });
   if (stopping) await agent.stop();
   return -1; // keep running
 }

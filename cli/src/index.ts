@@ -1,1 +1,1 @@
-export { deviceRows } from './commands/console.js';
+export { deviceRows, deviceFilter, parseSize } from './commands/console.js';

@@ -45,6 +45,15 @@ export const DeviceConfig = z
       .object({ maxPayloadBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(DEFAULT_MAX_PAYLOAD) })
       .strict()
       .prefault({}),
+    hardware: z
+      .object({
+        /** ASIC miners on the LAN that this agent watches: `host` or `host:port` (cgminer API, port 4028). */
+        asicHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port')).max(1024).default([]),
+        /** Bound on one full hardware detection. */
+        detectTimeoutSec: z.number().min(1).max(300).default(30),
+      })
+      .strict()
+      .prefault({}),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).strict().prefault({}),
   })
   .strict();

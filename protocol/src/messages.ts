@@ -50,7 +50,10 @@ export const DeviceOnline = z.object({
   agentVersion: z.string().max(64),
   name: z.string().max(128),
   inventory: BasicInventory,
+  /** Full hardware inventory (see hardware.ts), loose so that newer agents never break older hubs. */
   hardware: z.record(z.string(), z.unknown()).optional(),
+  /** Matched hardware profiles: component -> profile id, with the reason. */
+  profiles: z.array(z.looseObject({ component: z.string(), profileId: z.string(), reason: z.string().optional() })).max(1200).optional(),
   benchmarks: z.record(z.string(), z.number()).optional(),
 });
 export const DeviceOffline = z.object({

@@ -55,6 +55,15 @@ export const DeviceFilter = z.object({
   fleet: z.string().max(64).optional(),
   tag: z.string().max(64).optional(),
   online: z.boolean().optional(),
+  /** Devices that have a component of this class (every device has a cpu). */
+  class: z.enum(['cpu', 'gpu', 'asic', 'board']).optional(),
+  /** At least one GPU with this much memory (bytes). */
+  gpuVramMin: z.number().int().nonnegative().optional(),
+  gpuVendor: z.enum(['nvidia', 'amd', 'intel']).optional(),
+  /** Node-style CPU architecture: x64, arm64, arm. */
+  arch: z.string().max(32).optional(),
+  /** A matched hardware profile id (e.g. nvidia-rtx-40, antminer-s19). */
+  profile: z.string().max(64).optional(),
 });
 export type DeviceFilter = z.infer<typeof DeviceFilter>;
 

@@ -149,6 +149,13 @@ export function formatInventory(result: DetectResult, opts: FormatOptions = {}):
       renderTable(['Address', 'Maker', 'Model', 'Hash 5s', 'Hash avg', 'Chip C', 'Fans rpm', 'HW err', 'Pool', 'Profile', 'State'], asicRows(inv.asics, profiles)),
     );
   } else out.push('ASICs: none found');
+  const matched = opts.matches?.matches ?? [];
+  if (opts.matches) {
+    out.push('');
+    out.push(matched.length > 0 ? `Profiles (${matched.length})` : 'Profiles: none matched');
+    for (const m of matched) out.push(`  ${m.component.padEnd(14)} ${m.variantName ?? m.profileName}  (${m.reason})`);
+    if (opts.matches.unmatched.length > 0) out.push(`  no profile for: ${opts.matches.unmatched.join(', ')}`);
+  }
   if (result.warnings.length > 0) {
     out.push('');
     out.push(`Warnings (${result.warnings.length})`);

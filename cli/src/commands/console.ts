@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ConsoleClient } from '@sosna/hub';
 import { devicesService } from '@sosna/protocol';
-import type { DeviceSummary } from '@sosna/protocol';
+import type { DeviceFilter, DeviceSummary } from '@sosna/protocol';
 import { loadProfile } from '../profile.js';
 import { ago, bytes, table } from '../table.js';
 
@@ -43,6 +43,38 @@ export function deviceRows(devices: DeviceSummary[], now = Date.now()): string[]
   });
 }
 
+interface DeviceFlags {
+  json?: boolean; fleet?: string; tag?: string; online?: boolean; offline?: boolean;
+  class?: string; gpuVramMin?: string; gpuVendor?: string; arch?: string; hwProfile?: string;
+}
+
+/** `8G`, `8GB`, `8GiB`, `512M`, `1T` or plain bytes; memory sizes count in powers of 1024. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  if (!m) throw new Error(`size ${JSON.stringify(text)}: use a number with K, M, G or T, e.g. 8G`);
+  const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+export function deviceFilter(o: DeviceFlags): DeviceFilter {
+  const oneOf = <T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined => {
+    if (value === undefined) return undefined;
+    if (!(allowed as readonly string[]).includes(value)) throw new Error(`${flag} ${JSON.stringify(value)}: use one of ${allowed.join(', ')}`);
+    return value as T;
+  };
+  if (o.online && o.offline) throw new Error('--online and --offline exclude each other');
+  return {
+    fleet: o.fleet,
+    tag: o.tag,
+    online: o.online ? true : o.offline ? false : undefined,
+    class: oneOf('--class', o.class, ['cpu', 'gpu', 'asic', 'board'] as const),
+    gpuVramMin: o.gpuVramMin === undefined ? undefined : parseSize(o.gpuVramMin),
+    gpuVendor: oneOf('--gpu-vendor', o.gpuVendor, ['nvidia', 'amd', 'intel'] as const),
+    arch: o.arch,
+    profile: o.hwProfile,
+  };
+}
+
 function connOptions(cmd: Command): Command {
   return cmd
     .option('--profile <file>', 'console profile (url, hubId, user, password)')
@@ -61,8 +93,13 @@ export function registerConsole(program: Command): void {
     .option('--tag <tag>', 'only devices with this tag')
     .option('--online', 'only online devices')
     .option('--offline', 'only offline devices')
-    .action(async (o: ConnFlags & { json?: boolean; fleet?: string; tag?: string; online?: boolean; offline?: boolean }) => {
-      const filter = { fleet: o.fleet, tag: o.tag, online: o.online ? true : o.offline ? false : undefined };
+    .option('--class <class>', 'only devices with a component of this class: cpu, gpu, asic or board')
+    .option('--gpu-vram-min <size>', 'only devices with a GPU of at least this memory, e.g. 8G or 24GiB')
+    .option('--gpu-vendor <vendor>', 'only devices with a GPU of this vendor: nvidia, amd or intel')
+    .option('--arch <arch>', 'only this CPU architecture: x64, arm64, arm')
+    .option('--hw-profile <id>', 'only devices matching this hardware profile (see sosna-agent detect)')
+    .action(async (o: ConnFlags & DeviceFlags) => {
+      const filter = deviceFilter(o);
       const { devices } = await withConsole(o, (c) => c.call(devicesService, 'list', filter));
       if (o.json) return void process.stdout.write(JSON.stringify(devices, null, 2) + '\n');
       if (devices.length === 0) return void process.stdout.write('no devices yet: create a key (sosna hub keys create --fleet NAME) and boot a device with it\n');

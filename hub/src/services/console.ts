@@ -6,6 +6,7 @@ import type { DeviceRow, HubStore, Role } from '../store/types.js';
 import type { DeviceLinks } from './device-links.js';
 import type { Registry } from './registry.js';
 import { PeerTable, topicId } from './peers.js';
+import { hasHardwareFilter, matchesHardware } from './device-filter.js';
 
 export interface OperatorMeta {
   operator: string;
@@ -36,7 +37,9 @@ export async function startConsole(deps: {
     .add(devicesService, {
       list: (filter) => {
         registry.flush();
-        return { devices: store.listDevices(filter).map((r) => summarize(r, registry.isOnline(r.id))) };
+        const rows = store.listDevices({ fleet: filter.fleet, tag: filter.tag, online: filter.online });
+        const picked = hasHardwareFilter(filter) ? rows.filter((r) => matchesHardware(r.inventory, filter)) : rows;
+        return { devices: picked.map((r) => summarize(r, registry.isOnline(r.id))) };
       },
       show: ({ deviceId }) => {
         registry.flush();

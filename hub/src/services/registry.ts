@@ -50,7 +50,11 @@ export async function startRegistry(deps: RegistryDeps): Promise<Registry> {
     const now = Date.now();
     if (msg.data.status === 'online') {
       sessionAt.set(t.deviceId, msg.data.at);
-      store.recordBirth(t.deviceId, { at: now, name: msg.data.name, agentVersion: msg.data.agentVersion, inventory: msg.data.inventory });
+      const { inventory, hardware, profiles } = msg.data;
+      store.recordBirth(t.deviceId, {
+        at: now, name: msg.data.name, agentVersion: msg.data.agentVersion,
+        inventory: { ...inventory, ...(hardware ? { hardware } : {}), ...(profiles ? { profiles } : {}) },
+      });
       online.add(t.deviceId);
       log.info('device online', { deviceId: t.deviceId, name: msg.data.name });
       events.emit('online', t.deviceId);
