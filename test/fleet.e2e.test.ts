@@ -69,7 +69,7 @@ describe('hub + three agents from the bundle', () => {
     expect(table.stdout).toMatch(/3 device\(s\), 3 online/);
   });
 
-  it('the hub stores each device\'s detected hardware and the console filters by it', async () => {
+  it('the hub stores each device\'s detected hardware and benchmarks, and the console filters by them', async () => {
     type Hw = { inventory: { hardware?: { cpu?: { threads?: number }; gpus?: unknown[] }; profiles?: { profileId: string }[] } | null };
     const list = (await devices()) as unknown as Hw[];
     for (const d of list) {
@@ -86,6 +86,13 @@ describe('hub + three agents from the bundle', () => {
     expect(await count('--class', 'cpu')).toBe(3);
     expect(await count('--arch', process.arch)).toBe(3);
     expect(await count('--gpu-vram-min', '1024G')).toBe(0);
+    // capability benchmarks run once per hardware (in a child of each agent) and arrive with a new birth
+    await waitFor('benchmark figures from every device', async () => {
+      const d = (await devices()) as unknown as { inventory: { benchmarks?: Record<string, number> } | null }[];
+      return d.every((x) => (x.inventory?.benchmarks?.['cpu.sha256.single.MBps'] ?? 0) > 0 && (x.inventory?.benchmarks?.['disk.write.MBps'] ?? 0) > 0);
+    }, 90_000, 500);
+    expect(await count('--bench-min', 'cpu.sha256.single.MBps=1')).toBe(3);
+    expect(await count('--bench-min', 'cpu.sha256.single.MBps=1000000000')).toBe(0);
     const bad = await cli(['console', 'devices', '--class', 'fpga'], { env: profile() });
     expect(bad.code).not.toBe(0);
     expect(bad.output).toContain('--class "fpga"');

@@ -15,6 +15,7 @@ import { createSystemSampler, planTelemetry } from './telemetry.js';
 import type { PlanState } from './telemetry.js';
 import { AGENT_VERSION } from './version.js';
 import type { DetectedHardware } from './detect-child.js';
+import { BENCHMARK_FILE, BenchmarkCache, cachedResults, hardwareFingerprint } from './benchmarks/cache.js';
 import { detectHardware, inventoryMetrics } from './hardware/index.js';
 
 /** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
@@ -48,6 +49,8 @@ async function obtainCredentials(config: DeviceConfig, state: StateStore, name: 
 export interface AgentOptions {
   /** Full hardware detection (the CLI runs it in a child process); without it the birth has the basic inventory only. */
   detect?: () => Promise<DetectedHardware | null>;
+  /** Capability benchmarks (the CLI runs them in a child process); cached per hardware fingerprint. */
+  benchmark?: () => Promise<Record<string, number> | null>;
 }
 
 export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentOptions = {}): Promise<Agent> {
@@ -76,6 +79,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   const codec = createCodec({ maxPayload: config.rpc.maxPayloadBytes });
   const endpoint = new RpcEndpoint().add(systemService, systemHandlers({ deviceId: creds.deviceId, name, inventory: () => inventory }));
 
+  let benchmarks: Record<string, number> | null = null;
   let link: HubLink;
   const makeLink = (c: Credentials) =>
     new HubLink({
@@ -83,6 +87,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       birth: () => ({
         v: 1, status: 'online', agentVersion: AGENT_VERSION, name, inventory,
         ...(detected ? { hardware: detected.inventory, profiles: detected.profiles?.matches.slice(0, 1200) } : {}),
+        ...(benchmarks ? { benchmarks } : {}),
       }),
       events: {
         // Three refusals in a row with a fleet key at hand: the hub no longer knows these credentials.
@@ -103,6 +108,24 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     });
   link = makeLink(creds);
   link.start();
+
+  // Benchmarks: from the cache when the hardware is unchanged, else measured now; the birth is re-sent.
+  if (detected && opts.benchmark) {
+    const fingerprint = hardwareFingerprint(detected.inventory);
+    benchmarks = cachedResults(state.read(BENCHMARK_FILE, BenchmarkCache), fingerprint);
+    if (!benchmarks) {
+      const run = opts.benchmark;
+      void (async () => {
+        log.info('running capability benchmarks (hardware is new or changed)');
+        const results = await run();
+        if (!results || stopped) return;
+        state.write(BENCHMARK_FILE, { fingerprint, at: Date.now(), results });
+        benchmarks = results;
+        log.info('capability benchmarks', results);
+        await link.republish();
+      })();
+    }
+  }
 
   const sample = createSystemSampler();
   let plan: PlanState = { last: {}, lastFullAt: null, seq: 0 };

@@ -12,28 +12,33 @@ export interface DetectedHardware {
 }
 
 export function detectInChild(opts: { bundle: string; configFile: string | null; timeoutMs: number; log: Logger }): Promise<DetectedHardware | null> {
+  const args = ['detect', '--json', ...(opts.configFile ? ['--config', opts.configFile] : [])];
+  return runChildJson<DetectedHardware>({ bundle: opts.bundle, args, timeoutMs: opts.timeoutMs, log: opts.log, what: 'hardware detection' });
+}
+
+/** Runs `node <bundle> <args>` and parses its stdout as JSON; null (with a log line) on any failure. */
+export function runChildJson<T>(opts: { bundle: string; args: string[]; timeoutMs: number; log: Logger; what: string }): Promise<T | null> {
   return new Promise((resolve) => {
-    const args = [opts.bundle, 'detect', '--json', ...(opts.configFile ? ['--config', opts.configFile] : [])];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [opts.bundle, ...opts.args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (err += d));
     const timer = setTimeout(() => {
-      opts.log.warn('hardware detection timed out; continuing without it', { timeoutMs: opts.timeoutMs });
+      opts.log.warn(`${opts.what} timed out; continuing without it`, { timeoutMs: opts.timeoutMs });
       child.kill('SIGKILL');
     }, opts.timeoutMs);
-    child.on('error', (e) => opts.log.warn('hardware detection could not start', { error: e.message }));
+    child.on('error', (e) => opts.log.warn(`${opts.what} could not start`, { error: e.message }));
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 0) {
-        if (code !== null) opts.log.warn('hardware detection failed', { code, stderr: err.slice(-500) });
+        if (code !== null) opts.log.warn(`${opts.what} failed`, { code, stderr: err.slice(-500) });
         return resolve(null);
       }
       try {
-        resolve(JSON.parse(out) as DetectedHardware);
+        resolve(JSON.parse(out) as T);
       } catch (e) {
-        opts.log.warn('hardware detection printed no JSON', { error: (e as Error).message });
+        opts.log.warn(`${opts.what} printed no JSON`, { error: (e as Error).message });
         resolve(null);
       }
     });

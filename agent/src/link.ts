@@ -18,6 +18,7 @@ export class HubLink {
   private refusals = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
+  private sessionAt = 0;
   private readonly peer: RpcPeer;
 
   constructor(
@@ -94,6 +95,7 @@ export class HubLink {
       return;
     }
     this.client = client;
+    this.sessionAt = sessionAt;
     this.attempt = 0;
     this.refusals = 0;
     client.on('message', (_topic, payload) => this.peer.receive(payload));
@@ -117,6 +119,14 @@ export class HubLink {
       log.warn('could not register with the hub', { error: (err as Error).message });
       client.end(true);
     }
+  }
+
+  /** Sends the birth again (its content changed, e.g. benchmark results arrived). */
+  async republish(): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) return; // the next connection sends the new birth anyway
+    const birth: DeviceOnline = { ...this.o.birth(), at: this.sessionAt };
+    await publishAsync(client, this.topic('state'), this.o.codec.encode(birth), { retain: true, qos: 1 }).catch(() => {});
   }
 
   publishTelemetry(t: Telemetry): boolean {

@@ -5,7 +5,8 @@ import { createLogger } from '@sosna/protocol';
 import { startAgent } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { AGENT_VERSION } from './version.js';
-import { detectInChild } from './detect-child.js';
+import { detectInChild, runChildJson } from './detect-child.js';
+import { runBenchmarks } from './benchmarks/measure.js';
 import { detectHardware, formatInventory, formatInventoryJson, matchProfiles } from './hardware/index.js';
 
 const HELP = `sosna-agent ${AGENT_VERSION}: the sosna device daemon
@@ -14,6 +15,7 @@ usage:
   sosna-agent [run] [--config FILE]   join the hub in the config and serve it (default)
   sosna-agent detect [--json] [--config FILE]
                                       print this device's hardware and matched profiles
+  sosna-agent bench [--config FILE]   run the capability benchmarks, print them as JSON
   sosna-agent --version
   sosna-agent --help
 
@@ -39,6 +41,13 @@ async function detect(configPath: string | undefined, json: boolean): Promise<nu
   return 0;
 }
 
+/** `sosna-agent bench`: the capability benchmarks (scratch files go to the state directory). */
+async function bench(configPath: string | undefined): Promise<number> {
+  const { config } = loadConfig({ path: configPath });
+  process.stdout.write(`${JSON.stringify(await runBenchmarks({ stateDir: config.stateDir, hubUrl: config.hub.url }))}\n`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -49,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.version) return void process.stdout.write(`${AGENT_VERSION}\n`), 0;
   const command = positionals[0] ?? 'run';
   if (command === 'detect') return detect(values.config, values.json ?? false);
+  if (command === 'bench') return bench(values.config);
   if (command !== 'run') {
     process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
     return 2;
@@ -81,7 +91,10 @@ async function main(argv: string[]): Promise<number> {
   const bundle = process.argv[1]!;
   const configFile = loaded.file;
   const timeoutMs = loaded.config.hardware.detectTimeoutSec * 1000;
-  agent = await startAgent(loaded.config, log, { detect: () => detectInChild({ bundle, configFile, timeoutMs, log }) });
+  agent = await startAgent(loaded.config, log, {
+    detect: () => detectInChild({ bundle, configFile, timeoutMs, log }),
+    benchmark: () => runChildJson<Record<string, number>>({ bundle, args: ['bench', ...(configFile ? ['--config', configFile] : [])], timeoutMs: 180_000, log, what: 'capability benchmarks' }),
+  });
   if (stopping) await agent.stop();
   return -1; // keep running
 }

@@ -16,5 +16,7 @@ describe('console device flags', () => {
     expect(() => deviceFilter({ class: 'fpga' })).toThrow('--class "fpga": use one of cpu, gpu, asic, board');
     expect(() => deviceFilter({ gpuVendor: 'matrox' })).toThrow(/--gpu-vendor/);
     expect(() => deviceFilter({ online: true, offline: true })).toThrow(/exclude/);
+    expect(deviceFilter({ benchMin: ['cpu.sha256.multi.MBps=500', 'disk.write.MBps=80.5'] }).benchMin).toEqual({ 'cpu.sha256.multi.MBps': 500, 'disk.write.MBps': 80.5 });
+    expect(() => deviceFilter({ benchMin: ['fast'] })).toThrow(/--bench-min "fast"/);
   });
 });

@@ -64,6 +64,8 @@ export const DeviceFilter = z.object({
   arch: z.string().max(32).optional(),
   /** A matched hardware profile id (e.g. nvidia-rtx-40, antminer-s19). */
   profile: z.string().max(64).optional(),
+  /** Capability benchmark minimums, e.g. {"cpu.sha256.multi.MBps": 500}. */
+  benchMin: z.record(z.string().max(64), z.number()).optional(),
 });
 export type DeviceFilter = z.infer<typeof DeviceFilter>;
 

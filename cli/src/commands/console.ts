@@ -45,7 +45,7 @@ export function deviceRows(devices: DeviceSummary[], now = Date.now()): string[]
 
 interface DeviceFlags {
   json?: boolean; fleet?: string; tag?: string; online?: boolean; offline?: boolean;
-  class?: string; gpuVramMin?: string; gpuVendor?: string; arch?: string; hwProfile?: string;
+  class?: string; gpuVramMin?: string; gpuVendor?: string; arch?: string; hwProfile?: string; benchMin?: string[];
 }
 
 /** `8G`, `8GB`, `8GiB`, `512M`, `1T` or plain bytes; memory sizes count in powers of 1024. */
@@ -54,6 +54,12 @@ export function parseSize(text: string): number {
   if (!m) throw new Error(`size ${JSON.stringify(text)}: use a number with K, M, G or T, e.g. 8G`);
   const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   return Math.round(Number(m[1]) * unit);
+}
+
+function parseBenchMin(text: string): [string, number] {
+  const m = /^([A-Za-z0-9_.-]+)=(-?\d+(?:\.\d+)?)$/.exec(text);
+  if (!m) throw new Error(`--bench-min ${JSON.stringify(text)}: use KEY=NUMBER, e.g. cpu.sha256.multi.MBps=500`);
+  return [m[1]!, Number(m[2])];
 }
 
 export function deviceFilter(o: DeviceFlags): DeviceFilter {
@@ -72,6 +78,7 @@ export function deviceFilter(o: DeviceFlags): DeviceFilter {
     gpuVendor: oneOf('--gpu-vendor', o.gpuVendor, ['nvidia', 'amd', 'intel'] as const),
     arch: o.arch,
     profile: o.hwProfile,
+    benchMin: o.benchMin?.length ? Object.fromEntries(o.benchMin.map(parseBenchMin)) : undefined,
   };
 }
 
@@ -98,6 +105,7 @@ export function registerConsole(program: Command): void {
     .option('--gpu-vendor <vendor>', 'only devices with a GPU of this vendor: nvidia, amd or intel')
     .option('--arch <arch>', 'only this CPU architecture: x64, arm64, arm')
     .option('--hw-profile <id>', 'only devices matching this hardware profile (see sosna-agent detect)')
+    .option('--bench-min <key=value>', 'only devices with a benchmark figure of at least value (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .action(async (o: ConnFlags & DeviceFlags) => {
       const filter = deviceFilter(o);
       const { devices } = await withConsole(o, (c) => c.call(devicesService, 'list', filter));

@@ -4,7 +4,7 @@ import { matchesHardware } from './device-filter.js';
 const GiB = 2 ** 30;
 const rig = { arch: 'x64', hardware: { gpus: [{ vendor: 'nvidia', vramBytes: 24 * GiB }, { vendor: 'amd', vramBytes: 8 * GiB }], asics: [] }, profiles: [{ profileId: 'nvidia-rtx-40' }] };
 const asicGateway = { arch: 'arm64', hardware: { gpus: [], asics: [{ model: 'Antminer S19' }], board: { kind: 'raspberry-pi' } } };
-const plain = { arch: 'x64' };
+const plain = { arch: 'x64', benchmarks: { 'cpu.sha256.multi.MBps': 800, 'disk.write.MBps': 120 } };
 
 describe('hardware filters', () => {
   it('selects by class', () => {
@@ -29,5 +29,11 @@ describe('hardware filters', () => {
     expect(matchesHardware(rig, { arch: 'arm64' })).toBe(false);
     expect(matchesHardware(rig, { profile: 'nvidia-rtx-40' })).toBe(true);
     expect(matchesHardware(plain, { profile: 'nvidia-rtx-40' })).toBe(false);
+  });
+
+  it('selects by benchmark minimums; a device without the figure does not match', () => {
+    expect(matchesHardware(plain, { benchMin: { 'cpu.sha256.multi.MBps': 500 } })).toBe(true);
+    expect(matchesHardware(plain, { benchMin: { 'cpu.sha256.multi.MBps': 500, 'disk.write.MBps': 200 } })).toBe(false);
+    expect(matchesHardware(rig, { benchMin: { 'cpu.sha256.multi.MBps': 1 } })).toBe(false);
   });
 });

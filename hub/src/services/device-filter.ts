@@ -10,6 +10,7 @@ interface StoredInventory {
   arch?: string;
   hardware?: { gpus?: Gpu[]; asics?: unknown[]; board?: { kind?: string } };
   profiles?: { profileId?: string }[];
+  benchmarks?: Record<string, number>;
 }
 
 export function matchesHardware(inventory: Record<string, unknown> | null, f: DeviceFilter): boolean {
@@ -24,9 +25,13 @@ export function matchesHardware(inventory: Record<string, unknown> | null, f: De
   }
   if (f.arch !== undefined && inv.arch !== f.arch) return false;
   if (f.profile !== undefined && !(inv.profiles ?? []).some((p) => p.profileId === f.profile)) return false;
+  for (const [key, min] of Object.entries(f.benchMin ?? {})) {
+    const v = inv.benchmarks?.[key];
+    if (v === undefined || v < min) return false;
+  }
   return true;
 }
 
 export function hasHardwareFilter(f: DeviceFilter): boolean {
-  return f.class !== undefined || f.gpuVramMin !== undefined || f.gpuVendor !== undefined || f.arch !== undefined || f.profile !== undefined;
+  return f.class !== undefined || f.gpuVramMin !== undefined || f.gpuVendor !== undefined || f.arch !== undefined || f.profile !== undefined || f.benchMin !== undefined;
 }
