@@ -3,6 +3,7 @@
 // threshold, or nothing at all.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import type { Telemetry } from '@sosna/protocol';
+import { readCpuTemp } from './thermal.js';
 
 export interface PlanState {
   last: Record<string, number>;
@@ -19,6 +20,11 @@ export const DEFAULT_THRESHOLDS: Record<string, Threshold> = {
   'cpu.loadPct': { abs: 5, rel: 0 },
   'mem.usedBytes': { abs: 16 * 1024 * 1024, rel: 0.05 },
   'load.1m': { abs: 0.25, rel: 0.1 },
+  'cpu.tempC': { abs: 2, rel: 0 },
+  '*.tempC': { abs: 2, rel: 0 },
+  '*.fanPct': { abs: 5, rel: 0 },
+  '*.powerW': { abs: 5, rel: 0.05 },
+  '*.utilizationPct': { abs: 5, rel: 0 },
 };
 const FALLBACK: Threshold = { abs: 0, rel: 0.05 };
 
@@ -69,10 +75,12 @@ export function createSystemSampler(): () => Record<string, number> {
     const total = cur.total - prev.total;
     const busy = total > 0 ? 100 * (1 - (cur.idle - prev.idle) / total) : 0;
     prev = cur;
+    const tempC = readCpuTemp();
     return {
       'cpu.loadPct': Math.round(busy * 10) / 10,
       'mem.usedBytes': totalmem() - freemem(),
       'load.1m': loadavg()[0] ?? 0,
+      ...(tempC !== undefined ? { 'cpu.tempC': tempC } : {}),
     };
   };
 }
