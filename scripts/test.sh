@@ -9,6 +9,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+# Host tools that tests need (Docker Engine, qemu, ...): each script installs from Debian's packages when
+# missing and is a no-op otherwise. Services themselves are started by the tests that use them.
+for deps in scripts/test-deps/*.sh; do
+  [ -e "$deps" ] || continue
+  echo "== test dependencies: $deps"
+  bash "$deps"
+done
+
 echo "== building"
 node scripts/build.mjs
 

@@ -66,21 +66,24 @@ export function registerUp(program: Command): void {
           `  ${cli} console devices                      # the fleet (console profile: ${profile})`,
           `  ${cli} console call ${first} system.info`,
           `  ${cli} hub keys create --fleet rigs --max 10 --data-dir ${join(o.dir, 'hub')}   # a key for your rigs`,
-          '  then flash a rig with that key in its config (README: "Flash a rig").',
+          '  then start an agent on a rig with that key in its config (README: "Put a device on the hub").',
           '',
           'Ctrl-C stops the agent and the hub; state stays in ' + dir + '.',
           '',
         ].join('\n'),
       );
+      let stopping = false;
       await new Promise<void>((done) => {
         const stop = () => {
+          stopping = true;
           agent.kill('SIGTERM');
           void agentExited.then(() => hub.stop()).then(done);
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         void agentExited.then((code) => {
-          log.error('the agent exited', { code });
+          if (stopping) return;
+          log.error('the agent exited on its own; stopping the hub', { code });
           void hub.stop().then(done);
         });
       });
