@@ -16,13 +16,15 @@ import type { PlanState } from './telemetry.js';
 import { AGENT_VERSION } from './version.js';
 import type { DetectedHardware } from './detect-child.js';
 import { BENCHMARK_FILE, BenchmarkCache, cachedResults, hardwareFingerprint } from './benchmarks/cache.js';
-import { detectHardware, inventoryMetrics } from './hardware/index.js';
 
 /** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
 function hardwareSampler(detected: DetectedHardware, asicHosts: string[]): (() => Promise<Record<string, number>>) | null {
   const inv = detected.inventory as { gpus?: unknown[]; asics?: unknown[] };
   if (!inv.gpus?.length && !inv.asics?.length) return null;
-  return async () => inventoryMetrics((await detectHardware({ only: ['gpu', 'asic'], asicHosts, probeLocalAsic: asicHosts.length === 0 })).inventory);
+  return async () => {
+    const { detectHardware, inventoryMetrics } = await import('./hardware/index.js');
+    return inventoryMetrics((await detectHardware({ only: ['gpu', 'asic'], asicHosts, probeLocalAsic: asicHosts.length === 0 })).inventory);
+  };
 }
 
 export interface Agent {

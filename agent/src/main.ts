@@ -6,8 +6,8 @@ import { startAgent } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { AGENT_VERSION } from './version.js';
 import { detectInChild, runChildJson } from './detect-child.js';
-import { runBenchmarks } from './benchmarks/measure.js';
-import { detectHardware, formatInventory, formatInventoryJson, matchProfiles } from './hardware/index.js';
+// Hardware detection and the benchmarks load only in their own subcommands (dynamic imports stay lazy in
+// the bundle), so the long-running daemon never carries their code, schemas or libraries.
 
 const HELP = `sosna-agent ${AGENT_VERSION}: the sosna device daemon
 
@@ -35,6 +35,7 @@ async function detect(configPath: string | undefined, json: boolean): Promise<nu
       else throw err;
     }
   }
+  const { detectHardware, formatInventory, formatInventoryJson, matchProfiles } = await import('./hardware/index.js');
   const result = await detectHardware({ asicHosts });
   const matches = matchProfiles(result.inventory);
   process.stdout.write(json ? `${formatInventoryJson(result, matches)}\n` : `${formatInventory(result, { matches })}\n`);
@@ -44,6 +45,7 @@ async function detect(configPath: string | undefined, json: boolean): Promise<nu
 /** `sosna-agent bench`: the capability benchmarks (scratch files go to the state directory). */
 async function bench(configPath: string | undefined): Promise<number> {
   const { config } = loadConfig({ path: configPath });
+  const { runBenchmarks } = await import('./benchmarks/measure.js');
   process.stdout.write(`${JSON.stringify(await runBenchmarks({ stateDir: config.stateDir, hubUrl: config.hub.url }))}\n`);
   return 0;
 }

@@ -13,4 +13,3 @@ export * from './rpc/endpoint.js';
 export * from './rpc/peer.js';
 export const PROTOCOL_VERSION = 1;
 export * from './log.js';
-export * from './hardware.js';

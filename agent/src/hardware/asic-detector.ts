@@ -1,7 +1,7 @@
 // Runner for ASIC miners: probes localhost and configured LAN addresses on the cgminer API
 // concurrently, each host within its own time-out. Nothing listening on localhost is "no ASIC"; a
 // configured address that does not answer is listed in error, since the owner said a miner is there.
-import type { HardwareAsic } from '@sosna/protocol';
+import type { HardwareAsic } from '@sosna/protocol/hardware';
 import { CGMINER_COMMANDS, buildAsic, type CgminerReplies } from './asic-mapper.js';
 import { queryCgminer, type CgminerQueryResult } from './cgminer-client.js';
 import { parseCgminerReply } from './cgminer-parser.js';

@@ -3,7 +3,7 @@
 // STATS object (chain_acn1, chain_rate1, temp_chip1 "56-56-71-71", temp_pcb1, fan1..fanN), hashrate in
 // GH/s ("GHS 5s", "GHS av"); Whatsminer (btminer) reports MH/s ("MHS 5s", "MHS av"), one DEVS entry per
 // hash board, and fans as "Fan Speed In"/"Fan Speed Out" in SUMMARY.
-import type { HardwareAsic, HardwareAsicChain } from '@sosna/protocol';
+import type { HardwareAsic, HardwareAsicChain } from '@sosna/protocol/hardware';
 import { findKey, sectionItems, type CgminerReply } from './cgminer-parser.js';
 import { clip, compact, scaled, toCelsius, toCount, toNonNegative } from './parse-util.js';
 

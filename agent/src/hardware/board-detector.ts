@@ -1,7 +1,7 @@
 // Runner for board identification: reads device-tree, cpuinfo, Jetson release and DMI files under the
 // given roots (parameters, so tests read fixture trees).
 import { join } from 'node:path';
-import type { CpuArch, HardwareBoard } from '@sosna/protocol';
+import type { CpuArch, HardwareBoard } from '@sosna/protocol/hardware';
 import { identifyBoard } from './board-parser.js';
 import { parseCpuInfo } from './cpuinfo-parser.js';
 import { readFiles, readText } from './fs-read.js';

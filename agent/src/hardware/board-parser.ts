@@ -1,7 +1,7 @@
 // Pure identification of the board: Raspberry Pi (device-tree model + revision code), NVIDIA Jetson
 // (/etc/nv_tegra_release: "# R35 (release), REVISION: 4.1, GCID: ..., BOARD: ..., EABI: aarch64, DATE: ..."),
 // other ARM boards (device-tree model and compatible list), x86 (DMI strings from /sys/class/dmi/id).
-import type { CpuArch, HardwareBoard } from '@sosna/protocol';
+import type { CpuArch, HardwareBoard } from '@sosna/protocol/hardware';
 import type { CpuInfo } from './cpuinfo-parser.js';
 import { clip, compact } from './parse-util.js';
 import { decodeRpiRevision } from './rpi-revision.js';

@@ -1,6 +1,6 @@
 // Pure parser for /proc/cpuinfo (x86 and ARM layouts). The kernel documents the format only by example:
 // "key<TAB>: value" lines, one block per logical CPU, and on ARM some board-wide lines at the end.
-import type { HardwareCpuFlags } from '@sosna/protocol';
+import type { HardwareCpuFlags } from '@sosna/protocol/hardware';
 import { lines } from './parse-util.js';
 
 export interface CpuInfo {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HardwareInventory } from '@sosna/protocol';
+import { HardwareInventory } from '@sosna/protocol/hardware';
 import { detectHardware } from './detect.js';
 import type { ExecFn, ExecResult } from './exec.js';
 import { matchProfiles } from './matcher.js';

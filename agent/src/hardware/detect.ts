@@ -1,7 +1,7 @@
 // detectHardware: runs every detector concurrently, each under its own time-out, and assembles one
 // inventory. It never throws: a detector that fails or hangs becomes a warning and its part is empty.
 import { join } from 'node:path';
-import { HARDWARE_INVENTORY_SCHEMA_VERSION, HardwareInventory, type HardwareWarning } from '@sosna/protocol';
+import { HARDWARE_INVENTORY_SCHEMA_VERSION, HardwareInventory, type HardwareWarning } from '@sosna/protocol/hardware';
 import { detectAsics, type CgminerQuery } from './asic-detector.js';
 import { detectBoard } from './board-detector.js';
 import { errorMessage, withDeadline } from './deadline.js';

@@ -3,7 +3,7 @@
 // gpu_busy_percent, pp_dpm_*), Documentation/hwmon/sysfs-interface.rst (temp*_input in millidegrees,
 // power*_average/power*_input/power*_cap in microwatts, pwm1 0-255, fan1_input RPM, freq*_input Hz),
 // and the PCI sysfs ABI (current_link_speed like "16.0 GT/s PCIe", current_link_width like "16").
-import type { GpuVendor } from '@sosna/protocol';
+import type { GpuVendor } from '@sosna/protocol/hardware';
 import type { GpuCandidate } from './nvidia-parser.js';
 import { clip, compact, normalizePciBusId, normalizePciId, toCelsius, toCount, toNonNegative, toNumber, toPercent } from './parse-util.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { HardwareInventory } from '@sosna/protocol';
+import type { HardwareInventory } from '@sosna/protocol/hardware';
 import { buildAsic } from './asic-mapper.js';
 import { parseCgminerReply } from './cgminer-parser.js';
 import type { DetectResult } from './detect.js';

@@ -1,5 +1,5 @@
 // Renders a detection result for people (`sosna-agent detect`) and for machines (JSON).
-import type { HardwareAsic, HardwareGpu, HardwareInventory } from '@sosna/protocol';
+import type { HardwareAsic, HardwareGpu, HardwareInventory } from '@sosna/protocol/hardware';
 import type { DetectResult } from './detect.js';
 import type { ProfileMatches } from './matcher.js';
 

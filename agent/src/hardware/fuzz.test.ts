@@ -2,7 +2,7 @@
 // output the inventory schema would refuse.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HardwareAsic, HardwareBoard, HardwareGpu } from '@sosna/protocol';
+import { HardwareAsic, HardwareBoard, HardwareGpu } from '@sosna/protocol/hardware';
 import { parseHostPort } from './asic-detector.js';
 import { buildAsic, CGMINER_COMMANDS, type CgminerReplies } from './asic-mapper.js';
 import { identifyBoard, parseCompatible, parseNvTegraRelease } from './board-parser.js';

@@ -1,7 +1,7 @@
 // Pure merge of the GPU sources into one list: nvidia-smi first, then DRM (sysfs), then the bare PCI
 // scan, one entry per PCI bus id, ordered by bus id and numbered. Cards that only the PCI scan sees are
 // the ones a rig owner must hear about (no driver, or fallen off the driver's view).
-import type { HardwareGpu } from '@sosna/protocol';
+import type { HardwareGpu } from '@sosna/protocol/hardware';
 import type { GpuCandidate } from './nvidia-parser.js';
 import type { PciDisplayDevice } from './pci-parser.js';
 import type { RocmCard } from './rocm-parser.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HardwareGpu, HardwareInventory, HardwareProfile } from '@sosna/protocol';
+import type { HardwareGpu, HardwareInventory, HardwareProfile } from '@sosna/protocol/hardware';
 import { matchProfiles } from './matcher.js';
 
 const GiB = 1024 ** 3;

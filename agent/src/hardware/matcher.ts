@@ -9,7 +9,7 @@ import type {
   HardwareInventory,
   HardwareProfile,
   HardwareProfileMatch,
-} from '@sosna/protocol';
+} from '@sosna/protocol/hardware';
 import { PROFILE_DATA } from './profile-data.generated.js';
 
 export type MatchRule = 'pci-device' | 'asic-model' | 'device-tree-model' | 'name-pattern' | 'arch';

@@ -1,6 +1,6 @@
 // Live hardware telemetry as a flat map of numbers, keyed like `gpu.0.tempC` or
 // `asic.10.0.0.5.hashrate5s` (the port is added, `asic.10.0.0.5:4029.hashrate5s`, when not 4028).
-import type { HardwareInventory } from '@sosna/protocol';
+import type { HardwareInventory } from '@sosna/protocol/hardware';
 import { CGMINER_DEFAULT_PORT } from './asic-detector.js';
 import { withDeadline } from './deadline.js';
 import { detectHardware, type DetectOptions } from './detect.js';

@@ -3,7 +3,7 @@
 // the order asked, separated by ", ". Unavailable values read "[N/A]" or "[Not Supported]"; a failing
 // card reads "[Unknown Error]", "[GPU is lost]" or "ERR!", or is left out with a line
 // "Unable to determine the device handle for GPU 0000:0A:00.0: Unknown Error".
-import type { HardwareGpu } from '@sosna/protocol';
+import type { HardwareGpu } from '@sosna/protocol/hardware';
 import type { KnownKeys } from './types.js';
 import { clip, compact, normalizePciBusId, scaled, toCelsius, toCount, toNonNegative, toPercent } from './parse-util.js';
 

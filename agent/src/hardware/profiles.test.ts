@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { HardwareProfile } from '@sosna/protocol';
+import { HardwareProfile } from '@sosna/protocol/hardware';
 import { PROFILE_DATA } from './profile-data.generated.js';
 
 const PROFILES_DIR = fileURLToPath(new URL('../../../hardware-profiles/', import.meta.url));

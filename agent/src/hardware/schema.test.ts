@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HardwareInventory, HardwareProfile } from '@sosna/protocol';
+import { HardwareInventory, HardwareProfile } from '@sosna/protocol/hardware';
 
 const minimal = { schemaVersion: 1, detectedAt: 1, disks: [], network: [], gpus: [], asics: [], warnings: [] };
 const gpu = {

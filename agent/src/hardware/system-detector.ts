@@ -3,7 +3,7 @@
 // everything with system-mapper.
 import { cpus, hostname as osHostname, networkInterfaces as osNetworkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import type { CpuArch, HardwareCpu, HardwareDisk, HardwareMemory, HardwareNetworkInterface, HardwareOs } from '@sosna/protocol';
+import type { CpuArch, HardwareCpu, HardwareDisk, HardwareMemory, HardwareNetworkInterface, HardwareOs } from '@sosna/protocol/hardware';
 import { parseCpuInfo } from './cpuinfo-parser.js';
 import { errorMessage, withDeadline } from './deadline.js';
 import { readText, readValue } from './fs-read.js';

@@ -8,7 +8,7 @@ import type {
   HardwareNetworkInterface,
   HardwareOs,
   DiskType,
-} from '@sosna/protocol';
+} from '@sosna/protocol/hardware';
 import { armImplementerName, armPartName, cpuFeatureFlags, type CpuInfo } from './cpuinfo-parser.js';
 import { clip, compact, scaled, toCelsius, toCount, toNonNegative } from './parse-util.js';
 

@@ -1,5 +1,5 @@
 // Shared shapes for the detectors. Every detector returns its data plus warnings and never throws.
-import type { HardwareWarning } from '@sosna/protocol';
+import type { HardwareWarning } from '@sosna/protocol/hardware';
 
 export type Warning = HardwareWarning;
 
