@@ -1,7 +1,7 @@
 // npm run build: type-check and compile every package (tsc -b), then bundle the agent into ONE file that
 // runs with plain node and no node_modules (esbuild, minified, with a sourcemap), and print its size.
 import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import * as esbuild from 'esbuild';
@@ -11,6 +11,8 @@ execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b'], { stdi
 const t1 = Date.now();
 
 const outfile = 'agent/dist/sosna-agent.mjs';
+/** Node flags the agent is meant to run with on devices (see agent/README or the main README). */
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
 await esbuild.build({
   entryPoints: ['agent/src/main.ts'],
   bundle: true,
@@ -23,7 +25,11 @@ await esbuild.build({
   conditions: ['sosna-source'],
   outfile,
   // CommonJS dependencies (mqtt, systeminformation) call require() for Node built-ins.
-  banner: { js: "import { createRequire as __sosnaRequire } from 'node:module'; const require = __sosnaRequire(import.meta.url);" },
+  // Executed directly (as the image's service and `sosna up` do) the bundle runs with a small young
+  // generation: ~55 MiB idle instead of ~73 MiB. `node sosna-agent.mjs` works too, without the flag.
+  banner: {
+    js: `#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(' ')}\nimport { createRequire as __sosnaRequire } from 'node:module'; const require = __sosnaRequire(import.meta.url);`,
+  },
   logLevel: 'warning',
   plugins: [
     {
@@ -36,6 +42,7 @@ await esbuild.build({
     },
   ],
 });
+chmodSync(outfile, 0o755);
 const size = statSync(outfile).size;
 const gz = gzipSync(readFileSync(outfile)).length;
 console.log(`typecheck+compile ${((t1 - t0) / 1000).toFixed(1)} s; agent bundle ${outfile}: ${(size / 1024).toFixed(0)} KiB (${(gz / 1024).toFixed(0)} KiB gzipped), built in ${((Date.now() - t1) / 1000).toFixed(1)} s`);

@@ -156,6 +156,24 @@ describe('hub + three agents from the bundle', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ echo: 'after restart' });
   });
 
+  it('an agent with a revoked key says why it cannot join, and keeps retrying', async () => {
+    const key = await cli(['hub', 'keys', 'create', '--fleet', 'e2e', '--data-dir', hubDir]);
+    const keyId = key.stdout.trim().split('.')[0]!;
+    expect((await cli(['hub', 'keys', 'revoke', keyId, '--data-dir', hubDir])).code).toBe(0);
+    const config = writeJson(join(tmp.dir, 'revoked', 'config.json'), {
+      hub: { url: `mqtt://127.0.0.1:${port}` }, provisioningKey: key.stdout.trim(), name: 'rig-revoked',
+      stateDir: join(tmp.dir, 'revoked', 'state'), mqtt: { reconnectMinMs: 200, reconnectMaxMs: 1000 },
+    });
+    const agent = start([bundle, '--config', config], { cwd: join(tmp.dir, 'device-bin') });
+    try {
+      await agent.waitFor(/provisioning failed reason=.*refused the connection: not authorized.*retryInMs/, 20_000);
+      await agent.waitFor(/provisioning failed[\s\S]*provisioning failed/, 20_000); // it retries
+      expect((await devices()).some((d) => d.name === 'rig-revoked')).toBe(false);
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('the agents shut down cleanly on SIGTERM and say offline', async () => {
     const live = (await devices()).find((d) => d.name === 'rig-3')!;
     await agents[2]!.stop('SIGTERM');

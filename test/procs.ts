@@ -41,7 +41,16 @@ export interface Proc {
 }
 
 export function start(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Proc {
-  const child = spawn(process.execPath, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return track(spawn(process.execPath, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Runs a file directly (its #! line chooses the interpreter and flags), as a device's service does. */
+export function startExecutable(file: string, args: string[], cwd: string): Proc {
+  const dir = dirname(process.execPath); // the same node as the tests, first on PATH for `env`
+  return track(spawn(file, args, { cwd, env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` }, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+function track(child: ChildProcess): Proc {
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (d: Buffer) => {

@@ -32,13 +32,17 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
+/** Runs provisioning once; resolves when credentials are saved in the state directory, throws otherwise. */
+export type Provisioner = () => Promise<void>;
+
 /** Reads saved credentials, or provisions until it succeeds (with backoff) or the agent stops. */
-async function obtainCredentials(config: DeviceConfig, state: StateStore, name: string, log: Logger, stopped: () => boolean): Promise<Credentials | null> {
+async function obtainCredentials(config: DeviceConfig, state: StateStore, run: Provisioner, log: Logger, stopped: () => boolean): Promise<Credentials | null> {
   for (let attempt = 0; !stopped(); attempt++) {
     const saved = state.read(CREDENTIALS_FILE, Credentials, (why) => log.warn('ignoring unreadable credentials', { why }));
     if (saved) return saved;
     try {
-      return await provision({ config, state, name, log });
+      await run();
+      continue; // read what provisioning saved
     } catch (err) {
       const delay = backoffDelay(attempt, Math.max(1000, config.mqtt.reconnectMinMs), config.mqtt.reconnectMaxMs);
       log.error('provisioning failed', { reason: (err as Error).message, retryInMs: delay });
@@ -51,6 +55,8 @@ async function obtainCredentials(config: DeviceConfig, state: StateStore, name: 
 export interface AgentOptions {
   /** Full hardware detection (the CLI runs it in a child process); without it the birth has the basic inventory only. */
   detect?: () => Promise<DetectedHardware | null>;
+  /** First-boot provisioning (the CLI runs it in a child process); default: in this process. */
+  provision?: Provisioner;
   /** Capability benchmarks (the CLI runs them in a child process); cached per hardware fingerprint. */
   benchmark?: () => Promise<Record<string, number> | null>;
 }
@@ -62,7 +68,8 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   let inventory: BasicInventory = basicInventory();
   const detecting = opts.detect ? opts.detect().catch(() => null) : Promise.resolve(null);
 
-  let creds = await obtainCredentials(config, state, name, log, () => stopped);
+  const runProvision: Provisioner = opts.provision ?? (async () => void (await provision({ config, state, name, log })));
+  let creds = await obtainCredentials(config, state, runProvision, log, () => stopped);
   if (!creds) throw new Error('stopped before provisioning finished');
   // The identity belongs to the hub id; the config's URL says where that hub is now (it may have moved).
   if (creds.url !== config.hub.url) {
@@ -98,7 +105,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
           log.warn('dropping refused credentials and provisioning again');
           state.remove(CREDENTIALS_FILE);
           void link.stop().then(async () => {
-            const fresh = await obtainCredentials(config, state, name, log, () => stopped);
+            const fresh = await obtainCredentials(config, state, runProvision, log, () => stopped);
             if (fresh && !stopped) {
               creds = fresh;
               link = makeLink(fresh);

@@ -44,3 +44,23 @@ export function runChildJson<T>(opts: { bundle: string; args: string[]; timeoutM
     });
   });
 }
+
+/** Runs `node <bundle> <args>` to completion, passing its log through; rejects with its last words on failure. */
+export function runChild(opts: { bundle: string; args: string[]; timeoutMs: number; log: Logger; what: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, opts.bundle, ...opts.args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000);
+      process.stderr.write(d);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.on('error', (e) => reject(new Error(`${opts.what} could not start: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve();
+      const last = err.trim().split('\n').filter(Boolean).at(-1) ?? '';
+      reject(new Error(`${opts.what} ${signal ? `was killed (${signal})` : `exited with ${code}`}${last ? `: ${last.replace(/^\d{4}-\d\d-\d\dT\S+\s+\S+\s+(\[\S+\]\s+)?/, '').replace(/^sosna-agent provision: /, '')}` : ''}`));
+    });
+  });
+}

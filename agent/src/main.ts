@@ -5,7 +5,8 @@ import { createLogger } from '@sosna/protocol';
 import { startAgent } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { AGENT_VERSION } from './version.js';
-import { detectInChild, runChildJson } from './detect-child.js';
+import { hostname } from 'node:os';
+import { detectInChild, runChild, runChildJson } from './detect-child.js';
 // Hardware detection and the benchmarks load only in their own subcommands (dynamic imports stay lazy in
 // the bundle), so the long-running daemon never carries their code, schemas or libraries.
 
@@ -16,6 +17,8 @@ usage:
   sosna-agent detect [--json] [--config FILE]
                                       print this device's hardware and matched profiles
   sosna-agent bench [--config FILE]   run the capability benchmarks, print them as JSON
+  sosna-agent provision [--config FILE]
+                                      exchange the fleet key for this device's credentials, then exit
   sosna-agent --version
   sosna-agent --help
 
@@ -50,6 +53,22 @@ async function bench(configPath: string | undefined): Promise<number> {
   return 0;
 }
 
+/** `sosna-agent provision`: one provisioning attempt; the daemon runs it as a child and retries. */
+async function provisionOnce(configPath: string | undefined): Promise<number> {
+  const { config } = loadConfig({ path: configPath });
+  const log = createLogger({ level: config.log.level, scope: 'provision' });
+  const { provision } = await import('./provision.js');
+  const { StateStore } = await import('./state.js');
+  try {
+    const creds = await provision({ config, state: new StateStore(config.stateDir), name: config.name ?? hostname(), log });
+    process.stdout.write(`${creds.deviceId}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`sosna-agent provision: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -61,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
   const command = positionals[0] ?? 'run';
   if (command === 'detect') return detect(values.config, values.json ?? false);
   if (command === 'bench') return bench(values.config);
+  if (command === 'provision') return provisionOnce(values.config);
   if (command !== 'run') {
     process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
     return 2;
@@ -93,7 +113,10 @@ async function main(argv: string[]): Promise<number> {
   const bundle = process.argv[1]!;
   const configFile = loaded.file;
   const timeoutMs = loaded.config.hardware.detectTimeoutSec * 1000;
+  const provisionArgs = ['provision', ...(configFile ? ['--config', configFile] : [])];
   agent = await startAgent(loaded.config, log, {
+    // One-off work runs in short-lived children of this same bundle, so the daemon stays lean.
+    provision: () => runChild({ bundle, args: provisionArgs, timeoutMs: 120_000, log, what: 'provisioning' }),
     detect: () => detectInChild({ bundle, configFile, timeoutMs, log }),
     benchmark: () => runChildJson<Record<string, number>>({ bundle, args: ['bench', ...(configFile ? ['--config', configFile] : [])], timeoutMs: 180_000, log, what: 'capability benchmarks' }),
   });

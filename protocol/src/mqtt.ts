@@ -58,6 +58,9 @@ export function clientOptions(o: ConnectOptions): IClientOptions {
     reconnectPeriod: 0, // reconnects are ours: backoff with jitter
     connectTimeout: o.connectTimeoutMs ?? 10_000,
     resubscribe: true,
+    // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids on the first write:
+    // ~8 MiB of heap that a device cannot spare, for a speed-up no RPC rate here needs.
+    writeCache: false,
     will: o.will ? { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain } : undefined,
   };
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { ConsoleClient, ConsoleProfile } from '@sosna/hub';
 import { createCodec, devicesService, hubService, noDelay, RpcPeer, systemService } from '@sosna/protocol';
-import { BUNDLE, CLI, cli, freePort, installBundle, start, writeJson } from '../procs.js';
+import { BUNDLE, CLI, cli, freePort, installBundle, start, startExecutable, writeJson } from '../procs.js';
 import { tempDir } from '../helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,8 +42,8 @@ function message<T>(child: ChildProcess, type: string, timeoutMs: number): Promi
   });
 }
 
-async function timeCalls(call: () => Promise<unknown>, n: number): Promise<number[]> {
-  for (let i = 0; i < Math.min(200, n); i++) await call();
+async function timeCalls(call: () => Promise<unknown>, n: number, warmup = 200): Promise<number[]> {
+  for (let i = 0; i < Math.min(warmup, n); i++) await call();
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint();
@@ -98,15 +98,13 @@ export async function benchFleet(): Promise<Record<string, unknown>> {
     console.log(`hub RSS                   ${hubRss.toFixed(0)} MiB`);
     console.log(`console devices.list      ${listed.devices.length} devices in ${listMs.toFixed(0)} ms`);
 
-    // RPC: console -> hub -> simulated device, against client -> bare aedes -> responder
+    // RPC: console -> hub -> simulated device, against caller -> bare aedes -> responder. Both brokers hold
+    // the same number of idle connections, and the two are timed in alternating rounds so that whatever
+    // else the machine does falls on both alike.
     const target = results[0]!.ids[0]!;
-    const viaHub = await timeCalls(() => consoleClient.call(devicesService, 'call', { deviceId: target, service: 'system', method: 'ping', params: {} }, { onChunk: () => {} }), CALLS);
-    await consoleClient.close();
-
     const bare = forkChild('bare-broker.mjs', ['0']);
     children.push(bare);
     const { port: barePort } = await message<{ port: number }>(bare, 'ready', 10_000);
-    // the reference broker carries the same number of idle connections as the hub
     const idle: Promise<unknown>[] = [];
     for (let p = 0; p < PROCS; p++) {
       const count = Math.min(per, N - p * per);
@@ -125,33 +123,51 @@ export async function benchFleet(): Promise<Record<string, unknown>> {
     const peer = new RpcPeer({ role: 'caller', codec: createCodec(), send: (b) => client.publish('bare/rpc/in', Buffer.from(b), { qos: 1 }) });
     client.on('message', (_t, p) => peer.receive(p));
     await new Promise<void>((ok) => client.subscribe('bare/rpc/out', { qos: 1 }, () => ok()));
-    const viaBare = await timeCalls(() => peer.call(systemService, 'ping', {}), CALLS);
+    const callHub = () => consoleClient.call(devicesService, 'call', { deviceId: target, service: 'system', method: 'ping', params: {} }, { onChunk: () => {} });
+    const callBare = () => peer.call(systemService, 'ping', {});
+    const viaHub: number[] = [];
+    const viaBare: number[] = [];
+    await timeCalls(callHub, 200);
+    await timeCalls(callBare, 200);
+    const ROUND = 100;
+    for (let done = 0; done < CALLS; done += ROUND) {
+      viaHub.push(...(await timeCalls(callHub, ROUND, 0)));
+      viaBare.push(...(await timeCalls(callBare, ROUND, 0)));
+    }
+    viaHub.sort((a, b) => a - b);
+    viaBare.sort((a, b) => a - b);
     client.end(true);
+    await consoleClient.close();
 
     const hub50 = pct(viaHub, 50), hub99 = pct(viaHub, 99), bare50 = pct(viaBare, 50), bare99 = pct(viaBare, 99);
-    console.log(`RPC round trip, ${CALLS} sequential system.ping calls at QoS 1 (${N} other connections held by each broker):`);
+    console.log(`RPC round trip, ${CALLS} sequential system.ping calls each at QoS 1, in alternating rounds of 100 (${N} other connections held by each broker):`);
     console.log(`                      p50          p99`);
     console.log(`  through the hub     ${ms(hub50).padEnd(12)} ${ms(hub99)}`);
     console.log(`  bare aedes          ${ms(bare50).padEnd(12)} ${ms(bare99)}`);
     console.log(`  ratio               ${(hub50 / bare50).toFixed(2)}x        ${(hub99 / bare99).toFixed(2)}x   (target: p99 within 1.5x)`);
 
-    // The agent bundle: size, and RSS once it is online and idle.
+    // The agent bundle: size, and RSS once it is online and idle, executed as shipped (its first line
+    // adds --max-semi-space-size=1) and under plain `node`.
     const bundleKiB = statSync(BUNDLE).size / 1024;
-    const akey = (await cli(['hub', 'keys', 'create', '--fleet', 'footprint', '--max', '1', '--data-dir', hubDir])).stdout.trim();
+    const akey = (await cli(['hub', 'keys', 'create', '--fleet', 'footprint', '--max', '2', '--data-dir', hubDir])).stdout.trim();
     const bin = installBundle(join(tmp.dir, 'device-bin'));
-    const cfg = writeJson(join(tmp.dir, 'agent', 'config.json'), { hub: { url }, provisioningKey: akey, stateDir: join(tmp.dir, 'agent', 'state'), name: 'footprint' });
-    const agent = start([bin, '--config', cfg], { cwd: join(tmp.dir, 'device-bin') });
-    await agent.waitFor(/ online /, 120_000);
+    const agentCfg = (name: string) =>
+      writeJson(join(tmp.dir, name, 'config.json'), { hub: { url }, provisioningKey: akey, stateDir: join(tmp.dir, name, 'state'), name });
+    const shipped = startExecutable(bin, ['--config', agentCfg('shipped')], join(tmp.dir, 'device-bin'));
+    const plain = start([bin, '--config', agentCfg('plain')], { cwd: join(tmp.dir, 'device-bin') });
+    await Promise.all([shipped.waitFor(/ online /, 120_000), plain.waitFor(/ online /, 120_000)]);
+    await Promise.all([shipped.waitFor(/capability benchmarks /, 120_000), plain.waitFor(/capability benchmarks /, 120_000)]);
     await new Promise((r) => setTimeout(r, 10_000)); // idle: a few telemetry ticks
-    const agentRss = rssMiB(agent.child.pid!);
-    await agent.stop();
+    const agentRss = rssMiB(shipped.child.pid!);
+    const agentRssPlain = rssMiB(plain.child.pid!);
+    await Promise.all([shipped.stop(), plain.stop()]);
     console.log(`agent bundle              ${bundleKiB.toFixed(0)} KiB (target under 1.5 MB = 1465 KiB)`);
-    console.log(`agent idle RSS            ${agentRss.toFixed(1)} MiB (target under 60 MB)`);
+    console.log(`agent idle RSS            ${agentRss.toFixed(1)} MiB as shipped (executed directly), ${agentRssPlain.toFixed(1)} MiB under plain node (target under 60 MB)`);
 
     return {
       devices: N, processes: PROCS, connections: info.connections, online: info.devices.online, registerSec, hubRssMiB: hubRss, listMs,
       rpc: { calls: CALLS, hubP50: hub50, hubP99: hub99, bareP50: bare50, bareP99: bare99, ratioP50: hub50 / bare50, ratioP99: hub99 / bare99 },
-      agentBundleKiB: bundleKiB, agentIdleRssMiB: agentRss,
+      agentBundleKiB: bundleKiB, agentIdleRssMiB: agentRss, agentIdleRssPlainNodeMiB: agentRssPlain,
     };
   } finally {
     for (const c of children) c.kill('SIGKILL');

@@ -47,7 +47,7 @@ export function registerUp(program: Command): void {
       writeProfile(configFile, config as never);
 
       const online = new Promise<string>((ok) => hub.events.once('online', ok));
-      const agent = spawn(process.execPath, ['--enable-source-maps', bundle, '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const agent = spawn(process.execPath, ['--enable-source-maps', '--max-semi-space-size=1', bundle, '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
       const agentExited = new Promise<number>((ok) => agent.once('exit', (code) => ok(code ?? 1)));
       const timeout = new Promise<null>((ok) => setTimeout(() => ok(null), 60_000).unref());
       const first = await Promise.race([online, agentExited.then(() => null), timeout]);
