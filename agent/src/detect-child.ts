@@ -12,7 +12,7 @@ export interface DetectedHardware {
 }
 
 export function detectInChild(opts: { bundle: string; configFile: string | null; timeoutMs: number; log: Logger }): Promise<DetectedHardware | null> {
-  const args = ['detect', '--json', ...(opts.configFile ? ['--config', opts.configFile] : [])];
+  const args = ['detect', '--json', '--patient', ...(opts.configFile ? ['--config', opts.configFile] : [])];
   return runChildJson<DetectedHardware>({ bundle: opts.bundle, args, timeoutMs: opts.timeoutMs, log: opts.log, what: 'hardware detection' });
 }
 

@@ -28,7 +28,7 @@ SOSNA_TELEMETRY_INTERVAL_SEC, and so on.
 `;
 
 /** `sosna-agent detect`: works without a config (then only the local ASIC API is probed). */
-async function detect(configPath: string | undefined, json: boolean): Promise<number> {
+async function detect(configPath: string | undefined, json: boolean, patient: boolean): Promise<number> {
   let asicHosts: string[] = [];
   if (configPath || process.env.SOSNA_CONFIG) {
     try {
@@ -39,7 +39,8 @@ async function detect(configPath: string | undefined, json: boolean): Promise<nu
     }
   }
   const { detectHardware, formatInventory, formatInventoryJson, matchProfiles } = await import('./hardware/index.js');
-  const result = await detectHardware({ asicHosts });
+  // The daemon's background run (--patient) may wait longer on a busy machine than a person at a prompt.
+  const result = await detectHardware({ asicHosts, ...(patient ? { timeouts: { systemMs: 15_000, fileReadMs: 5_000, nvidiaMs: 15_000, rocmMs: 10_000 } } : {}) });
   const matches = matchProfiles(result.inventory);
   process.stdout.write(json ? `${formatInventoryJson(result, matches)}\n` : `${formatInventory(result, { matches })}\n`);
   return 0;
@@ -73,12 +74,12 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, version: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, patient: { type: 'boolean' }, version: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return void process.stdout.write(HELP), 0;
   if (values.version) return void process.stdout.write(`${AGENT_VERSION}\n`), 0;
   const command = positionals[0] ?? 'run';
-  if (command === 'detect') return detect(values.config, values.json ?? false);
+  if (command === 'detect') return detect(values.config, values.json ?? false, values.patient ?? false);
   if (command === 'bench') return bench(values.config);
   if (command === 'provision') return provisionOnce(values.config);
   if (command !== 'run') {
