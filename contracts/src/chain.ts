@@ -26,6 +26,8 @@ export interface AnvilOptions {
 
 export interface Anvil {
   url: string;
+  /** The node's process id (to find it again if its parent is killed). */
+  pid: number | undefined;
   port: number;
   chainId: number;
   provider: JsonRpcProvider;
@@ -194,6 +196,7 @@ async function launch(port: number, opts: AnvilOptions): Promise<Anvil> {
   const provider = makeProvider(url, chainId);
   return {
     url,
+    pid: child.pid,
     port,
     chainId,
     provider,

@@ -99,6 +99,25 @@ export async function deployAll(signer: Signer, overrides: Partial<DeployParams>
   };
 }
 
+/** Typed handles for contracts deployed earlier (deployGas is unknown: zero). */
+export function attachDeployment(
+  addresses: { token: string; dao: string; whitelist: string; factory: string },
+  runner: Signer,
+  params: DeployParams = defaults,
+  deployer = '',
+): Deployment {
+  return {
+    token: typedContract(addresses.token, SNMToken.abi, runner),
+    dao: typedContract(addresses.dao, DAO.abi, runner),
+    whitelist: typedContract(addresses.whitelist, Whitelist.abi, runner),
+    factory: typedContract(addresses.factory, HubFactory.abi, runner),
+    addresses: { ...addresses },
+    deployGas: { token: 0n, dao: 0n, whitelist: 0n, factory: 0n },
+    params,
+    deployer,
+  };
+}
+
 /** A HubWallet handle for an existing address. */
 export function hubWalletAt(address: string, runner: ContractRunner | null): HubWalletContract {
   return typedContract(address, HubWallet.abi, runner);
