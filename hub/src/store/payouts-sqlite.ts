@@ -1,0 +1,102 @@
+// Payout batches in the hub's SQLite file (migration 3 in sqlite.ts). Amounts are decimal TEXT.
+import type Database from 'better-sqlite3';
+import type { PayoutItem, PayoutRow, PayoutStatus, PayoutStore } from '../payouts/types.js';
+
+export const PAYOUTS_MIGRATION = `
+  CREATE TABLE payouts (
+    id TEXT PRIMARY KEY, status TEXT NOT NULL, items TEXT NOT NULL, total TEXT NOT NULL, nonce INTEGER, tx_hash TEXT,
+    raw_tx TEXT, block INTEGER, reason TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+  CREATE INDEX payouts_status ON payouts(status, created_at);
+  CREATE TABLE earnings_paid (job_id TEXT NOT NULL, device_id TEXT NOT NULL, payout_id TEXT NOT NULL REFERENCES payouts(id),
+    PRIMARY KEY (job_id, device_id));
+  CREATE INDEX earnings_paid_payout ON earnings_paid(payout_id);`;
+
+type Raw = Record<string, unknown>;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+function toRow(r: Raw): PayoutRow {
+  const items = (JSON.parse(r.items as string) as { owner: string; amount: string }[]).map((i) => ({ owner: i.owner, amount: BigInt(i.amount) }));
+  return {
+    id: r.id as string,
+    status: r.status as PayoutStatus,
+    items,
+    total: BigInt(r.total as string),
+    nonce: (r.nonce as number | null) ?? null,
+    txHash: (r.tx_hash as string | null) ?? null,
+    rawTx: (r.raw_tx as string | null) ?? null,
+    block: (r.block as number | null) ?? null,
+    reason: (r.reason as string | null) ?? null,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+export function createSqlitePayoutStore(db: Database.Database): PayoutStore {
+  const q = {
+    unpaidRows: db.prepare(
+      `SELECT e.job_id, e.device_id, e.owner, e.amount FROM earnings e
+       LEFT JOIN earnings_paid p ON p.job_id = e.job_id AND p.device_id = e.device_id WHERE p.payout_id IS NULL`,
+    ),
+    insert: db.prepare(
+      `INSERT INTO payouts (id, status, items, total, created_at, updated_at) VALUES (?, 'planned', ?, ?, ?, ?)`,
+    ),
+    claim: db.prepare('INSERT INTO earnings_paid (job_id, device_id, payout_id) VALUES (?, ?, ?)'),
+    release: db.prepare('DELETE FROM earnings_paid WHERE payout_id = ?'),
+    get: db.prepare('SELECT * FROM payouts WHERE id = ?'),
+    signed: db.prepare(`UPDATE payouts SET status = 'signed', nonce = ?, tx_hash = ?, raw_tx = ?, updated_at = ? WHERE id = ? AND status = 'planned'`),
+    paid: db.prepare(`UPDATE payouts SET status = 'paid', block = ?, updated_at = ? WHERE id = ?`),
+    setStatus: db.prepare('UPDATE payouts SET status = ?, reason = ?, updated_at = ? WHERE id = ?'),
+    open: db.prepare(`SELECT * FROM payouts WHERE status IN ('planned', 'signed') ORDER BY created_at, id`),
+    list: db.prepare('SELECT * FROM payouts ORDER BY created_at DESC, id DESC LIMIT ?'),
+  };
+
+  const unpaidEarnings = () =>
+    (q.unpaidRows.all() as Raw[]).filter((r) => ADDRESS.test(r.owner as string)) as { job_id: string; device_id: string; owner: string; amount: string }[];
+
+  // Sums and claims in one transaction, so an earning that lands meanwhile is either in this batch or
+  // left for the next one, never claimed without being paid.
+  const planTx = db.transaction((id: string, at: number, maxOwners: number): PayoutRow | null => {
+    const byOwner = new Map<string, { owner: string; amount: bigint; rows: { job_id: string; device_id: string }[] }>();
+    for (const e of unpaidEarnings()) {
+      const key = e.owner.toLowerCase();
+      const cur = byOwner.get(key) ?? { owner: e.owner, amount: 0n, rows: [] };
+      cur.amount += BigInt(e.amount);
+      cur.rows.push(e);
+      byOwner.set(key, cur);
+    }
+    const chosen = [...byOwner.values()].filter((o) => o.amount > 0n).sort((a, b) => (a.owner < b.owner ? -1 : 1)).slice(0, maxOwners);
+    if (chosen.length === 0) return null;
+    let total = 0n;
+    for (const o of chosen) total += o.amount;
+    q.insert.run(id, JSON.stringify(chosen.map((o) => ({ owner: o.owner, amount: o.amount.toString() }))), total.toString(), at, at);
+    for (const o of chosen) for (const r of o.rows) q.claim.run(r.job_id, r.device_id, id);
+    return toRow(q.get.get(id) as Raw);
+  });
+
+  const failTx = db.transaction((id: string, reason: string, at: number) => {
+    q.setStatus.run('failed', reason, at, id);
+    q.release.run(id);
+  });
+
+  return {
+    unpaid() {
+      const sums = new Map<string, { owner: string; amount: bigint }>();
+      for (const e of unpaidEarnings()) {
+        const key = e.owner.toLowerCase();
+        const cur = sums.get(key) ?? { owner: e.owner, amount: 0n };
+        cur.amount += BigInt(e.amount);
+        sums.set(key, cur);
+      }
+      return [...sums.values()].filter((s) => s.amount > 0n).sort((a, b) => (a.owner < b.owner ? -1 : 1));
+    },
+    plan: (id, at, maxOwners) => planTx(id, at, maxOwners),
+    signed: (id, nonce, txHash, rawTx, at) => {
+      if (q.signed.run(nonce, txHash, rawTx, at, id).changes !== 1) throw new Error(`payout ${id} is not planned`);
+    },
+    paid: (id, block, at) => void q.paid.run(block, at, id),
+    failed: (id, reason, at) => failTx(id, reason, at),
+    unknown: (id, reason, at) => void q.setStatus.run('unknown', reason, at, id),
+    open: () => (q.open.all() as Raw[]).map(toRow),
+    list: (limit = 50) => (q.list.all(limit) as Raw[]).map(toRow),
+  };
+}
