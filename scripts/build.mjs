@@ -5,10 +5,16 @@ import { chmodSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import * as esbuild from 'esbuild';
+import { buildDashboardUi } from '../agent/src/dashboard/build-ui.mjs';
 
 const t0 = Date.now();
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b'], { stdio: 'inherit' });
 const t1 = Date.now();
+
+// The device dashboard's browser UI first: the agent bundle embeds it (gzipped) through ui.plugin.
+const ui = await buildDashboardUi(esbuild);
+console.log(ui.summary);
+if (ui.gzTotal > 150 * 1024) console.warn('warning: the dashboard UI is over the 150 KB gzipped target');
 
 const outfile = 'agent/dist/sosna-agent.mjs';
 /** Node flags the agent is meant to run with on devices (see agent/README or the main README). */
@@ -32,6 +38,22 @@ await esbuild.build({
   },
   logLevel: 'warning',
   plugins: [
+    ui.plugin,
+    {
+      // dockerode reaches BuildKit sessions (gRPC, protobuf files read at run time) and the ssh transport
+      // (ssh2) at load time; the agent builds no images and talks to a local socket, so both become a stub
+      // that throws if ever called: ~770 KB less in the bundle.
+      name: 'engine-client-trim',
+      setup(build) {
+        build.onResolve({ filter: /^\.\/(session|buildkit|ssh)$/ }, (args) =>
+          /node_modules\/(dockerode|docker-modem)\//.test(args.importer) ? { path: args.path, namespace: 'sosna-stub' } : undefined,
+        );
+        build.onLoad({ filter: /.*/, namespace: 'sosna-stub' }, (args) => ({
+          contents: `module.exports = function () { throw new Error(${JSON.stringify(`${args.path.slice(2)} is not available in the sosna agent (use a unix socket or tcp:// engine address)`)}); };`,
+          loader: 'js',
+        }));
+      },
+    },
     {
       name: 'zod-english-only',
       setup(build) {

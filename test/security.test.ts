@@ -32,7 +32,7 @@ function closed(c: MqttClient): Promise<void> {
 }
 
 beforeAll(async () => {
-  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024 }, { log: silentLogger });
+  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, chain: { mode: 'off' } }, { log: silentLogger });
   url = `mqtt://127.0.0.1:${hub.mqttPort}`;
 });
 afterAll(async () => {

@@ -10,7 +10,7 @@ const tmp = tempDir();
 let hub: Hub;
 
 beforeAll(async () => {
-  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 }, scryptN: 1024 }, { log: silentLogger });
+  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 }, scryptN: 1024, chain: { mode: 'off' } }, { log: silentLogger });
 });
 afterAll(async () => {
   await hub.stop();

@@ -1,8 +1,9 @@
 // The agent's boot order, in one place:
 //   config -> state directory -> inventory -> credentials (provision with the fleet key if needed)
-//   -> RPC services -> hub link (Will, birth, reconnects) -> telemetry loop.
+//   -> container engine and jobs (runs of an earlier process resume) -> RPC services
+//   -> hub link (Will, birth, reconnects) -> local dashboard -> telemetry loop.
 import { hostname } from 'node:os';
-import { createCodec, RpcEndpoint, systemService } from '@sosna/protocol';
+import { createCodec, deviceJobsService, RpcEndpoint, systemService } from '@sosna/protocol';
 import type { BasicInventory, DeviceConfig, Logger } from '@sosna/protocol';
 import { backoffDelay } from '@sosna/protocol';
 import { Credentials, CREDENTIALS_FILE } from './credentials.js';
@@ -16,6 +17,8 @@ import type { PlanState } from './telemetry.js';
 import { AGENT_VERSION } from './version.js';
 import type { DetectedHardware } from './detect-child.js';
 import { BENCHMARK_FILE, BenchmarkCache, cachedResults, hardwareFingerprint } from './benchmarks/cache.js';
+import { connectEngine, JobManager } from './jobs/index.js';
+import type { DashboardSources, LogTail } from './dashboard/index.js';
 
 /** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
 function hardwareSampler(detected: DetectedHardware, asicHosts: string[]): (() => Promise<Record<string, number>>) | null {
@@ -59,6 +62,12 @@ export interface AgentOptions {
   provision?: Provisioner;
   /** Capability benchmarks (the CLI runs them in a child process); cached per hardware fingerprint. */
   benchmark?: () => Promise<Record<string, number> | null>;
+  /** The config file, where the dashboard saves settings; absent: the config came from the environment. */
+  configPath?: string | null;
+  /** The newest log lines, for the dashboard's System page. */
+  logTail?: LogTail;
+  /** What the dashboard's Jobs and Earnings pages show. */
+  dashboardSources?: DashboardSources;
 }
 
 export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentOptions = {}): Promise<Agent> {
@@ -86,10 +95,21 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   }
   const hardwareSample = detected ? hardwareSampler(detected, config.hardware.asicHosts) : null;
   const codec = createCodec({ maxPayload: config.rpc.maxPayloadBytes });
-  const endpoint = new RpcEndpoint().add(systemService, systemHandlers({ deviceId: creds.deviceId, name, inventory: () => inventory }));
+  // Jobs: the container engine (without one the device offers no jobs) and the runs of an earlier process.
+  const engine = config.jobs.enabled
+    ? await connectEngine(config.jobs.dockerHost).catch((err: Error) => (log.warn('no container engine: this device runs no jobs', { reason: err.message }), null))
+    : null;
+  if (engine) log.info('container engine', { engine: engine.name, version: engine.version, api: engine.apiVersion, at: engine.endpoint });
+  let link: HubLink;
+  const jobs = new JobManager({
+    config: config.jobs, stateDir: config.stateDir, deviceId: creds.deviceId, engine, log: log.child('jobs'),
+    hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
+  });
+  const endpoint = new RpcEndpoint()
+    .add(systemService, systemHandlers({ deviceId: creds.deviceId, name, inventory: () => inventory }))
+    .add(deviceJobsService, jobs.handlers());
 
   let benchmarks: Record<string, number> | null = null;
-  let link: HubLink;
   const makeLink = (c: Credentials) =>
     new HubLink({
       config, creds: c, codec, endpoint, log,
@@ -97,8 +117,11 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
         v: 1, status: 'online', agentVersion: AGENT_VERSION, name, inventory,
         ...(detected ? { hardware: detected.inventory, profiles: detected.profiles?.matches.slice(0, 1200) } : {}),
         ...(benchmarks ? { benchmarks } : {}),
+        ...(config.owner ? { owner: config.owner } : {}),
+        jobs: jobs.capability(),
       }),
       events: {
+        onConnected: () => jobs.onConnected(),
         // Three refusals in a row with a fleet key at hand: the hub no longer knows these credentials.
         onRefused: (n) => {
           if (n < 3 || !config.provisioningKey) return;
@@ -116,6 +139,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       },
     });
   link = makeLink(creds);
+  await jobs.start();
   link.start();
 
   // Benchmarks: from the cache when the hardware is unchanged, else measured now; the birth is re-sent.
@@ -136,15 +160,27 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     }
   }
 
+  // The local dashboard (dashboard/, loaded only when enabled): if it cannot listen (port taken) the agent runs on without it.
+  const dashboard = config.dashboard.enabled
+    ? await import('./dashboard/index.js').then(({ startDashboard }) => startDashboard({
+        config, configPath: opts.configPath ?? null, log: log.child('dashboard'), agentVersion: AGENT_VERSION, logs: opts.logTail ?? null, sources: opts.dashboardSources ?? {},
+        status: () => ({ deviceId: creds!.deviceId, hubId: creds!.hubId, name, hubUrl: config.hub.url, connected: link.connected, inventory, hardware: detected?.inventory ?? null, benchmarks }),
+      })).catch((err: Error) => (log.warn('dashboard not started', { reason: err.message }), null))
+    : null;
+
   const sample = createSystemSampler();
   let plan: PlanState = { last: {}, lastFullAt: null, seq: 0 };
   let ticking = false;
   const tick = async () => {
-    if (!link.connected || ticking) return;
+    if (ticking || (!link.connected && !dashboard)) return;
     ticking = true;
     try {
       const metrics = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}) };
-      const r = planTelemetry(plan, metrics, Date.now(), { fullEveryMs: config.telemetry.fullEverySec * 1000 });
+      jobs.observe(metrics);
+      const now = Date.now();
+      dashboard?.telemetry(metrics, now); // every sample, for the charts
+      if (!link.connected) return;
+      const r = planTelemetry(plan, metrics, now, { fullEveryMs: config.telemetry.fullEverySec * 1000 });
       if (r.message && link.publishTelemetry(r.message)) plan = r.state;
     } finally {
       ticking = false;
@@ -164,6 +200,8 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       stopped = true;
       clearInterval(telemetryTimer);
       clearInterval(inventoryTimer);
+      await dashboard?.stop();
+      await jobs.stop();
       await link.stop();
     },
   };

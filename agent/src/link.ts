@@ -1,8 +1,8 @@
 // The device's connection to its hub: connect with a retained `offline` Will, publish the retained
 // `online` birth, serve RPC on rpc/in, reconnect with exponential backoff and jitter, and say `offline`
 // on a clean shutdown (the broker only sends the Will when the connection dies).
-import { backoffDelay, connectOnce, publishAsync, RpcPeer, subscribeAsync, topics } from '@sosna/protocol';
-import type { Codec, DeviceConfig, DeviceOnline, Logger, MqttClient, RpcEndpoint, Telemetry } from '@sosna/protocol';
+import { backoffDelay, connectOnce, publishAsync, RpcPeer, SosnaError, subscribeAsync, topics } from '@sosna/protocol';
+import type { CallOptions, Codec, DeviceConfig, DeviceOnline, Logger, MqttClient, Params, Result, RpcEndpoint, ServiceSpec, Telemetry } from '@sosna/protocol';
 import type { Credentials } from './credentials.js';
 
 export interface LinkEvents {
@@ -96,12 +96,14 @@ export class HubLink {
     }
     this.client = client;
     this.sessionAt = sessionAt;
+    this.peer.invalidate(); // the hub may have restarted with other dispatch maps
     this.attempt = 0;
     this.refusals = 0;
     client.on('message', (_topic, payload) => this.peer.receive(payload));
     client.on('close', () => {
       if (this.client !== client) return;
       this.client = null;
+      this.peer.failPending('connection to the hub lost');
       client.removeAllListeners('message');
       client.end(true);
       log.warn('connection to the hub lost');
@@ -119,6 +121,12 @@ export class HubLink {
       log.warn('could not register with the hub', { error: (err as Error).message });
       client.end(true);
     }
+  }
+
+  /** Calls one of the hub's services for devices (e.g. jobs.update); fails at once while disconnected. */
+  call<S extends ServiceSpec, K extends keyof S['methods'] & string>(spec: S, method: K, params: Params<S, K>, opts?: CallOptions): Promise<Result<S, K>> {
+    if (!this.client?.connected) return Promise.reject(new SosnaError('E_UNAVAILABLE', 'not connected to the hub'));
+    return this.peer.call(spec, method, params, opts);
   }
 
   /** Sends the birth again (its content changed, e.g. benchmark results arrived). */

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { AGENT_VERSION } from './version.js';
 import { hostname } from 'node:os';
 import { detectInChild, runChild, runChildJson } from './detect-child.js';
+import { LogTail } from './dashboard/logtail.js';
 // Hardware detection and the benchmarks load only in their own subcommands (dynamic imports stay lazy in
 // the bundle), so the long-running daemon never carries their code, schemas or libraries.
 
@@ -96,7 +97,9 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const log = createLogger({ level: loaded.config.log.level, scope: 'agent' });
+  // Log lines go to stderr and into a short tail for the dashboard's System page.
+  const logTail = new LogTail();
+  const log = createLogger({ level: loaded.config.log.level, scope: 'agent', write: (line) => (process.stderr.write(`${line}\n`), logTail.push(line)) });
   log.info('starting', { version: AGENT_VERSION, config: loaded.file ?? 'environment', state: loaded.config.stateDir });
 
   let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
@@ -116,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
   const timeoutMs = loaded.config.hardware.detectTimeoutSec * 1000;
   const provisionArgs = ['provision', ...(configFile ? ['--config', configFile] : [])];
   agent = await startAgent(loaded.config, log, {
+    configPath: configFile,
+    logTail,
     // One-off work runs in short-lived children of this same bundle, so the daemon stays lean.
     provision: () => runChild({ bundle, args: provisionArgs, timeoutMs: 120_000, log, what: 'provisioning' }),
     detect: () => detectInChild({ bundle, configFile, timeoutMs, log }),

@@ -7,6 +7,8 @@ import {
 } from '@sosna/protocol';
 import type { DeviceConfig, HubCard, Logger, MqttClient } from '@sosna/protocol';
 import { Credentials, CREDENTIALS_FILE, PROVISION_FILE, ProvisionState } from './credentials.js';
+import { checkHub } from './trust/check.js';
+import { jsonRpcReader } from './trust/rpc.js';
 import type { StateStore } from './state.js';
 
 function waitForCard(client: MqttClient, config: DeviceConfig, codec: ReturnType<typeof createCodec>, log: Logger, timeoutMs: number): Promise<HubCard> {
@@ -52,7 +54,15 @@ export async function provision(opts: { config: DeviceConfig; state: StateStore;
     const cardPromise = waitForCard(client, config, codec, log, 15_000);
     await subscribeAsync(client, config.hub.id ? topics.announce(config.hub.id) : topics.announceAll());
     const card = await cardPromise;
-    log.info('hub verified', { hubId: card.hubId, name: card.name, owner: card.owner });
+    log.info('hub card verified', { hubId: card.hubId, name: card.name, owner: card.owner });
+    if (config.chain.rpcUrl && config.chain.whitelist) {
+      const verdict = await checkHub(card, jsonRpcReader(config.chain.rpcUrl), config.chain.whitelist, config.owner ?? null, {
+        requireTrusted: config.chain.requireTrusted,
+        minAvailable: BigInt(config.chain.minAvailableWei),
+      });
+      if (!verdict.ok) throw new SosnaError('E_UNAUTHORIZED', `refusing hub ${card.hubId}: ${verdict.reasons.join('; ')}`);
+      log.info('hub checked on chain', { hubId: card.hubId, wallet: card.wallet, claimable: verdict.claimable.toString() });
+    }
     const inTopic = topics.provision(card.hubId, clientId, 'in');
     const peer = new RpcPeer({ role: 'caller', codec, peer: `hub ${card.hubId}`, send: (b) => client.publish(inTopic, Buffer.from(b), { qos: 1 }) });
     client.on('message', (topic, payload) => {

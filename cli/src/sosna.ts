@@ -3,8 +3,10 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '@sosna/hub';
 import { registerConsole } from './commands/console.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerHub } from './commands/hub.js';
 import { registerUp } from './commands/up.js';
+import { registerMoney } from './commands/money.js';
 
 const program = new Command('sosna')
   .version(VERSION)
@@ -14,7 +16,9 @@ const program = new Command('sosna')
   .exitOverride();
 registerHub(program);
 registerConsole(program);
+registerJobs(program);
 registerUp(program);
+registerMoney(program, program.commands.find((c) => c.name() === 'console')!);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);

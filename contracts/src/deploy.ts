@@ -118,6 +118,11 @@ export function attachDeployment(
   };
 }
 
+/** An SNMToken handle for an existing address. */
+export function tokenAt(address: string, runner: ContractRunner | null): SNMTokenContract {
+  return typedContract(address, SNMToken.abi, runner);
+}
+
 /** A HubWallet handle for an existing address. */
 export function hubWalletAt(address: string, runner: ContractRunner | null): HubWalletContract {
   return typedContract(address, HubWallet.abi, runner);

@@ -1,9 +1,9 @@
 // Operator-side administration on the hub's store: provisioning keys and operator accounts. Used by the
 // `sosna hub keys|operators` commands (which open the same database file) and by tests.
-import { SosnaError, isValidId } from '@sosna/protocol';
+import { SosnaError, isValidId, usernames } from '@sosna/protocol';
 import { hashSecret, randomSecret } from './auth/password.js';
 import type { ScryptParams } from './auth/password.js';
-import { randomId } from './services/provisioning.js';
+import { deviceIdFor, randomId } from './services/provisioning.js';
 import type { HubStore, KeyRow, OperatorRow, Role } from './store/types.js';
 
 export interface CreatedKey {
@@ -50,4 +50,21 @@ export async function addOperator(store: HubStore, name: string, role: Role = 'a
   const row = { name, role, secretHash: await hashSecret(password, scrypt), createdAt: Date.now() };
   store.putOperator(row);
   return { password, row };
+}
+
+/**
+ * A device registered ahead of its first boot, with its own credentials instead of a fleet key
+ * (`sosna provision fleet --credentials`). The password is random (24 bytes), so a cheaper scrypt cost
+ * than for operator passwords is safe; the parameters travel with the hash.
+ */
+export async function preIssueDevice(
+  store: HubStore,
+  opts: { name: string; fleet: string | null; tags?: string[]; scrypt?: ScryptParams },
+): Promise<{ deviceId: string; username: string; password: string }> {
+  if (opts.fleet !== null && !isValidId(opts.fleet)) throw new SosnaError('E_INVALID', `fleet ${JSON.stringify(opts.fleet)}: use 1-64 letters, digits, '.', '_', '-'`);
+  const deviceId = deviceIdFor(opts.name);
+  const password = randomSecret(24);
+  const secretHash = await hashSecret(password, opts.scrypt);
+  store.createDevice({ id: deviceId, name: opts.name, fleet: opts.fleet, tags: opts.tags ?? [], secretHash, createdAt: Date.now() });
+  return { deviceId, username: usernames.device(deviceId), password };
 }

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createCodec, createLogger } from '@sosna/protocol';
+import { createCodec, createLogger, payoutsService, RpcEndpoint } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
 import { HubConfig } from './config.js';
 import type { HubConfigInput } from './config.js';
@@ -18,8 +18,11 @@ import { startRegistry } from './services/registry.js';
 import { startDeviceLinks } from './services/device-links.js';
 import type { DeviceLinks } from './services/device-links.js';
 import { startProvisioning } from './services/provisioning.js';
-import { startConsole } from './services/console.js';
+import { requireRole, startConsole } from './services/console.js';
 import { announce } from './services/announcer.js';
+import { startMoney } from './services/money.js';
+import { startJobs } from './jobs/index.js';
+import type { DeviceMeta, Scheduler } from './jobs/index.js';
 import { VERSION } from './version.js';
 
 export interface Hub {
@@ -31,6 +34,8 @@ export interface Hub {
   readonly store: HubStore;
   readonly events: HubEventBus;
   readonly links: DeviceLinks;
+  /** The job scheduler (queue, dispatch, verdicts, ledger). */
+  readonly jobs: Scheduler;
   /** In-process access to the broker (the hub's own identity: no ACL). */
   readonly bus: Bus;
   connectedClients(): number;
@@ -93,27 +98,60 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
 
     const registry = await startRegistry({ bus: broker, store, codec, hubId, events, log: log.child('registry'), flushMs: config.devices.telemetryFlushMs });
     stops.push(() => registry.stop());
-    const links = await startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs });
+    const deviceEndpoint = new RpcEndpoint<DeviceMeta>();
+    const links = await startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs, endpoint: deviceEndpoint });
     stops.push(() => links.stop());
+    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint });
+    stops.push(() => jobs.stop());
     const provisioning = await startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, scrypt });
     dropProvisionSession = provisioning.drop;
     stops.push(() => provisioning.stop());
-    const console = await startConsole({ bus: broker, codec, hubId, name: config.name, owner: signer.address, version: VERSION, connections: () => broker.connectedClients(), log: log.child('console'), store, registry, links });
-    stops.push(() => console.stop());
-
     const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;
     const endpoints = config.publicUrls.length
       ? config.publicUrls
       : [`mqtt://${host}:${broker.mqttPort}`, ...(broker.wsPort !== null ? [`ws://${host}:${broker.wsPort}`] : [])];
-    await announce({ bus: broker, codec, hubId, name: config.name, endpoints, signer });
 
+    // Money: the chain (embedded by default), payouts of the earnings ledger, the operators' payouts service.
+    const money =
+      config.chain.mode === 'off'
+        ? null
+        : await startMoney({
+            dataDir, ownerKey: signer.privateKey, endpoint: endpoints[0] ?? '', payoutIntervalSec: config.chain.payoutIntervalSec,
+            rpcUrl: config.chain.mode === 'rpc' ? config.chain.rpcUrl : undefined, contractsFile: config.chain.contractsFile,
+            store: store.payouts, log: log.child('money'),
+          });
+    if (money) stops.push(() => money.stop());
+
+    const console = await startConsole({
+      bus: broker, codec, hubId, name: config.name, owner: signer.address, version: VERSION, connections: () => broker.connectedClients(),
+      log: log.child('console'), store, registry, links,
+      extend: (endpoint) => {
+        jobs.consoleServices(endpoint);
+        if (money) {
+          endpoint.add(payoutsService, {
+            ...money.handlers,
+            run: (params, ctx) => {
+              requireRole(ctx.meta, 'admin', 'sending payouts');
+              return money.handlers.run(params, ctx);
+            },
+          });
+        }
+      },
+    });
+    stops.push(() => console.stop());
+
+    await announce({ bus: broker, codec, hubId, name: config.name, endpoints, signer, wallet: money?.chain.contracts.wallet, chainId: money?.chain.chainId });
+
+    const chainInfo = money
+      ? { rpcUrl: money.chain.rpcUrl, chainId: money.chain.chainId, wallet: money.chain.contracts.wallet, whitelist: money.chain.contracts.whitelist, token: money.chain.contracts.token }
+      : null;
     const runtime = join(dataDir, 'runtime.json');
-    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, endpoints }, null, 2));
+    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, endpoints, chain: chainInfo }, null, 2));
     renameSync(`${runtime}.tmp`, runtime);
     log.info('hub ready', { hubId, mqtt: broker.mqttPort, ws: broker.wsPort ?? 'off', owner: signer.address, data: dataDir });
 
     return {
-      hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, dataDir, store, events, links, bus: broker,
+      hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,
       connectedClients: () => broker.connectedClients(),
       stop: stopAll,
     };

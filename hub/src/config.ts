@@ -25,6 +25,33 @@ export const HubConfig = z
       })
       .strict()
       .prefault({}),
+    /** The chain the hub pays on: its own embedded development chain by default, an RPC URL, or none. */
+    chain: z
+      .object({
+        mode: z.enum(['embedded', 'rpc', 'off']).default('embedded'),
+        rpcUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL').optional(),
+        /** Contract addresses (and the hub's wallet) for rpc mode: {chainId, token, dao, whitelist, factory, wallet}. */
+        contractsFile: z.string().min(1).optional(),
+        /** How often owed earnings are paid out (one batch transaction per round). */
+        payoutIntervalSec: z.number().int().min(5).max(7 * 86_400).default(600),
+      })
+      .strict()
+      .refine((c) => c.mode !== 'rpc' || (c.rpcUrl && c.contractsFile), { message: 'rpc mode needs rpcUrl and contractsFile', path: ['rpcUrl'] })
+      .prefault({}),
+    jobs: z
+      .object({
+        /** A device renews the lease of each run it holds; a lapsed lease makes the run `lost`. */
+        leaseSec: z.number().int().min(2).max(3600).default(30),
+        /** A device offline this long loses its runs (they are requeued elsewhere). */
+        offlineGraceSec: z.number().min(1).max(86_400).default(60),
+        /** Lost runs a job survives before it fails. */
+        maxRetries: z.number().int().min(0).max(100).default(3),
+        /** Output kept per run; beyond it output is dropped (and said so). */
+        maxLogBytesPerRun: z.number().int().min(1024).max(1024 * 1024 * 1024).default(1024 * 1024),
+        tickMs: z.number().int().min(50).max(60_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
     /** scrypt cost (N) for new secrets; stored hashes keep their own. */
     scryptN: z.number().int().min(1024).max(1_048_576).default(16_384),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info'), json: z.boolean().default(false) }).strict().prefault({}),

@@ -4,7 +4,7 @@ export { HubConfig } from './config.js';
 export type { HubConfigInput } from './config.js';
 export { openSqliteStore } from './store/sqlite.js';
 export type { HubStore, DeviceRow, KeyRow, OperatorRow, Role } from './store/types.js';
-export { createProvisioningKey, revokeProvisioningKey, addOperator, parseExpiry } from './admin.js';
+export { createProvisioningKey, revokeProvisioningKey, addOperator, parseExpiry, preIssueDevice } from './admin.js';
 export { HubEventBus } from './events.js';
 export { ConsoleClient, ConsoleProfile } from './console-client.js';
 export { VERSION } from './version.js';

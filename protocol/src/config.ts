@@ -54,6 +54,59 @@ export const DeviceConfig = z
       })
       .strict()
       .prefault({}),
+    jobs: z
+      .object({
+        /** Run jobs at all (a device without a container engine offers none anyway). */
+        enabled: z.boolean().default(true),
+        /** Engine endpoint, unix:///path or tcp://host:port; default $DOCKER_HOST, then balenaEngine's socket, then Docker's. */
+        dockerHost: z.string().regex(/^(unix|tcp|http):\/\/\S+$/, 'must be unix:///path or tcp://host:port').optional(),
+        /** Ask: the least this device takes per second of a job, token wei (decimal). */
+        askPerSec: z.string().regex(/^\d{1,78}$/, 'must be a non-negative decimal integer (token wei)').default('0'),
+        maxJobs: z.number().int().min(0).max(256).default(8),
+        /** CPUs and memory offered to jobs; default all cores and 80% of the memory. */
+        cpus: z.number().positive().optional(),
+        memoryBytes: z.number().int().positive().optional(),
+        /** Host name or address put in service endpoints (default: the first non-internal IPv4 address). */
+        publicHost: z.string().min(1).max(255).optional(),
+        /** Address published service ports bind to on the device. */
+        bindAddress: z.string().min(1).max(64).default('0.0.0.0'),
+        /** Output forwarded to the hub per job: rate bound; beyond it output is dropped (and counted). */
+        logBytesPerSec: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+        /** Stalled-job failures within an hour that mark the device unhealthy. */
+        unhealthyAfter: z.number().int().min(1).max(100).default(3),
+      })
+      .strict()
+      .prefault({}),
+    /** The device's local web dashboard (agent/src/dashboard). */
+    dashboard: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).max(255).default('0.0.0.0'),
+        /** 8480 by default; the sosna image serves it on port 80. 0 picks a free port. */
+        port: z.number().int().min(0).max(65_535).default(8480),
+        /** Login password in plain text; the agent replaces it in the file with `passwordHash` at start. */
+        password: z.string().min(8, 'must be at least 8 characters').max(256).optional(),
+        /** Salted scrypt hash `scrypt$N$r$p$salt$hash` (base64url). Without a password the agent prints a one-time code at start. */
+        passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[\w-]+\$[\w-]+$/, 'must be scrypt$N$r$p$salt$hash').optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** The device owner's Ethereum address: hubs approve its earnings to it (no key lives on the device). */
+    owner: EthAddress.optional(),
+    /** On-chain checks of a hub before working for it (skipped when rpcUrl is not set). */
+    chain: z
+      .object({
+        rpcUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL').optional(),
+        /** The Whitelist contract that lists acceptable hubs. */
+        whitelist: EthAddress.optional(),
+        /** Only hubs the DAO marked trusted. */
+        requireTrusted: z.boolean().default(false),
+        /** The least a hub's wallet must be able to pay out, token wei (decimal). */
+        minAvailableWei: z.string().regex(/^\d{1,78}$/, 'must be a non-negative decimal integer (token wei)').default('0'),
+      })
+      .strict()
+      .refine((c) => !c.rpcUrl || c.whitelist, { message: 'chain.rpcUrl needs chain.whitelist (the Whitelist contract address)', path: ['whitelist'] })
+      .prefault({}),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).strict().prefault({}),
   })
   .strict();

@@ -10,6 +10,7 @@ import { createCodec } from './codec.js';
 import { DeviceOffline, DeviceOnline, HubCard, Telemetry } from './messages.js';
 import { devicesService, provisionService, systemService } from './services.js';
 import { locatorService } from './rpc/endpoint.js';
+import { deviceJobsService, hubJobsService, JobSpec } from './jobs.js';
 import { verifyHubCard } from './announce.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'v1');
@@ -39,6 +40,24 @@ const cases: { name: string; schema: z.ZodType; value: unknown }[] = [
   { name: 'rpc-provision-register-params', schema: provisionService.methods.register.params, value: { key: 'k1.s3cr3t', nonce: 'abcdefghijklmnop', name: 'rig-01' } },
   { name: 'rpc-provision-register-result', schema: provisionService.methods.register.result, value: { hubId: 'hub-19e7e376', deviceId: 'rig-01-ab12cd', username: 'dev:rig-01-ab12cd', password: 'test-fixture-not-a-secret' } },
   { name: 'rpc-devices-call-params', schema: devicesService.methods.call.params, value: { deviceId: 'rig-01-ab12cd', service: 'system', method: 'info', params: {} } },
+  {
+    name: 'state-online-jobs',
+    schema: DeviceOnline,
+    value: { v: 1, status: 'online', at: 1764000000000, agentVersion: '0.1.0', name: 'rig-01', inventory, jobs: { engine: { name: 'docker', version: '20.10.24', apiVersion: '1.41' }, askPerSec: '1000', capacity: { cpus: 12, memoryBytes: 13743895347, jobs: 8 } } },
+  },
+  {
+    name: 'rpc-jobs-start-params',
+    schema: deviceJobsService.methods.start.params,
+    value: {
+      job: {
+        id: 'j-abcdefghijkm.0.0', jobId: 'j-abcdefghijkm', leaseSec: 30, issuedAt: 1764000000000,
+        spec: JobSpec.parse({ image: 'busybox:1.36', command: ['sh', '-c', 'echo hi'], env: { A: '1' }, resources: { cpus: 2, memoryBytes: 268435456, pids: 64, gpus: { count: 1, vendor: 'nvidia', vramMin: 8589934592 } }, timeoutSec: 600, bid: '123456789012345678901', replicas: 3, output: { path: '/out' } }),
+      },
+    },
+  },
+  { name: 'rpc-jobs-update-params', schema: hubJobsService.methods.update.params, value: { id: 'j-abcdefghijkm.0.0', state: 'succeeded', at: 1764000000000, exitCode: 0, oom: false, digest: `sha256:${'ab'.repeat(32)}`, startedAt: 1764000000000, finishedAt: 1764000002500, runtimeMs: 2500, endpoints: [], restarts: 0 } },
+  { name: 'rpc-jobs-lease-params', schema: hubJobsService.methods.lease.params, value: { ids: ['j-abcdefghijkm.0.0'], health: 'ok' } },
+  { name: 'rpc-jobs-log-params', schema: hubJobsService.methods.log.params, value: { id: 'j-abcdefghijkm.0.0', pieces: [{ stream: 'stdout', data: 'hi\n', at: 1764000000001 }], dropped: 12 } },
 ];
 
 const frames: { name: string; value: unknown[] }[] = [

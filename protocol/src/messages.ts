@@ -52,9 +52,20 @@ export const DeviceOnline = z.object({
   inventory: BasicInventory,
   /** Full hardware inventory (see hardware.ts), loose so that newer agents never break older hubs. */
   hardware: z.record(z.string(), z.unknown()).optional(),
+  /** The device owner's address: where its earnings are paid (from the device config). */
+  owner: EthAddress.optional(),
   /** Matched hardware profiles: component -> profile id, with the reason. */
   profiles: z.array(z.looseObject({ component: z.string(), profileId: z.string(), reason: z.string().optional() })).max(1200).optional(),
   benchmarks: z.record(z.string(), z.number()).optional(),
+  /** What the device offers for jobs: its container engine (null: none reachable), ask price and capacity. */
+  jobs: z
+    .looseObject({
+      engine: z.looseObject({ name: z.string().max(64), version: z.string().max(64), apiVersion: z.string().max(16) }).nullable(),
+      /** Ask: the least the owner takes per second of running, token wei as a decimal string. */
+      askPerSec: z.string().regex(/^\d{1,78}$/),
+      capacity: z.looseObject({ cpus: z.number().nonnegative(), memoryBytes: z.number().nonnegative(), jobs: z.number().int().nonnegative() }),
+    })
+    .optional(),
 });
 export const DeviceOffline = z.object({
   v: z.literal(1),

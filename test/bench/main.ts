@@ -1,6 +1,7 @@
 // Entry of `npm run bench`: runs each benchmark, prints figures and writes bench-results/*.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { benchFleet } from './fleet.js';
+import { benchJobs } from './jobs.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -8,6 +9,10 @@ mkdirSync('bench-results', { recursive: true });
 if (!only || only === 'fleet') {
   const r = await benchFleet();
   writeFileSync('bench-results/fleet.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'jobs') {
+  const r = await benchJobs();
+  writeFileSync('bench-results/jobs.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');

@@ -6,7 +6,7 @@ import type { DeviceFilter, DeviceSummary } from '@sosna/protocol';
 import { loadProfile } from '../profile.js';
 import { ago, bytes, table } from '../table.js';
 
-interface ConnFlags {
+export interface ConnFlags {
   profile?: string;
   url?: string;
   user?: string;
@@ -15,7 +15,7 @@ interface ConnFlags {
   timeout?: string;
 }
 
-async function withConsole<T>(flags: ConnFlags, fn: (c: ConsoleClient) => Promise<T>): Promise<T> {
+export async function withConsole<T>(flags: ConnFlags, fn: (c: ConsoleClient) => Promise<T>): Promise<T> {
   const profile = loadProfile(flags);
   const timeoutMs = flags.timeout ? Number(flags.timeout) : undefined;
   const client = await ConsoleClient.connect(profile, { timeoutMs });

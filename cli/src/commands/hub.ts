@@ -17,6 +17,11 @@ export interface HubFlags {
   hubId?: string;
   config?: string;
   logLevel?: string;
+  rpc?: string;
+  contracts?: string;
+  /** commander sets chain=false for --no-chain */
+  chain?: boolean;
+  payoutEvery?: string;
 }
 
 function int(flag: string, value: string): number {
@@ -38,10 +43,20 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
   if (flags.port !== undefined) mqtt.port = int('--port', flags.port);
   if (flags.wsPort !== undefined) mqtt.wsPort = flags.wsPort === 'off' ? null : int('--ws-port', flags.wsPort);
   if (flags.host !== undefined) mqtt.host = flags.host;
+  const chain = { ...(file.chain as object | undefined) } as Record<string, unknown>;
+  if (flags.rpc !== undefined) Object.assign(chain, { mode: 'rpc', rpcUrl: flags.rpc });
+  if (flags.contracts !== undefined) chain.contractsFile = flags.contracts;
+  if (flags.chain === false) chain.mode = 'off';
+  if (flags.payoutEvery !== undefined) {
+    const sec = Number(flags.payoutEvery);
+    if (!Number.isInteger(sec) || sec < 5) throw new Error(`--payout-every ${JSON.stringify(flags.payoutEvery)}: whole seconds, at least 5`);
+    chain.payoutIntervalSec = sec;
+  }
   return {
     ...file,
     dataDir: flags.dataDir,
     mqtt,
+    chain,
     ...(flags.name ? { name: flags.name } : {}),
     ...(flags.hubId ? { hubId: flags.hubId } : {}),
     ...(flags.logLevel ? { log: { level: flags.logLevel as 'info' } } : {}),
@@ -84,6 +99,10 @@ export function registerHub(program: Command): void {
     .option('--hub-id <id>', 'hub id (fixed at first start)')
     .option('--config <file>', 'hub config JSON')
     .option('--log-level <level>', 'debug, info, warn or error')
+    .option('--rpc <url>', 'pay on this chain (needs --contracts) instead of the embedded development chain')
+    .option('--contracts <file>', 'contract addresses and this hub\'s wallet: {chainId, token, dao, whitelist, factory, wallet}')
+    .option('--no-chain', 'no chain at all: no payouts')
+    .option('--payout-every <seconds>', 'how often owed earnings are paid (default 600)')
     .action(async (flags: HubFlags) => {
       const log = createLogger({ level: (flags.logLevel as 'info') ?? 'info', scope: 'hub' });
       const h = await startHub(hubConfigFrom(flags), { log });

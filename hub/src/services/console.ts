@@ -28,6 +28,8 @@ export function summarize(row: DeviceRow, online: boolean): DeviceSummary {
 
 export async function startConsole(deps: {
   bus: Bus; codec: Codec; hubId: string; name: string; owner: string; version: string; connections: () => number; log: Logger; store: HubStore; registry: Registry; links: DeviceLinks;
+  /** Adds more operator services (jobs, earnings) to the console endpoint. */
+  extend?: (endpoint: RpcEndpoint<OperatorMeta>) => void;
 }): Promise<{ stop(): Promise<void> }> {
   const { store, registry } = deps;
   const endpoint = new RpcEndpoint<OperatorMeta>()
@@ -53,6 +55,7 @@ export async function startConsole(deps: {
         await deps.links.call(deviceId, service, method, params ?? {}, { timeoutMs, signal: ctx.signal, onChunk: (c) => ctx.emit(c) });
       },
     });
+  deps.extend?.(endpoint);
   const table = new PeerTable<OperatorMeta>({
     bus: deps.bus, codec: deps.codec, log: deps.log, role: 'owner', endpoint,
     inbound: topics.consoleAll(deps.hubId, 'in'),

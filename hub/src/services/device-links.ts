@@ -1,6 +1,7 @@
 // The hub's RPC link to each device: the hub calls on dev/{id}/rpc/in and hears on dev/{id}/rpc/out.
+// A device calls the hub's services for devices (`endpoint`, e.g. jobs.lease) on odd channels of rpc/out.
 import { SosnaError, topics } from '@sosna/protocol';
-import type { CallOptions, Codec, Logger } from '@sosna/protocol';
+import type { CallOptions, Codec, Logger, RpcEndpoint } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
 import type { HubEventBus } from '../events.js';
 import type { Registry } from './registry.js';
@@ -14,8 +15,10 @@ export interface DeviceLinks {
 
 export async function startDeviceLinks(deps: {
   bus: Bus; codec: Codec; hubId: string; log: Logger; registry: Registry; store: HubStore; events: HubEventBus; timeoutMs: number;
+  /** The hub's services for devices; `meta.deviceId` is the device the topic (and so the broker's ACL) names. */
+  endpoint?: RpcEndpoint<{ deviceId: string }>;
 }): Promise<DeviceLinks> {
-  const table = new PeerTable({
+  const table = new PeerTable<{ deviceId: string }>({
     bus: deps.bus,
     codec: deps.codec,
     log: deps.log,
@@ -24,6 +27,8 @@ export async function startDeviceLinks(deps: {
     outbound: (id) => topics.device(deps.hubId, id, 'rpc/in'),
     idOf: topicId('device', deps.hubId),
     timeoutMs: deps.timeoutMs,
+    endpoint: deps.endpoint,
+    meta: deps.endpoint ? (id) => (deps.store.getDevice(id) ? { deviceId: id } : undefined) : undefined,
   });
   await table.start();
   // A new session may be a new agent version: resolve its services again. A death fails calls at once.

@@ -50,10 +50,10 @@ export async function startRegistry(deps: RegistryDeps): Promise<Registry> {
     const now = Date.now();
     if (msg.data.status === 'online') {
       sessionAt.set(t.deviceId, msg.data.at);
-      const { inventory, hardware, profiles, benchmarks } = msg.data;
+      const { inventory, hardware, profiles, benchmarks, jobs, owner } = msg.data;
       store.recordBirth(t.deviceId, {
         at: now, name: msg.data.name, agentVersion: msg.data.agentVersion,
-        inventory: { ...inventory, ...(hardware ? { hardware } : {}), ...(profiles ? { profiles } : {}), ...(benchmarks ? { benchmarks } : {}) },
+        inventory: { ...inventory, ...(hardware ? { hardware } : {}), ...(profiles ? { profiles } : {}), ...(benchmarks ? { benchmarks } : {}), ...(jobs ? { jobs } : {}), ...(owner ? { owner } : {}) },
       });
       online.add(t.deviceId);
       log.info('device online', { deviceId: t.deviceId, name: msg.data.name });

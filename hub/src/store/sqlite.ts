@@ -2,6 +2,8 @@
 // `sosna hub keys ...` commands can write while the hub runs). Migrations are numbered by user_version.
 import Database from 'better-sqlite3';
 import type { BirthUpdate, DeviceRow, HubStore, KeyRow, OperatorRow, Role } from './types.js';
+import { createSqliteJobStore, JOBS_MIGRATION } from './jobs-sqlite.js';
+import { createSqlitePayoutStore, PAYOUTS_MIGRATION } from './payouts-sqlite.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -16,6 +18,10 @@ const MIGRATIONS: string[] = [
      id TEXT PRIMARY KEY, fleet TEXT NOT NULL, secret_hash TEXT NOT NULL, max_uses INTEGER,
      uses INTEGER NOT NULL DEFAULT 0, expires_at INTEGER, revoked_at INTEGER, created_at INTEGER NOT NULL);
    CREATE TABLE operators (name TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, role TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+  // 2: jobs, their runs, events, output, the earnings ledger and device standing (hub/src/jobs)
+  JOBS_MIGRATION,
+  // 3: payout batches and which earnings they settled (hub/src/payouts)
+  PAYOUTS_MIGRATION,
 ];
 
 type Raw = Record<string, unknown>;
@@ -176,6 +182,8 @@ export function openSqliteStore(file: string): HubStore {
     },
     listOperators: () => (q.listOperators.all() as Raw[]).map(toOperator),
     removeOperator: (name) => q.removeOperator.run(name).changes === 1,
+    jobs: createSqliteJobStore(db),
+    payouts: createSqlitePayoutStore(db),
     close: () => db.close(),
   };
 }

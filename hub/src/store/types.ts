@@ -1,4 +1,6 @@
 // The hub's state behind one small interface, so a server database can replace the embedded SQLite file.
+import type { JobStore } from '../jobs/store.js';
+import type { PayoutStore } from '../payouts/types.js';
 export interface DeviceRow {
   id: string;
   name: string;
@@ -71,6 +73,10 @@ export interface HubStore {
   getOperator(name: string): OperatorRow | undefined;
   listOperators(): OperatorRow[];
   removeOperator(name: string): boolean;
+
+  /** The job queue, runs, ledger and device standing (same database). */
+  readonly jobs: JobStore;
+  readonly payouts: PayoutStore;
 
   close(): void;
 }

@@ -1,0 +1,136 @@
+// The device's local dashboard: an HTTP server in the agent with a small embedded UI (Preact + uPlot),
+// a JSON API and a live WebSocket in the MQTT `{topic, payload}` shapes. Started by app.ts when
+// `dashboard.enabled`; costs one listening socket and a bounded telemetry ring while nobody looks.
+import type { Server } from 'node:http';
+import { networkInterfaces } from 'node:os';
+import { topics } from '@sosna/protocol';
+import type { DeviceConfig, DeviceState, Logger, Telemetry } from '@sosna/protocol';
+import { apiRoutes } from './api.js';
+import { UI_ASSETS } from './assets.js';
+import type { UiAsset } from './assets.js';
+import { LoginLimiter, LoginSecret, Sessions } from './auth.js';
+import { LiveHub } from './live.js';
+import type { LogTail } from './logtail.js';
+import type { ScryptParams } from './password.js';
+import { TelemetryRing } from './ring.js';
+import { createDashboardServer } from './server.js';
+import { SettingsStore } from './settings.js';
+import type { DashboardSources, DeviceStatus } from './sources.js';
+
+export type { DashboardSources, DeviceStatus, EarningsSummary, JobSummary } from './sources.js';
+export { LogTail } from './logtail.js';
+
+export interface DashboardOptions {
+  /** The config the agent runs with. */
+  config: DeviceConfig;
+  /** The config file that settings are written to; null when the config came from the environment. */
+  configPath: string | null;
+  log: Logger;
+  agentVersion: string;
+  status: () => DeviceStatus;
+  sources?: DashboardSources;
+  logs?: LogTail | null;
+  env?: Record<string, string | undefined>;
+  /** Tests: the UI to serve (default: the one built into the bundle) and a cheaper scrypt. */
+  assets?: Record<string, UiAsset>;
+  scrypt?: ScryptParams;
+  sessionTtlMs?: number;
+  /** Tests: where the one-time code goes (default: the log). */
+  showCode?: (code: string) => void;
+}
+
+export interface Dashboard {
+  /** Where it listens, e.g. http://0.0.0.0:8480. */
+  readonly url: string;
+  readonly port: number;
+  /** A telemetry sample (every metric, every interval): kept for the charts and sent to open dashboards. */
+  telemetry(metrics: Record<string, number>, at?: number): void;
+  stop(): Promise<void>;
+}
+
+const listen = (server: Server, port: number, host: string) =>
+  new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+function stateMessage(s: DeviceStatus, agentVersion: string, at: number): DeviceState {
+  return s.connected
+    ? { v: 1, status: 'online', at, agentVersion, name: s.name, inventory: s.inventory }
+    : { v: 1, status: 'offline', at, reason: 'will' };
+}
+
+export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
+  const { config, log } = o;
+  const env = o.env ?? process.env;
+  const startedAt = Date.now();
+  const settings = new SettingsStore({ path: o.configPath, env, ...(o.scrypt ? { scrypt: o.scrypt } : {}) });
+  // A plain password (file or environment) is hashed now and, in the file, replaced by its hash.
+  const plain = config.dashboard.password;
+  const passwordHash = plain
+    ? await settings.hashPlainPassword(plain, (why) => log.warn('could not replace the plain dashboard password in the config file by its hash', { why }))
+    : config.dashboard.passwordHash ?? null;
+  const sessionTtlMs = o.sessionTtlMs ?? 12 * 3_600_000;
+  const sessions = new Sessions({ ttlMs: sessionTtlMs });
+  const limiter = new LoginLimiter();
+  const ring = TelemetryRing.forInterval(config.telemetry.intervalSec);
+  const topicOf = (channel: 'state' | 'telemetry') => {
+    const s = o.status();
+    return topics.device(s.hubId, s.deviceId, channel);
+  };
+
+  let seq = 0;
+  let lastConnected: boolean | null = null;
+  const live = new LiveHub({
+    sessionValid: (t) => sessions.valid(t),
+    greeting: () => {
+      const s = o.status();
+      lastConnected = s.connected;
+      const latest = ring.latest();
+      return [
+        { topic: topicOf('state'), payload: stateMessage(s, o.agentVersion, Date.now()) },
+        ...(latest ? [{ topic: topicOf('telemetry'), payload: { v: 1, at: latest.at, seq, full: true, metrics: latest.metrics } satisfies Telemetry }] : []),
+      ];
+    },
+    watch: () => {
+      const s = o.status();
+      if (s.connected === lastConnected) return [];
+      lastConnected = s.connected;
+      return [{ topic: topicOf('state'), payload: stateMessage(s, o.agentVersion, Date.now()) }];
+    },
+  });
+  const secret = new LoginSecret({ passwordHash, log, ...(o.showCode ? { showCode: o.showCode } : {}) });
+  const routes = apiRoutes({
+    log, agentVersion: o.agentVersion, startedAt, config, env, status: o.status, sources: o.sources ?? {},
+    secret, sessions, limiter, settings, ring, logs: o.logs ?? null, live, sessionTtlMs,
+  });
+  const server = createDashboardServer({ log, sessions, routes, live, assets: o.assets ?? UI_ASSETS });
+  await listen(server, config.dashboard.port, config.dashboard.host);
+  const port = (server.address() as { port: number }).port;
+  const host = config.dashboard.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // On all addresses: say where a browser on the LAN finds it.
+  const lan = host === '0.0.0.0' || host === '::'
+    ? Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).slice(0, 4).map((a) => `http://${a!.address}:${port}`)
+    : [];
+  log.info('dashboard listening', { url, ...(lan.length ? { open: lan.join(' ') } : {}), login: secret.mode });
+  secret.announce();
+
+  return {
+    url,
+    port,
+    telemetry(metrics, at = Date.now()) {
+      ring.push(at, metrics);
+      seq++;
+      if (live.size > 0) live.publish(topicOf('telemetry'), { v: 1, at, seq, full: true, metrics } satisfies Telemetry);
+    },
+    async stop() {
+      live.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

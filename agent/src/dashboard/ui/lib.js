@@ -1,0 +1,90 @@
+// Shared pieces of the dashboard UI: the html tag (htm bound to Preact), API calls, formatting.
+import { html } from 'htm/preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+
+export { html };
+
+export function goLogin() {
+  const next = location.pathname === '/' || location.pathname === '/login' ? '' : `?next=${encodeURIComponent(location.pathname)}`;
+  location.assign(`/login${next}`);
+}
+
+/** Calls the agent's API; a 401 sends the browser to the login page. Errors carry the server's JSON. */
+export async function api(path, { method = 'GET', body } = {}) {
+  const res = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+  const data = await res.json().catch(() => ({}));
+  if (res.status === 401 && path !== '/api/login') goLogin();
+  if (!res.ok) {
+    const err = new Error(data.message || `${res.status} ${res.statusText}`);
+    err.status = res.status;
+    err.data = data;
+    throw err;
+  }
+  return data;
+}
+
+/** Loads an API path; `every` (ms) refreshes it while the component is shown. */
+export function useApi(path, every = 0) {
+  const [state, setState] = useState({ data: null, error: null });
+  const load = useCallback(() => api(path).then((data) => setState({ data, error: null }), (error) => setState((s) => ({ data: s.data, error }))), [path]);
+  useEffect(() => {
+    load();
+    if (!every) return undefined;
+    const t = setInterval(load, every);
+    return () => clearInterval(t);
+  }, [load, every]);
+  return { ...state, reload: load };
+}
+
+export function fmtBytes(n) {
+  if (n == null || !Number.isFinite(n)) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (Math.abs(n) >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return `${n.toFixed(i === 0 ? 0 : n >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+export function fmtHashrate(n) {
+  if (n == null || !Number.isFinite(n)) return '—';
+  const units = ['H/s', 'kH/s', 'MH/s', 'GH/s', 'TH/s', 'PH/s'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) (n /= 1000), i++;
+  return `${n.toFixed(n >= 100 ? 0 : 2)} ${units[i]}`;
+}
+
+export function fmtNum(n, digits = 1, unit = '') {
+  if (n == null || !Number.isFinite(n)) return '—';
+  return `${n.toFixed(digits)}${unit ? ` ${unit}` : ''}`;
+}
+
+export function fmtDuration(sec) {
+  if (sec == null) return '—';
+  const d = Math.floor(sec / 86400);
+  const h = Math.floor((sec % 86400) / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  return d ? `${d} d ${h} h` : h ? `${h} h ${m} min` : m ? `${m} min ${Math.floor(sec % 60)} s` : `${Math.floor(sec)} s`;
+}
+
+export const fmtTime = (ms) => (ms ? new Date(ms).toLocaleTimeString() : '—');
+
+/** A token amount in wei (decimal string) as tokens with up to 4 decimals; never through floats. */
+export function fmtTokens(wei) {
+  if (typeof wei !== 'string' || !/^\d+$/.test(wei)) return '—';
+  const s = wei.padStart(19, '0');
+  const whole = s.slice(0, -18).replace(/^0+(?=\d)/, '');
+  const frac = s.slice(-18, -14).replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : whole;
+}
+
+export function Badge({ level, children, testid }) {
+  return html`<span class=${`badge ${level}`} data-testid=${testid}>${children}</span>`;
+}
+
+export function ErrorLine({ error }) {
+  return error ? html`<p class="error" role="alert">${error.message}</p>` : null;
+}

@@ -1,0 +1,44 @@
+import { Badge, ErrorLine, fmtBytes, fmtDuration, fmtNum, fmtTime, html, useApi } from '../lib.js';
+import { useLive } from '../live.js';
+
+export function Overview() {
+  const { data, error } = useApi('/api/overview', 10_000);
+  const live = useLive();
+  if (!data) return html`<${ErrorLine} error=${error} />`;
+  const d = data.device;
+  const online = live.link ? live.link.status === 'online' : d.connected;
+  const m = live.latest?.metrics ?? data.latest?.metrics ?? {};
+  return html`<section>
+    <h2>Overview</h2>
+    <div class="grid">
+      <div class="card">
+        <h3>${d.name}</h3>
+        <dl>
+          <dt>Device id</dt><dd data-testid="device-id">${d.deviceId}</dd>
+          <dt>Hub</dt><dd>${d.hubId} <span class="muted">${d.hubUrl}</span></dd>
+          <dt>Hub link</dt><dd><${Badge} level=${online ? 'ok' : 'error'} testid="link-state">${online ? 'connected' : 'not connected'}<//></dd>
+          <dt>Agent</dt><dd>${d.agentVersion}, up ${fmtDuration(d.uptimeSec)}</dd>
+          <dt>System</dt><dd>${d.os.distro} (${d.arch}), kernel ${d.os.kernel}</dd>
+          <dt>CPU</dt><dd>${d.cpu.brand}, ${d.cpu.cores} threads</dd>
+          <dt>Memory</dt><dd>${fmtBytes(d.memoryTotalBytes)}</dd>
+        </dl>
+      </div>
+      <div class="card">
+        <h3>Health <${Badge} level=${data.health.level} testid="health">${data.health.level}<//></h3>
+        <ul class="checks">
+          ${data.health.checks.map((c) => html`<li><${Badge} level=${c.level}>${c.level}<//> ${c.name}: <span class="muted">${c.detail}</span></li>`)}
+        </ul>
+      </div>
+      <div class="card">
+        <h3>Now</h3>
+        <dl>
+          <dt>CPU load</dt><dd>${fmtNum(m['cpu.loadPct'], 1, '%')}</dd>
+          <dt>CPU temperature</dt><dd>${fmtNum(m['cpu.tempC'], 0, '°C')}</dd>
+          <dt>Memory used</dt><dd>${fmtBytes(m['mem.usedBytes'])}</dd>
+          <dt>Load (1 min)</dt><dd>${fmtNum(m['load.1m'], 2)}</dd>
+          <dt>Updated</dt><dd>${fmtTime(live.latest?.at ?? data.latest?.at)}</dd>
+        </dl>
+      </div>
+    </div>
+  </section>`;
+}

@@ -1,0 +1,6 @@
+// Jobs on the device: the container engine, the runs, and the `jobs` service the hub calls.
+export { connectEngine, resolveEndpoint, negotiateApi } from './engine.js';
+export type { Engine } from './engine.js';
+export { JobManager } from './manager.js';
+export type { HubCalls } from './manager.js';
+export { containerSpec, LABEL_DEVICE, LABEL_JOB } from './container-spec.js';

@@ -1,0 +1,221 @@
+// `sosna console jobs ...` and `sosna console earnings`: buyers' jobs through the hub's console service.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { earningsService, jobsService, JobSpec, JobState, parseOrThrow } from '@sosna/protocol';
+import type { JobDetail, JobSpecInput, JobSummary } from '@sosna/protocol';
+import { parseSize, withConsole } from './console.js';
+import type { ConnFlags } from './console.js';
+import { ago, bytes, table } from '../table.js';
+
+/** `90`, `90s`, `15m`, `2h`, `1d` as whole seconds. */
+export function parseDuration(text: string): number {
+  const m = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(text);
+  if (!m) throw new Error(`duration ${JSON.stringify(text)}: use seconds or a number with s, m, h or d, e.g. 90s or 2h`);
+  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2]!.toLowerCase() as '' | 's' | 'm' | 'h' | 'd'];
+}
+
+export interface SubmitFlags {
+  image?: string; imageArchive?: string; imageSha256?: string; cpus?: string; memory?: string; pids?: string; disk?: string;
+  gpus?: string; gpuVendor?: string; gpuModel?: string; gpuVramMin?: string; replicas?: string; timeout?: string; bid?: string;
+  env?: string[]; service?: boolean; port?: string[]; network?: boolean; output?: string; stall?: string; arch?: string; spec?: string;
+}
+
+const number = (flag: string, text: string) => {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new Error(`${flag} ${JSON.stringify(text)}: not a number`);
+  return n;
+};
+
+/** The job spec from the command line (the hub validates it again; unknown fields never get this far). */
+export function specFromFlags(o: SubmitFlags, command: string[]): JobSpecInput {
+  if (o.spec) {
+    let spec: unknown;
+    try {
+      spec = JSON.parse(readFileSync(o.spec, 'utf8'));
+    } catch (err) {
+      throw new Error(`--spec ${o.spec}: ${(err as Error).message}`);
+    }
+    if (command.length) (spec as { command?: string[] }).command = command;
+    return spec as JobSpecInput;
+  }
+  if (!o.image) throw new Error('--image is required (or --spec FILE)');
+  const env: Record<string, string> = {};
+  for (const e of o.env ?? []) {
+    const eq = e.indexOf('=');
+    if (eq <= 0) throw new Error(`--env ${JSON.stringify(e)}: use NAME=VALUE`);
+    env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  const ports = (o.port ?? []).map((p) => {
+    const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(p);
+    if (!m) throw new Error(`--port ${JSON.stringify(p)}: use PORT or PORT/udp`);
+    return { port: Number(m[1]), protocol: (m[2] ?? 'tcp') as 'tcp' | 'udp' };
+  });
+  const gpus = o.gpus !== undefined || o.gpuVramMin !== undefined || o.gpuVendor !== undefined || o.gpuModel !== undefined
+    ? {
+        count: o.gpus !== undefined ? number('--gpus', o.gpus) : 1,
+        ...(o.gpuVendor ? { vendor: o.gpuVendor as 'nvidia' } : {}),
+        ...(o.gpuModel ? { model: o.gpuModel } : {}),
+        ...(o.gpuVramMin ? { vramMin: parseSize(o.gpuVramMin) } : {}),
+      }
+    : undefined;
+  return {
+    image: o.image,
+    ...(o.imageArchive ? { imageArchive: { url: o.imageArchive, ...(o.imageSha256 ? { sha256: o.imageSha256 } : {}) } } : {}),
+    command,
+    env,
+    resources: {
+      ...(o.cpus !== undefined ? { cpus: number('--cpus', o.cpus) } : {}),
+      ...(o.memory !== undefined ? { memoryBytes: o.memory.trim().startsWith('-') ? number('--memory', o.memory) : parseSize(o.memory) } : {}),
+      ...(o.pids !== undefined ? { pids: number('--pids', o.pids) } : {}),
+      ...(o.disk !== undefined ? { diskBytes: parseSize(o.disk) } : {}),
+      ...(gpus ? { gpus } : {}),
+    },
+    ...(o.timeout !== undefined ? { timeoutSec: parseDuration(o.timeout) } : {}),
+    ...(o.bid !== undefined ? { bid: o.bid } : {}),
+    ...(o.replicas !== undefined ? { replicas: number('--replicas', o.replicas) } : {}),
+    kind: o.service ? 'service' : 'batch',
+    ports,
+    network: o.network || ports.length > 0,
+    ...(o.output ? { output: { path: o.output } } : {}),
+    ...(o.stall ? { watchdog: { stallSec: parseDuration(o.stall) } } : {}),
+    ...(o.arch ? { constraints: { arch: o.arch } } : {}),
+  };
+}
+
+const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
+const secs = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)}s`);
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+
+export function jobRows(jobs: JobSummary[], now = Date.now()): string[][] {
+  return jobs.map((j) => [j.id, j.state, j.kind, j.image, String(j.replicas), `${j.bid}`, j.devices.join(',') || '-', ago(j.createdAt, now), j.reason ?? j.endpoints.join(' ')]);
+}
+
+export function formatJob(j: JobDetail): string {
+  const s = j.spec;
+  const lines = [
+    `job ${j.id}: ${j.state}${j.reason ? ` (${j.reason})` : ''}`,
+    `  ${s.kind}, image ${s.image}, ${s.resources.cpus} CPU, ${bytes(s.resources.memoryBytes)}, limit ${s.timeoutSec}s, bid ${s.bid} wei/s, replicas ${j.replicas}, retries ${j.retries}`,
+    `  command: ${s.command.length ? JSON.stringify(s.command) : '(image default)'}`,
+  ];
+  if (j.digest) lines.push(`  digest: ${j.digest}`);
+  if (j.exitCode !== null) lines.push(`  exit code: ${j.exitCode}`);
+  if (j.endpoints.length) lines.push(`  endpoints: ${j.endpoints.join(' ')}`);
+  if (j.runs.length) {
+    lines.push('', table(
+      ['RUN', 'DEVICE', 'OWNER', 'STATE', 'EXIT', 'RAN', 'BILLED', 'AMOUNT', 'VERDICT', 'REASON'],
+      j.runs.map((r) => [r.id, r.deviceId, r.owner, r.state, r.exitCode === null ? '-' : String(r.exitCode), secs(r.runtimeMs), r.billedSec === null ? '-' : `${r.billedSec}s`, r.amount === null ? '-' : `${r.amount}`, r.verdict ?? '-', r.reason ?? (r.endpoints.join(' ') || '')]),
+    ));
+  }
+  lines.push('', table(['TIME', 'RUN', 'MOVE', 'REASON'], j.events.map((e) => [clock(e.at), e.runId ?? 'job', `${e.from ?? '-'} -> ${e.to}`, e.reason ?? ''])));
+  return lines.join('\n');
+}
+
+function conn(cmd: Command): Command {
+  return cmd
+    .option('--profile <file>', 'console profile (url, hubId, user, password)')
+    .option('--url <url>', 'hub MQTT URL')
+    .option('--hub-id <id>', 'hub id')
+    .option('--user <name>', 'operator name')
+    .option('--password <password>', 'operator password (or SOSNA_CONSOLE_PASSWORD)')
+    .option('--call-timeout <ms>', 'time-out for each call in ms');
+}
+type Conn = Omit<ConnFlags, 'timeout'> & { callTimeout?: string };
+const connect = <T>(o: Conn, fn: Parameters<typeof withConsole<T>>[1]) => withConsole<T>({ ...o, timeout: o.callTimeout }, fn);
+const collect = (v: string, acc: string[] = []) => [...acc, v];
+
+export function registerJobs(program: Command): void {
+  const consoleCmd = program.commands.find((c) => c.name() === 'console') ?? program.command('console');
+  const jobs = consoleCmd.command('jobs').description("buyers' jobs: containers on matching devices");
+
+  conn(jobs.command('submit').description('queue a job: sosna console jobs submit --image IMAGE [options] -- COMMAND...'))
+    .argument('[command...]', 'command and arguments (after --)')
+    .option('--image <ref>', 'image reference, e.g. busybox:1.36 or registry.example:5000/app:2')
+    .option('--image-archive <url>', 'a docker save archive (http/https) that provides the image')
+    .option('--image-sha256 <digest>', 'expected sha256:... of the archive')
+    .option('--cpus <n>', 'CPUs (fractions allowed)')
+    .option('--memory <size>', 'memory limit, e.g. 512M or 2G (the job is OOM-killed above it)')
+    .option('--pids <n>', 'process limit')
+    .option('--disk <size>', 'free disk the device must have')
+    .option('--gpus <n>', 'GPUs')
+    .option('--gpu-vendor <vendor>', 'nvidia, amd or intel')
+    .option('--gpu-model <text>', 'GPU name contains this, e.g. "RTX 4090"')
+    .option('--gpu-vram-min <size>', 'memory of each GPU, e.g. 8G')
+    .option('--replicas <n>', 'run on n devices of distinct owners; the majority output digest wins')
+    .option('--timeout <duration>', 'duration limit, e.g. 90s, 15m, 2h')
+    .option('--bid <wei>', 'most you pay per second of running, token wei')
+    .option('--env <NAME=VALUE>', 'environment variable (repeatable)', collect)
+    .option('--service', 'a service: keeps running, restarted when it dies, until its duration limit')
+    .option('--port <port>', 'container port a service publishes (repeatable; implies --network)', collect)
+    .option('--network', 'give the container network access (off by default)')
+    .option('--output <path>', 'declared output: its sha256 is the result (default: stdout)')
+    .option('--stall <duration>', 'watchdog: restart, then fail, a job without output or CPU time this long')
+    .option('--arch <arch>', 'only devices of this CPU architecture')
+    .option('--spec <file>', 'the whole job spec as JSON (flags are ignored)')
+    .option('--key <id>', 'idempotency key: submitting again with it returns the same job')
+    .option('--json', 'machine-readable output')
+    .action(async (command: string[], o: SubmitFlags & Conn & { key?: string; json?: boolean }) => {
+      const spec = specFromFlags(o, command);
+      parseOrThrow(JobSpec, spec, 'invalid job spec'); // before connecting: names the field and the reason
+      const r = await connect(o, (c) => c.call(jobsService, 'submit', { spec: spec as never, ...(o.key ? { key: o.key } : {}) }));
+      process.stdout.write(o.json ? `${json(r)}\n` : `${r.jobId}\n`);
+      if (!o.json) process.stderr.write(`${r.duplicate ? 'already submitted' : 'queued'}: follow it with sosna console jobs logs -f ${r.jobId}\n`);
+    });
+
+  conn(jobs.command('ls').description('list jobs, newest first'))
+    .option('--state <state>', `only jobs in this state: ${JobState.options.join(', ')}`)
+    .option('--limit <n>', 'at most n jobs', '100')
+    .option('--json', 'machine-readable output')
+    .action(async (o: Conn & { state?: string; limit: string; json?: boolean }) => {
+      if (o.state !== undefined && !JobState.safeParse(o.state).success) throw new Error(`--state ${JSON.stringify(o.state)}: use one of ${JobState.options.join(', ')}`);
+      const { jobs: list } = await connect(o, (c) => c.call(jobsService, 'ls', { state: o.state as JobState | undefined, limit: number('--limit', o.limit) }));
+      if (o.json) return void process.stdout.write(`${json(list)}\n`);
+      if (list.length === 0) return void process.stdout.write('no jobs\n');
+      process.stdout.write(`${table(['ID', 'STATE', 'KIND', 'IMAGE', 'REPL', 'BID', 'DEVICES', 'AGE', 'NOTE'], jobRows(list))}\n`);
+    });
+
+  conn(jobs.command('show <jobId>').description('a job: its spec, runs on devices, result and history'))
+    .option('--json', 'machine-readable output')
+    .action(async (jobId: string, o: Conn & { json?: boolean }) => {
+      const j = await connect(o, (c) => c.call(jobsService, 'show', { jobId }));
+      process.stdout.write(o.json ? `${json(j)}\n` : `${formatJob(j)}\n`);
+    });
+
+  conn(jobs.command('logs <jobId>').description("a job's output (stdout to stdout, stderr and sosna's notes to stderr)"))
+    .option('-f, --follow', 'keep following until the job ends')
+    .action(async (jobId: string, o: Conn & { follow?: boolean }) => {
+      await connect(o, (c) =>
+        c.call(jobsService, 'logs', { jobId, follow: o.follow ?? false }, {
+          timeoutMs: o.follow ? 7 * 86_400_000 : 60_000,
+          onChunk: (chunk) => {
+            const p = chunk as { stream: string; data: string };
+            if (p.stream === 'stdout') process.stdout.write(p.data);
+            else process.stderr.write(p.stream === 'system' ? `[sosna] ${p.data}` : p.data);
+          },
+        }),
+      );
+    });
+
+  conn(jobs.command('cancel <jobId>').description('cancel a job at whatever stage it is'))
+    .option('--reason <text>', 'why (kept in the job history)')
+    .action(async (jobId: string, o: Conn & { reason?: string }) => {
+      const r = await connect(o, (c) => c.call(jobsService, 'cancel', { jobId, ...(o.reason ? { reason: o.reason } : {}) }));
+      process.stdout.write(`${r.jobId} ${r.state}\n`);
+    });
+
+  conn(consoleCmd.command('earnings').description("device owners' earnings from finished jobs (token wei)"))
+    .option('--owner <owner>', 'only this owner')
+    .option('--devices', 'per device, with reputation and health')
+    .option('--json', 'machine-readable output')
+    .action(async (o: Conn & { owner?: string; devices?: boolean; json?: boolean }) => {
+      if (o.devices) {
+        const { devices } = await connect(o, (c) => c.call(earningsService, 'devices', {}));
+        if (o.json) return void process.stdout.write(`${json(devices)}\n`);
+        process.stdout.write(`${table(['DEVICE', 'OWNER', 'REPUTATION', 'AGREED', 'DISSENTED', 'HEALTHY', 'EARNED'], devices.map((d) => [d.deviceId, d.owner, d.reputation.toFixed(3), String(d.agreed), String(d.dissented), d.healthy ? 'yes' : 'NO', `${d.amount}`]))}\n`);
+        return;
+      }
+      const e = await connect(o, (c) => c.call(earningsService, 'list', o.owner ? { owner: o.owner } : {}));
+      if (o.json) return void process.stdout.write(`${json(e)}\n`);
+      process.stdout.write(`${table(['OWNER', 'RUNS', 'SECONDS', 'EARNED (wei)'], e.owners.map((x) => [x.owner, String(x.runs), String(x.seconds), `${x.amount}`]))}\n`);
+      process.stdout.write(`total ${e.total} wei\n`);
+    });
+}

@@ -1,0 +1,124 @@
+// Money from the operator's and the device owner's side: payouts and chain state through the console,
+// and `sosna wallet` for owners to see and claim what hubs approved them (any wallet can do the same).
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { JsonRpcProvider, Wallet } from 'ethers';
+import { hubWalletAt } from '@sosna/contracts';
+import { ConsoleClient } from '@sosna/hub';
+import { payoutsService } from '@sosna/protocol';
+import type { PayoutSummary } from '@sosna/protocol';
+import { DEFAULT_HUB_DIR, loadProfile } from '../profile.js';
+import { ago, table } from '../table.js';
+
+const ether = 10n ** 18n;
+
+/** Wei as tokens with up to 6 decimals, exact (no floats). */
+export function tokens(wei: bigint | string): string {
+  const v = BigInt(wei);
+  const whole = v / ether;
+  const frac = (v % ether).toString().padStart(18, '0').slice(0, 6).replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : whole.toString();
+}
+
+function payoutRows(payouts: PayoutSummary[]): string[][] {
+  return payouts.map((p) => [p.id, p.status, String(p.owners), tokens(p.total), p.txHash ? `${p.txHash.slice(0, 12)}…` : '-', p.block === null ? '-' : String(p.block), ago(p.createdAt)]);
+}
+
+async function withConsole<T>(o: { profile?: string }, fn: (c: ConsoleClient) => Promise<T>): Promise<T> {
+  const c = await ConsoleClient.connect(loadProfile(o), { timeoutMs: 120_000 });
+  try {
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+/** The embedded chain's RPC and the hub wallet, from a hub data directory (defaults for `sosna wallet`). */
+function hubChainDefaults(dataDir: string): { rpc?: string; wallet?: string } {
+  const runtime = join(resolve(dataDir), 'runtime.json');
+  const contracts = join(resolve(dataDir), 'contracts.json');
+  const out: { rpc?: string; wallet?: string } = {};
+  if (existsSync(runtime)) out.rpc = (JSON.parse(readFileSync(runtime, 'utf8')) as { chain?: { rpcUrl?: string } }).chain?.rpcUrl;
+  if (existsSync(contracts)) out.wallet = (JSON.parse(readFileSync(contracts, 'utf8')) as { wallet?: string }).wallet;
+  return out;
+}
+
+export function registerMoney(program: Command, consoleCmd: Command): void {
+  const payouts = consoleCmd.command('payouts').description("the hub's payouts to device owners");
+  payouts
+    .command('run')
+    .description('pay what is owed now, in one batch transaction')
+    .option('--profile <file>', 'console profile')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { profile?: string; json?: boolean }) => {
+      const { payout } = await withConsole(o, (c) => c.call(payoutsService, 'run', {}, { timeoutMs: 180_000 }));
+      if (o.json) return void process.stdout.write(JSON.stringify(payout, null, 2) + '\n');
+      if (!payout) return void process.stdout.write('nothing is owed: no payout sent\n');
+      process.stdout.write(`${payout.status}: ${payout.owners} owner(s), ${tokens(payout.total)} SNM, tx ${payout.txHash} in block ${payout.block}\n`);
+    });
+  payouts
+    .command('ls')
+    .description('list payout batches')
+    .option('--profile <file>', 'console profile')
+    .option('--json', 'machine-readable output')
+    .option('--limit <n>', 'how many', '50')
+    .action(async (o: { profile?: string; json?: boolean; limit: string }) => {
+      const { payouts: list } = await withConsole(o, (c) => c.call(payoutsService, 'ls', { limit: Number(o.limit) }));
+      if (o.json) return void process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+      process.stdout.write(table(['PAYOUT', 'STATUS', 'OWNERS', 'SNM', 'TX', 'BLOCK', 'WHEN'], payoutRows(list)) + '\n');
+    });
+  consoleCmd
+    .command('chain')
+    .description("the hub's chain, wallet state, funds available and owed")
+    .option('--profile <file>', 'console profile')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { profile?: string; json?: boolean }) => {
+      const info = await withConsole(o, (c) => c.call(payoutsService, 'chain', {}));
+      if (o.json) return void process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+      process.stdout.write(
+        [
+          `chain      ${info.chainId}${info.embedded ? ' (embedded development chain)' : ''} at ${info.rpcUrl}`,
+          `wallet     ${info.wallet} (${info.walletState})`,
+          `available  ${tokens(info.available)} SNM`,
+          `owed       ${tokens(info.owed)} SNM not yet paid`,
+          `contracts  token ${info.token}, whitelist ${info.whitelist}, factory ${info.factory}, dao ${info.dao}`,
+        ].join('\n') + '\n',
+      );
+    });
+
+  const wallet = program.command('wallet').description('what hubs approved for an owner address, and claiming it');
+  wallet
+    .command('show <owner>')
+    .description('tokens an owner can claim from a hub wallet')
+    .option('--rpc <url>', 'chain RPC URL (default: the local hub\'s embedded chain)')
+    .option('--wallet <address>', 'the HubWallet (default: the local hub\'s)')
+    .option('--data-dir <dir>', 'local hub data directory for the defaults', DEFAULT_HUB_DIR)
+    .action(async (owner: string, o: { rpc?: string; wallet?: string; dataDir: string }) => {
+      const d = hubChainDefaults(o.dataDir);
+      const rpc = o.rpc ?? d.rpc;
+      const at = o.wallet ?? d.wallet;
+      if (!rpc || !at) throw new Error('pass --rpc URL and --wallet ADDRESS (or run next to a hub with an embedded chain)');
+      const claimable = (await hubWalletAt(at, new JsonRpcProvider(rpc, undefined, { batchMaxCount: 1 })).claimable(owner)) as bigint;
+      process.stdout.write(`${owner} can claim ${tokens(claimable)} SNM from ${at}\n`);
+    });
+  wallet
+    .command('claim')
+    .description('claim everything approved to the owner whose key is in --key-file')
+    .requiredOption('--key-file <file>', 'file with the owner\'s private key (0x-hex)')
+    .option('--rpc <url>', 'chain RPC URL (default: the local hub\'s embedded chain)')
+    .option('--wallet <address>', 'the HubWallet (default: the local hub\'s)')
+    .option('--data-dir <dir>', 'local hub data directory for the defaults', DEFAULT_HUB_DIR)
+    .action(async (o: { keyFile: string; rpc?: string; wallet?: string; dataDir: string }) => {
+      const d = hubChainDefaults(o.dataDir);
+      const rpc = o.rpc ?? d.rpc;
+      const at = o.wallet ?? d.wallet;
+      if (!rpc || !at) throw new Error('pass --rpc URL and --wallet ADDRESS (or run next to a hub with an embedded chain)');
+      const signer = new Wallet(readFileSync(o.keyFile, 'utf8').trim(), new JsonRpcProvider(rpc, undefined, { batchMaxCount: 1 }));
+      const hw = hubWalletAt(at, signer);
+      const claimable = (await hw.claimable(signer.address)) as bigint;
+      if (claimable === 0n) return void process.stdout.write(`nothing to claim for ${signer.address}\n`);
+      const receipt = await (await hw.claimAll()).wait();
+      process.stdout.write(`claimed ${tokens(claimable)} SNM for ${signer.address} (tx ${receipt?.hash})\n`);
+    });
+}

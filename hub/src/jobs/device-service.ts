@@ -1,0 +1,55 @@
+// The hub's `jobs` service for devices (dev/{id}/rpc/out, calls the device opens): lease renewals, run
+// reports and output. The broker's ACL binds the topic to the device, so `meta.deviceId` is who calls.
+import { isActive, isFinal, SosnaError } from '@sosna/protocol';
+import type { Handlers, hubJobsService } from '@sosna/protocol';
+import type { Scheduler } from './scheduler.js';
+
+export interface DeviceMeta {
+  deviceId: string;
+}
+
+export function deviceJobsHandlers(s: Scheduler): Handlers<typeof hubJobsService, DeviceMeta> {
+  return {
+    lease: ({ ids, health, reason }, ctx) => {
+      const deviceId = ctx.meta.deviceId;
+      if (health) s.setHealth(deviceId, health === 'ok', health === 'ok' ? null : reason ?? 'reported by the device');
+      const jobs = ids.map((id) => {
+        const found = s.findRun(id, deviceId);
+        if (!found) return { id, keep: false, reason: 'unknown run' };
+        const { job, run } = found;
+        if (!job || isFinal(job.state)) return { id, keep: false, reason: `job ${job?.state ?? 'finished'}` };
+        if (!isActive(run.state)) return { id, keep: false, reason: `run ${run.state}` };
+        s.renewLease(run);
+        return { id, keep: true };
+      });
+      return { leaseSec: s.config.leaseSec, jobs };
+    },
+
+    update: (report, ctx) => {
+      const found = s.findRun(report.id, ctx.meta.deviceId);
+      if (!found) throw new SosnaError('E_NOT_FOUND', `no run ${report.id} on device ${ctx.meta.deviceId}`);
+      const { run } = found;
+      const patch = {
+        ...(report.exitCode !== undefined ? { exitCode: report.exitCode } : {}),
+        ...(report.oom !== undefined ? { oom: report.oom } : {}),
+        ...(report.digest !== undefined ? { digest: report.digest } : {}),
+        ...(report.startedAt !== undefined ? { startedAt: report.startedAt } : {}),
+        ...(report.finishedAt !== undefined ? { finishedAt: report.finishedAt } : {}),
+        ...(report.runtimeMs !== undefined ? { runtimeMs: report.runtimeMs } : {}),
+        ...(report.endpoints !== undefined ? { endpoints: report.endpoints } : {}),
+        ...(report.restarts !== undefined ? { restarts: report.restarts } : {}),
+      };
+      // A run the hub already gave up on (lost, cancelled) answers its state: the device then stops it.
+      if (!isActive(run.state)) return { id: run.id, state: run.state };
+      const changed = s.applyReport(run, report.state, patch, report.reason ?? null);
+      if (!changed && report.state === run.state) s.renewLease(run);
+      return { id: run.id, state: run.state };
+    },
+
+    log: ({ id, pieces, dropped }, ctx) => {
+      const found = s.findRun(id, ctx.meta.deviceId);
+      if (!found) throw new SosnaError('E_NOT_FOUND', `no run ${id} on device ${ctx.meta.deviceId}`);
+      return { accepted: s.appendLogs(found.run, pieces, dropped ?? 0) };
+    },
+  };
+}

@@ -1,0 +1,33 @@
+// Jobs on the hub: the scheduler and the services it offers to devices and operators.
+import { earningsService, hubJobsService, jobsService } from '@sosna/protocol';
+import type { Logger, RpcEndpoint } from '@sosna/protocol';
+import type { HubEventBus } from '../events.js';
+import type { DeviceLinks } from '../services/device-links.js';
+import type { Registry } from '../services/registry.js';
+import type { OperatorMeta } from '../services/console.js';
+import type { HubStore } from '../store/types.js';
+import { Scheduler } from './scheduler.js';
+import type { SchedulerConfig } from './scheduler.js';
+import { deviceJobsHandlers } from './device-service.js';
+import type { DeviceMeta } from './device-service.js';
+import { earningsHandlers, jobsHandlers } from './console-service.js';
+
+export { Scheduler } from './scheduler.js';
+export type { SchedulerConfig } from './scheduler.js';
+export type { DeviceMeta } from './device-service.js';
+
+export function startJobs(deps: {
+  store: HubStore; links: DeviceLinks; registry: Registry; events: HubEventBus; log: Logger; config: SchedulerConfig;
+  deviceEndpoint: RpcEndpoint<DeviceMeta>;
+}): { scheduler: Scheduler; consoleServices: (endpoint: RpcEndpoint<OperatorMeta>) => void; stop(): void } {
+  const scheduler = new Scheduler(deps);
+  deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler));
+  scheduler.start();
+  return {
+    scheduler,
+    consoleServices: (endpoint) => {
+      endpoint.add(jobsService, jobsHandlers(scheduler, deps.store)).add(earningsService, earningsHandlers(deps.store));
+    },
+    stop: () => scheduler.stop(),
+  };
+}

@@ -1,0 +1,508 @@
+// The hub's scheduler: the queue (persisted in the job store), dispatch of runs to matching devices,
+// leases and the offline grace period (a lapsed run is `lost` and requeued up to a retry limit), cancel
+// at every stage, and settling finished jobs: the verdict on replicas, reputation, and the earnings
+// ledger, written once per finished run in the same transaction as the verdict.
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { isActive, isFinal, runIdOf, SosnaError, transitionPath } from '@sosna/protocol';
+import type { DeviceJob, JobSpec, JobState, Logger } from '@sosna/protocol';
+import type { HubEventBus } from '../events.js';
+import type { DeviceLinks } from '../services/device-links.js';
+import type { Registry } from '../services/registry.js';
+import type { HubStore } from '../store/types.js';
+import { declaredOwner, DEFAULT_REPUTATION, deviceView, ownerOf } from './device-view.js';
+import { emptyUsage, explainNoMatch, planDispatch } from './matcher.js';
+import type { DeviceView, JobNeed, Usage } from './matcher.js';
+import type { JobRow, JobStore, LogRow, MarketRow, RunRow } from './store.js';
+import { amountFor, billedSeconds, decide, latestRuns, liveState, nextReputation } from './verdict.js';
+
+export interface SchedulerConfig {
+  leaseSec: number;
+  offlineGraceSec: number;
+  maxRetries: number;
+  maxLogBytesPerRun: number;
+  tickMs: number;
+}
+
+export interface SchedulerDeps {
+  store: HubStore;
+  links: Pick<DeviceLinks, 'call'>;
+  registry: Pick<Registry, 'isOnline'>;
+  events: HubEventBus;
+  log: Logger;
+  config: SchedulerConfig;
+  now?: () => number;
+}
+
+export interface SchedulerFeed {
+  job: [job: JobRow];
+  log: [row: LogRow];
+}
+
+const BASE32 = 'abcdefghijkmnpqrstuvwxyz23456789';
+export function newJobId(): string {
+  const bytes = randomBytes(12);
+  return `j-${[...bytes].map((b) => BASE32[b % 32]).join('')}`;
+}
+
+/** Errors a device gives when it will not take a run (as opposed to not answering). */
+const REFUSALS = new Set(['E_CONFLICT', 'E_INVALID', 'E_NOT_FOUND', 'E_UNKNOWN_SLOT', 'E_UNAUTHORIZED']);
+
+export class Scheduler {
+  readonly feed = new EventEmitter<SchedulerFeed>();
+  private readonly jobs: JobStore;
+  private readonly live = new Map<string, JobRow>();
+  private readonly runs = new Map<string, RunRow[]>();
+  private readonly views = new Map<string, DeviceView>();
+  private readonly offlineSince = new Map<string, number>();
+  private readonly refused = new Map<string, Set<string>>();
+  private readonly logBytes = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private kicked = false;
+  private lastPass = 0;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly d: SchedulerDeps) {
+    this.jobs = d.store.jobs;
+    this.now = d.now ?? Date.now;
+  }
+
+  get config(): SchedulerConfig {
+    return this.d.config;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // life cycle
+
+  start(): void {
+    const now = this.now();
+    for (const job of this.jobs.liveJobs()) {
+      this.live.set(job.id, job);
+      const runs = this.jobs.runsOf(job.id);
+      this.runs.set(job.id, runs);
+      // the hub was down: every device gets a fresh lease and grace period to come back
+      for (const r of runs) if (isActive(r.state)) this.patchRun(r, { leaseUntil: now + this.d.config.leaseSec * 1000 });
+    }
+    for (const row of this.d.store.listDevices()) {
+      if (this.d.registry.isOnline(row.id)) this.refreshDevice(row.id);
+      else this.offlineSince.set(row.id, now);
+    }
+    this.d.events.on('online', this.onOnline);
+    this.d.events.on('offline', this.onOffline);
+    this.timer = setInterval(() => this.tick(), this.d.config.tickMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.d.events.off('online', this.onOnline);
+    this.d.events.off('offline', this.onOffline);
+    this.feed.removeAllListeners();
+  }
+
+  private readonly onOnline = (id: string) => {
+    this.offlineSince.delete(id);
+    this.refreshDevice(id);
+    this.kick();
+  };
+
+  private readonly onOffline = (id: string) => {
+    this.offlineSince.set(id, this.now());
+    this.views.delete(id);
+  };
+
+  private refreshDevice(id: string): void {
+    const row = this.d.store.getDevice(id);
+    if (!row) return;
+    this.views.set(id, deviceView(row, this.market(id)));
+  }
+
+  market(deviceId: string): MarketRow {
+    return this.jobs.getMarket(deviceId) ?? { deviceId, owner: null, reputation: DEFAULT_REPUTATION, agreed: 0, dissented: 0, lost: 0, healthy: true, healthReason: null };
+  }
+
+  /** Asks for a scheduling pass soon (coalesced). */
+  kick(): void {
+    if (this.kicked || this.stopped) return;
+    this.kicked = true;
+    setImmediate(() => {
+      this.kicked = false;
+      if (!this.stopped) this.schedule();
+    });
+  }
+
+  /**
+   * Periodic work: leases and the offline grace period. Scheduling passes run when something changed
+   * (kick); the tick adds one now and then as a safety net, since a pass costs jobs x devices.
+   */
+  tick(): void {
+    const now = this.now();
+    const grace = this.d.config.offlineGraceSec * 1000;
+    for (const [jobId, runs] of this.runs) {
+      for (const r of runs) {
+        if (!isActive(r.state)) continue;
+        const off = this.offlineSince.get(r.deviceId);
+        if (off !== undefined && now - off > grace) this.loseRun(jobId, r, `device ${r.deviceId} offline for more than ${this.d.config.offlineGraceSec} s`);
+        else if (r.leaseUntil < now) this.loseRun(jobId, r, `lease expired (device ${r.deviceId} stopped renewing)`);
+      }
+    }
+    if (now - this.lastPass >= this.d.config.tickMs * 10) this.schedule();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // queue
+
+  submit(spec: JobSpec, submittedBy: string, key?: string): { jobId: string; state: JobState; duplicate: boolean } {
+    if (key) {
+      const prior = this.jobs.findJobByKey(key);
+      if (prior) return { jobId: prior.id, state: prior.state, duplicate: true };
+    }
+    const known = this.d.store.listDevices().map((row) => this.views.get(row.id) ?? deviceView(row, this.market(row.id)));
+    const why = explainNoMatch(known, { bid: spec.bid, resources: spec.resources, constraints: spec.constraints }, spec.replicas);
+    if (why) throw new SosnaError('E_INVALID', `the job cannot run on this hub: ${why}`);
+    const now = this.now();
+    const job: JobRow = {
+      id: newJobId(), spec, state: 'queued', reason: null, replicas: spec.replicas, retries: 0, digest: null, exitCode: null,
+      submittedBy, key: key ?? null, createdAt: now, updatedAt: now, finishedAt: null,
+    };
+    this.jobs.tx(() => {
+      this.jobs.insertJob(job);
+      this.jobs.addEvent({ jobId: job.id, runId: null, at: now, from: null, to: 'queued', reason: `submitted by ${submittedBy}` });
+    });
+    this.live.set(job.id, job);
+    this.runs.set(job.id, []);
+    this.d.log.info('job queued', { jobId: job.id, image: spec.image, replicas: spec.replicas, bid: spec.bid });
+    this.feed.emit('job', job);
+    this.kick();
+    return { jobId: job.id, state: job.state, duplicate: false };
+  }
+
+  cancel(jobId: string, reason: string): JobRow {
+    const job = this.live.get(jobId);
+    if (!job) {
+      const done = this.jobs.getJob(jobId);
+      if (!done) throw new SosnaError('E_NOT_FOUND', `no job ${jobId}`);
+      if (done.state === 'cancelled') return done;
+      throw new SosnaError('E_CONFLICT', `job ${jobId} already ${done.state}`);
+    }
+    const toStop: RunRow[] = [];
+    this.jobs.tx(() => {
+      for (const r of this.runs.get(jobId) ?? []) {
+        if (!isActive(r.state)) continue;
+        this.moveRun(r, 'cancelled', reason);
+        toStop.push(r);
+      }
+      this.moveJob(job, 'cancelled', reason);
+      this.jobs.updateJob(job.id, { finishedAt: this.now() });
+    });
+    this.forget(job);
+    for (const r of toStop) {
+      this.d.links.call(r.deviceId, 'jobs', 'cancel', { id: r.id, reason }, { timeoutMs: 10_000 }).catch((err: unknown) =>
+        this.d.log.debug('cancel not delivered (the lease will say it)', { runId: r.id, error: (err as Error).message }),
+      );
+    }
+    this.kick();
+    return job;
+  }
+
+  getJob(jobId: string): JobRow | undefined {
+    return this.live.get(jobId) ?? this.jobs.getJob(jobId);
+  }
+
+  runsOf(jobId: string): RunRow[] {
+    return this.runs.get(jobId) ?? this.jobs.runsOf(jobId);
+  }
+
+  /** The run with this id when the given device holds (or held) it. */
+  findRun(runId: string, deviceId: string): { job: JobRow | undefined; run: RunRow } | undefined {
+    const jobId = runId.split('.')[0]!;
+    const run = (this.runs.get(jobId) ?? []).find((r) => r.id === runId) ?? this.jobs.getRun(runId);
+    if (!run || run.deviceId !== deviceId) return undefined;
+    return { job: this.getJob(jobId), run };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // dispatch
+
+  /** Current use of each device by the runs it holds. */
+  usage(): Map<string, Usage> {
+    const usage = new Map<string, Usage>();
+    for (const [jobId, runs] of this.runs) {
+      const spec = this.live.get(jobId)?.spec;
+      if (!spec) continue;
+      for (const r of runs) {
+        if (!isActive(r.state)) continue;
+        let u = usage.get(r.deviceId);
+        if (!u) usage.set(r.deviceId, (u = emptyUsage()));
+        u.jobs++;
+        u.cpus += spec.resources.cpus;
+        u.memoryBytes += spec.resources.memoryBytes;
+        u.gpus.push(...r.gpus);
+      }
+    }
+    return usage;
+  }
+
+  /** One pass: settle what can be settled, then place the runs that are missing. */
+  schedule(): number {
+    this.lastPass = this.now();
+    const needs: JobNeed[] = [];
+    const slots = new Map<string, number[]>();
+    for (const job of [...this.live.values()]) {
+      const runs = this.runs.get(job.id) ?? [];
+      const decision = decide(job, runs);
+      if (decision.kind === 'succeed' || decision.kind === 'fail') {
+        this.settle(job, decision);
+        continue;
+      }
+      if (decision.kind === 'add-replica') {
+        this.jobs.tx(() => {
+          job.replicas++;
+          this.jobs.updateJob(job.id, { replicas: job.replicas, updatedAt: this.now() });
+          this.jobs.addEvent({ jobId: job.id, runId: null, at: this.now(), from: job.state, to: job.state, reason: `${decision.reason}: one more replica` });
+        });
+        this.kick();
+        continue;
+      }
+      if (decision.kind !== 'place') continue;
+      const held = runs.filter((r) => isActive(r.state) || r.state === 'succeeded' || r.state === 'failed');
+      needs.push({
+        jobId: job.id,
+        count: decision.replicas.length,
+        bid: job.spec.bid,
+        resources: job.spec.resources,
+        constraints: job.spec.constraints,
+        excludeDevices: new Set([...runs.filter((r) => r.replica < job.replicas && r.state !== 'lost').map((r) => r.deviceId), ...(this.refused.get(job.id) ?? [])]),
+        excludeOwners: new Set(held.map((r) => r.owner)),
+      });
+      slots.set(job.id, decision.replicas);
+    }
+    if (needs.length === 0) return 0;
+    needs.sort((a, b) => (a.bid === b.bid ? this.live.get(a.jobId)!.createdAt - this.live.get(b.jobId)!.createdAt : a.bid > b.bid ? -1 : 1));
+    const plan = planDispatch(needs, [...this.views.values()], this.usage());
+    const now = this.now();
+    const started: { run: RunRow; job: JobRow }[] = [];
+    this.jobs.tx(() => {
+      for (const a of plan) {
+        const job = this.live.get(a.jobId)!;
+        const replica = slots.get(a.jobId)!.shift()!;
+        const runs = this.runs.get(job.id)!;
+        const attempt = runs.filter((r) => r.replica === replica).length;
+        const run: RunRow = {
+          id: runIdOf(job.id, replica, attempt), jobId: job.id, replica, attempt, deviceId: a.deviceId, owner: a.owner, state: 'assigned', reason: null,
+          exitCode: null, oom: false, digest: null, assignedAt: now, startedAt: null, finishedAt: null, runtimeMs: null,
+          leaseUntil: now + this.d.config.leaseSec * 1000, endpoints: [], restarts: 0, gpus: a.gpus, verdict: null, billedSec: null, amount: null,
+        };
+        this.jobs.insertRun(run);
+        this.jobs.addEvent({ jobId: job.id, runId: run.id, at: now, from: 'queued', to: 'assigned', reason: `device ${a.deviceId}` });
+        runs.push(run);
+        this.syncJobState(job);
+        started.push({ run, job });
+      }
+    });
+    for (const { run, job } of started) this.sendStart(job, run);
+    return plan.length;
+  }
+
+  private sendStart(job: JobRow, run: RunRow): void {
+    const params: { job: DeviceJob } = { job: { id: run.id, jobId: job.id, spec: job.spec, leaseSec: this.d.config.leaseSec, issuedAt: run.assignedAt } };
+    this.d.links.call(run.deviceId, 'jobs', 'start', params, { timeoutMs: 15_000 }).then(
+      () => this.d.log.debug('run accepted', { runId: run.id, deviceId: run.deviceId }),
+      (err: unknown) => {
+        const e = err as SosnaError;
+        this.d.log.warn('run not started', { runId: run.id, deviceId: run.deviceId, error: e.message });
+        if (!REFUSALS.has(e.code) || !this.live.has(job.id) || run.state !== 'assigned') return; // no answer: the lease decides
+        let set = this.refused.get(job.id);
+        if (!set) this.refused.set(job.id, (set = new Set()));
+        set.add(run.deviceId);
+        this.jobs.tx(() => this.moveRun(run, 'lost', `device refused: ${e.message}`));
+        this.syncJobState(job);
+        this.kick();
+      },
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // state changes
+
+  /** Applies a device's report to a run (walking the transition table); returns false when it changed nothing. */
+  applyReport(run: RunRow, to: JobState, patch: Partial<RunRow>, reason: string | null): boolean {
+    const job = this.live.get(run.jobId);
+    if (!job || !isActive(run.state)) return false;
+    const target = to === 'cancelled' ? 'lost' : to; // a run the device dropped by itself goes back to the queue
+    const path = transitionPath(run.state, target);
+    if (path === null) throw new SosnaError('E_CONFLICT', `run ${run.id} cannot go from ${run.state} to ${to}`);
+    this.jobs.tx(() => {
+      this.patchRun(run, { ...patch, leaseUntil: this.now() + this.d.config.leaseSec * 1000 });
+      for (const step of path) this.moveRun(run, step, step === target ? (to === 'cancelled' ? `cancelled on the device: ${reason ?? ''}`.trim() : reason) : null);
+      if (target === 'lost') this.countLost(job, run);
+      this.syncJobState(job);
+    });
+    if (!isActive(run.state)) this.kick();
+    return true;
+  }
+
+  renewLease(run: RunRow): void {
+    this.patchRun(run, { leaseUntil: this.now() + this.d.config.leaseSec * 1000 });
+  }
+
+  setHealth(deviceId: string, healthy: boolean, reason: string | null): void {
+    const m = this.market(deviceId);
+    if (m.healthy === healthy && m.healthReason === reason) return;
+    this.jobs.putMarket({ ...m, healthy, healthReason: reason });
+    this.d.log.warn(healthy ? 'device healthy again' : 'device marked unhealthy', { deviceId, reason });
+    this.refreshDevice(deviceId);
+    if (!this.d.registry.isOnline(deviceId)) this.views.delete(deviceId);
+    if (healthy) this.kick();
+  }
+
+  /** Stores output of a run within the per-run bound; returns the pieces accepted. */
+  appendLogs(run: RunRow, pieces: { stream: LogRow['stream']; data: string; at: number }[], dropped: number): number {
+    const max = this.d.config.maxLogBytesPerRun;
+    let used = this.logBytes.get(run.id) ?? 0;
+    const rows: Omit<LogRow, 'seq'>[] = [];
+    if (dropped > 0) rows.push({ jobId: run.jobId, runId: run.id, at: this.now(), stream: 'system', data: `[${dropped} bytes of output dropped by the device: rate limit]\n` });
+    let accepted = 0;
+    for (const p of pieces) {
+      if (!p.data) continue;
+      if (used >= max) break;
+      const data = used + p.data.length > max ? p.data.slice(0, max - used) : p.data;
+      used += data.length;
+      rows.push({ jobId: run.jobId, runId: run.id, at: p.at, stream: p.stream, data });
+      accepted++;
+      if (used >= max) rows.push({ jobId: run.jobId, runId: run.id, at: this.now(), stream: 'system', data: `\n[output beyond ${max} bytes is not kept]\n` });
+    }
+    this.logBytes.set(run.id, used);
+    if (rows.length === 0) return 0;
+    const seqs = this.jobs.appendLogs(rows);
+    rows.forEach((r, i) => this.feed.emit('log', { ...r, seq: seqs[i]! }));
+    return accepted;
+  }
+
+  private patchRun(run: RunRow, patch: Partial<RunRow>): void {
+    Object.assign(run, patch);
+    this.jobs.updateRun(run.id, patch);
+  }
+
+  private moveRun(run: RunRow, to: JobState, reason: string | null): void {
+    const from = run.state;
+    const now = this.now();
+    this.patchRun(run, { state: to, ...(reason !== null ? { reason } : {}), ...(isFinal(to) || to === 'lost' ? { finishedAt: run.finishedAt ?? now } : {}) });
+    this.jobs.addEvent({ jobId: run.jobId, runId: run.id, at: now, from, to, reason });
+  }
+
+  private moveJob(job: JobRow, to: JobState, reason: string | null): void {
+    const path = transitionPath(job.state, to);
+    if (path === null) {
+      this.d.log.warn('job state change not allowed by the table', { jobId: job.id, from: job.state, to });
+      return;
+    }
+    const now = this.now();
+    for (const step of path) {
+      this.jobs.addEvent({ jobId: job.id, runId: null, at: now, from: job.state, to: step, reason: step === to ? reason : null });
+      job.state = step;
+    }
+    job.updatedAt = now;
+    if (reason !== null && (isFinal(to) || to === 'lost')) job.reason = reason;
+    this.jobs.updateJob(job.id, { state: job.state, updatedAt: now, reason: job.reason });
+    this.feed.emit('job', job);
+  }
+
+  /** Moves a live job to what its runs say (never backwards, except through `lost` to `queued`). */
+  private syncJobState(job: JobRow): void {
+    const want = liveState(this.runs.get(job.id) ?? []);
+    const rank: Partial<Record<JobState, number>> = { queued: 0, assigned: 1, pulling: 2, running: 3 };
+    if (want === job.state) return;
+    if (want === 'queued') {
+      // only a lost (or dropped) run sends a job back; finished runs wait for the verdict
+      const lost = [...latestRuns(this.runs.get(job.id) ?? []).values()].find((r) => r.state === 'lost' || r.state === 'cancelled');
+      if (!lost || job.state === 'queued') return;
+      this.moveJob(job, 'lost', lost.reason ?? 'run lost');
+      this.moveJob(job, 'queued', 'requeued');
+      return;
+    }
+    if ((rank[want] ?? 0) > (rank[job.state] ?? 0)) this.moveJob(job, want, null);
+  }
+
+  private loseRun(jobId: string, run: RunRow, reason: string): void {
+    const job = this.live.get(jobId);
+    if (!job) return;
+    this.d.log.warn('run lost', { runId: run.id, deviceId: run.deviceId, reason });
+    this.jobs.tx(() => {
+      this.moveRun(run, 'lost', reason);
+      this.countLost(job, run);
+      this.syncJobState(job);
+    });
+    this.kick();
+  }
+
+  private countLost(job: JobRow, run: RunRow): void {
+    job.retries++;
+    this.jobs.updateJob(job.id, { retries: job.retries });
+    const m = this.market(run.deviceId);
+    this.jobs.putMarket({ ...m, lost: m.lost + 1, reputation: nextReputation(m.reputation, 'lost') });
+    if (job.retries > this.d.config.maxRetries) {
+      for (const r of this.runs.get(job.id) ?? []) if (isActive(r.state)) this.moveRun(r, 'cancelled', 'job failed');
+      this.moveJob(job, 'failed', `lost ${job.retries} times (last: ${run.reason ?? 'device gone'})`);
+      this.jobs.updateJob(job.id, { finishedAt: this.now() });
+      this.forget(job);
+    }
+  }
+
+  /** Final verdict: job state, per-run verdicts, reputation and the ledger, in one transaction. */
+  private settle(job: JobRow, decision: Extract<ReturnType<typeof decide>, { kind: 'succeed' | 'fail' }>): void {
+    const runs = this.runs.get(job.id) ?? [];
+    const byId = new Map(runs.map((r) => [r.id, r]));
+    const replicated = job.spec.replicas > 1 || job.replicas > 1;
+    const now = this.now();
+    this.jobs.tx(() => {
+      for (const id of decision.agree) {
+        const r = byId.get(id)!;
+        const seconds = billedSeconds(r.runtimeMs, job.spec.timeoutSec);
+        const amount = amountFor(seconds, job.spec.bid);
+        this.patchRun(r, { verdict: replicated ? 'agree' : null, billedSec: seconds, amount });
+        if (seconds > 0) this.jobs.credit({ jobId: job.id, deviceId: r.deviceId, runId: r.id, owner: r.owner, seconds, price: job.spec.bid, amount, at: now });
+      }
+      for (const id of decision.dissent) this.patchRun(byId.get(id)!, { verdict: 'dissent', billedSec: 0, amount: 0n });
+      if (replicated) {
+        for (const [ids, event] of [[decision.agree, 'agree'], [decision.dissent, 'dissent']] as const) {
+          for (const id of ids) {
+            const r = byId.get(id)!;
+            const m = this.market(r.deviceId);
+            this.jobs.putMarket({
+              ...m, reputation: nextReputation(m.reputation, event),
+              agreed: m.agreed + (event === 'agree' ? 1 : 0), dissented: m.dissented + (event === 'dissent' ? 1 : 0),
+            });
+            this.refreshDeviceIfOnline(r.deviceId);
+          }
+        }
+      }
+      job.digest = decision.kind === 'succeed' ? decision.digest : null;
+      job.exitCode = decision.exitCode;
+      this.jobs.updateJob(job.id, { digest: job.digest, exitCode: job.exitCode, finishedAt: now });
+      this.moveJob(job, decision.kind === 'succeed' ? 'succeeded' : 'failed', decision.kind === 'fail' ? decision.reason : null);
+    });
+    this.d.log.info(`job ${job.state}`, { jobId: job.id, reason: job.reason ?? undefined, digest: job.digest ?? undefined });
+    this.forget(job);
+  }
+
+  private refreshDeviceIfOnline(id: string): void {
+    if (this.views.has(id)) this.refreshDevice(id);
+  }
+
+  private forget(job: JobRow): void {
+    this.live.delete(job.id);
+    for (const r of this.runs.get(job.id) ?? []) this.logBytes.delete(r.id);
+    this.runs.delete(job.id);
+    this.refused.delete(job.id);
+  }
+
+  /** The owner a device earns for (explicit, else its fleet). */
+  ownerOf(deviceId: string): string {
+    const row = this.d.store.getDevice(deviceId);
+    return ownerOf(deviceId, row?.fleet ?? null, this.jobs.getMarket(deviceId), declaredOwner(row?.inventory));
+  }
+}

@@ -1,0 +1,121 @@
+// The job queue's persistent state behind one interface (SQLite now, a server database later): jobs,
+// their runs on devices, the history of moves, output, the earnings ledger and each device's standing.
+import type { JobSpec, JobState, LogStream } from '@sosna/protocol';
+
+export interface JobRow {
+  id: string;
+  spec: JobSpec;
+  state: JobState;
+  reason: string | null;
+  /** Results needed: spec.replicas, plus one for each split vote. */
+  replicas: number;
+  /** Runs lost so far (device died, lease lapsed). */
+  retries: number;
+  digest: string | null;
+  exitCode: number | null;
+  submittedBy: string;
+  key: string | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+export type Verdict = 'agree' | 'dissent';
+
+export interface RunRow {
+  id: string;
+  jobId: string;
+  replica: number;
+  attempt: number;
+  deviceId: string;
+  owner: string;
+  state: JobState;
+  reason: string | null;
+  exitCode: number | null;
+  oom: boolean;
+  digest: string | null;
+  assignedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  runtimeMs: number | null;
+  leaseUntil: number;
+  endpoints: string[];
+  restarts: number;
+  gpus: number[];
+  verdict: Verdict | null;
+  billedSec: number | null;
+  amount: bigint | null;
+}
+
+export interface JobEventRow {
+  jobId: string;
+  runId: string | null;
+  at: number;
+  from: JobState | null;
+  to: JobState;
+  reason: string | null;
+}
+
+export interface LogRow {
+  seq: number;
+  jobId: string;
+  runId: string;
+  at: number;
+  stream: LogStream;
+  data: string;
+}
+
+export interface CreditRow {
+  jobId: string;
+  deviceId: string;
+  runId: string;
+  owner: string;
+  seconds: number;
+  price: bigint;
+  amount: bigint;
+  at: number;
+}
+
+export interface MarketRow {
+  deviceId: string;
+  owner: string | null;
+  reputation: number;
+  agreed: number;
+  dissented: number;
+  lost: number;
+  healthy: boolean;
+  healthReason: string | null;
+}
+
+export interface JobStore {
+  /** Runs fn in one transaction (nested calls join the outer one). */
+  tx<T>(fn: () => T): T;
+
+  insertJob(row: JobRow): void;
+  getJob(id: string): JobRow | undefined;
+  findJobByKey(key: string): JobRow | undefined;
+  listJobs(filter: { state?: JobState; limit: number }): JobRow[];
+  /** Jobs not in a final state, oldest first. */
+  liveJobs(): JobRow[];
+  updateJob(id: string, patch: Partial<Omit<JobRow, 'id' | 'spec' | 'createdAt' | 'submittedBy' | 'key'>>): void;
+
+  insertRun(row: RunRow): void;
+  getRun(id: string): RunRow | undefined;
+  runsOf(jobId: string): RunRow[];
+  updateRun(id: string, patch: Partial<Omit<RunRow, 'id' | 'jobId' | 'replica' | 'attempt' | 'deviceId' | 'owner' | 'assignedAt'>>): void;
+
+  addEvent(e: JobEventRow): void;
+  eventsOf(jobId: string): JobEventRow[];
+
+  /** Appends output; returns the sequence numbers given. */
+  appendLogs(rows: Omit<LogRow, 'seq'>[]): number[];
+  logsOf(jobId: string, afterSeq?: number, limit?: number): LogRow[];
+
+  /** Writes one ledger entry; false when (jobId, deviceId) was credited already. */
+  credit(row: CreditRow): boolean;
+  credits(filter?: { owner?: string; jobId?: string }): CreditRow[];
+
+  getMarket(deviceId: string): MarketRow | undefined;
+  listMarket(): MarketRow[];
+  putMarket(row: MarketRow): void;
+}
