@@ -65,6 +65,8 @@ export function registerUp(program: Command): void {
           'Next, in another terminal:',
           `  ${cli} console devices                      # the fleet (console profile: ${profile})`,
           `  ${cli} console call ${first} system.info`,
+          `  ${cli} console chain                        # the hub's wallet on its embedded chain; payouts: console payouts ls`,
+          '  the device dashboard: http://127.0.0.1:8480 (its one-time login code is in the agent log above)',
           `  ${cli} hub keys create --fleet rigs --max 10 --data-dir ${join(o.dir, 'hub')}   # a key for your rigs`,
           '  then start an agent on a rig with that key in its config (README: "Put a device on the hub").',
           '',
