@@ -43,6 +43,14 @@ export class StateStore {
       closeSync(fd);
     }
     renameSync(tmp, file);
+    // vfat (a boot partition) records a renamed file's size and first cluster only when the file itself is
+    // written back: fsync it under its new name too, then the directory.
+    const fileFd = openSync(file, 'r');
+    try {
+      fsyncSync(fileFd);
+    } finally {
+      closeSync(fileFd);
+    }
     const dirFd = openSync(this.dir, 'r');
     try {
       fsyncSync(dirFd);

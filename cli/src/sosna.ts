@@ -6,6 +6,9 @@ import { registerConsole } from './commands/console.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerHub } from './commands/hub.js';
 import { registerUp } from './commands/up.js';
+import { registerProvision } from './commands/provision.js';
+import { registerImage } from './commands/image.js';
+import { registerFlash } from './commands/flash.js';
 import { registerMoney } from './commands/money.js';
 
 const program = new Command('sosna')
@@ -18,6 +21,9 @@ registerHub(program);
 registerConsole(program);
 registerJobs(program);
 registerUp(program);
+registerProvision(program);
+registerImage(program);
+registerFlash(program);
 registerMoney(program, program.commands.find((c) => c.name() === 'console')!);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

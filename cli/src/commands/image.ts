@@ -1,0 +1,118 @@
+// `sosna image build|configure|show`: build the flashable image, write a device's config into an image
+// file (validated first, read back after), and show what an image holds.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { ARCHES, VARIANTS, buildImage, configureImage, readImageConfig } from '@sosna/provisioning';
+import type { Arch, Variant } from '@sosna/provisioning';
+
+/** The repository (or installed tree) this CLI runs from: os-image/ and the agent bundle live there. */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const DEFAULT_CACHE = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sosna', 'image');
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${what} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`${what} ${file}: not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Hides secrets when showing a config. */
+function masked(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(masked);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, /key|password|secret|psk/i.test(k) && typeof v === 'string' ? `${v.split('.')[0]}.***` : masked(v)]));
+  }
+  return value;
+}
+
+export function registerImage(program: Command): void {
+  const image = program.command('image').description('build and configure the flashable sosna image');
+  image
+    .command('build')
+    .description('build the image from Debian packages and the agent bundle (GPT disk, FAT boot partition "sosna-boot")')
+    .option('--arch <arch>', `target architecture: ${ARCHES.join(' or ')}`, 'x86_64')
+    .option('--variant <variant>', `smoke (kernel + initramfs with busybox, Node and the agent) or full (Debian + systemd + Docker)`, 'smoke')
+    .option('--out <dir>', 'output folder', 'images')
+    .option('--cache-dir <dir>', 'downloaded Debian packages, kept between builds', DEFAULT_CACHE)
+    .option('--node <binary>', 'Node binary for the device (default: this Node, for x86_64)')
+    .option('--agent-bundle <file>', 'the single-file agent', join(ROOT, 'agent', 'dist', 'sosna-agent.mjs'))
+    .option('--compress <format>', 'zstd or xz', 'zstd')
+    .option('--boot-size <MiB>', 'size of the FAT boot partition', '256')
+    .option('--no-raw', 'keep only the compressed image')
+    .option('--keep-work', 'keep the scratch folder (for debugging the build)')
+    .action(async (o: { arch: string; variant: string; out: string; cacheDir: string; node?: string; agentBundle: string; compress: string; bootSize: string; raw: boolean; keepWork?: boolean }) => {
+      if (!ARCHES.includes(o.arch as Arch)) throw new Error(`--arch ${JSON.stringify(o.arch)}: use ${ARCHES.join(' or ')}`);
+      if (!VARIANTS.includes(o.variant as Variant)) throw new Error(`--variant ${JSON.stringify(o.variant)}: use ${VARIANTS.join(' or ')}`);
+      if (o.compress !== 'zstd' && o.compress !== 'xz') throw new Error(`--compress ${JSON.stringify(o.compress)}: use zstd or xz`);
+      const bootSizeMiB = Number(o.bootSize);
+      if (!Number.isInteger(bootSizeMiB) || bootSizeMiB < 64 || bootSizeMiB > 4096) throw new Error(`--boot-size ${o.bootSize}: a whole number of MiB from 64 to 4096`);
+      const r = await buildImage({
+        arch: o.arch as Arch, variant: o.variant as Variant, outDir: o.out, cacheDir: o.cacheDir, agentBundle: o.agentBundle,
+        osImageDir: join(ROOT, 'os-image'), compress: o.compress, bootSizeMiB, keepRaw: o.raw, keepWork: o.keepWork ?? false,
+        ...(o.node ? { node: o.node } : {}),
+        progress: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(
+        `${r.image ? `image:      ${r.image}\n` : ''}compressed: ${r.compressed}\nsha256:     ${r.sha256File}\nmanifest:   ${r.manifestFile}\n` +
+          `next: sosna image configure ${r.image ?? r.compressed.replace(/\.(zst|xz)$/, '')} --config device.json, then sosna flash it\n`,
+      );
+    });
+
+  image
+    .command('configure <image>')
+    .description('write a device config (and Wi-Fi settings, pre-issued credentials) into the image\'s boot partition, without mounting')
+    .requiredOption('--config <file>', 'device config (JSON), validated against the protocol schema first')
+    .option('--credentials <file>', 'pre-issued credentials (from sosna provision fleet --credentials)')
+    .option('--wifi-ssid <ssid>', 'Wi-Fi network name')
+    .option('--wifi-psk <passphrase>', 'Wi-Fi passphrase (8-63 characters) or 64 hex digits')
+    .option('--reset-identity', 'remove the identity a previous device left in the image')
+    .action(async (file: string, o: { config: string; credentials?: string; wifiSsid?: string; wifiPsk?: string; resetIdentity?: boolean }) => {
+      if (!o.wifiSsid !== !o.wifiPsk) throw new Error('give both --wifi-ssid and --wifi-psk, or neither');
+      const config = readJson(o.config, 'device config');
+      const credentials = o.credentials ? readJson(o.credentials, 'credentials') : undefined;
+      const r = await configureImage(file, {
+        config, configFile: o.config, resetIdentity: o.resetIdentity ?? false,
+        ...(credentials !== undefined ? { credentials, credentialsFile: o.credentials } : {}),
+        ...(o.wifiSsid && o.wifiPsk ? { wifi: { ssid: o.wifiSsid, psk: o.wifiPsk } } : {}),
+      });
+      // read it back: what the device will read must be what was given
+      const back = await readImageConfig(file);
+      if (JSON.stringify(back.config) !== JSON.stringify(config)) throw new Error(`${file}: the config read back from the image differs from ${o.config}`);
+      if (credentials !== undefined && JSON.stringify(back.credentials) !== JSON.stringify(credentials)) throw new Error(`${file}: the credentials read back differ from ${o.credentials}`);
+      process.stdout.write(
+        `configured ${file}: ${r.written.join(', ')} on partition ${r.partition.index} (sosna-boot, offset ${r.partition.offset / 2 ** 20} MiB); read back identical\n` +
+          (r.removed.length ? `removed the previous identity: ${r.removed.join(', ')}\n` : '') +
+          (r.keptIdentity ? `note: the image already holds a device identity (${'/sosna/state/credentials.json'}); every copy flashed from it is that same device. Pass --reset-identity for a new device.\n` : ''),
+      );
+    });
+
+  image
+    .command('show <image>')
+    .description('what a sosna image holds: build info and the device config (secrets hidden)')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, o: { json?: boolean }) => {
+      const r = await readImageConfig(file);
+      const out = { image: r.imageInfo, config: masked(r.config), wifi: r.wifi !== null, identity: r.credentials ? masked(r.credentials) : null };
+      if (o.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      else {
+        const info = r.imageInfo as { name?: string; builtAt?: string; versions?: Record<string, { version?: string }> } | null;
+        process.stdout.write(
+          `image:    ${info?.name ?? '(no build info)'}${info?.builtAt ? `, built ${info.builtAt}` : ''}\n` +
+            (info?.versions ? `versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v.version ?? '?'}`).join(', ')}\n` : '') +
+            `config:   ${r.config ? JSON.stringify(masked(r.config)) : '(none: sosna image configure IMAGE --config device.json)'}\n` +
+            `wifi:     ${r.wifi !== null ? 'configured' : 'none'}\n` +
+            `identity: ${r.credentials ? `device ${(r.credentials as { deviceId?: string }).deviceId ?? '?'}` : 'none yet (provisions on first boot)'}\n`,
+        );
+      }
+    });
+}

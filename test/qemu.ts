@@ -1,0 +1,69 @@
+// Boots a disk image in qemu for tests: UEFI firmware (OVMF) from Debian's ovmf package, TCG emulation
+// (this machine's /dev/kvm does not boot standard kernels), user networking (the host's loopback is
+// 10.0.2.2 for the guest). The serial console is captured; the process is ended by its pid.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const OVMF = [
+  ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_VARS_4M.fd'],
+  ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_VARS.fd'],
+] as const;
+
+export function ovmf(): { code: string; vars: string } | null {
+  const found = OVMF.find(([c, v]) => existsSync(c) && existsSync(v));
+  return found ? { code: found[0], vars: found[1] } : null;
+}
+
+export interface Guest {
+  child: ChildProcess;
+  startedAt: number;
+  output(): string;
+  /** Resolves with the time (ms after start) when the console printed a match. */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export function bootImage(image: string, scratch: string, opts: { memoryMiB?: number } = {}): Guest {
+  const fw = ovmf();
+  if (!fw) throw new Error('OVMF firmware is missing: bash scripts/test-deps/image.sh (apt-get install ovmf)');
+  const vars = join(scratch, `OVMF_VARS-${Date.now()}.fd`);
+  copyFileSync(fw.vars, vars);
+  const args = [
+    '-accel', 'tcg', '-smp', '2', '-m', String(opts.memoryMiB ?? 1024),
+    '-nographic', '-no-reboot', '-monitor', 'none', '-serial', 'stdio',
+    '-drive', `if=pflash,format=raw,readonly=on,file=${fw.code}`,
+    '-drive', `if=pflash,format=raw,file=${vars}`,
+    '-drive', `file=${image},format=raw,if=virtio`,
+    '-nic', 'user,model=virtio-net-pci',
+  ];
+  const startedAt = Date.now();
+  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const onData = (d: Buffer) => (out += d.toString('latin1'));
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    startedAt,
+    output: () => out,
+    async waitFor(pattern, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(out)) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`qemu exited before ${pattern}; console:\n${out.slice(-4000)}`);
+        if (Date.now() > deadline) throw new Error(`no ${pattern} on the console within ${timeoutMs} ms; console:\n${out.slice(-4000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return Date.now() - startedAt;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      process.kill(child.pid, 'SIGTERM');
+      const t = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
