@@ -21,6 +21,12 @@ const rssMiB = (pid: number) => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 };
+/** Resident memory split: private (the process's own) vs file-backed shared pages (the node binary's code). */
+const memSplit = (pid: number) => {
+  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? NaN) / 1024;
+  return { privateMiB: kb('Private_Dirty') + kb('Private_Clean'), sharedMiB: kb('Shared_Clean') + kb('Shared_Dirty'), pssMiB: kb('Pss') };
+};
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 
@@ -160,14 +166,16 @@ export async function benchFleet(): Promise<Record<string, unknown>> {
     await new Promise((r) => setTimeout(r, 10_000)); // idle: a few telemetry ticks
     const agentRss = rssMiB(shipped.child.pid!);
     const agentRssPlain = rssMiB(plain.child.pid!);
+    const split = memSplit(shipped.child.pid!);
     await Promise.all([shipped.stop(), plain.stop()]);
     console.log(`agent bundle              ${bundleKiB.toFixed(0)} KiB (target under 1.5 MB = 1465 KiB)`);
     console.log(`agent idle RSS            ${agentRss.toFixed(1)} MiB as shipped (executed directly), ${agentRssPlain.toFixed(1)} MiB under plain node (target under 60 MB)`);
+    console.log(`  of which                ${split.privateMiB.toFixed(1)} MiB private, ${split.sharedMiB.toFixed(1)} MiB shared file-backed (node's own code pages); PSS ${split.pssMiB.toFixed(1)} MiB`);
 
     return {
       devices: N, processes: PROCS, connections: info.connections, online: info.devices.online, registerSec, hubRssMiB: hubRss, listMs,
       rpc: { calls: CALLS, hubP50: hub50, hubP99: hub99, bareP50: bare50, bareP99: bare99, ratioP50: hub50 / bare50, ratioP99: hub99 / bare99 },
-      agentBundleKiB: bundleKiB, agentIdleRssMiB: agentRss, agentIdleRssPlainNodeMiB: agentRssPlain,
+      agentBundleKiB: bundleKiB, agentIdleRssMiB: agentRss, agentIdleRssPlainNodeMiB: agentRssPlain, agentMemSplit: split,
     };
   } finally {
     for (const c of children) c.kill('SIGKILL');
