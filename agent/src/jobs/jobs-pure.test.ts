@@ -152,3 +152,13 @@ describe('log forwarder', () => {
     f.dispose();
   });
 });
+
+describe('container timestamps', () => {
+  it('keeps sub-millisecond fractions of Docker times', async () => {
+    const { preciseMs } = await import('./runner.js');
+    expect(preciseMs('2026-11-25T01:10:14.000400000Z') - preciseMs('2026-11-25T01:10:14.000100000Z')).toBeCloseTo(0.3, 3);
+    expect(preciseMs('2026-11-25T01:10:15Z') - preciseMs('2026-11-25T01:10:14.5Z')).toBe(500);
+    expect(preciseMs('0001-01-01T00:00:00Z')).toBeLessThan(0);
+    expect(Number.isNaN(preciseMs(undefined))).toBe(true);
+  });
+});

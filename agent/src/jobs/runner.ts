@@ -251,8 +251,9 @@ export class JobRunner {
       await Promise.race([following, sleep(10_000)]);
       if (this.detached) return;
       info = await c.inspect();
-      const ran = Date.parse(info.State.FinishedAt) - Date.parse(info.State.StartedAt);
-      this.rec.runtimeMs += Number.isFinite(ran) && ran > 0 ? ran : 0;
+      // Docker's timestamps carry nanoseconds; a process that ran at all is billed at least 1 ms.
+      const ran = preciseMs(info.State.FinishedAt) - preciseMs(info.State.StartedAt);
+      this.rec.runtimeMs += Number.isFinite(ran) && ran >= 0 ? Math.max(1, Math.ceil(ran)) : 0;
       const exitCode = info.State.ExitCode ?? status ?? -1;
       const oom = info.State.OOMKilled === true;
 
@@ -403,4 +404,14 @@ export class JobRunner {
     rec.cleaned = true;
     this.d.save(rec, false);
   }
+}
+
+/** Milliseconds since the epoch of an RFC 3339 time with up to nanosecond fractions, keeping the fraction. */
+export function preciseMs(text: string | undefined): number {
+  if (!text) return Number.NaN;
+  const m = /^(.*?:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(text);
+  if (!m) return Date.parse(text);
+  const whole = Date.parse(`${m[1]}${m[3]}`);
+  const frac = m[2] ? Number(`0.${m[2]}`) * 1000 : 0;
+  return whole + frac;
 }
