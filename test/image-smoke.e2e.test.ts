@@ -2,7 +2,8 @@
 // initramfs on a GPT disk with a FAT boot partition), `sosna image configure` with a fleet key of a real
 // hub process, a UEFI boot in qemu (OVMF -> GRUB from the image -> kernel -> agent), the device provisions
 // itself and shows online with its inventory in `sosna console devices`; after a power cut and a second
-// boot of the same image it comes back with the same identity (kept on the boot partition).
+// boot of the same image, this time by legacy BIOS (SeaBIOS -> GRUB's boot.img in the MBR -> its core image
+// in the BIOS boot partition -> kernel), it comes back with the same identity (kept on the boot partition).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -79,7 +80,7 @@ describe('the smoke image in qemu', () => {
 
   let firstId = '';
   it('boots by UEFI, provisions itself with the fleet key and shows online with its inventory', async () => {
-    guest = bootImage(image, tmp.dir);
+    guest = bootImage(image, tmp.dir, { firmware: 'uefi' });
     const agentAt = await guest.waitFor(/sosna-init: starting the agent/, 120_000);
     const online = await waitFor('smoke-rig online in the console', async () => (await devices()).find((d) => d.name === 'smoke-rig' && d.online), 120_000, 500);
     const onlineAt = Date.now() - guest.startedAt;
@@ -91,7 +92,7 @@ describe('the smoke image in qemu', () => {
     console.log(`smoke image boot: agent started ${(agentAt / 1000).toFixed(1)} s, device online ${(onlineAt / 1000).toFixed(1)} s after qemu started`);
   }, 300_000);
 
-  it('after a power cut and a second boot the device comes back with the same identity', async () => {
+  it('after a power cut and a second boot by legacy BIOS the device comes back with the same identity', async () => {
     await guest!.stop();
     console.log(guest!.output().split('\n').filter((l) => /sosna-init|\[agent\]|\[provision\]/.test(l)).join('\n'));
     await waitFor('smoke-rig offline', async () => (await devices()).find((d) => d.id === firstId && !d.online), 60_000, 500);
@@ -99,11 +100,16 @@ describe('the smoke image in qemu', () => {
     const shown = await cli(['image', 'show', image, '--json']);
     expect(shown.code, shown.output).toBe(0);
     expect((JSON.parse(shown.stdout) as { identity: { deviceId: string } }).identity.deviceId).toBe(firstId);
-    guest = bootImage(image, tmp.dir);
-    const back = await waitFor('smoke-rig online again', async () => (await devices()).find((d) => d.id === firstId && d.online), 180_000, 500);
+    guest = bootImage(image, tmp.dir, { firmware: 'bios' });
+    const back = await waitFor('smoke-rig online again', async () => (await devices()).find((d) => d.id === firstId && d.online), 180_000, 500).catch((err: Error) => {
+      throw new Error(`${err.message}\nguest console:\n${guest!.output().slice(-4000)}`);
+    });
     expect(back.name).toBe('smoke-rig');
+    // SeaBIOS ran the MBR's boot code: GRUB's boot.img prints "GRUB loading" (the UEFI loader never does)
+    expect(guest.output()).toMatch(/SeaBIOS/);
+    expect(guest.output()).toMatch(/GRUB loading/);
     expect(guest.output()).not.toMatch(/provisioning with the fleet key/);
     expect((await devices()).length).toBe(1);
-    console.log(`smoke image reboot: online again ${((Date.now() - guest.startedAt) / 1000).toFixed(1)} s after qemu started`);
+    console.log(`smoke image reboot by BIOS: online again ${((Date.now() - guest.startedAt) / 1000).toFixed(1)} s after qemu started`);
   }, 300_000);
 });

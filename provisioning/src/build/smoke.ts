@@ -7,6 +7,7 @@ import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BOOT_FS_LABEL, DEBIAN_ARCH } from '../image/layout.js';
 import type { Arch } from '../image/layout.js';
+import { biosBootParts } from './bios.js';
 import { writeCpio } from './cpio.js';
 import type { CpioEntry } from './cpio.js';
 import { fetchDeb, resolveMeta } from './debian.js';
@@ -49,7 +50,7 @@ export async function makeGrubEfi(work: string, kernelArgs: string): Promise<str
 }
 
 /** Streams the initramfs (cpio newc) through `zstd` into `file`; returns the uncompressed size. */
-async function writeInitramfs(entries: CpioEntry[], file: string): Promise<number> {
+export async function writeInitramfs(entries: CpioEntry[], file: string): Promise<number> {
   const zstd = spawn('zstd', ['-q', '-T0', '-9', '-f', '-o', file], { stdio: ['pipe', 'ignore', 'pipe'] });
   let err = '';
   zstd.stderr.on('data', (d: Buffer) => (err += d));
@@ -142,15 +143,19 @@ export async function buildSmokeParts(ctx: BuildContext): Promise<BuiltParts> {
     { from: vmlinuz, to: '/vmlinuz' },
     { from: initrd, to: '/initrd.img' },
   ];
-  const efi = await makeGrubEfi(work, 'console=tty0 console=ttyS0,115200 quiet');
+  const kernelArgs = 'console=tty0 console=ttyS0,115200 quiet';
+  const efi = await makeGrubEfi(work, kernelArgs);
   if (efi) {
     bootFiles.push({ from: efi, to: '/EFI/BOOT/BOOTX64.EFI' });
     progress('UEFI: standalone GRUB as /EFI/BOOT/BOOTX64.EFI');
   } else progress('UEFI: grub-mkstandalone not found (apt-get install grub-common grub-efi-amd64-bin); the image boots with an external kernel only');
+  const bios = await biosBootParts(work, grubConfig(kernelArgs));
+  progress(bios ? 'BIOS: GRUB core image in the BIOS boot partition, GRUB boot.img in the MBR' : 'BIOS: grub-mkimage or grub-pc-bin missing (apt-get install grub-common grub-pc-bin); no legacy BIOS boot');
 
   return {
     bootFiles,
-    partitions: [],
+    partitions: bios ? [bios.partition] : [],
+    ...(bios ? { finish: bios.finish } : {}),
     versions: {
       kernel: { package: kernelPkg, version: kernel.version, release: kver },
       node: { version: nodeVersion, source: nodeBin },

@@ -1,7 +1,7 @@
 // Host tools the image build runs, with the Debian package that provides each: a missing tool stops the
 // build before any work, with the exact `apt-get install` line that fixes it.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 export const TOOL_PACKAGES: Record<string, string> = {
@@ -16,9 +16,19 @@ export const TOOL_PACKAGES: Record<string, string> = {
   xz: 'xz-utils',
   ldd: 'libc-bin',
   'grub-mkstandalone': 'grub-common',
+  'grub-mkimage': 'grub-common',
+  // files, not commands (an absolute path is checked for existence): GRUB's platform folders
+  '/usr/lib/grub/i386-pc/boot.img': 'grub-pc-bin',
+  '/usr/lib/grub/x86_64-efi/kernel.img': 'grub-efi-amd64-bin',
   debootstrap: 'debootstrap',
   'mkfs.ext4': 'e2fsprogs',
   'qemu-system-x86_64': 'qemu-system-x86',
+  npm: 'npm',
+  tar: 'tar',
+  '/usr/lib/grub/arm64-efi/kernel.img': 'grub-efi-arm64-bin',
+  'qemu-system-aarch64': 'qemu-system-arm',
+  '/usr/share/AAVMF/AAVMF_CODE.fd': 'qemu-efi-aarch64',
+  'qemu-aarch64-static': 'qemu-user-static',
 };
 
 export class MissingToolsError extends Error {
@@ -48,7 +58,7 @@ export function which(cmd: string, path = process.env.PATH ?? ''): string | null
 }
 
 /** Throws MissingToolsError naming every missing tool and one apt-get line for all of them. */
-export function requireTools(tools: string[], find: (cmd: string) => string | null = (c) => which(c)): Record<string, string> {
+export function requireTools(tools: string[], find: (cmd: string) => string | null = (c) => (c.startsWith('/') ? (existsSync(c) ? c : null) : which(c))): Record<string, string> {
   const found: Record<string, string> = {};
   const missing: string[] = [];
   for (const t of tools) {

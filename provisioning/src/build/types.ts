@@ -13,6 +13,8 @@ export interface BuildContext {
   osImageDir: string;
   /** Node binary for the guest (default: this Node, when the architectures match). */
   node?: string;
+  /** arm64: Raspberry Pi boot firmware to copy onto the boot partition. */
+  firmwareDir?: string;
   progress: (line: string) => void;
 }
 

@@ -1,0 +1,63 @@
+// Boots an arm64 disk image in qemu-system-aarch64 for tests: the `virt` machine, a Cortex-A57 under TCG
+// (no arm64 hardware here), UEFI firmware AAVMF from Debian's qemu-efi-aarch64 package (which boots the
+// image's /EFI/BOOT/BOOTAA64.EFI), user networking (the host's loopback is 10.0.2.2 for the guest). The
+// serial console is captured; qemu is ended by its pid. Same Guest interface as qemu.ts.
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Guest } from './qemu.js';
+
+export const AAVMF = { code: '/usr/share/AAVMF/AAVMF_CODE.fd', vars: '/usr/share/AAVMF/AAVMF_VARS.fd' } as const;
+export const QEMU_AARCH64 = '/usr/bin/qemu-system-aarch64';
+
+/** What is missing to boot arm64 images here, with the command that installs it; null when nothing is. */
+export function arm64QemuMissing(): string | null {
+  const missing = [
+    ...(existsSync(QEMU_AARCH64) ? [] : ['qemu-system-arm']),
+    ...(existsSync(AAVMF.code) && existsSync(AAVMF.vars) ? [] : ['qemu-efi-aarch64']),
+  ];
+  return missing.length ? `${missing.join(', ')} missing: bash scripts/test-deps/image.sh (apt-get install -y --no-install-recommends ${missing.join(' ')})` : null;
+}
+
+export function bootArm64Image(image: string, scratch: string, opts: { memoryMiB?: number } = {}): Guest {
+  const problem = arm64QemuMissing();
+  if (problem) throw new Error(problem);
+  const vars = join(scratch, `AAVMF_VARS-${Date.now()}.fd`);
+  copyFileSync(AAVMF.vars, vars);
+  const args = [
+    '-M', 'virt', '-cpu', 'cortex-a57', '-accel', 'tcg', '-smp', '2', '-m', String(opts.memoryMiB ?? 1024),
+    '-nographic', '-no-reboot', '-monitor', 'none', '-serial', 'stdio',
+    '-drive', `if=pflash,format=raw,readonly=on,file=${AAVMF.code}`,
+    '-drive', `if=pflash,format=raw,file=${vars}`,
+    '-drive', `file=${image},format=raw,if=virtio`,
+    '-nic', 'user,model=virtio-net-pci',
+  ];
+  const startedAt = Date.now();
+  const child = spawn(QEMU_AARCH64, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const onData = (d: Buffer) => (out += d.toString('latin1'));
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    startedAt,
+    output: () => out,
+    async waitFor(pattern, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(out)) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`qemu exited before ${pattern}; console:\n${out.slice(-4000)}`);
+        if (Date.now() > deadline) throw new Error(`no ${pattern} on the console within ${timeoutMs} ms; console:\n${out.slice(-4000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return Date.now() - startedAt;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      process.kill(child.pid, 'SIGTERM');
+      const t = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
