@@ -19,7 +19,7 @@ function startHubProc(): Proc {
   return start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1']);
 }
 
-async function devices(): Promise<{ id: string; name: string; online: boolean; inventory: { cpu?: { cores?: number } } | null }[]> {
+async function devices(): Promise<{ id: string; name: string; online: boolean; lastSeen: number | null; inventory: { cpu?: { cores?: number } } | null }[]> {
   const r = await cli(['console', 'devices', '--json'], { env: profile() });
   if (r.code !== 0) throw new Error(`console devices failed: ${r.output}`);
   return JSON.parse(r.stdout);
@@ -125,17 +125,17 @@ describe('hub + three agents from the bundle', () => {
     const victim = (await devices()).find((d) => d.name === 'rig-1')!;
     const t0 = Date.now();
     agents[0]!.child.kill('SIGKILL');
-    await waitFor('rig-1 offline', async () => (await devices()).find((d) => d.id === victim.id && !d.online), 1.5 * KEEPALIVE_SEC * 1000 + 2000, 100);
-    const elapsed = Date.now() - t0;
-    expect(elapsed).toBeLessThan(1.5 * KEEPALIVE_SEC * 1000 + 1000); // + one console round trip
+    const gone = await waitFor('rig-1 offline', async () => (await devices()).find((d) => d.id === victim.id && !d.online), 1.5 * KEEPALIVE_SEC * 1000 + 10_000, 100);
+    // when the hub marked it offline (its lastSeen is set then), not when this test's polling noticed
+    expect(gone.lastSeen! - t0).toBeLessThan(1.5 * KEEPALIVE_SEC * 1000);
   });
 
   it('a frozen agent (socket open, no traffic) goes offline by keepalive and comes back when it thaws', async () => {
     const victim = (await devices()).find((d) => d.name === 'rig-2')!;
     const t0 = Date.now();
     agents[1]!.child.kill('SIGSTOP');
-    await waitFor('rig-2 offline', async () => (await devices()).find((d) => d.id === victim.id && !d.online), 1.5 * KEEPALIVE_SEC * 1000 + 3000, 100);
-    expect(Date.now() - t0).toBeLessThan(1.5 * KEEPALIVE_SEC * 1000 + 1500);
+    const gone = await waitFor('rig-2 offline', async () => (await devices()).find((d) => d.id === victim.id && !d.online), 1.5 * KEEPALIVE_SEC * 1000 + 10_000, 100);
+    expect(gone.lastSeen! - t0).toBeLessThan(1.5 * KEEPALIVE_SEC * 1000 + 500); // + the broker's keepalive check granularity
     agents[1]!.child.kill('SIGCONT');
     await waitFor('rig-2 back online', async () => (await devices()).find((d) => d.id === victim.id && d.online), 15_000, 200);
   });
@@ -149,7 +149,7 @@ describe('hub + three agents from the bundle', () => {
     const after = await waitFor('the two live agents back online', async () => {
       const d = await devices();
       return d.filter((x) => x.online).length === 2 ? d : null;
-    }, 20_000, 200);
+    }, 60_000, 200); // reconnect backoff with jitter; generous for a loaded CI machine
     expect(after.map((d) => d.id).sort()).toEqual(before.map((d) => d.id).sort());
     expect(after.find((d) => d.name === 'rig-1')?.online).toBe(false);
     const r = await cli(['console', 'call', after.find((d) => d.name === 'rig-3')!.id, 'system.ping', '{"echo":"after restart"}'], { env: profile() });

@@ -3,12 +3,17 @@
 //   -> container engine and jobs (runs of an earlier process resume) -> RPC services
 //   -> hub link (Will, birth, reconnects) -> local dashboard -> telemetry loop.
 import { hostname } from 'node:os';
-import { createCodec, deviceJobsService, RpcEndpoint, systemService } from '@sosna/protocol';
+import { agentSystemService, createCodec, deviceEarningsService, deviceJobsService, RpcEndpoint } from '@sosna/protocol';
 import type { BasicInventory, DeviceConfig, Logger } from '@sosna/protocol';
 import { backoffDelay } from '@sosna/protocol';
 import { Credentials, CREDENTIALS_FILE } from './credentials.js';
 import { basicInventory } from './inventory.js';
 import { HubLink } from './link.js';
+import { hubGateFor, trustView } from './trust/gate.js';
+import { chooseAndRecord, configForHub, hubOptions, optionAt, recordedChoice } from './trust/choose.js';
+import type { HubChoiceRecord } from './trust/choose.js';
+import { jsonRpcReader } from './trust/rpc.js';
+import type { HubTrust } from './trust/gate.js';
 import { provision } from './provision.js';
 import { systemHandlers } from './services/system.js';
 import { StateStore } from './state.js';
@@ -18,7 +23,12 @@ import { AGENT_VERSION } from './version.js';
 import type { DetectedHardware } from './detect-child.js';
 import { BENCHMARK_FILE, BenchmarkCache, cachedResults, hardwareFingerprint } from './benchmarks/cache.js';
 import { connectEngine, JobManager } from './jobs/index.js';
+import { deviceUpdateService } from '@sosna/protocol';
+import { Updater } from './update/manager.js';
 import type { DashboardSources, LogTail } from './dashboard/index.js';
+import { hubConfigService } from '@sosna/protocol';
+import { DesiredConfigApplier } from './desired-config.js';
+import { dashboardFeeds } from './dashboard/feeds.js';
 
 /** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
 function hardwareSampler(detected: DetectedHardware, asicHosts: string[]): (() => Promise<Record<string, number>>) | null {
@@ -68,6 +78,8 @@ export interface AgentOptions {
   logTail?: LogTail;
   /** What the dashboard's Jobs and Earnings pages show. */
   dashboardSources?: DashboardSources;
+  /** Ends the process so that the service manager starts it again (into an updated bundle); without it updates are refused. */
+  restart?: (reason: string) => void;
 }
 
 export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentOptions = {}): Promise<Agent> {
@@ -78,10 +90,23 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   const detecting = opts.detect ? opts.detect().catch(() => null) : Promise.resolve(null);
 
   const runProvision: Provisioner = opts.provision ?? (async () => void (await provision({ config, state, name, log })));
-  let creds = await obtainCredentials(config, state, runProvision, log, () => stopped);
+  // Several hubs configured (trust/choose.ts): before provisioning, survey and rank them and join the best;
+  // move to another acceptable one when the current hub fails the trust check on a reconnect.
+  const options = hubOptions(config);
+  const survey = config.hubs.length ? { config, state, log: log.child('hubs'), reader: config.chain.rpcUrl && config.chain.whitelist ? jsonRpcReader(config.chain.rpcUrl) : null } : null;
+  let hubChoice: HubChoiceRecord | null = survey ? (recordedChoice(config, state)?.record ?? null) : null;
+  const provisionBest: Provisioner = survey
+    ? async () => {
+        const record = await chooseAndRecord(options, 'first provisioning', survey);
+        if (!record) throw new Error(`none of the ${options.length} configured hubs is acceptable`);
+        hubChoice = record;
+        await runProvision();
+      }
+    : runProvision;
+  let creds = await obtainCredentials(config, state, provisionBest, log, () => stopped);
   if (!creds) throw new Error('stopped before provisioning finished');
   // The identity belongs to the hub id; the config's URL says where that hub is now (it may have moved).
-  if (creds.url !== config.hub.url) {
+  if (!optionAt(config, creds.url)) {
     log.info('hub URL changed since provisioning; using the configured one', { provisioned: creds.url, config: config.hub.url });
     creds = { ...creds, url: config.hub.url };
   }
@@ -101,18 +126,64 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     : null;
   if (engine) log.info('container engine', { engine: engine.name, version: engine.version, api: engine.apiVersion, at: engine.endpoint });
   let link: HubLink;
+  // What the dashboard's Jobs and Earnings pages show (runs as the manager reports them, the hub's ledger, the chain).
+  const feeds = config.dashboard.enabled
+    ? dashboardFeeds({ config, state, log: log.child('dashboard'), hubId: () => creds!.hubId, connected: () => link?.connected ?? false, mine: () => link.call(deviceEarningsService, 'mine', {}, { timeoutMs: 5000 }) })
+    : null;
   const jobs = new JobManager({
     config: config.jobs, stateDir: config.stateDir, deviceId: creds.deviceId, engine, log: log.child('jobs'),
     hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
+    ...(feeds ? { events: feeds.jobs } : {}),
   });
+  // Agent updates over the air (update/): offers, download, switch, health and rollback reports.
+  const updater = new Updater({
+    stateDir: config.stateDir, hubId: () => creds!.hubId, running: AGENT_VERSION, pinnedOwner: config.hub.owner, maxPayloadBytes: config.rpc.maxPayloadBytes,
+    log: log.child('update'), restart: opts.restart, hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
+  });
+  const system = systemHandlers({ deviceId: creds.deviceId, name, inventory: () => inventory, system: config.system, log: log.child('system') });
   const endpoint = new RpcEndpoint()
-    .add(systemService, systemHandlers({ deviceId: creds.deviceId, name, inventory: () => inventory }))
-    .add(deviceJobsService, jobs.handlers());
+    .add(agentSystemService, system)
+    .add(deviceJobsService, jobs.handlers())
+    .add(deviceUpdateService, updater.handlers());
 
   let benchmarks: Record<string, number> | null = null;
+  // The hub's retained desired config: written by the dashboard's settings writer (loaded on first use).
+  const desired = new DesiredConfigApplier({
+    settings: () => import('./dashboard/settings.js').then(({ SettingsStore }) => new SettingsStore({ path: opts.configPath ?? null })),
+    state, log: log.child('config'), report: (r) => link.call(hubConfigService, 'report', r),
+  });
+  // The hub is checked on every connection (trust/gate.ts); the last verdict is on the dashboard.
+  // The config as it applies to the hub these credentials belong to (its pinned owner, its key).
+  const configFor = (c: Credentials) => (survey ? configForHub(config, optionAt(config, c.url) ?? options[0]!) : config);
+  let trust: HubTrust | null = null;
+  let moving = false;
+  let surveyedAt = 0;
+  /** The current hub was refused: survey every configured hub (at most every 15 s) and join the best acceptable other one. */
+  const moveFrom = async (refused: Extract<HubTrust, { state: 'refused' }>) => {
+    if (!survey || moving || stopped || Date.now() - surveyedAt < 15_000) return;
+    moving = true;
+    surveyedAt = Date.now();
+    try {
+      const record = await chooseAndRecord(options, `hub ${refused.hubId} refused: ${refused.reason}`, survey);
+      if (!record || stopped) return;
+      hubChoice = record;
+      if (record.url === creds!.url) return; // acceptable again by now: the link's next reconnect joins it
+      log.warn(`moving from hub ${refused.hubId} to hub ${record.hubId}`, { reason: refused.reason, url: record.url });
+      await link.stop();
+      state.remove(CREDENTIALS_FILE);
+      const fresh = await obtainCredentials(config, state, runProvision, log, () => stopped);
+      if (fresh && !stopped) {
+        creds = fresh;
+        link = makeLink(fresh);
+        link.start();
+      }
+    } finally {
+      moving = false;
+    }
+  };
   const makeLink = (c: Credentials) =>
     new HubLink({
-      config, creds: c, codec, endpoint, log,
+      config: configFor(c), creds: c, codec, endpoint, log, gate: hubGateFor(configFor(c)),
       birth: () => ({
         v: 1, status: 'online', agentVersion: AGENT_VERSION, name, inventory,
         ...(detected ? { hardware: detected.inventory, profiles: detected.profiles?.matches.slice(0, 1200) } : {}),
@@ -121,7 +192,12 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
         jobs: jobs.capability(),
       }),
       events: {
-        onConnected: () => jobs.onConnected(),
+        onTrust: (t) => {
+          trust = t;
+          if (t.state === 'refused') void moveFrom(t);
+        },
+        onConnected: () => (jobs.onConnected(), void updater.onConnected()),
+        onDesiredConfig: (payload) => void desired.receive((() => { try { return codec.decode(payload); } catch { return undefined; } })()),
         // Three refusals in a row with a fleet key at hand: the hub no longer knows these credentials.
         onRefused: (n) => {
           if (n < 3 || !config.provisioningKey) return;
@@ -163,8 +239,8 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   // The local dashboard (dashboard/, loaded only when enabled): if it cannot listen (port taken) the agent runs on without it.
   const dashboard = config.dashboard.enabled
     ? await import('./dashboard/index.js').then(({ startDashboard }) => startDashboard({
-        config, configPath: opts.configPath ?? null, log: log.child('dashboard'), agentVersion: AGENT_VERSION, logs: opts.logTail ?? null, sources: opts.dashboardSources ?? {},
-        status: () => ({ deviceId: creds!.deviceId, hubId: creds!.hubId, name, hubUrl: config.hub.url, connected: link.connected, inventory, hardware: detected?.inventory ?? null, benchmarks }),
+        config, configPath: opts.configPath ?? null, log: log.child('dashboard'), agentVersion: AGENT_VERSION, logs: opts.logTail ?? null, sources: { ...feeds?.sources, ...opts.dashboardSources }, jobsFeed: feeds?.jobs ?? null,
+        status: () => ({ deviceId: creds!.deviceId, hubId: creds!.hubId, name, hubUrl: creds!.url, connected: link.connected, inventory, hardware: detected?.inventory ?? null, benchmarks, hubTrust: trust ? trustView(trust) : null, hubChoice }),
       })).catch((err: Error) => (log.warn('dashboard not started', { reason: err.message }), null))
     : null;
 
@@ -200,6 +276,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       stopped = true;
       clearInterval(telemetryTimer);
       clearInterval(inventoryTimer);
+      system.stop(); // an LED blinking for identify goes back to how it was
       await dashboard?.stop();
       await jobs.stop();
       await link.stop();

@@ -4,12 +4,17 @@
 import { backoffDelay, connectOnce, publishAsync, RpcPeer, SosnaError, subscribeAsync, topics } from '@sosna/protocol';
 import type { CallOptions, Codec, DeviceConfig, DeviceOnline, Logger, MqttClient, Params, Result, RpcEndpoint, ServiceSpec, Telemetry } from '@sosna/protocol';
 import type { Credentials } from './credentials.js';
+import type { CardSeen, HubGate, HubTrust } from './trust/gate.js';
 
 export interface LinkEvents {
   onConnected?(): void;
   onDisconnected?(): void;
   /** The hub refused our credentials (revoked, or the hub lost them); `attempts` in a row. */
   onRefused?(attempts: number): void;
+  /** The trust check of this connection (see trust/gate.ts): trusted, or refused with its reason. */
+  onTrust?(trust: HubTrust): void;
+  /** The hub's retained desired config for this device (on every connect, and when an operator changes it). */
+  onDesiredConfig?(payload: Buffer): void;
 }
 
 export class HubLink {
@@ -30,6 +35,8 @@ export class HubLink {
       log: Logger;
       birth: () => Omit<DeviceOnline, 'at'>;
       events?: LinkEvents;
+      /** Checks the hub on every connection; a refused hub gets the reason and nothing else (see trust/gate.ts). */
+      gate?: HubGate | null;
     },
   ) {
     const out = topics.device(o.creds.hubId, o.creds.deviceId, 'rpc/out');
@@ -53,7 +60,7 @@ export class HubLink {
     void this.connect();
   }
 
-  private topic(channel: 'state' | 'telemetry' | 'rpc/in' | 'rpc/out'): string {
+  private topic(channel: 'state' | 'telemetry' | 'rpc/in' | 'rpc/out' | 'config'): string {
     return topics.device(this.o.creds.hubId, this.o.creds.deviceId, channel);
   }
 
@@ -94,12 +101,14 @@ export class HubLink {
       client.end(true);
       return;
     }
+    if (this.o.gate && !(await this.vetHub(client, this.o.gate))) return;
     this.client = client;
     this.sessionAt = sessionAt;
     this.peer.invalidate(); // the hub may have restarted with other dispatch maps
     this.attempt = 0;
     this.refusals = 0;
-    client.on('message', (_topic, payload) => this.peer.receive(payload));
+    const configTopic = this.topic('config');
+    client.on('message', (topic, payload) => (topic === configTopic ? this.o.events?.onDesiredConfig?.(payload) : this.peer.receive(payload)));
     client.on('close', () => {
       if (this.client !== client) return;
       this.client = null;
@@ -115,12 +124,74 @@ export class HubLink {
       await subscribeAsync(client, this.topic('rpc/in'));
       const birth: DeviceOnline = { ...this.o.birth(), at: sessionAt };
       await publishAsync(client, this.topic('state'), codec.encode(birth), { retain: true, qos: 1 });
+      if (this.o.events?.onDesiredConfig) await subscribeAsync(client, configTopic);
       log.info('online', { hubId: creds.hubId, deviceId: creds.deviceId });
       this.o.events?.onConnected?.();
     } catch (err) {
       log.warn('could not register with the hub', { error: (err as Error).message });
       client.end(true);
     }
+  }
+
+  /**
+   * The trust check of a fresh connection, before anything else is sent or received: reads the hub's
+   * retained card and asks the gate. Refused: says why on the state topic (retained), disconnects without
+   * the Will and reconnects later with backoff (each reconnect checks again). Returns whether to go on.
+   */
+  private async vetHub(client: MqttClient, gate: HubGate): Promise<boolean> {
+    const { creds, codec, log } = this.o;
+    const onError = (err: Error) => log.warn('mqtt error', { error: err.message });
+    client.on('error', onError);
+    try {
+      const trust = await gate.vet(creds.hubId, await this.readCard(client, gate.cardTimeoutMs));
+      this.o.events?.onTrust?.(trust);
+      if (this.stopping || !client.connected) {
+        client.end(true);
+        if (!this.stopping) this.schedule();
+        return false;
+      }
+      if (trust.state !== 'refused') {
+        log.info('hub checked', { hubId: creds.hubId, trust: trust.state, ...(trust.state === 'trusted' && trust.claimable !== null ? { claimable: trust.claimable.toString() } : {}) });
+        return true;
+      }
+      log.error(`refusing hub ${creds.hubId}: ${trust.reason}`);
+      const refused = { v: 1, status: 'refused', at: trust.at, reason: trust.reason.slice(0, 2000) };
+      await publishAsync(client, this.topic('state'), codec.encode(refused), { retain: true, qos: 1 }).catch(() => {});
+      await new Promise<void>((r) => client.end(false, {}, () => r()));
+      this.schedule();
+      return false;
+    } finally {
+      client.off('error', onError);
+    }
+  }
+
+  /** The hub's retained card, read on this connection; null when none arrives within `timeoutMs`. */
+  private readCard(client: MqttClient, timeoutMs: number): Promise<CardSeen> {
+    const topic = topics.announce(this.o.creds.hubId);
+    return new Promise((resolve) => {
+      const done = (seen: CardSeen) => {
+        clearTimeout(timer);
+        client.off('message', onMessage);
+        client.off('close', onClose);
+        if (client.connected) client.unsubscribe(topic);
+        resolve(seen);
+      };
+      const onMessage = (t: string, payload: Buffer) => {
+        if (t !== topic) return;
+        let value: unknown;
+        try {
+          value = this.o.codec.decode(payload);
+        } catch (err) {
+          value = { undecodable: (err as Error).message };
+        }
+        done({ value });
+      };
+      const onClose = () => done(null);
+      const timer = setTimeout(() => done(null), timeoutMs);
+      client.on('message', onMessage);
+      client.on('close', onClose);
+      subscribeAsync(client, topic).catch(() => done(null));
+    });
   }
 
   /** Calls one of the hub's services for devices (e.g. jobs.update); fails at once while disconnected. */

@@ -1,13 +1,17 @@
 // sosna-agent: the device daemon. `app.ts` holds the boot order; this file only parses the command line,
 // handles signals and exit codes.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@sosna/protocol';
-import { startAgent } from './app.js';
+import type { startAgent as StartAgent } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { AGENT_VERSION } from './version.js';
 import { hostname } from 'node:os';
 import { detectInChild, runChild, runChildJson } from './detect-child.js';
 import { LogTail } from './dashboard/logtail.js';
+import { loadUpdatedBundle } from './update/loader.js';
+import type { BootInfo } from './update/loader.js';
 // Hardware detection and the benchmarks load only in their own subcommands (dynamic imports stay lazy in
 // the bundle), so the long-running daemon never carries their code, schemas or libraries.
 
@@ -71,7 +75,15 @@ async function provisionOnce(configPath: string | undefined): Promise<number> {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Exit status after an update switched bundles: the service manager starts the agent again (Restart=always). */
+export const EXIT_RESTART = 75;
+
+/**
+ * The daemon's entry. Run as the installed file it is also the stable loader: `run` first starts an updated
+ * bundle from the state directory if there is one (update/loader.ts), in this process, by calling that
+ * bundle's agentMain with `boot` set. Every bundle exports this function for that purpose.
+ */
+export async function agentMain(argv: string[], boot?: BootInfo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -100,21 +112,29 @@ async function main(argv: string[]): Promise<number> {
   // Log lines go to stderr and into a short tail for the dashboard's System page.
   const logTail = new LogTail();
   const log = createLogger({ level: loaded.config.log.level, scope: 'agent', write: (line) => (process.stderr.write(`${line}\n`), logTail.push(line)) });
-  log.info('starting', { version: AGENT_VERSION, config: loaded.file ?? 'environment', state: loaded.config.stateDir });
+  log.info('starting', { version: AGENT_VERSION, config: loaded.file ?? 'environment', state: loaded.config.stateDir, ...(boot ? { loadedBy: boot.loader.version } : {}) });
+  if (!boot) {
+    const handoff = await loadUpdatedBundle({ stateDir: loaded.config.stateDir, installedVersion: AGENT_VERSION, log: log.child('loader') });
+    if (handoff) return handoff.main(argv, { loader: { file: process.argv[1]!, version: AGENT_VERSION } });
+  }
 
-  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+  // The daemon's code loads only now, after any hand-off to an updated bundle: a loader that hands off
+  // never evaluates its own copy.
+  const { startAgent } = await import('./app.js');
+  let agent: Awaited<ReturnType<typeof StartAgent>> | undefined;
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
-    const force = setTimeout(() => process.exit(1), 5000);
+    const force = setTimeout(() => process.exit(code || 1), 5000);
     force.unref();
-    void (agent ? agent.stop() : Promise.resolve()).then(() => process.exit(0));
+    void (agent ? agent.stop() : Promise.resolve()).then(() => process.exit(code));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  const bundle = process.argv[1]!;
+  // children run this very bundle (an updated one when the loader started it)
+  const bundle = boot ? fileURLToPath(import.meta.url) : process.argv[1]!;
   const configFile = loaded.file;
   const timeoutMs = loaded.config.hardware.detectTimeoutSec * 1000;
   const provisionArgs = ['provision', ...(configFile ? ['--config', configFile] : [])];
@@ -124,13 +144,23 @@ async function main(argv: string[]): Promise<number> {
     // One-off work runs in short-lived children of this same bundle, so the daemon stays lean.
     provision: () => runChild({ bundle, args: provisionArgs, timeoutMs: 120_000, log, what: 'provisioning' }),
     detect: () => detectInChild({ bundle, configFile, timeoutMs, log }),
+    restart: (reason) => shutdown(reason, EXIT_RESTART),
     benchmark: () => runChildJson<Record<string, number>>({ bundle, args: ['bench', ...(configFile ? ['--config', configFile] : [])], timeoutMs: 180_000, log, what: 'capability benchmarks' }),
   });
   if (stopping) await agent.stop();
   return -1; // keep running
 }
 
-main(process.argv.slice(2)).then(
+/** True when this file is the program node started (not when the loader imports it as an update). */
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) agentMain(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },

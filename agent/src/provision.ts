@@ -8,6 +8,7 @@ import {
 import type { DeviceConfig, HubCard, Logger, MqttClient } from '@sosna/protocol';
 import { Credentials, CREDENTIALS_FILE, PROVISION_FILE, ProvisionState } from './credentials.js';
 import { checkHub } from './trust/check.js';
+import { configForHub, recordedChoice } from './trust/choose.js';
 import { jsonRpcReader } from './trust/rpc.js';
 import type { StateStore } from './state.js';
 
@@ -37,7 +38,10 @@ function waitForCard(client: MqttClient, config: DeviceConfig, codec: ReturnType
 }
 
 export async function provision(opts: { config: DeviceConfig; state: StateStore; name: string; log: Logger }): Promise<Credentials> {
-  const { config, state, log } = opts;
+  const { state, log } = opts;
+  // With several hubs configured, join the one the agent chose (trust/choose.ts records it in the state dir).
+  const chosen = opts.config.hubs.length ? recordedChoice(opts.config, state) : null;
+  const config = chosen ? configForHub(opts.config, chosen.option) : opts.config;
   const key = config.provisioningKey;
   if (!key) throw new SosnaError('E_UNAUTHORIZED', 'no credentials and no provisioningKey in the config: this device cannot join a hub');
   const [keyId, secret] = key.split('.') as [string, string];

@@ -10,6 +10,10 @@ import { registerProvision } from './commands/provision.js';
 import { registerImage } from './commands/image.js';
 import { registerFlash } from './commands/flash.js';
 import { registerMoney } from './commands/money.js';
+import { registerUpdate } from './commands/update.js';
+import { connOptions, oneShotSession } from './commands/console-session.js';
+import type { ConnFlags } from './commands/console-session.js';
+import { buildConsoleProgram, runShell } from './commands/shell.js';
 
 const program = new Command('sosna')
   .version(VERSION)
@@ -18,13 +22,15 @@ const program = new Command('sosna')
   .showHelpAfterError()
   .exitOverride();
 registerHub(program);
-registerConsole(program);
-registerJobs(program);
+const session = oneShotSession();
+connOptions(registerConsole(program, session)).action((flags: ConnFlags) => runShell({ build: buildConsoleProgram, flags }));
+registerJobs(program, session);
 registerUp(program);
 registerProvision(program);
 registerImage(program);
 registerFlash(program);
-registerMoney(program, program.commands.find((c) => c.name() === 'console')!);
+registerMoney(program, program.commands.find((c) => c.name() === 'console')!, session);
+registerUpdate(program.commands.find((c) => c.name() === 'console')!, session);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);

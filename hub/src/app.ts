@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createCodec, createLogger, payoutsService, RpcEndpoint } from '@sosna/protocol';
+import { createCodec, createLogger, hubConfigService, payoutsService, RpcEndpoint } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
 import { HubConfig } from './config.js';
 import type { HubConfigInput } from './config.js';
@@ -19,8 +19,11 @@ import { startDeviceLinks } from './services/device-links.js';
 import type { DeviceLinks } from './services/device-links.js';
 import { startProvisioning } from './services/provisioning.js';
 import { requireRole, startConsole } from './services/console.js';
+import { startDesiredConfig } from './services/desired-config.js';
 import { announce } from './services/announcer.js';
+import { loadOrCreateUpdateKey, startUpdates } from './services/updates.js';
 import { startMoney } from './services/money.js';
+import { testPauseHooks } from './payouts/test-pause.js';
 import { startJobs } from './jobs/index.js';
 import type { DeviceMeta, Scheduler } from './jobs/index.js';
 import { VERSION } from './version.js';
@@ -59,6 +62,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   const signer = loadOrCreateOwnerKey(dataDir, log);
+  const updateKey = loadOrCreateUpdateKey(dataDir, log); // signs agent releases (OTA); its address goes into the card
   const store = openSqliteStore(join(dataDir, 'hub.db'));
   const stops: (() => Promise<void> | void)[] = [() => store.close()];
   const stopAll = async () => {
@@ -101,8 +105,14 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
     const deviceEndpoint = new RpcEndpoint<DeviceMeta>();
     const links = await startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs, endpoint: deviceEndpoint });
     stops.push(() => links.stop());
-    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint });
+    let walletAddress: string | null = null; // set once the chain is up (devices ask for it with their earnings)
+    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress });
     stops.push(() => jobs.stop());
+    let card: Awaited<ReturnType<typeof announce>> | null = null;
+    const updates = startUpdates({ dataDir, store, links, registry, events, log: log.child('updates'), updateKey, card: () => card, deviceEndpoint });
+    stops.push(() => updates.stop());
+    const desired = await startDesiredConfig({ bus: broker, codec, hubId, store, registry, events, log: log.child('config') });
+    deviceEndpoint.add(hubConfigService, desired.deviceHandlers);
     const provisioning = await startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, scrypt });
     dropProvisionSession = provisioning.drop;
     stops.push(() => provisioning.stop());
@@ -118,15 +128,17 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
         : await startMoney({
             dataDir, ownerKey: signer.privateKey, endpoint: endpoints[0] ?? '', payoutIntervalSec: config.chain.payoutIntervalSec,
             rpcUrl: config.chain.mode === 'rpc' ? config.chain.rpcUrl : undefined, contractsFile: config.chain.contractsFile,
-            store: store.payouts, log: log.child('money'),
+            store: store.payouts, log: log.child('money'), hooks: testPauseHooks(process.env, log.child('money')), // test-only fault points
           });
     if (money) stops.push(() => money.stop());
+    walletAddress = money?.chain.contracts.wallet ?? null;
 
     const console = await startConsole({
       bus: broker, codec, hubId, name: config.name, owner: signer.address, version: VERSION, connections: () => broker.connectedClients(),
-      log: log.child('console'), store, registry, links,
+      log: log.child('console'), store, registry, links, desired, events, jobs: jobs.scheduler,
       extend: (endpoint) => {
         jobs.consoleServices(endpoint);
+        updates.consoleServices(endpoint);
         if (money) {
           endpoint.add(payoutsService, {
             ...money.handlers,
@@ -140,7 +152,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
     });
     stops.push(() => console.stop());
 
-    await announce({ bus: broker, codec, hubId, name: config.name, endpoints, signer, wallet: money?.chain.contracts.wallet, chainId: money?.chain.chainId });
+    card = await announce({ bus: broker, codec, hubId, name: config.name, endpoints, signer, wallet: money?.chain.contracts.wallet, chainId: money?.chain.chainId, updateKey: updateKey.address, prices: config.prices });
 
     const chainInfo = money
       ? { rpcUrl: money.chain.rpcUrl, chainId: money.chain.chainId, wallet: money.chain.contracts.wallet, whitelist: money.chain.contracts.whitelist, token: money.chain.contracts.token }

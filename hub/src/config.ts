@@ -18,6 +18,11 @@ export const HubConfig = z
       .prefault({}),
     /** Endpoints announced to devices; default from the listeners. */
     publicUrls: z.array(z.string().min(1)).default([]),
+    /**
+     * What this hub pays devices, on its signed card: device class (`cpu`, `gpu`, `asic`) -> token wei per
+     * second of running a job, as a decimal string. Agents prefer, among acceptable hubs, the one that pays more.
+     */
+    prices: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a device class such as cpu, gpu or asic'), z.string().regex(/^\d{1,78}$/, 'must be a non-negative decimal integer (token wei per second)')).default({}),
     devices: z
       .object({
         telemetryFlushMs: z.number().int().min(10).max(60_000).default(1000),

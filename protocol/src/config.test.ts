@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyEnv, DeviceConfig, envVariables, parseConfig } from './config.js';
+import { REMOTE_CONFIG_FIELDS } from './desired-config.js';
 
 describe('device config', () => {
   it('fills defaults from the schema', () => {
@@ -10,6 +11,8 @@ describe('device config', () => {
   it('derives environment variables from the schema', () => {
     const names = envVariables(DeviceConfig).map((v) => v.env);
     expect(names).toEqual(expect.arrayContaining(['SOSNA_HUB_URL', 'SOSNA_PROVISIONING_KEY', 'SOSNA_TELEMETRY_INTERVAL_SEC', 'SOSNA_MQTT_KEEPALIVE_SEC', 'SOSNA_LOG_LEVEL']));
+    expect(names).not.toContain('SOSNA_HUBS'); // a list of objects (with keys): only in the file, never from a hub's desired config
+    expect([...REMOTE_CONFIG_FIELDS.keys()].filter((k) => k.startsWith('hubs'))).toEqual([]);
   });
 
   it('applies environment overrides with types', () => {
@@ -34,5 +37,17 @@ describe('device config', () => {
     const r = parseConfig(DeviceConfig, { hub: { url: 'mqtt://a:1' }, provisioningKey: 'hunter2 with spaces' });
     expect(r.ok ? '' : r.errors.join()).not.toContain('hunter2');
     expect(r.ok ? '' : r.errors.join()).toContain('value hidden');
+  });
+  it('takes a list of other hubs, each joinable (its own or the top-level provisioning key), and names the bad entry', () => {
+    const ok = parseConfig(DeviceConfig, { hub: { url: 'mqtt://a:1' }, provisioningKey: 'k.s', hubs: [{ url: 'mqtt://b:2', owner: `0x${'ab'.repeat(20)}` }, { url: 'mqtt://c:3', provisioningKey: 'k2.s2' }] });
+    expect(ok.ok && ok.config.hubs).toEqual([{ url: 'mqtt://b:2', owner: `0x${'ab'.repeat(20)}` }, { url: 'mqtt://c:3', provisioningKey: 'k2.s2' }]);
+    expect(parseConfig(DeviceConfig, { hub: { url: 'mqtt://a:1' } })).toMatchObject({ ok: true, config: { hubs: [] } });
+    const bad = parseConfig(DeviceConfig, { hub: { url: 'mqtt://a:1' }, hubs: [{ url: 'mqtt://a:1', provisioningKey: 'k.s' }, { url: 'mqtt://b:2' }, { url: 'http://c' }] }, { file: 'c.json' });
+    const text = bad.ok ? '' : bad.errors.join('\n');
+    expect(text).toContain('c.json: hubs.2.url: must be an mqtt://');
+    const dup = parseConfig(DeviceConfig, { hub: { url: 'mqtt://a:1' }, hubs: [{ url: 'mqtt://a:1', provisioningKey: 'k.s' }, { url: 'mqtt://b:2' }] }, { file: 'c.json' });
+    const dupText = dup.ok ? '' : dup.errors.join('\n');
+    expect(dupText).toContain('c.json: hubs.0.url: mqtt://a:1 is already configured as hub.url');
+    expect(dupText).toContain('hubs.1.provisioningKey: hub mqtt://b:2 needs a provisioningKey');
   });
 });

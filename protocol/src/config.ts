@@ -8,6 +8,8 @@ const MqttUrl = z
   .string()
   .refine((s) => /^(mqtts?|wss?):\/\/[^/\s]+/.test(s), 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
 
+const ProvisioningKey = z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must look like keyId.secret');
+
 export const DeviceConfig = z
   .object({
     hub: z
@@ -21,7 +23,26 @@ export const DeviceConfig = z
       })
       .strict(),
     /** Fleet provisioning key `keyId.secret`; exchanged for the device's own credentials on first boot. */
-    provisioningKey: z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must look like keyId.secret').optional(),
+    provisioningKey: ProvisioningKey.optional(),
+    /**
+     * Other hubs this device may work for, beside `hub`. With any listed, the agent reads every hub's signed
+     * card, checks each on chain, and joins the best acceptable one (agent/src/trust/choose.ts); it moves to
+     * another when its hub fails the trust check on a reconnect. A hub without its own provisioningKey uses
+     * the top-level one.
+     */
+    hubs: z
+      .array(
+        z
+          .object({
+            url: MqttUrl,
+            id: Id.optional(),
+            owner: EthAddress.optional(),
+            provisioningKey: ProvisioningKey.optional(),
+          })
+          .strict(),
+      )
+      .max(16)
+      .default([]),
     /** Human name of the device; defaults to the host name. */
     name: z.string().min(1).max(128).optional(),
     /** Where credentials and other state live; written atomically. */
@@ -107,9 +128,30 @@ export const DeviceConfig = z
       .strict()
       .refine((c) => !c.rpcUrl || c.whitelist, { message: 'chain.rpcUrl needs chain.whitelist (the Whitelist contract address)', path: ['whitelist'] })
       .prefault({}),
+    /** The device itself: how the agent reboots it and where it finds the board's LEDs (never set from a hub). */
+    system: z
+      .object({
+        /** The command `sosna console devices reboot` runs, as argv; default `systemctl reboot` where systemd runs, else `reboot`. */
+        rebootCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
+        /** Where sysfs is mounted (LEDs for `devices identify` under class/leds). */
+        sysfsRoot: z.string().min(1).default('/sys'),
+      })
+      .strict()
+      .prefault({}),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).strict().prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, string>([[c.hub.url, 'hub.url']]);
+    c.hubs.forEach((h, i) => {
+      const first = seen.get(h.url);
+      if (first) ctx.addIssue({ code: 'custom', path: ['hubs', i, 'url'], message: `${h.url} is already configured as ${first}` });
+      else seen.set(h.url, `hubs.${i}.url`);
+      if (!h.provisioningKey && !c.provisioningKey) {
+        ctx.addIssue({ code: 'custom', path: ['hubs', i, 'provisioningKey'], message: `hub ${h.url} needs a provisioningKey (here or at the top level) to be joined` });
+      }
+    });
+  });
 export type DeviceConfig = z.infer<typeof DeviceConfig>;
 export type DeviceConfigInput = z.input<typeof DeviceConfig>;
 
@@ -134,7 +176,11 @@ function leafKind(schema: ZodLike): Leaf | null {
   if (t === 'string' || t === 'enum' || t === 'literal') return 'string';
   if (t === 'number' || t === 'int') return 'number';
   if (t === 'boolean') return 'boolean';
-  if (t === 'array') return 'list';
+  // lists of plain values only: a list of objects (e.g. `hubs`) is set in the file, never from one variable
+  if (t === 'array') {
+    const element = unwrap(schema)._zod.def.element;
+    return element && unwrap(element)._zod.def.type === 'object' ? null : 'list';
+  }
   return null;
 }
 

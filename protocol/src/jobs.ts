@@ -3,7 +3,7 @@
 //
 //   console -> hub    jobs.submit/ls/show/logs/cancel, earnings.list/devices    (console/{op}/rpc/in)
 //   hub -> device     jobs.start/cancel/list/logs                              (dev/{id}/rpc/in)
-//   device -> hub     jobs.lease/update/log                                    (dev/{id}/rpc/out, odd channels)
+//   device -> hub     jobs.lease/update/log, earnings.mine                     (dev/{id}/rpc/out, odd channels)
 //
 // On a device a "job" is one run of a hub job: one replica, one attempt. Its id (`{jobId}.{replica}.{attempt}`)
 // is the idempotency key: a redelivered start never starts a second container.
@@ -317,4 +317,26 @@ export type DeviceStanding = z.infer<typeof DeviceStanding>;
 export const earningsService = defineService('earnings', {
   list: { params: z.object({ owner: z.string().max(128).optional() }), result: z.object({ owners: z.array(OwnerEarnings), total: z.bigint() }) },
   devices: { params: z.object({}), result: z.object({ devices: z.array(DeviceStanding) }) },
+});
+
+// ---------------------------------------------------------------------------------------------------
+// device -> hub: what this device earned (its dashboard's earnings page)
+
+/** The calling device's own share of the hub's earnings ledger (amounts in token wei). */
+export const DeviceEarnings = z.object({
+  /** The owner address the hub credits this device's runs to (null: none known). */
+  owner: z.string().nullable(),
+  /** Credited for this device's runs (verified results). */
+  accrued: z.bigint(),
+  /** The part of `accrued` in payouts mined on chain. */
+  paid: z.bigint(),
+  runs: z.number().int().nonnegative(),
+  seconds: z.number().int().nonnegative(),
+  /** The hub's HubWallet, where the owner claims (null: the hub runs without a chain). */
+  wallet: z.string().regex(/^0x[0-9a-fA-F]{40}$/).nullable(),
+});
+export type DeviceEarnings = z.infer<typeof DeviceEarnings>;
+
+export const deviceEarningsService = defineService('earnings', {
+  mine: { params: z.object({}), result: DeviceEarnings },
 });

@@ -19,6 +19,8 @@ export const HubCardBody = z.object({
   wallet: EthAddress.optional(),
   chainId: z.number().int().positive().optional(),
   prices: z.record(z.string(), z.string().regex(/^\d+$/, 'must be a decimal integer (token wei)')).optional(),
+  /** The hub's update key: agents install only agent bundles signed by it (see updates.ts). */
+  updateKey: EthAddress.optional(),
   issuedAt: Millis,
 });
 export type HubCardBody = z.infer<typeof HubCardBody>;
@@ -73,7 +75,19 @@ export const DeviceOffline = z.object({
   at: Millis,
   reason: z.enum(['will', 'shutdown']),
 });
-export const DeviceState = z.discriminatedUnion('status', [DeviceOnline, DeviceOffline]);
+/**
+ * Retained on dev/{id}/state when the device refuses to work for this hub: its trust check on connecting
+ * failed (card signature, Whitelist, wallet state or funds; see agent/src/trust). The device takes no jobs,
+ * disconnects, and checks again on its next connection (with backoff).
+ */
+export const DeviceRefused = z.object({
+  v: z.literal(1),
+  status: z.literal('refused'),
+  at: Millis,
+  reason: z.string().min(1).max(2000),
+});
+export const DeviceState = z.discriminatedUnion('status', [DeviceOnline, DeviceOffline, DeviceRefused]);
+export type DeviceRefused = z.infer<typeof DeviceRefused>;
 export type DeviceOnline = z.infer<typeof DeviceOnline>;
 export type DeviceOffline = z.infer<typeof DeviceOffline>;
 export type DeviceState = z.infer<typeof DeviceState>;

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { defineService } from './rpc/service.js';
 import { BasicInventory, Id } from './messages.js';
+import { DesiredConfigState, DeviceTarget, SetConfigChunk } from './desired-config.js';
+import { IDENTIFY_MAX_SEC, IdentifyResult, RebootChunk, WatchEvent, WatchFilter } from './device-actions.js';
 
 /** Offered by every device. */
 export const systemService = defineService('system', {
@@ -19,6 +21,21 @@ export const systemService = defineService('system', {
   ping: {
     params: z.object({ echo: z.string().max(1024).optional() }),
     result: z.object({ echo: z.string().optional(), at: z.number() }),
+  },
+});
+
+/** The `system` service as the sosna agent offers it: systemService's methods plus reboot and identify. */
+export const agentSystemService = defineService('system', {
+  ...systemService.methods,
+  /** Answers, then runs the configured reboot command (`system.rebootCommand` in the device config). */
+  reboot: {
+    params: z.object({}),
+    result: z.object({ command: z.array(z.string()), inMs: z.number().int().nonnegative() }),
+  },
+  /** Blinks an LED for some seconds where the board has one the agent can drive; says why not otherwise. */
+  identify: {
+    params: z.object({ seconds: z.number().int().min(1).max(IDENTIFY_MAX_SEC).default(15) }),
+    result: IdentifyResult,
   },
 });
 
@@ -48,6 +65,10 @@ export const DeviceSummary = z.object({
   inventory: z.record(z.string(), z.unknown()).nullable(),
   telemetry: z.record(z.string(), z.number()).nullable(),
   telemetryAt: z.number().nullable(),
+  /** The device refused this hub on its last connection (trust check failed), with its reason; absent otherwise. */
+  refused: z.object({ reason: z.string(), at: z.number() }).nullable().optional(),
+  /** The desired config the hub holds for the device and whether the device applied it. */
+  config: DesiredConfigState.nullable().optional(),
 });
 export type DeviceSummary = z.infer<typeof DeviceSummary>;
 
@@ -89,6 +110,39 @@ export const devicesService = defineService('devices', {
       timeoutMs: z.number().int().positive().max(600_000).optional(),
     }),
     result: z.unknown(),
+    streaming: true,
+  },
+  /** Sets config values on the targeted devices (retained desired state); streams progress, then a result per device. */
+  set: {
+    params: z.object({
+      target: DeviceTarget,
+      values: z.record(z.string().max(128), z.unknown()),
+      /** How long to wait for online devices to report (ms); those that do not are `pending`. */
+      waitMs: z.number().int().nonnegative().max(600_000).optional(),
+    }),
+    result: SetConfigChunk,
+    streaming: true,
+  },
+  /** Adds and removes tags on the targeted devices. */
+  tag: {
+    params: z.object({ target: DeviceTarget, add: z.array(Id).max(64).default([]), remove: z.array(Id).max(64).default([]) }),
+    result: z.object({ devices: z.array(z.object({ deviceId: Id, tags: z.array(z.string()) })) }),
+  },
+  /** Asks each targeted device to reboot; streams one result per device (ok, offline or failed with the reason). */
+  reboot: {
+    params: z.object({ target: DeviceTarget, timeoutMs: z.number().int().positive().max(120_000).optional() }),
+    result: RebootChunk,
+    streaming: true,
+  },
+  /** Asks one device to blink an LED; the answer says whether it can and how to find the device. */
+  identify: {
+    params: z.object({ deviceId: Id, seconds: z.number().int().min(1).max(IDENTIFY_MAX_SEC).default(15) }),
+    result: IdentifyResult,
+  },
+  /** Live births, deaths, telemetry and job events, filtered; streams until cancelled or `maxSec` passes. */
+  watch: {
+    params: WatchFilter,
+    result: WatchEvent,
     streaming: true,
   },
 });

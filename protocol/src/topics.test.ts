@@ -4,7 +4,7 @@ import { parseTopic, parseUsername, topics, usernames } from './topics.js';
 describe('topics', () => {
   it('builds and parses every kind of topic', () => {
     expect(parseTopic(topics.announce('h1'))).toEqual({ kind: 'announce', hubId: 'h1' });
-    for (const channel of ['state', 'telemetry', 'rpc/in', 'rpc/out'] as const) {
+    for (const channel of ['state', 'telemetry', 'rpc/in', 'rpc/out', 'config'] as const) {
       expect(parseTopic(topics.device('h1', 'd-1', channel))).toEqual({ kind: 'device', hubId: 'h1', deviceId: 'd-1', channel });
     }
     expect(parseTopic(topics.console('h1', 'alice', 'in'))).toEqual({ kind: 'console', hubId: 'h1', operator: 'alice', dir: 'in' });

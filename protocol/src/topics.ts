@@ -3,6 +3,7 @@
 //   sosna/v1/hubs/{hubId}/announce                      retained hub card
 //   sosna/v1/{hubId}/dev/{deviceId}/{state|telemetry}    device -> hub
 //   sosna/v1/{hubId}/dev/{deviceId}/rpc/{in|out}         in: to the device's services, out: from the device
+//   sosna/v1/{hubId}/dev/{deviceId}/config               hub -> device, retained: the desired config
 //   sosna/v1/{hubId}/console/{operator}/rpc/{in|out}     in: to the hub's console services, out: replies
 //   sosna/v1/{hubId}/provision/{session}/rpc/{in|out}    in: to the hub's provision service, out: replies
 // "in" always flows towards the endpoint that owns the services named by the path; the caller on a topic
@@ -33,7 +34,7 @@ function hub(hubId: string): string {
   return hubId;
 }
 
-export type DeviceChannel = 'state' | 'telemetry' | 'rpc/in' | 'rpc/out';
+export type DeviceChannel = 'state' | 'telemetry' | 'rpc/in' | 'rpc/out' | 'config';
 export type Direction = 'in' | 'out';
 
 export const topics = {
@@ -42,6 +43,11 @@ export const topics = {
   announceAll: () => `${ROOT}/hubs/+/announce`,
   device: (hubId: string, deviceId: string, channel: DeviceChannel) =>
     `${ROOT}/${hub(hubId)}/dev/${assertId('deviceId', deviceId)}/${channel}`,
+  /**
+   * Job events of one device as its local dashboard streams them (never on the broker: there they travel
+   * as the jobs.update / jobs.log RPC calls, whose params are the payloads: a RunReport, `{id, pieces}`).
+   */
+  deviceJobs: (hubId: string, deviceId: string, kind: 'update' | 'log') => `${ROOT}/${hub(hubId)}/dev/${assertId('deviceId', deviceId)}/jobs/${kind}`,
   /** Filter matching one channel of every device of a hub. */
   deviceAll: (hubId: string, channel: DeviceChannel) => `${ROOT}/${hub(hubId)}/dev/+/${channel}`,
   console: (hubId: string, operator: string, dir: Direction) =>
@@ -73,7 +79,7 @@ export function parseTopic(topic: string): ParsedTopic | null {
   const rest = p.slice(5).join('/');
   switch (p[3]) {
     case 'dev':
-      if (rest === 'state' || rest === 'telemetry' || rest === 'rpc/in' || rest === 'rpc/out') {
+      if (rest === 'state' || rest === 'telemetry' || rest === 'rpc/in' || rest === 'rpc/out' || rest === 'config') {
         return { kind: 'device', hubId, deviceId: id, channel: rest };
       }
       return null;

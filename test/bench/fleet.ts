@@ -11,22 +11,13 @@ import { ConsoleClient, ConsoleProfile } from '@sosna/hub';
 import { createCodec, devicesService, hubService, noDelay, RpcPeer, systemService } from '@sosna/protocol';
 import { BUNDLE, CLI, cli, freePort, installBundle, start, startExecutable, writeJson } from '../procs.js';
 import { tempDir } from '../helpers.js';
+import { memSplit, rssMiB } from './mem.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const N = Number(process.env.BENCH_DEVICES ?? 5000);
 const PROCS = Math.max(1, Number(process.env.BENCH_PROCS ?? 4));
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 
-const rssMiB = (pid: number) => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-};
-/** Resident memory split: private (the process's own) vs file-backed shared pages (the node binary's code). */
-const memSplit = (pid: number) => {
-  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? NaN) / 1024;
-  return { privateMiB: kb('Private_Dirty') + kb('Private_Clean'), sharedMiB: kb('Shared_Clean') + kb('Shared_Dirty'), pssMiB: kb('Pss') };
-};
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 
@@ -153,7 +144,7 @@ export async function benchFleet(): Promise<Record<string, unknown>> {
     console.log(`  ratio               ${(hub50 / bare50).toFixed(2)}x        ${(hub99 / bare99).toFixed(2)}x   (target: p99 within 1.5x)`);
 
     // The agent bundle: size, and RSS once it is online and idle, executed as shipped (its first line
-    // adds --max-semi-space-size=1) and under plain `node`.
+    // adds the memory flags of scripts/build.mjs) and under plain `node`.
     const bundleKiB = statSync(BUNDLE).size / 1024;
     const akey = (await cli(['hub', 'keys', 'create', '--fleet', 'footprint', '--max', '2', '--data-dir', hubDir])).stdout.trim();
     const bin = installBundle(join(tmp.dir, 'device-bin'));

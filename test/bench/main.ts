@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { benchFleet } from './fleet.js';
 import { benchJobs } from './jobs.js';
+import { benchDashboard } from './dashboard.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -13,6 +14,10 @@ if (!only || only === 'fleet') {
 if (!only || only === 'jobs') {
   const r = await benchJobs();
   writeFileSync('bench-results/jobs.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'dashboard') {
+  const r = await benchDashboard();
+  if (r) writeFileSync('bench-results/dashboard.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');

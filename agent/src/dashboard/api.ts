@@ -48,7 +48,7 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
     return {
       deviceId: s.deviceId, hubId: s.hubId, name: s.name, hubUrl: s.hubUrl, agentVersion: d.agentVersion,
       uptimeSec: Math.round((Date.now() - d.startedAt) / 1000), hostname: inv.hostname, platform: inv.platform, arch: inv.arch,
-      os: inv.os, cpu: inv.cpu, memoryTotalBytes: inv.memory.totalBytes, connected: s.connected,
+      os: inv.os, cpu: inv.cpu, memoryTotalBytes: inv.memory.totalBytes, connected: s.connected, hubTrust: s.hubTrust ?? null, hubChoice: s.hubChoice ?? null,
     };
   };
 
@@ -89,7 +89,7 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
         const dev = device();
         const latest = d.ring.latest();
         const health = assessHealth({
-          connected: dev.connected, metrics: latest?.metrics ?? {}, sampleAgeMs: latest ? Date.now() - latest.at : null,
+          connected: dev.connected, trust: dev.hubTrust, metrics: latest?.metrics ?? {}, sampleAgeMs: latest ? Date.now() - latest.at : null,
           intervalSec: d.config.telemetry.intervalSec, memoryTotalBytes: dev.memoryTotalBytes,
         });
         return { body: { device: dev, health, latest } };

@@ -12,6 +12,8 @@ const worst = (levels: Level[]): Level => (levels.includes('error') ? 'error' : 
 
 export function assessHealth(input: {
   connected: boolean;
+  /** The hub trust check of the last connection (null: none configured or none yet). */
+  trust?: { state: 'unchecked' | 'trusted' | 'refused'; hubId: string; reason: string | null } | null;
   metrics: Record<string, number>;
   /** Milliseconds since the newest sample; null when there is none yet. */
   sampleAgeMs: number | null;
@@ -20,7 +22,14 @@ export function assessHealth(input: {
 }): { level: Level; checks: HealthCheck[] } {
   const m = input.metrics;
   const checks: HealthCheck[] = [];
-  checks.push({ name: 'hub link', level: input.connected ? 'ok' : 'error', detail: input.connected ? 'connected' : 'not connected (reconnecting)' });
+  const refused = input.trust?.state === 'refused' ? input.trust : null;
+  checks.push({
+    name: 'hub link', level: input.connected ? 'ok' : 'error',
+    detail: input.connected ? 'connected' : refused ? `refusing hub ${refused.hubId} (checking again on reconnect)` : 'not connected (reconnecting)',
+  });
+  if (input.trust && input.trust.state !== 'unchecked') {
+    checks.push({ name: 'hub trust', level: refused ? 'error' : 'ok', detail: refused ? `refused: ${refused.reason}` : `hub ${input.trust.hubId} checked on connect` });
+  }
   const stale = input.sampleAgeMs === null || input.sampleAgeMs > 3 * input.intervalSec * 1000 + 5000;
   checks.push({ name: 'telemetry', level: stale ? 'warn' : 'ok', detail: input.sampleAgeMs === null ? 'no sample yet' : `last sample ${Math.round(input.sampleAgeMs / 1000)} s ago` });
   const cpuT = m['cpu.tempC'];

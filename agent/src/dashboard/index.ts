@@ -16,8 +16,9 @@ import { TelemetryRing } from './ring.js';
 import { createDashboardServer } from './server.js';
 import { SettingsStore } from './settings.js';
 import type { DashboardSources, DeviceStatus } from './sources.js';
+import type { JobsFeed } from './jobs-feed.js';
 
-export type { DashboardSources, DeviceStatus, EarningsSummary, JobSummary } from './sources.js';
+export type { DashboardSources, DeviceStatus, EarningsSummary, HubEarnings, JobSummary } from './sources.js';
 export { LogTail } from './logtail.js';
 
 export interface DashboardOptions {
@@ -30,6 +31,8 @@ export interface DashboardOptions {
   status: () => DeviceStatus;
   sources?: DashboardSources;
   logs?: LogTail | null;
+  /** The job manager's runs: listed on the Jobs page (unless `sources.jobs` says otherwise) and streamed live. */
+  jobsFeed?: JobsFeed | null;
   env?: Record<string, string | undefined>;
   /** Tests: the UI to serve (default: the one built into the bundle) and a cheaper scrypt. */
   assets?: Record<string, UiAsset>;
@@ -103,8 +106,16 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     },
   });
   const secret = new LoginSecret({ passwordHash, log, ...(o.showCode ? { showCode: o.showCode } : {}) });
+  const feed = o.jobsFeed ?? null;
+  // Job events go out as they happen, in the payload shapes of the jobs.update / jobs.log calls to the hub.
+  const unsubscribe = feed?.subscribe((e) => {
+    if (live.size === 0) return;
+    const s = o.status();
+    live.publish(topics.deviceJobs(s.hubId, s.deviceId, e.kind), e.payload);
+  });
+  const sources = { ...(feed ? { jobs: () => feed.list() } : {}), ...o.sources };
   const routes = apiRoutes({
-    log, agentVersion: o.agentVersion, startedAt, config, env, status: o.status, sources: o.sources ?? {},
+    log, agentVersion: o.agentVersion, startedAt, config, env, status: o.status, sources,
     secret, sessions, limiter, settings, ring, logs: o.logs ?? null, live, sessionTtlMs,
   });
   const server = createDashboardServer({ log, sessions, routes, live, assets: o.assets ?? UI_ASSETS });
@@ -128,6 +139,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       if (live.size > 0) live.publish(topicOf('telemetry'), { v: 1, at, seq, full: true, metrics } satisfies Telemetry);
     },
     async stop() {
+      unsubscribe?.();
       live.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

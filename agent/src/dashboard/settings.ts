@@ -45,12 +45,12 @@ export type SettingsPlan =
  * validates the result as the agent would load it (the environment overrides applied, except for the
  * fields being changed, so that a bad value is caught even while a variable hides it). Pure.
  */
-export function planSettings(file: Json, patch: unknown, env: Env = {}): SettingsPlan {
+export function planSettings(file: Json, patch: unknown, env: Env = {}, editable: readonly string[] = EDITABLE_FIELDS): SettingsPlan {
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return { ok: false, errors: [{ field: '(body)', reason: 'must be a JSON object of field: value' }] };
   const entries = Object.entries(patch as Json);
   const errors: FieldError[] = entries
-    .filter(([k]) => !(EDITABLE_FIELDS as readonly string[]).includes(k))
-    .map(([k]) => ({ field: k, reason: `cannot be changed from the dashboard (editable: ${EDITABLE_FIELDS.join(', ')})` }));
+    .filter(([k]) => !editable.includes(k))
+    .map(([k]) => ({ field: k, reason: `cannot be changed here (editable: ${editable.join(', ')})` }));
   if (errors.length) return { ok: false, errors };
   if (entries.length === 0) return { ok: false, errors: [{ field: '(body)', reason: 'nothing to change' }] };
 
@@ -102,10 +102,11 @@ export class SettingsStore {
   }
 
   /** Validates and writes a change; changes are serialised, each against the file as it is then. */
-  apply(patch: unknown): Promise<ApplyResult> {
+  /** `editable`: the fields this caller may change (the dashboard's by default; the hub's desired config passes its own). */
+  apply(patch: unknown, editable: readonly string[] = EDITABLE_FIELDS): Promise<ApplyResult> {
     const run = this.queue.then(async (): Promise<ApplyResult> => {
       if (!this.o.path) return { ok: false, status: 409, errors: [{ field: '(file)', reason: 'the agent runs without a config file (from the environment): nothing can be saved' }] };
-      const plan = planSettings(this.read(), patch, this.o.env ?? process.env);
+      const plan = planSettings(this.read(), patch, this.o.env ?? process.env, editable);
       if (!plan.ok) return { ok: false, status: 400, errors: plan.errors };
       let passwordHash: string | null = null;
       if (plan.password !== null) {

@@ -15,6 +15,8 @@ export interface ForwarderOptions {
   maxPendingBytes?: number;
   now?: () => number;
   onDone?: (rawBytes: number) => void;
+  /** Every piece as it is accepted (within the rate bound), before coalescing: the local dashboard's live log. */
+  onPiece?: (piece: LogPiece) => void;
 }
 
 interface Item {
@@ -69,6 +71,7 @@ export class LogForwarder {
   }
 
   private push(piece: LogPiece, raw: number): void {
+    this.o.onPiece?.(piece);
     const max = this.o.pieceBytes ?? 16 * 1024;
     const last = this.pending[this.pending.length - 1];
     if (last && last.piece.stream === piece.stream && last.piece.data.length + piece.data.length <= max) {

@@ -2,5 +2,5 @@
 export { connectEngine, resolveEndpoint, negotiateApi } from './engine.js';
 export type { Engine } from './engine.js';
 export { JobManager } from './manager.js';
-export type { HubCalls } from './manager.js';
+export type { HubCalls, JobEvents } from './manager.js';
 export { containerSpec, LABEL_DEVICE, LABEL_JOB } from './container-spec.js';

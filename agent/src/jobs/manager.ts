@@ -4,7 +4,7 @@
 import { networkInterfaces, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { hubJobsService, isFinal, SosnaError } from '@sosna/protocol';
-import type { CallOptions, DeviceConfig, deviceJobsService, Handlers, Logger, LogPiece, Params, Result } from '@sosna/protocol';
+import type { CallOptions, DeviceConfig, DeviceJob, deviceJobsService, Handlers, Logger, LogPiece, Params, Result, RunReport } from '@sosna/protocol';
 import type { Engine } from './engine.js';
 import { messageOf } from './engine.js';
 import { Demuxer } from './demux.js';
@@ -22,6 +22,12 @@ export interface HubCalls {
   call<K extends keyof HubService['methods'] & string>(spec: HubService, method: K, params: Params<HubService, K>, opts?: CallOptions): Promise<Result<HubService, K>>;
 }
 
+/** Watches the runs as they change (the local dashboard): every saved state, every accepted piece of output. */
+export interface JobEvents {
+  update(job: DeviceJob, report: RunReport): void;
+  log(id: string, piece: LogPiece): void;
+}
+
 export interface JobManagerDeps {
   config: DeviceConfig['jobs'];
   stateDir: string;
@@ -29,6 +35,7 @@ export interface JobManagerDeps {
   engine: Engine | null;
   hub: HubCalls;
   log: Logger;
+  events?: JobEvents;
 }
 
 export function firstPublicIpv4(): string {
@@ -76,6 +83,7 @@ export class JobManager {
     if (recs.length) this.d.log.info('resuming runs', { runs: recs.length });
     for (const rec of recs) {
       this.leaseSec = rec.job.leaseSec;
+      this.d.events?.update(rec.job, reportOf(rec));
       this.spawn(rec);
     }
     await this.removeOrphans().catch((err: unknown) => this.d.log.warn('could not look for orphaned containers', { error: messageOf(err) }));
@@ -105,6 +113,7 @@ export class JobManager {
       bytesPerSec: this.d.config.logBytesPerSec,
       send: (pieces: LogPiece[], dropped: number) => this.sendLogs(rec.job.id, pieces, dropped),
       onDone: (raw) => (rec.forwardedBytes += raw),
+      ...(this.d.events ? { onPiece: (piece: LogPiece) => this.d.events!.log(rec.job.id, piece) } : {}),
     });
     this.forwarders.set(rec.job.id, forwarder);
     const runner = new JobRunner(rec, {
@@ -128,6 +137,7 @@ export class JobManager {
 
   private save(rec: JobRecord, report: boolean): void {
     if (this.stopped && !report) return;
+    this.d.events?.update(rec.job, reportOf(rec));
     try {
       this.records.save(rec);
     } catch (err) {
@@ -164,6 +174,7 @@ export class JobManager {
         if (active >= this.d.config.maxJobs) throw new SosnaError('E_CONFLICT', `this device runs ${active} jobs, its maximum`);
         const rec = newRecord(job);
         this.records.save(rec); // persisted (fsync'd) before the acknowledgement
+        this.d.events?.update(job, reportOf(rec));
         this.leaseSec = job.leaseSec;
         this.spawn(rec);
         this.kickReports();

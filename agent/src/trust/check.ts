@@ -35,3 +35,13 @@ export async function checkHub(card: HubCard, reader: EthReader, whitelist: stri
     return { ok: false, reasons: [`cannot check the hub on chain: ${(err as Error).message}`], claimable: 0n };
   }
 }
+
+/**
+ * What `owner` can claim now from a hub's wallet (read-only eth_calls). The wallet must be on the
+ * Whitelist, so a hub cannot show a figure from a contract of its own making; null when it is not.
+ */
+export async function claimableAt(reader: EthReader, whitelist: string, wallet: string, owner: string): Promise<bigint | null> {
+  const listed = decode.bool(await reader.call(whitelist, encodeCall('isListed(address)', [{ type: 'address', value: wallet }])));
+  if (!listed) return null;
+  return decode.uint(await reader.call(wallet, encodeCall('claimable(address)', [{ type: 'address', value: owner }])));
+}

@@ -1,30 +1,13 @@
 // `sosna console ...`: operator commands over MQTT, through the hub's console service.
 import type { Command } from 'commander';
-import { ConsoleClient } from '@sosna/hub';
-import { devicesService } from '@sosna/protocol';
-import type { DeviceFilter, DeviceSummary } from '@sosna/protocol';
-import { loadProfile } from '../profile.js';
+import { devicesService, parseConfigAssignment, SetConfigChunk } from '@sosna/protocol';
+import type { DeviceFilter, DeviceSummary, DeviceTarget } from '@sosna/protocol';
 import { ago, bytes, table } from '../table.js';
+import { callTimeout, connOptions } from './console-session.js';
+import { registerDevicePower } from './device-actions.js';
+import type { ConnFlags, ConsoleSession } from './console-session.js';
 
-export interface ConnFlags {
-  profile?: string;
-  url?: string;
-  user?: string;
-  password?: string;
-  hubId?: string;
-  timeout?: string;
-}
-
-export async function withConsole<T>(flags: ConnFlags, fn: (c: ConsoleClient) => Promise<T>): Promise<T> {
-  const profile = loadProfile(flags);
-  const timeoutMs = flags.timeout ? Number(flags.timeout) : undefined;
-  const client = await ConsoleClient.connect(profile, { timeoutMs });
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
-}
+export type { ConnFlags } from './console-session.js';
 
 export function deviceRows(devices: DeviceSummary[], now = Date.now()): string[][] {
   return devices.map((d) => {
@@ -33,7 +16,7 @@ export function deviceRows(devices: DeviceSummary[], now = Date.now()): string[]
       d.id,
       d.name,
       d.fleet ?? '-',
-      d.online ? 'online' : 'offline',
+      d.online ? 'online' : d.refused ? `refused: ${d.refused.reason}` : 'offline',
       d.online ? 'now' : ago(d.lastSeen, now),
       inv.cpu ? `${inv.cpu.cores ?? '?'}x ${inv.cpu.brand ?? ''}`.trim() : '-',
       bytes(inv.memory?.totalBytes),
@@ -82,19 +65,10 @@ export function deviceFilter(o: DeviceFlags): DeviceFilter {
   };
 }
 
-function connOptions(cmd: Command): Command {
-  return cmd
-    .option('--profile <file>', 'console profile (url, hubId, user, password)')
-    .option('--url <url>', 'hub MQTT URL')
-    .option('--hub-id <id>', 'hub id')
-    .option('--user <name>', 'operator name')
-    .option('--password <password>', 'operator password (or SOSNA_CONSOLE_PASSWORD)')
-    .option('--timeout <ms>', 'time-out for each call in ms');
-}
-
-export function registerConsole(program: Command): void {
-  const consoleCmd = program.command('console').description('operate the fleet through a hub');
-  connOptions(consoleCmd.command('devices').description('list devices'))
+export function registerConsole(program: Command, session: ConsoleSession): Command {
+  const consoleCmd = program.command('console').description('operate the fleet through a hub (no command: the interactive shell)');
+  const devicesCmd = connOptions(consoleCmd.command('devices').description('list devices (and: show, set, tag, untag, reboot, identify, watch)'));
+  devicesCmd
     .option('--json', 'machine-readable output')
     .option('--fleet <fleet>', 'only this fleet')
     .option('--tag <tag>', 'only devices with this tag')
@@ -108,7 +82,7 @@ export function registerConsole(program: Command): void {
     .option('--bench-min <key=value>', 'only devices with a benchmark figure of at least value (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .action(async (o: ConnFlags & DeviceFlags) => {
       const filter = deviceFilter(o);
-      const { devices } = await withConsole(o, (c) => c.call(devicesService, 'list', filter));
+      const { devices } = await session.withConsole(o, (c) => c.call(devicesService, 'list', filter));
       if (o.json) return void process.stdout.write(JSON.stringify(devices, null, 2) + '\n');
       if (devices.length === 0) return void process.stdout.write('no devices yet: create a key (sosna hub keys create --fleet NAME) and boot a device with it\n');
       process.stdout.write(table(['ID', 'NAME', 'FLEET', 'STATE', 'SEEN', 'CPU', 'MEMORY', 'LOAD', 'AGENT'], deviceRows(devices)) + '\n');
@@ -127,8 +101,8 @@ export function registerConsole(program: Command): void {
           throw new Error(`params ${JSON.stringify(paramsText)}: not valid JSON (${(err as Error).message})`);
         }
       }
-      const timeoutMs = o.timeout ? Number(o.timeout) : undefined;
-      await withConsole(o, (c) =>
+      const timeoutMs = callTimeout(o);
+      await session.withConsole(o, (c) =>
         c.call(
           devicesService,
           'call',
@@ -137,4 +111,103 @@ export function registerConsole(program: Command): void {
         ),
       );
     });
+  registerDeviceActions(devicesCmd, session);
+  registerDevicePower(devicesCmd, session);
+  return consoleCmd;
+}
+
+export interface TargetFlags { device?: string; fleet?: string; tag?: string; all?: boolean }
+
+export function targetOptions(cmd: Command): Command {
+  return cmd
+    .option('--device <id>', 'one device')
+    .option('--fleet <fleet>', 'every device of a fleet')
+    .option('--tag <tag>', 'every device with this tag')
+    .option('--all', 'every device of the hub');
+}
+
+/** Exactly one of --device, --fleet, --tag, --all. */
+export function deviceTarget(o: TargetFlags): DeviceTarget {
+  const given = [o.device !== undefined, o.fleet !== undefined, o.tag !== undefined, !!o.all].filter(Boolean).length;
+  if (given !== 1) throw new Error('name the devices with exactly one of --device ID, --fleet NAME, --tag TAG or --all');
+  if (o.device !== undefined) return { deviceId: o.device };
+  if (o.fleet !== undefined) return { fleet: o.fleet };
+  if (o.tag !== undefined) return { tag: o.tag };
+  return { all: true };
+}
+
+const onOff = (d: DeviceSummary) => (d.online ? 'online' : 'offline');
+
+export function formatDevice(d: DeviceSummary, now = Date.now()): string {
+  const lines = [
+    `device ${d.id} (${d.name}): ${onOff(d)}${d.online ? '' : `, last seen ${ago(d.lastSeen, now)}`}`,
+    `  fleet ${d.fleet ?? '-'}, tags ${d.tags.length ? d.tags.join(', ') : '-'}, agent ${d.agentVersion ?? '-'}`,
+  ];
+  const [row] = deviceRows([d], now);
+  lines.push(`  cpu ${row![5]}, memory ${row![6]}, load ${row![7]}`);
+  if (d.telemetry) lines.push(`  telemetry ${Object.entries(d.telemetry).slice(0, 12).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (d.config) {
+    const c = d.config;
+    lines.push(`  config v${c.version} ${c.status}${c.reason ? ` (${c.reason})` : ''}: ${Object.entries(c.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`);
+  } else lines.push('  config: nothing set from the hub');
+  return lines.join('\n');
+}
+
+export function progressLine(p: Extract<SetConfigChunk, { kind: 'progress' }>): string {
+  return `progress: ${p.applied + p.failed}/${p.total} reported (${p.applied} applied, ${p.failed} failed, ${p.pending} pending)`;
+}
+
+function registerDeviceActions(devicesCmd: Command, session: ConsoleSession): void {
+  connOptions(devicesCmd.command('show <device>').description('one device: state, hardware, tags, telemetry and its desired config'))
+    .option('--json', 'machine-readable output')
+    .action(async (deviceId: string, o: ConnFlags & { json?: boolean }) => {
+      const d = await session.withConsole(o, (c) => c.call(devicesService, 'show', { deviceId }));
+      process.stdout.write(o.json ? `${JSON.stringify(d, null, 2)}\n` : `${formatDevice(d)}\n`);
+    });
+
+  targetOptions(connOptions(devicesCmd.command('set <key=value...>').description('set config values (e.g. telemetry.intervalSec=30); offline devices get them when they come back')))
+    .option('--wait <ms>', 'how long to wait for online devices to report', '10000')
+    .option('--json', 'machine-readable output (one JSON line per result)')
+    .action(async (assignments: string[], o: ConnFlags & TargetFlags & { wait: string; json?: boolean }) => {
+      const values = Object.fromEntries(assignments.map(parseConfigAssignment));
+      const target = deviceTarget(o);
+      const waitMs = Number(o.wait);
+      if (!Number.isInteger(waitMs) || waitMs < 0) throw new Error(`--wait ${JSON.stringify(o.wait)}: use a whole number of milliseconds`);
+      const tty = process.stdout.isTTY && !o.json;
+      const results: Extract<SetConfigChunk, { kind: 'result' }>[] = [];
+      let progress: Extract<SetConfigChunk, { kind: 'progress' }> | null = null;
+      let open = false; // a progress line without its newline yet
+      await session.withConsole(o, (c) =>
+        c.call(devicesService, 'set', { target, values, waitMs }, {
+          timeoutMs: waitMs + 15_000,
+          onChunk: (raw) => {
+            const chunk = SetConfigChunk.parse(raw);
+            if (o.json) return void process.stdout.write(`${JSON.stringify(chunk)}\n`);
+            if (chunk.kind === 'result') return void results.push(chunk);
+            progress = chunk;
+            if (results.length) return; // the final tally comes after the results
+            if (tty) {
+              process.stdout.write(`\r${progressLine(chunk)}`);
+              open = true;
+            } else process.stdout.write(`${progressLine(chunk)}\n`);
+          },
+        }),
+      );
+      if (o.json) return;
+      if (open) process.stdout.write('\n');
+      process.stdout.write(`${table(['DEVICE', 'NAME', 'VERSION', 'RESULT', 'NOTE'], results.map((r) => [r.deviceId, r.name, `v${r.version}`, r.status, r.reason ?? '']))}\n`);
+      const count = (s: string) => results.filter((r) => r.status === s).length;
+      process.stdout.write(`${results.length} device(s): ${count('applied')} applied, ${count('pending')} pending, ${count('failed')} failed\n`);
+      void progress;
+      if (count('failed')) throw new Error(`${count('failed')} device(s) refused the config (see the NOTE column)`);
+    });
+
+  for (const [name, verb] of [['tag', 'add'], ['untag', 'remove']] as const) {
+    targetOptions(connOptions(devicesCmd.command(`${name} <tags...>`).description(`${verb} tags on devices`)))
+      .action(async (tags: string[], o: ConnFlags & TargetFlags) => {
+        const target = deviceTarget(o);
+        const { devices } = await session.withConsole(o, (c) => c.call(devicesService, 'tag', { target, add: name === 'tag' ? tags : [], remove: name === 'untag' ? tags : [] }));
+        process.stdout.write(`${table(['DEVICE', 'TAGS'], devices.map((d) => [d.deviceId, d.tags.join(',') || '-']))}\n`);
+      });
+  }
 }

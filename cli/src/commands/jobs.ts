@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { earningsService, jobsService, JobSpec, JobState, parseOrThrow } from '@sosna/protocol';
 import type { JobDetail, JobSpecInput, JobSummary } from '@sosna/protocol';
-import { parseSize, withConsole } from './console.js';
-import type { ConnFlags } from './console.js';
+import { parseSize } from './console.js';
+import type { ConsoleClient } from '@sosna/hub';
+import { connOptions } from './console-session.js';
+import type { ConnFlags, ConsoleSession } from './console-session.js';
 import { ago, bytes, table } from '../table.js';
 
 /** `90`, `90s`, `15m`, `2h`, `1d` as whole seconds. */
@@ -110,20 +112,12 @@ export function formatJob(j: JobDetail): string {
   return lines.join('\n');
 }
 
-function conn(cmd: Command): Command {
-  return cmd
-    .option('--profile <file>', 'console profile (url, hubId, user, password)')
-    .option('--url <url>', 'hub MQTT URL')
-    .option('--hub-id <id>', 'hub id')
-    .option('--user <name>', 'operator name')
-    .option('--password <password>', 'operator password (or SOSNA_CONSOLE_PASSWORD)')
-    .option('--call-timeout <ms>', 'time-out for each call in ms');
-}
-type Conn = Omit<ConnFlags, 'timeout'> & { callTimeout?: string };
-const connect = <T>(o: Conn, fn: Parameters<typeof withConsole<T>>[1]) => withConsole<T>({ ...o, timeout: o.callTimeout }, fn);
+const conn = (cmd: Command) => connOptions(cmd, '--call-timeout');
+type Conn = Omit<ConnFlags, 'timeout'>;
 const collect = (v: string, acc: string[] = []) => [...acc, v];
 
-export function registerJobs(program: Command): void {
+export function registerJobs(program: Command, session: ConsoleSession): void {
+  const connect = <T>(o: Conn, fn: (c: ConsoleClient) => Promise<T>) => session.withConsole<T>(o, fn);
   const consoleCmd = program.commands.find((c) => c.name() === 'console') ?? program.command('console');
   const jobs = consoleCmd.command('jobs').description("buyers' jobs: containers on matching devices");
 

@@ -5,10 +5,11 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { JsonRpcProvider, Wallet } from 'ethers';
 import { hubWalletAt } from '@sosna/contracts';
-import { ConsoleClient } from '@sosna/hub';
 import { payoutsService } from '@sosna/protocol';
 import type { PayoutSummary } from '@sosna/protocol';
-import { DEFAULT_HUB_DIR, loadProfile } from '../profile.js';
+import { DEFAULT_HUB_DIR } from '../profile.js';
+import { connOptions } from './console-session.js';
+import type { ConnFlags, ConsoleSession } from './console-session.js';
 import { ago, table } from '../table.js';
 
 const ether = 10n ** 18n;
@@ -25,15 +26,6 @@ function payoutRows(payouts: PayoutSummary[]): string[][] {
   return payouts.map((p) => [p.id, p.status, String(p.owners), tokens(p.total), p.txHash ? `${p.txHash.slice(0, 12)}…` : '-', p.block === null ? '-' : String(p.block), ago(p.createdAt)]);
 }
 
-async function withConsole<T>(o: { profile?: string }, fn: (c: ConsoleClient) => Promise<T>): Promise<T> {
-  const c = await ConsoleClient.connect(loadProfile(o), { timeoutMs: 120_000 });
-  try {
-    return await fn(c);
-  } finally {
-    await c.close();
-  }
-}
-
 /** The embedded chain's RPC and the hub wallet, from a hub data directory (defaults for `sosna wallet`). */
 function hubChainDefaults(dataDir: string): { rpc?: string; wallet?: string } {
   const runtime = join(resolve(dataDir), 'runtime.json');
@@ -44,36 +36,35 @@ function hubChainDefaults(dataDir: string): { rpc?: string; wallet?: string } {
   return out;
 }
 
-export function registerMoney(program: Command, consoleCmd: Command): void {
+export function registerMoney(program: Command, consoleCmd: Command, session: ConsoleSession): void {
+  // payouts can take a block or two on a real chain: a longer default time-out per call
+  const withConsole = <T>(o: ConnFlags, fn: Parameters<typeof session.withConsole<T>>[1]) => session.withConsole<T>(o, fn, { timeoutMs: 120_000 });
   const payouts = consoleCmd.command('payouts').description("the hub's payouts to device owners");
-  payouts
+  connOptions(payouts
     .command('run')
-    .description('pay what is owed now, in one batch transaction')
-    .option('--profile <file>', 'console profile')
+    .description('pay what is owed now, in one batch transaction'))
     .option('--json', 'machine-readable output')
-    .action(async (o: { profile?: string; json?: boolean }) => {
+    .action(async (o: ConnFlags & { json?: boolean }) => {
       const { payout } = await withConsole(o, (c) => c.call(payoutsService, 'run', {}, { timeoutMs: 180_000 }));
       if (o.json) return void process.stdout.write(JSON.stringify(payout, null, 2) + '\n');
       if (!payout) return void process.stdout.write('nothing is owed: no payout sent\n');
       process.stdout.write(`${payout.status}: ${payout.owners} owner(s), ${tokens(payout.total)} SNM, tx ${payout.txHash} in block ${payout.block}\n`);
     });
-  payouts
+  connOptions(payouts
     .command('ls')
-    .description('list payout batches')
-    .option('--profile <file>', 'console profile')
+    .description('list payout batches'))
     .option('--json', 'machine-readable output')
     .option('--limit <n>', 'how many', '50')
-    .action(async (o: { profile?: string; json?: boolean; limit: string }) => {
+    .action(async (o: ConnFlags & { json?: boolean; limit: string }) => {
       const { payouts: list } = await withConsole(o, (c) => c.call(payoutsService, 'ls', { limit: Number(o.limit) }));
       if (o.json) return void process.stdout.write(JSON.stringify(list, null, 2) + '\n');
       process.stdout.write(table(['PAYOUT', 'STATUS', 'OWNERS', 'SNM', 'TX', 'BLOCK', 'WHEN'], payoutRows(list)) + '\n');
     });
-  consoleCmd
+  connOptions(consoleCmd
     .command('chain')
-    .description("the hub's chain, wallet state, funds available and owed")
-    .option('--profile <file>', 'console profile')
+    .description("the hub's chain, wallet state, funds available and owed"))
     .option('--json', 'machine-readable output')
-    .action(async (o: { profile?: string; json?: boolean }) => {
+    .action(async (o: ConnFlags & { json?: boolean }) => {
       const info = await withConsole(o, (c) => c.call(payoutsService, 'chain', {}));
       if (o.json) return void process.stdout.write(JSON.stringify(info, null, 2) + '\n');
       process.stdout.write(

@@ -15,6 +15,13 @@ export function agentBundlePath(): string {
   return fileURLToPath(new URL('../../../agent/dist/sosna-agent.mjs', import.meta.url));
 }
 
+/** The node flags the bundle is built to run with: its first line is `#!/usr/bin/env -S node FLAGS`. */
+export function bundleNodeFlags(bundle: string): string[] {
+  const first = readFileSync(bundle, 'utf8').slice(0, 400).split('\n', 1)[0]!;
+  const m = /^#!\S*env -S node(?: (.*))?$/.exec(first);
+  return m?.[1] ? m[1].split(' ').filter(Boolean) : [];
+}
+
 export function registerUp(program: Command): void {
   program
     .command('up')
@@ -47,7 +54,7 @@ export function registerUp(program: Command): void {
       writeProfile(configFile, config as never);
 
       const online = new Promise<string>((ok) => hub.events.once('online', ok));
-      const agent = spawn(process.execPath, ['--enable-source-maps', '--max-semi-space-size=1', bundle, '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const agent = spawn(process.execPath, ['--enable-source-maps', ...bundleNodeFlags(bundle), bundle, '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
       const agentExited = new Promise<number>((ok) => agent.once('exit', (code) => ok(code ?? 1)));
       const timeout = new Promise<null>((ok) => setTimeout(() => ok(null), 60_000).unref());
       const first = await Promise.race([online, agentExited.then(() => null), timeout]);

@@ -19,6 +19,7 @@ describe('ACL policy', () => {
     expect(mayPublish(devA, H, topics.device(H, 'a', 'telemetry'))).toBe(true);
     expect(mayPublish(devA, H, topics.device(H, 'a', 'rpc/out'))).toBe(true);
     expect(mayPublish(devA, H, topics.device(H, 'a', 'rpc/in'))).toBe(false);
+    expect(mayPublish(devA, H, topics.device(H, 'a', 'config'))).toBe(false); // only the hub sets the desired config
     expect(mayPublish(devA, H, topics.device(H, 'b', 'state'))).toBe(false);
     expect(mayPublish(devA, H, topics.device('other', 'a', 'state'))).toBe(false);
     expect(mayPublish(devA, H, topics.announce(H))).toBe(false);
@@ -31,6 +32,9 @@ describe('ACL policy', () => {
     expect(maySubscribe(devA, H, topics.announceAll())).toBe(true);
     expect(maySubscribe(devA, H, topics.announce(H))).toBe(true);
     expect(maySubscribe(devA, H, topics.device(H, 'b', 'rpc/in'))).toBe(false);
+    expect(maySubscribe(devA, H, topics.device(H, 'a', 'config'))).toBe(true);
+    expect(maySubscribe(devA, H, topics.device(H, 'b', 'config'))).toBe(false);
+    expect(maySubscribe(devA, H, topics.deviceAll(H, 'config'))).toBe(false);
     expect(maySubscribe(devA, H, topics.deviceAll(H, 'rpc/in'))).toBe(false);
     expect(maySubscribe(devA, H, 'sosna/v1/#')).toBe(false);
     expect(maySubscribe(devA, H, '#')).toBe(false);
@@ -45,6 +49,8 @@ describe('ACL policy', () => {
     expect(maySubscribe(op, H, topics.console(H, 'alice', 'out'))).toBe(true);
     expect(maySubscribe(op, H, topics.console(H, 'bob', 'out'))).toBe(false);
     expect(maySubscribe(op, H, topics.device(H, 'a', 'rpc/out'))).toBe(false);
+    expect(maySubscribe(op, H, topics.device(H, 'a', 'config'))).toBe(false);
+    expect(mayPublish(op, H, topics.device(H, 'a', 'config'))).toBe(false);
   });
 
   it('a provisioning client may only call provision under its own session', () => {

@@ -1,5 +1,6 @@
 // Who may publish and subscribe to what (pure; the broker adapter calls it). Defaults deny.
-//   device   dev:{id}      publish own state/telemetry/rpc/out; subscribe own rpc/in; read announcements
+//   device   dev:{id}      publish own state/telemetry/rpc/out; subscribe own rpc/in and config (the hub's retained
+//                          desired config); read announcements
 //   operator op:{name}     publish own console rpc/in; subscribe own console rpc/out; read announcements
 //   key      key:{keyId}   publish provision/{clientId}/rpc/in; subscribe provision/{clientId}/rpc/out; read announcements
 // Nobody but the hub itself (in-process, no client) publishes announcements or anything else.
@@ -23,7 +24,7 @@ export function mayPublish(session: Session, hubId: string, topic: string): bool
   const p = session.principal;
   switch (p.kind) {
     case 'device':
-      return t.kind === 'device' && t.deviceId === p.deviceId && t.channel !== 'rpc/in';
+      return t.kind === 'device' && t.deviceId === p.deviceId && (t.channel === 'state' || t.channel === 'telemetry' || t.channel === 'rpc/out');
     case 'operator':
       return t.kind === 'console' && t.operator === p.name && t.dir === 'in';
     case 'provision':
@@ -42,7 +43,7 @@ export function maySubscribe(session: Session, hubId: string, filter: string): b
   const p = session.principal;
   switch (p.kind) {
     case 'device':
-      return t.kind === 'device' && t.deviceId === p.deviceId && t.channel === 'rpc/in';
+      return t.kind === 'device' && t.deviceId === p.deviceId && (t.channel === 'rpc/in' || t.channel === 'config');
     case 'operator':
       return t.kind === 'console' && t.operator === p.name && t.dir === 'out';
     case 'provision':

@@ -1,7 +1,8 @@
 // The hub's `jobs` service for devices (dev/{id}/rpc/out, calls the device opens): lease renewals, run
 // reports and output. The broker's ACL binds the topic to the device, so `meta.deviceId` is who calls.
 import { isActive, isFinal, SosnaError } from '@sosna/protocol';
-import type { Handlers, hubJobsService } from '@sosna/protocol';
+import type { deviceEarningsService, Handlers, hubJobsService } from '@sosna/protocol';
+import type { HubStore } from '../store/types.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface DeviceMeta {
@@ -50,6 +51,29 @@ export function deviceJobsHandlers(s: Scheduler): Handlers<typeof hubJobsService
       const found = s.findRun(id, ctx.meta.deviceId);
       if (!found) throw new SosnaError('E_NOT_FOUND', `no run ${id} on device ${ctx.meta.deviceId}`);
       return { accepted: s.appendLogs(found.run, pieces, dropped ?? 0) };
+    },
+  };
+}
+
+/**
+ * `earnings.mine`: the calling device's share of the ledger (for its dashboard). `paid` counts entries in
+ * payouts mined on chain; the wallet is where the owner claims (null while the hub has no chain).
+ */
+export function deviceEarningsHandlers(store: HubStore, wallet: () => string | null): Handlers<typeof deviceEarningsService, DeviceMeta> {
+  return {
+    mine: (_params, ctx) => {
+      const deviceId = ctx.meta.deviceId;
+      const credits = store.jobs.credits({ deviceId });
+      let accrued = 0n;
+      let seconds = 0;
+      for (const c of credits) {
+        accrued += c.amount;
+        seconds += c.seconds;
+      }
+      let paid = 0n;
+      for (const p of store.payouts.paidOf(deviceId)) paid += p.amount;
+      const owner = credits.at(-1)?.owner ?? store.jobs.getMarket(deviceId)?.owner ?? null;
+      return { owner, accrued, paid, runs: credits.length, seconds, wallet: wallet() };
     },
   };
 }

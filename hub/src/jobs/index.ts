@@ -1,5 +1,5 @@
 // Jobs on the hub: the scheduler and the services it offers to devices and operators.
-import { earningsService, hubJobsService, jobsService } from '@sosna/protocol';
+import { deviceEarningsService, earningsService, hubJobsService, jobsService } from '@sosna/protocol';
 import type { Logger, RpcEndpoint } from '@sosna/protocol';
 import type { HubEventBus } from '../events.js';
 import type { DeviceLinks } from '../services/device-links.js';
@@ -8,7 +8,7 @@ import type { OperatorMeta } from '../services/console.js';
 import type { HubStore } from '../store/types.js';
 import { Scheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
-import { deviceJobsHandlers } from './device-service.js';
+import { deviceEarningsHandlers, deviceJobsHandlers } from './device-service.js';
 import type { DeviceMeta } from './device-service.js';
 import { earningsHandlers, jobsHandlers } from './console-service.js';
 
@@ -19,9 +19,11 @@ export type { DeviceMeta } from './device-service.js';
 export function startJobs(deps: {
   store: HubStore; links: DeviceLinks; registry: Registry; events: HubEventBus; log: Logger; config: SchedulerConfig;
   deviceEndpoint: RpcEndpoint<DeviceMeta>;
+  /** The hub's HubWallet address once the chain is up (null: no chain). */
+  wallet?: () => string | null;
 }): { scheduler: Scheduler; consoleServices: (endpoint: RpcEndpoint<OperatorMeta>) => void; stop(): void } {
   const scheduler = new Scheduler(deps);
-  deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler));
+  deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler)).add(deviceEarningsService, deviceEarningsHandlers(deps.store, deps.wallet ?? (() => null)));
   scheduler.start();
   return {
     scheduler,

@@ -113,7 +113,7 @@ export interface JobStore {
 
   /** Writes one ledger entry; false when (jobId, deviceId) was credited already. */
   credit(row: CreditRow): boolean;
-  credits(filter?: { owner?: string; jobId?: string }): CreditRow[];
+  credits(filter?: { owner?: string; jobId?: string; deviceId?: string }): CreditRow[];
 
   getMarket(deviceId: string): MarketRow | undefined;
   listMarket(): MarketRow[];

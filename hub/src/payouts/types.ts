@@ -35,4 +35,6 @@ export interface PayoutStore {
   /** Batches whose outcome is not settled yet (planned or signed), oldest first. */
   open(): PayoutRow[];
   list(limit?: number): PayoutRow[];
+  /** Of one device's earnings: the (jobId) entries in payouts mined on chain, with their amounts. */
+  paidOf(deviceId: string): { jobId: string; amount: bigint }[];
 }

@@ -6,6 +6,7 @@ import type { Handlers, Logger, PayoutSummary } from '@sosna/protocol';
 import { startHubChain } from '../chain/hub-chain.js';
 import type { HubChain } from '../chain/hub-chain.js';
 import { PayoutEngine } from '../payouts/engine.js';
+import type { PayoutHooks } from '../payouts/engine.js';
 import type { PayoutRow, PayoutStore } from '../payouts/types.js';
 
 export const WALLET_STATE_NAMES = ['Created', 'Registered', 'Idle', 'Suspected', 'Punished'] as const;
@@ -19,6 +20,8 @@ export interface MoneyOptions {
   payoutIntervalSec: number;
   store: PayoutStore;
   log: Logger;
+  /** Fault points (the crash tests' SOSNA_TEST_PAUSE_AT); none in production. */
+  hooks?: PayoutHooks;
 }
 
 export interface Money {
@@ -39,7 +42,7 @@ export function summarizePayout(p: PayoutRow): PayoutSummary {
 export async function startMoney(o: MoneyOptions): Promise<Money> {
   const chain = await startHubChain({ dataDir: o.dataDir, ownerKey: o.ownerKey, log: o.log, endpoint: o.endpoint, rpcUrl: o.rpcUrl, contractsFile: o.contractsFile });
   const wallet = hubWalletAt(chain.contracts.wallet, chain.owner);
-  const engine = new PayoutEngine({ store: o.store, wallet, signer: chain.owner, log: o.log });
+  const engine = new PayoutEngine({ store: o.store, wallet, signer: chain.owner, log: o.log, ...(o.hooks ? { hooks: o.hooks } : {}) });
   try {
     await engine.reconcile(); // a payout interrupted by a crash is settled before anything else
   } catch (err) {

@@ -19,6 +19,8 @@ export interface RegistryDeps {
 
 export interface Registry {
   isOnline(deviceId: string): boolean;
+  /** Why the device refused this hub on its last connection (its trust check failed); null when it did not. */
+  refusal(deviceId: string): { reason: string; at: number } | null;
   flush(): void;
   stop(): Promise<void>;
 }
@@ -26,6 +28,8 @@ export interface Registry {
 export async function startRegistry(deps: RegistryDeps): Promise<Registry> {
   const { store, codec, events, log } = deps;
   const online = new Set<string>();
+  /** Devices that refused this hub, with their reason (kept in memory: a device says it again on every connection). */
+  const refusals = new Map<string, { reason: string; at: number }>();
   /** Session start of the current connection, from the birth: a Will of an older session is stale. */
   const sessionAt = new Map<string, number>();
   const pending = new Map<string, { at: number; metrics: Record<string, number>; full: boolean }>();
@@ -56,8 +60,16 @@ export async function startRegistry(deps: RegistryDeps): Promise<Registry> {
         inventory: { ...inventory, ...(hardware ? { hardware } : {}), ...(profiles ? { profiles } : {}), ...(benchmarks ? { benchmarks } : {}), ...(jobs ? { jobs } : {}), ...(owner ? { owner } : {}) },
       });
       online.add(t.deviceId);
+      refusals.delete(t.deviceId);
       log.info('device online', { deviceId: t.deviceId, name: msg.data.name });
       events.emit('online', t.deviceId);
+    } else if (msg.data.status === 'refused') {
+      // connected, found this hub untrustworthy, takes no jobs and disconnects: offline for scheduling
+      refusals.set(t.deviceId, { reason: msg.data.reason, at: msg.data.at });
+      store.recordDeath(t.deviceId, now);
+      const was = online.delete(t.deviceId);
+      log.warn('device refuses this hub', { deviceId: t.deviceId, reason: msg.data.reason });
+      if (was) events.emit('offline', t.deviceId);
     } else {
       const current = sessionAt.get(t.deviceId);
       if (current !== undefined && msg.data.at < current) return; // the Will of a connection already replaced
@@ -78,7 +90,7 @@ export async function startRegistry(deps: RegistryDeps): Promise<Registry> {
     const prev = pending.get(t.deviceId);
     if (prev && !msg.data.full) prev.metrics = { ...prev.metrics, ...msg.data.metrics };
     else pending.set(t.deviceId, { at: msg.data.at, metrics: msg.data.metrics, full: msg.data.full });
-    events.emit('telemetry', t.deviceId);
+    events.emit('telemetry', t.deviceId, msg.data.metrics);
   };
 
   const flush = () => {
@@ -101,6 +113,7 @@ export async function startRegistry(deps: RegistryDeps): Promise<Registry> {
 
   return {
     isOnline: (id) => online.has(id),
+    refusal: (id) => refusals.get(id) ?? null,
     flush,
     stop: async () => {
       clearInterval(timer);

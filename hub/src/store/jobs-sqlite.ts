@@ -205,6 +205,7 @@ export function createSqliteJobStore(db: Database.Database): JobStore {
       const args: unknown[] = [];
       if (filter.owner !== undefined) { where.push('owner = ?'); args.push(filter.owner); }
       if (filter.jobId !== undefined) { where.push('job_id = ?'); args.push(filter.jobId); }
+      if (filter.deviceId !== undefined) { where.push('device_id = ?'); args.push(filter.deviceId); }
       return (db.prepare(`SELECT * FROM earnings${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY at, job_id, device_id`).all(...args) as Raw[]).map(toCredit);
     },
     getMarket: (deviceId) => {

@@ -1,9 +1,10 @@
 // The embedded hub database: one SQLite file (better-sqlite3: synchronous, transactional, WAL so that the
 // `sosna hub keys ...` commands can write while the hub runs). Migrations are numbered by user_version.
 import Database from 'better-sqlite3';
-import type { BirthUpdate, DeviceRow, HubStore, KeyRow, OperatorRow, Role } from './types.js';
+import type { BirthUpdate, DesiredConfigRow, DeviceRow, HubStore, KeyRow, OperatorRow, Role } from './types.js';
 import { createSqliteJobStore, JOBS_MIGRATION } from './jobs-sqlite.js';
 import { createSqlitePayoutStore, PAYOUTS_MIGRATION } from './payouts-sqlite.js';
+import { createSqliteUpdateStore, UPDATES_MIGRATION } from './updates-sqlite.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -22,6 +23,12 @@ const MIGRATIONS: string[] = [
   JOBS_MIGRATION,
   // 3: payout batches and which earnings they settled (hub/src/payouts)
   PAYOUTS_MIGRATION,
+  // 4: desired config per device, set from the console and retained on dev/{id}/config (hub/src/services/desired-config.ts)
+  `CREATE TABLE desired_config (
+     device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE, version INTEGER NOT NULL, config TEXT NOT NULL,
+     status TEXT NOT NULL, reason TEXT, updated_at INTEGER NOT NULL, reported_at INTEGER);`,
+  // 5: agent releases and their per-device rollouts (hub/src/services/updates.ts)
+  UPDATES_MIGRATION,
 ];
 
 type Raw = Record<string, unknown>;
@@ -112,7 +119,28 @@ export function openSqliteStore(file: string): HubStore {
     getOperator: db.prepare('SELECT * FROM operators WHERE name = ?'),
     listOperators: db.prepare('SELECT * FROM operators ORDER BY name'),
     removeOperator: db.prepare('DELETE FROM operators WHERE name = ?'),
+    setTags: db.prepare('UPDATE devices SET tags = ? WHERE id = ?'),
+    getDesired: db.prepare('SELECT * FROM desired_config WHERE device_id = ?'),
+    listDesired: db.prepare('SELECT * FROM desired_config ORDER BY device_id'),
+    putDesired: db.prepare(
+      `INSERT INTO desired_config (device_id, version, config, status, reason, updated_at) VALUES (@id, @version, @config, 'pending', NULL, @at)
+       ON CONFLICT(device_id) DO UPDATE SET version = excluded.version, config = excluded.config, status = 'pending', reason = NULL, updated_at = excluded.updated_at, reported_at = NULL`,
+    ),
+    reportDesired: db.prepare('UPDATE desired_config SET status = @status, reason = @reason, reported_at = @at WHERE device_id = @id AND version = @version'),
   };
+
+  const toDesired = (r: Raw): DesiredConfigRow => ({
+    deviceId: r.device_id as string, version: r.version as number, values: json<Record<string, unknown>>(r.config, {}),
+    status: r.status as DesiredConfigRow['status'], reason: (r.reason as string | null) ?? null,
+    updatedAt: r.updated_at as number, reportedAt: (r.reported_at as number | null) ?? null,
+  });
+  const putDesired = db.transaction((id: string, values: Record<string, unknown>, at: number): DesiredConfigRow => {
+    const prev = q.getDesired.get(id) as Raw | undefined;
+    const merged = { ...(prev ? json<Record<string, unknown>>(prev.config, {}) : {}), ...values };
+    const version = prev ? (prev.version as number) + 1 : 1;
+    q.putDesired.run({ id, version, config: JSON.stringify(merged), at });
+    return { deviceId: id, version, values: merged, status: 'pending', reason: null, updatedAt: at, reportedAt: null };
+  });
 
   const createProvisioned = db.transaction(
     (row: { id: string; name: string; fleet: string; secretHash: string; keyId: string; nonce: string; createdAt: number }) => {
@@ -168,6 +196,14 @@ export function openSqliteStore(file: string): HubStore {
     recordDeath: (id, at) => void q.death.run(at, id),
     markAllOffline: () => void q.allOffline.run(),
     recordTelemetry: (updates) => telemetryTx(updates),
+    setTags: (id, tags) => void q.setTags.run(JSON.stringify(tags), id),
+    putDesiredConfig: (id, values, at) => putDesired(id, values, at),
+    getDesiredConfig: (id) => {
+      const r = q.getDesired.get(id) as Raw | undefined;
+      return r ? toDesired(r) : undefined;
+    },
+    listDesiredConfigs: () => (q.listDesired.all() as Raw[]).map(toDesired),
+    reportDesiredConfig: (id, r) => q.reportDesired.run({ id, version: r.version, status: r.status, reason: r.reason, at: r.at }).changes === 1,
     createKey: (row) => void q.insertKey.run(row),
     getKey: (id) => {
       const r = q.getKey.get(id) as Raw | undefined;
@@ -184,6 +220,7 @@ export function openSqliteStore(file: string): HubStore {
     removeOperator: (name) => q.removeOperator.run(name).changes === 1,
     jobs: createSqliteJobStore(db),
     payouts: createSqlitePayoutStore(db),
+    updates: createSqliteUpdateStore(db),
     close: () => db.close(),
   };
 }

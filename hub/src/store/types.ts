@@ -1,6 +1,7 @@
 // The hub's state behind one small interface, so a server database can replace the embedded SQLite file.
 import type { JobStore } from '../jobs/store.js';
 import type { PayoutStore } from '../payouts/types.js';
+import type { UpdateStore } from './updates-sqlite.js';
 export interface DeviceRow {
   id: string;
   name: string;
@@ -38,6 +39,17 @@ export interface OperatorRow {
   createdAt: number;
 }
 
+/** The config values an operator wants on a device (retained on dev/{id}/config) and what the device said. */
+export interface DesiredConfigRow {
+  deviceId: string;
+  version: number;
+  values: Record<string, unknown>;
+  status: 'pending' | 'applied' | 'failed';
+  reason: string | null;
+  updatedAt: number;
+  reportedAt: number | null;
+}
+
 export interface BirthUpdate {
   at: number;
   name: string;
@@ -64,6 +76,14 @@ export interface HubStore {
   /** Applies many telemetry updates in one transaction. */
   recordTelemetry(updates: { id: string; at: number; metrics: Record<string, number>; full: boolean }[]): void;
 
+  setTags(id: string, tags: string[]): void;
+  /** Merges values into the device's desired config under the next version (status pending), atomically. */
+  putDesiredConfig(id: string, values: Record<string, unknown>, at: number): DesiredConfigRow;
+  getDesiredConfig(id: string): DesiredConfigRow | undefined;
+  listDesiredConfigs(): DesiredConfigRow[];
+  /** Records a device's report for a version; false (and nothing changes) when it is not the current version. */
+  reportDesiredConfig(id: string, report: { version: number; status: 'applied' | 'failed'; reason: string | null; at: number }): boolean;
+
   createKey(row: Omit<KeyRow, 'uses' | 'revokedAt'>): void;
   getKey(id: string): KeyRow | undefined;
   listKeys(): KeyRow[];
@@ -77,6 +97,8 @@ export interface HubStore {
   /** The job queue, runs, ledger and device standing (same database). */
   readonly jobs: JobStore;
   readonly payouts: PayoutStore;
+  /** Agent releases and rollouts (same database). */
+  readonly updates: UpdateStore;
 
   close(): void;
 }

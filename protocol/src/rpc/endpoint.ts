@@ -25,9 +25,16 @@ export interface SlotEntry<Meta = unknown> {
   handler: Handler<unknown, unknown, Meta>;
 }
 
+/**
+ * Runs before every handler of an endpoint with the caller's meta; throws to refuse the call, or returns the
+ * meta the handler sees (e.g. the caller's role as it is now, not as it was when the peer was created).
+ */
+export type Authorizer<Meta> = (call: { service: string; method: string }, meta: Meta) => Meta | Promise<Meta>;
+
 export class RpcEndpoint<Meta = unknown> {
   private readonly slots: SlotEntry<Meta>[] = [];
   private readonly maps = new Map<string, Record<string, number>>();
+  private authorizer: Authorizer<Meta> | null = null;
 
   constructor() {
     this.add(locatorService, {
@@ -53,6 +60,17 @@ export class RpcEndpoint<Meta = unknown> {
     }
     this.maps.set(spec.name, map);
     return this;
+  }
+
+  /** The one check of every call on this endpoint (see Authorizer). */
+  authorize(fn: Authorizer<Meta>): this {
+    this.authorizer = fn;
+    return this;
+  }
+
+  /** The meta a call runs with: the authorizer's answer, or the peer's meta when there is no authorizer. */
+  admit(entry: SlotEntry<Meta>, meta: Meta): Meta | Promise<Meta> {
+    return this.authorizer ? this.authorizer({ service: entry.service, method: entry.method }, meta) : meta;
   }
 
   slot(n: number): SlotEntry<Meta> | undefined {

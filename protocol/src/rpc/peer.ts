@@ -276,7 +276,8 @@ export class RpcPeer<Meta = unknown> {
       }
     };
     Promise.resolve()
-      .then(() => entry.handler(parsed.data, ctx))
+      .then(() => endpoint!.admit(entry, ctx.meta))
+      .then((meta) => entry.handler(parsed.data, { ...ctx, meta }))
       .then(
         (result) => finish(null, result),
         (err: unknown) => {

@@ -1,6 +1,6 @@
 // Live data for the whole UI: one WebSocket to /api/live carrying `{topic, payload}` in the MQTT shapes
-// (`.../telemetry` samples, `.../state` changes), and the last hour of telemetry for the charts (loaded
-// once from /api/telemetry, then extended by live samples).
+// (`.../telemetry` samples, `.../state` changes, `.../jobs/update` and `.../jobs/log` job events), and the
+// last hour of telemetry for the charts (loaded once from /api/telemetry, then extended by live samples).
 import { useEffect, useState } from 'preact/hooks';
 import { api, goLogin } from './lib.js';
 
@@ -21,6 +21,13 @@ export const store = {
 };
 const listeners = new Set();
 const emit = () => listeners.forEach((fn) => fn());
+const jobListeners = new Set();
+
+/** Job events as they arrive: `fn('update', RunReport)` and `fn('log', {id, pieces})`. Returns the unsubscribe. */
+export function onJobEvent(fn) {
+  jobListeners.add(fn);
+  return () => jobListeners.delete(fn);
+}
 
 export function useLive() {
   const [, tick] = useState(0);
@@ -76,6 +83,8 @@ export function connectLive() {
     } catch {
       return;
     }
+    const job = /\/jobs\/(update|log)$/.exec(m.topic);
+    if (job) return jobListeners.forEach((fn) => fn(job[1], m.payload));
     if (m.topic.endsWith('/telemetry')) {
       store.latest = m.payload;
       store.liveAt = Date.now();

@@ -29,6 +29,14 @@ export function Overview() {
           ${data.health.checks.map((c) => html`<li><${Badge} level=${c.level}>${c.level}<//> ${c.name}: <span class="muted">${c.detail}</span></li>`)}
         </ul>
       </div>
+      ${d.hubChoice ? html`<div class="card" data-testid="hub-choice">
+        <h3>Hub choice</h3>
+        <p>Chose <b>${d.hubChoice.hubId}</b> <span class="muted">${d.hubChoice.url}, ${fmtTime(d.hubChoice.at)}: ${d.hubChoice.why}</span></p>
+        <ol>
+          ${d.hubChoice.ranking.map((h) => html`<li>${h.hubId} <span class="muted">${h.trusted ? 'trusted' : 'listed'}, pays ${h.price ?? '?'} wei/s, approved to owner ${h.paidToOwner} wei</span></li>`)}
+        </ol>
+        ${d.hubChoice.refused.map((h) => html`<div><${Badge} level="error">refused<//> ${h.hubId}: <span class="muted">${h.reasons.join('; ')}</span></div>`)}
+      </div>` : null}
       <div class="card">
         <h3>Now</h3>
         <dl>

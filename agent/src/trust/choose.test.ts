@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeviceConfig } from '@sosna/protocol';
+import type { HubCard } from '@sosna/protocol';
+import { StateStore } from '../state.js';
+import { candidateFrom, configForHub, describeRanking, HUB_CHOICE_FILE, hubOptions, rankSurvey, recordedChoice } from './choose.js';
+
+const ownerB = `0x${'bb'.repeat(20)}`;
+const config = DeviceConfig.parse({
+  hub: { url: 'mqtt://a:1', owner: `0x${'aa'.repeat(20)}` }, provisioningKey: 'ka.sa',
+  hubs: [{ url: 'mqtt://b:2', owner: ownerB, provisioningKey: 'kb.sb' }, { url: 'mqtt://c:3' }],
+});
+const card = (hubId: string, prices?: Record<string, string>): HubCard =>
+  ({ v: 1, hubId, name: hubId.toUpperCase(), endpoints: [], owner: ownerB, issuedAt: 1, signature: `0x${'00'.repeat(65)}`, ...(prices ? { prices } : {}) });
+const ok = (facts: { trusted?: boolean; available?: bigint; paidToOwner?: bigint } = {}) => ({ verdict: { ok: true as const, score: 0, claimable: 0n }, trusted: false, available: 10n, paidToOwner: 0n, ...facts });
+const [a, b, c] = hubOptions(config) as [never, never, never];
+
+describe('choosing among configured hubs (pure parts)', () => {
+  it('lists every hub, `hub` first, each with its own key or the top-level one', () => {
+    expect(hubOptions(config)).toEqual([
+      { url: 'mqtt://a:1', owner: `0x${'aa'.repeat(20)}`, provisioningKey: 'ka.sa' },
+      { url: 'mqtt://b:2', owner: ownerB, provisioningKey: 'kb.sb' },
+      { url: 'mqtt://c:3', provisioningKey: 'ka.sa' },
+    ]);
+    const forB = configForHub(config, b);
+    expect(forB.hub).toEqual({ url: 'mqtt://b:2', owner: ownerB });
+    expect(forB.provisioningKey).toBe('kb.sb');
+    expect(forB.chain).toBe(config.chain);
+  });
+
+  it('ranks the acceptable hubs (the one paying more first), keeps refusals with reasons, and says so in one line', () => {
+    const { record } = rankSurvey([
+      candidateFrom(a, card('hub-a', { cpu: '1' }), ok()),
+      candidateFrom(b, card('hub-b', { cpu: '5000000000000000000000' }), ok({ paidToOwner: 7n })),
+      candidateFrom(c, null, { refused: 'hub mqtt://c:3: connection refused' }),
+    ], 'first provisioning', 42);
+    expect(record).toMatchObject({
+      v: 1, at: 42, why: 'first provisioning', hubId: 'hub-b', url: 'mqtt://b:2',
+      ranking: [
+        { hubId: 'hub-b', url: 'mqtt://b:2', name: 'HUB-B', price: '5000000000000000000000', paidToOwner: '7', trusted: false },
+        { hubId: 'hub-a', url: 'mqtt://a:1', price: '1' },
+      ],
+      refused: [{ hubId: 'mqtt://c:3', url: 'mqtt://c:3', reasons: ['hub mqtt://c:3: connection refused'] }],
+    });
+    expect(describeRanking(record!)).toBe(
+      '1. hub-b (listed, pays 5000000000000000000000 wei/s, approved to owner 7, available 10) | 2. hub-a (listed, pays 1 wei/s, approved to owner 0, available 10) | mqtt://c:3 refused: hub mqtt://c:3: connection refused',
+    );
+  });
+
+  it('a trusted hub beats a better price; a refused one never wins; none acceptable gives no record', () => {
+    const refused = { verdict: { ok: false as const, reasons: ['wallet 0x1 is Suspected, not Registered'], claimable: 0n }, trusted: true, available: 10n ** 30n, paidToOwner: 0n };
+    const r = rankSurvey([candidateFrom(a, card('hub-a', { cpu: '9' }), ok()), candidateFrom(b, card('hub-b'), ok({ trusted: true })), candidateFrom(c, card('hub-c', { cpu: '99' }), refused)], 'w', 1);
+    expect(r.record?.ranking.map((h) => h.hubId)).toEqual(['hub-b', 'hub-a']);
+    expect(r.record?.refused).toEqual([{ hubId: 'hub-c', url: 'mqtt://c:3', reasons: ['wallet 0x1 is Suspected, not Registered'] }]);
+    const none = rankSurvey([candidateFrom(c, card('hub-c'), refused)], 'w', 1);
+    expect(none.record).toBeNull();
+    expect(describeRanking(none.ranking)).toMatch(/^hub-c refused: wallet 0x1 is Suspected/);
+  });
+
+  it('reads back a recorded choice only while the config still lists that hub', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sosna-choice-'));
+    try {
+      const state = new StateStore(dir);
+      expect(recordedChoice(config, state)).toBeNull();
+      state.write(HUB_CHOICE_FILE, rankSurvey([candidateFrom(b, card('hub-b'), ok())], 'first provisioning', 5).record);
+      expect(recordedChoice(config, state)).toMatchObject({ record: { hubId: 'hub-b' }, option: { url: 'mqtt://b:2', provisioningKey: 'kb.sb' } });
+      expect(recordedChoice(DeviceConfig.parse({ hub: { url: 'mqtt://a:1' } }), state)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,206 @@
+// Which of the configured hubs to join (issue #5: "prefers, among acceptable hubs, the one with the best
+// score"). The device config names one `hub` and optionally more in `hubs`; before its first provisioning,
+// and when its hub fails the trust check on a reconnect, the agent surveys them:
+//   for each hub: connect with that hub's provisioning key (a key may read announcements, see the hub's
+//   ACL), read its retained signed card, check it (signature, pinned owner, and on chain when configured),
+// then ranks the acceptable ones with `chooseHub` (prefer.ts), records the choice in the state directory
+// (hub-choice.json, with the ranking and the refusals) and logs why. Provisioning (provision.ts, which may
+// run in a child process) joins the hub the record names.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { connectOnce, createCodec, PROVISION_CLIENT_PREFIX, subscribeAsync, topics, usernames, verifyHubCard } from '@sosna/protocol';
+import type { DeviceConfig, HubCard, Logger } from '@sosna/protocol';
+import { hubFacts } from './check.js';
+import { judgeHub } from './policy.js';
+import type { Verdict } from './policy.js';
+import { cardPrice, chooseHub } from './prefer.js';
+import type { HubCandidate } from './prefer.js';
+import type { EthReader } from './rpc.js';
+import type { StateStore } from '../state.js';
+
+/** One hub the device may join: `hub` (with the top-level key) or an entry of `hubs`. */
+export interface HubOption {
+  url: string;
+  id?: string;
+  owner?: string;
+  provisioningKey?: string;
+}
+
+/** The price key a device reads on hub cards (the card's `prices[key]`, wei per second). */
+export const PRICE_KEY = 'cpu';
+
+/** Every configured hub, `hub` first; entries without their own key use the top-level one. Pure. */
+export function hubOptions(config: DeviceConfig): HubOption[] {
+  const all: HubOption[] = [
+    { ...config.hub, ...(config.provisioningKey ? { provisioningKey: config.provisioningKey } : {}) },
+    ...config.hubs.map((h) => ({ ...h, ...(h.provisioningKey ?? config.provisioningKey ? { provisioningKey: h.provisioningKey ?? config.provisioningKey } : {}) })),
+  ];
+  return all.filter((o, i) => all.findIndex((p) => p.url === o.url) === i);
+}
+
+/** The config as it applies to one hub: its URL, pinned id and owner, and its provisioning key. Pure. */
+export function configForHub(config: DeviceConfig, o: HubOption): DeviceConfig {
+  return {
+    ...config,
+    hub: { url: o.url, ...(o.id ? { id: o.id } : {}), ...(o.owner ? { owner: o.owner } : {}) },
+    provisioningKey: o.provisioningKey,
+  };
+}
+
+/** The configured hub at `url`; null when the config no longer lists it. */
+export function optionAt(config: DeviceConfig, url: string): HubOption | null {
+  return hubOptions(config).find((o) => o.url === url) ?? null;
+}
+
+const Wei = z.string().regex(/^\d{1,78}$/);
+/** What hub-choice.json holds and the dashboard shows (amounts as decimal wei strings). */
+export const HubChoiceRecord = z.object({
+  v: z.literal(1),
+  at: z.number(),
+  /** Why a survey ran: first provisioning, or the refusal that made the agent move. */
+  why: z.string(),
+  hubId: z.string(),
+  url: z.string(),
+  ranking: z.array(z.object({ hubId: z.string(), url: z.string(), name: z.string().nullable(), trusted: z.boolean(), price: Wei.nullable(), paidToOwner: Wei, available: Wei })),
+  refused: z.array(z.object({ hubId: z.string(), url: z.string(), reasons: z.array(z.string()) })),
+});
+export type HubChoiceRecord = z.infer<typeof HubChoiceRecord>;
+export const HUB_CHOICE_FILE = 'hub-choice.json';
+
+/** What the survey learned about one configured hub. */
+export interface Surveyed {
+  option: HubOption;
+  card: HubCard | null;
+  candidate: HubCandidate;
+}
+
+/** A surveyed hub from its card (or why there is none) and its chain facts; pure. */
+export function candidateFrom(
+  option: HubOption,
+  card: HubCard | null,
+  found: { verdict: Verdict; trusted: boolean; available: bigint; paidToOwner: bigint } | { refused: string },
+): Surveyed {
+  const hubId = card?.hubId ?? option.id ?? option.url;
+  const base = { hubId, price: card ? cardPrice(card, PRICE_KEY) : null };
+  if ('refused' in found) return { option, card, candidate: { ...base, verdict: { ok: false, reasons: [found.refused], claimable: 0n }, trusted: false, available: 0n, paidToOwner: 0n } };
+  return { option, card, candidate: { ...base, ...found } };
+}
+
+/** Ranks surveyed hubs and describes the outcome as the record to keep; null chosen when none is acceptable. Pure. */
+export function rankSurvey(surveyed: readonly Surveyed[], why: string, at: number): { record: HubChoiceRecord | null; ranking: Omit<HubChoiceRecord, 'v' | 'at' | 'why' | 'hubId' | 'url'> } {
+  const byId = new Map<string, Surveyed>();
+  for (const s of surveyed) if (!byId.has(s.candidate.hubId)) byId.set(s.candidate.hubId, s);
+  const choice = chooseHub([...byId.values()].map((s) => s.candidate));
+  const ranking = {
+    ranking: choice.ranked.map((c) => ({
+      hubId: c.hubId, url: byId.get(c.hubId)!.option.url, name: byId.get(c.hubId)!.card?.name ?? null, trusted: c.trusted,
+      price: c.price === null ? null : c.price.toString(), paidToOwner: c.paidToOwner.toString(), available: c.available.toString(),
+    })),
+    refused: choice.refused.map((r) => ({ hubId: r.hubId, url: byId.get(r.hubId)!.option.url, reasons: r.reasons })),
+  };
+  const best = choice.chosen ? byId.get(choice.chosen.hubId)! : null;
+  return { record: best ? { v: 1, at, why, hubId: best.candidate.hubId, url: best.option.url, ...ranking } : null, ranking };
+}
+
+/** One line for the log: the ranking, best first, and the refusals with their reasons. Pure. */
+export function describeRanking(r: Pick<HubChoiceRecord, 'ranking' | 'refused'>): string {
+  const ranked = r.ranking.map((h, i) => `${i + 1}. ${h.hubId} (${h.trusted ? 'trusted' : 'listed'}, pays ${h.price ?? 'unknown'} wei/s, approved to owner ${h.paidToOwner}, available ${h.available})`);
+  const refused = r.refused.map((h) => `${h.hubId} refused: ${h.reasons.join('; ')}`);
+  return [...ranked, ...refused].join(' | ') || 'no hubs';
+}
+
+export interface SurveyDeps {
+  config: DeviceConfig;
+  /** The chain to check hubs on; null: no chain configured (cards are still checked). */
+  reader: EthReader | null;
+  log: Logger;
+  cardTimeoutMs?: number;
+}
+
+/** Reads one hub's retained card over a provisioning-key connection and checks it; never throws. */
+export async function surveyHub(option: HubOption, deps: SurveyDeps): Promise<Surveyed> {
+  const { config } = deps;
+  if (!option.provisioningKey) return candidateFrom(option, null, { refused: `no provisioningKey for hub ${option.url}` });
+  const [keyId, secret] = option.provisioningKey.split('.') as [string, string];
+  let card: HubCard;
+  try {
+    // a throw-away client id: surveying is not provisioning, and the hub keeps nothing of it
+    const client = await connectOnce({
+      url: option.url, clientId: `${PROVISION_CLIENT_PREFIX}survey-${randomBytes(9).toString('base64url')}`,
+      username: usernames.provision(keyId), password: secret, keepaliveSec: config.mqtt.keepaliveSec,
+    });
+    try {
+      card = await readCard(client, option, config, deps.cardTimeoutMs ?? 5000);
+    } finally {
+      client.end(true);
+    }
+  } catch (err) {
+    return candidateFrom(option, null, { refused: `hub ${option.url}: ${(err as Error).message}` });
+  }
+  if (!deps.reader || !config.chain.whitelist) {
+    return candidateFrom(option, card, { verdict: { ok: true, score: 0, claimable: 0n }, trusted: false, available: 0n, paidToOwner: 0n });
+  }
+  try {
+    const facts = await hubFacts(card, deps.reader, config.chain.whitelist, config.owner ?? null);
+    const verdict = judgeHub(facts, { requireTrusted: config.chain.requireTrusted, minAvailable: BigInt(config.chain.minAvailableWei) });
+    return candidateFrom(option, card, { verdict, trusted: facts.trusted, available: facts.available, paidToOwner: facts.claimable });
+  } catch (err) {
+    return candidateFrom(option, card, { refused: `cannot check hub ${card.hubId} on chain: ${(err as Error).message}` });
+  }
+}
+
+/** The first card on the hub's announce topic(s) that verifies (signature, pinned owner and id); rejects with the last reason. */
+function readCard(client: Awaited<ReturnType<typeof connectOnce>>, option: HubOption, config: DeviceConfig, timeoutMs: number): Promise<HubCard> {
+  const codec = createCodec({ maxPayload: config.rpc.maxPayloadBytes });
+  return new Promise((resolve, reject) => {
+    let last = 'no announcement';
+    const timer = setTimeout(() => {
+      client.off('message', onMessage);
+      reject(new Error(`${last} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (topic: string, payload: Buffer) => {
+      if (!topic.endsWith('/announce')) return;
+      let value: unknown;
+      try {
+        value = codec.decode(payload);
+      } catch (err) {
+        last = `undecodable announcement (${(err as Error).message})`;
+        return;
+      }
+      const check = verifyHubCard(value, option.owner);
+      if (!check.ok) return void (last = check.reason);
+      if (option.id && check.card.hubId !== option.id) return void (last = `announcement of hub ${check.card.hubId}, not the pinned ${option.id}`);
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      resolve(check.card);
+    };
+    client.on('message', onMessage);
+    subscribeAsync(client, option.id ? topics.announce(option.id) : topics.announceAll()).catch((err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/**
+ * Surveys `options` (all at once), ranks them, and on success writes the choice to the state directory
+ * and logs it. Returns the record, or null (logged) when no hub is acceptable.
+ */
+export async function chooseAndRecord(options: readonly HubOption[], why: string, deps: SurveyDeps & { state: StateStore; now?: () => number }): Promise<HubChoiceRecord | null> {
+  const surveyed = await Promise.all(options.map((o) => surveyHub(o, deps)));
+  const { record, ranking } = rankSurvey(surveyed, why, (deps.now ?? Date.now)());
+  if (!record) {
+    deps.log.warn(`no acceptable hub among ${options.length} (${why}): ${describeRanking(ranking)}`);
+    return null;
+  }
+  deps.state.write(HUB_CHOICE_FILE, record);
+  deps.log.info(`chose hub ${record.hubId} at ${record.url} (${why}): ${describeRanking(record)}`);
+  return record;
+}
+
+/** The recorded choice, when it still names a configured hub. */
+export function recordedChoice(config: DeviceConfig, state: StateStore): { record: HubChoiceRecord; option: HubOption } | null {
+  const record = state.read(HUB_CHOICE_FILE, HubChoiceRecord);
+  const option = record ? optionAt(config, record.url) : null;
+  return record && option ? { record, option } : null;
+}

@@ -1,0 +1,59 @@
+// Which hub to work for when several are acceptable (issue #5: "prefers, among acceptable hubs, the one
+// with the best score"). Pure: candidates with their verdicts and facts in, a ranking out.
+//
+// The order, most important first (bigints compared exactly, no float mixing):
+//   1. acceptable only: a refused hub never ranks, it is reported with its reasons;
+//   2. trusted by the DAO before merely listed;
+//   3. the higher price the hub pays for this device (its card's `prices[key]`, wei per second; unknown last);
+//   4. the more the hub has already approved to this owner on chain (evidence that it pays);
+//   5. the more funds its wallet can pay out now;
+//   6. the hub id, so that the choice is stable.
+import type { HubCard } from '@sosna/protocol';
+import type { Verdict } from './policy.js';
+
+export interface HubCandidate {
+  hubId: string;
+  verdict: Verdict;
+  trusted: boolean;
+  /** What the hub pays for this device, token wei per second; null when its card says nothing. */
+  price: bigint | null;
+  /** Token wei the hub's wallet has approved to this device's owner (on chain). */
+  paidToOwner: bigint;
+  /** Token wei the hub's wallet can pay out now. */
+  available: bigint;
+}
+
+export interface HubChoice {
+  /** The best acceptable hub; null when none is acceptable. */
+  chosen: HubCandidate | null;
+  /** Acceptable hubs, best first. */
+  ranked: HubCandidate[];
+  /** Refused hubs with their reasons. */
+  refused: { hubId: string; reasons: string[] }[];
+}
+
+const desc = (a: bigint, b: bigint): number => (a === b ? 0 : a > b ? -1 : 1);
+
+/** Negative when `a` is the better hub. */
+export function compareHubs(a: HubCandidate, b: HubCandidate): number {
+  if (a.trusted !== b.trusted) return a.trusted ? -1 : 1;
+  if (a.price !== b.price) {
+    if (a.price === null) return 1;
+    if (b.price === null) return -1;
+    const p = desc(a.price, b.price);
+    if (p !== 0) return p;
+  }
+  return desc(a.paidToOwner, b.paidToOwner) || desc(a.available, b.available) || (a.hubId < b.hubId ? -1 : a.hubId > b.hubId ? 1 : 0);
+}
+
+export function chooseHub(candidates: readonly HubCandidate[]): HubChoice {
+  const ranked = candidates.filter((c) => c.verdict.ok).sort(compareHubs);
+  const refused = candidates.flatMap((c) => (c.verdict.ok ? [] : [{ hubId: c.hubId, reasons: c.verdict.reasons }]));
+  return { chosen: ranked[0] ?? null, ranked, refused };
+}
+
+/** The price a hub card offers under `key` (e.g. the device class), wei per second; null when absent. */
+export function cardPrice(card: Pick<HubCard, 'prices'>, key: string): bigint | null {
+  const p = card.prices?.[key];
+  return p === undefined ? null : BigInt(p);
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { devicesService, earningsService, hubService, jobsService, locatorService, payoutsService } from '@sosna/protocol';
+import type { ServiceSpec } from '@sosna/protocol';
+import { authorizeOperator } from './console.js';
+import { checkRole, CONSOLE_ROLES, roleNeeded } from './roles.js';
+import type { OperatorRow, Role } from '../store/types.js';
+
+const READ = ['devices.list', 'devices.show', 'jobs.ls', 'jobs.show', 'jobs.logs', 'payouts.ls', 'earnings.list', 'hub.info', 'locator.list', 'locator.resolve'];
+const OPERATE = ['devices.set', 'devices.tag', 'devices.call', 'jobs.submit', 'jobs.cancel'];
+const ADMIN = ['payouts.run'];
+
+describe('console roles table', () => {
+  it('lists every method of the console services (nothing falls to the default by accident)', () => {
+    const specs: ServiceSpec[] = [devicesService, jobsService, earningsService, payoutsService, hubService, locatorService];
+    const missing = specs.flatMap((s) => Object.keys(s.methods).map((m) => `${s.name}.${m}`)).filter((k) => !(k in CONSOLE_ROLES));
+    expect(missing).toEqual([]);
+  });
+
+  it('lets a viewer only read, an operator also change devices and jobs, an admin everything', () => {
+    const may = (role: Role, call: string) => {
+      const [s, m] = call.split('.') as [string, string];
+      try {
+        checkRole('x', role, s, m);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const c of READ) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([true, true, true]);
+    for (const c of OPERATE) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([false, true, true]);
+    for (const c of ADMIN) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([false, false, true]);
+  });
+
+  it('needs admin for anything it does not list (closed by default)', () => {
+    expect(roleNeeded('keys', 'create')).toBe('admin');
+    expect(() => checkRole('olga', 'operator', 'operators', 'add')).toThrow('operators.add needs the admin role; olga is a operator');
+  });
+
+  it('refuses with a typed error that names the role needed', () => {
+    let err: unknown;
+    try {
+      checkRole('vic', 'viewer', 'devices', 'set');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'E_UNAUTHORIZED', message: 'devices.set needs the operator role; vic is a viewer', details: { needed: 'operator', role: 'viewer' } });
+  });
+
+  it('reads the role at call time: a promotion counts on the next call, a removed operator is refused', () => {
+    const rows = new Map<string, OperatorRow>([['vic', { name: 'vic', role: 'viewer', secretHash: '', createdAt: 0 }]]);
+    const authorize = authorizeOperator({ getOperator: (n) => rows.get(n) });
+    const cached = { operator: 'vic', role: 'admin' as Role }; // whatever the peer cached is not trusted
+    expect(() => authorize({ service: 'devices', method: 'set' }, cached)).toThrow(/needs the operator role/);
+    rows.set('vic', { ...rows.get('vic')!, role: 'operator' });
+    expect(authorize({ service: 'devices', method: 'set' }, cached)).toEqual({ operator: 'vic', role: 'operator' });
+    rows.delete('vic');
+    expect(() => authorize({ service: 'devices', method: 'list' }, cached)).toThrow('operator vic no longer exists');
+  });
+});
