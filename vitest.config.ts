@@ -8,6 +8,9 @@ export default defineConfig({
   test: {
     include: ['*/src/**/*.test.ts', 'test/**/*.test.ts'],
     pool: 'forks',
+    // Most end-to-end files wait on processes (hubs, agents, dockerd, qemu) rather than compute: two at a time
+    // on a 2-core machine halves the suite's wall time (vitest's default there is one).
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],

@@ -126,6 +126,10 @@ describe('the agent prefers the best acceptable hub among those configured', () 
     }, 60_000);
     expect(onA).toHaveLength(1);
     expect(onA[0]).toMatchObject({ online: true, refused: null });
+    // the device answers with the id hub A gave it (not the one from hub B)
+    const info = await cli(['console', 'call', onA[0]!.id, 'system.info'], { env: { SOSNA_PROFILE: join(a.on.hubDir, 'console.json') }, timeoutMs: 60_000 });
+    expect(info.code, info.output).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ deviceId: onA[0]!.id });
     const atB = await devices(b);
     expect(atB[0]).toMatchObject({ online: false, refused: { reason: expect.stringContaining('Suspected') } });
     const o = await overview();

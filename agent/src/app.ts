@@ -131,7 +131,8 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     ? dashboardFeeds({ config, state, log: log.child('dashboard'), hubId: () => creds!.hubId, connected: () => link?.connected ?? false, mine: () => link.call(deviceEarningsService, 'mine', {}, { timeoutMs: 5000 }) })
     : null;
   const jobs = new JobManager({
-    config: config.jobs, stateDir: config.stateDir, deviceId: creds.deviceId, engine, log: log.child('jobs'),
+    // a getter: after a move to another hub (trust/choose.ts) the device has that hub's id
+    config: config.jobs, stateDir: config.stateDir, get deviceId() { return creds!.deviceId; }, engine, log: log.child('jobs'),
     hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
     ...(feeds ? { events: feeds.jobs } : {}),
   });
@@ -140,7 +141,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     stateDir: config.stateDir, hubId: () => creds!.hubId, running: AGENT_VERSION, pinnedOwner: config.hub.owner, maxPayloadBytes: config.rpc.maxPayloadBytes,
     log: log.child('update'), restart: opts.restart, hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
   });
-  const system = systemHandlers({ deviceId: creds.deviceId, name, inventory: () => inventory, system: config.system, log: log.child('system') });
+  const system = systemHandlers({ get deviceId() { return creds!.deviceId; }, name, inventory: () => inventory, system: config.system, log: log.child('system') });
   const endpoint = new RpcEndpoint()
     .add(agentSystemService, system)
     .add(deviceJobsService, jobs.handlers())

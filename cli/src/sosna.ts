@@ -23,7 +23,8 @@ const program = new Command('sosna')
   .exitOverride();
 registerHub(program);
 const session = oneShotSession();
-connOptions(registerConsole(program, session)).action((flags: ConnFlags) => runShell({ build: buildConsoleProgram, flags }));
+// the shell's connection flags go before any subcommand: `console jobs submit --timeout 10m` is the job's limit
+connOptions(registerConsole(program, session)).enablePositionalOptions().action((flags: ConnFlags) => runShell({ build: buildConsoleProgram, flags }));
 registerJobs(program, session);
 registerUp(program);
 registerProvision(program);

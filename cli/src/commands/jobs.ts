@@ -117,7 +117,11 @@ type Conn = Omit<ConnFlags, 'timeout'>;
 const collect = (v: string, acc: string[] = []) => [...acc, v];
 
 export function registerJobs(program: Command, session: ConsoleSession): void {
-  const connect = <T>(o: Conn, fn: (c: ConsoleClient) => Promise<T>) => session.withConsole<T>(o, fn);
+  // `--timeout` on these commands is the job's duration limit; the call time-out is `--call-timeout`
+  const connect = <T>(o: Conn, fn: (c: ConsoleClient) => Promise<T>) => {
+    const { timeout: _jobLimit, ...flags } = o as ConnFlags;
+    return session.withConsole<T>(flags, fn);
+  };
   const consoleCmd = program.commands.find((c) => c.name() === 'console') ?? program.command('console');
   const jobs = consoleCmd.command('jobs').description("buyers' jobs: containers on matching devices");
 
