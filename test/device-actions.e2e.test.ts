@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { RebootChunk, WatchEvent } from '@sosna/protocol';
+import { RebootChunk, SetConfigChunk, WatchEvent } from '@sosna/protocol';
 import { CLI, cli, freePort, installBundle, requireBuild, start, startExecutable, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
@@ -126,4 +126,26 @@ describe('console device actions', () => {
     }
     expect(await watch.exited).toBe(0); // Ctrl-C ends it cleanly
   }, 60_000);
+
+  it('devices set reaches real agents: applied and persisted online, and the offline one applies it when it comes back', async () => {
+    const interval = (name: string) => (JSON.parse(readFileSync(byName(name).config, 'utf8')) as { telemetry: { intervalSec: number } }).telemetry.intervalSec;
+    const r = await cli(['console', 'devices', 'set', 'telemetry.intervalSec=7', '--tag', 'lab', '--json'], { env: profile(), timeoutMs: 60_000 });
+    expect(r.code, r.output).toBe(0);
+    const results = r.stdout.trim().split('\n').map((l) => SetConfigChunk.parse(JSON.parse(l))).filter((c) => c.kind === 'result');
+    expect(Object.fromEntries(results.map((x) => [x.name, x.status]))).toEqual({ 'lab-1': 'applied', 'lab-2': 'applied', 'lab-3': 'pending' });
+    // written to each online device's own config file (it survives a restart); lab-3 has not seen it yet
+    expect([interval('lab-1'), interval('lab-2'), interval('lab-3')]).toEqual([7, 7, 1]);
+    const lab3 = byName('lab-3');
+    startAgent(lab3);
+    await waitFor('lab-3 applies the retained config when it first connects', () => interval('lab-3') === 7, 60_000, 200);
+    await waitFor('the hub hears lab-3 applied it', async () => {
+      const show = await cli(['console', 'devices', 'show', lab3.id, '--json'], { env: profile(), timeoutMs: 30_000 });
+      return (JSON.parse(show.stdout) as { config?: { status: string; values: Record<string, unknown> } | null }).config?.status === 'applied';
+    }, 30_000, 500);
+    // a viewer may not change config
+    const refused = await cli(['console', 'devices', 'set', 'telemetry.intervalSec=9', '--tag', 'lab'], { env: profile('vic.json') });
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toMatch(/devices\.set needs the operator role; vic is a viewer/);
+    expect(interval('lab-1')).toBe(7);
+  }, 120_000);
 });
