@@ -1,7 +1,9 @@
 // The device dashboard in a real headless Chromium (Debian's package, driven by playwright-core; no
 // browser download): a real hub process and the single-file agent bundle with its dashboard. Refused
 // without the password, log in, the hardware page with a live telemetry sample arriving over the
-// WebSocket, a bad setting refused with field and reason, a good one persisting across an agent restart.
+// WebSocket, the update state on the System page, bad settings (telemetry interval, owner wallet) refused
+// with field and reason, good ones (name, owner wallet, price floor, hub preference, interval) persisting
+// across an agent restart.
 // Screenshots go to test-results/screenshots/ (scripts/test-deps/browser.sh installs chromium).
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -20,6 +22,9 @@ import { tempDir, waitFor } from './helpers.js';
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results', 'screenshots');
 const PASSWORD = 'correct horse battery';
+const OWNER = `0x${'5e'.repeat(20)}`;
+/** The price floor, token wei per second: 12,345,678,901,234 wei/s = 0.0444... tokens per hour (beyond 2^53 per hour). */
+const ASK = '12345678901234';
 const tmp = tempDir('sosna-dash-e2e-');
 let hub: Proc;
 let agent: Proc;
@@ -139,7 +144,14 @@ describe('device dashboard in Chromium', () => {
     await expect.poll(() => page.getByTestId('earnings-accrued').getAttribute('data-wei')).toBe('0');
     await page.locator('nav a[href="/system"]').click();
     await expect.poll(() => page.getByTestId('logs').textContent()).toContain('dashboard listening');
-    expect(await page.getByTestId('agent-version').textContent()).toMatch(/^\d+\.\d+\.\d+/);
+    const version = (await page.getByTestId('agent-version').textContent())!;
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    // the update state from {stateDir}/update/state.json: nothing was ever updated on this device
+    await expect.poll(() => page.getByTestId('update-summary').textContent()).toBe(`running ${version}, no update`);
+    expect(await page.getByTestId('update-current').textContent()).toBe('the installed bundle');
+    expect(await page.getByTestId('update-trial').textContent()).toBe('none');
+    expect(await page.getByTestId('update-rollback').textContent()).toBe('none');
+    expect(await page.getByTestId('update-refused').textContent()).toBe('none since the agent started');
     await shot('system');
   });
 
@@ -153,14 +165,32 @@ describe('device dashboard in Chromium', () => {
     expect(await page.getByTestId('settings-result').textContent()).toMatch(/^Not saved: telemetry\.intervalSec: /);
     expect(readFileSync(configPath, 'utf8')).toBe(before);
     await shot('settings-invalid');
+
+    // a bad owner wallet: refused with the field and the reason, the file untouched
+    await page.locator('[id="telemetry.intervalSec"]').fill('1');
+    await page.locator('#owner').fill('0x12345-not-an-address');
+    await page.locator('button[type=submit]').click();
+    await expect.poll(() => page.getByTestId('error-owner').textContent()).toBe('must be a 0x-prefixed 20-byte hex address');
+    expect(await page.getByTestId('settings-result').textContent()).toBe('Not saved: owner: must be a 0x-prefixed 20-byte hex address');
+    expect(await page.getByTestId('error-telemetry.intervalSec').count()).toBe(0);
+    expect(readFileSync(configPath, 'utf8')).toBe(before);
+    await shot('settings-invalid-owner');
   });
 
   it('saves a good setting, which persists after an agent restart', async () => {
+    const hubUrl = (JSON.parse(readFileSync(configPath, 'utf8')) as { hub: { url: string } }).hub.url;
     await page.locator('#name').fill('dash-rig-renamed');
+    await page.locator('#owner').fill(OWNER);
+    await page.locator('[id="jobs.askPerSec"]').fill(ASK);
+    await expect.poll(() => page.locator('.field:has([id="jobs.askPerSec"]) small.muted').textContent()).toContain('= 0.0444 tokens per hour');
+    await page.locator('#hubPreference').selectOption(hubUrl);
     await page.locator('[id="telemetry.intervalSec"]').fill('2');
     await page.locator('button[type=submit]').click();
-    await expect.poll(() => page.getByTestId('settings-result').textContent()).toMatch(/^Saved\. Takes effect when the agent restarts: name, telemetry\.intervalSec\./);
-    expect(JSON.parse(readFileSync(configPath, 'utf8'))).toMatchObject({ name: 'dash-rig-renamed', telemetry: { intervalSec: 2 } });
+    await expect.poll(() => page.getByTestId('settings-result').textContent()).toMatch(
+      /^Saved\. Takes effect when the agent restarts: name, owner, jobs\.askPerSec, hubPreference, telemetry\.intervalSec\./,
+    );
+    expect(JSON.parse(readFileSync(configPath, 'utf8'))).toMatchObject({ name: 'dash-rig-renamed', owner: OWNER, jobs: { askPerSec: ASK }, hubPreference: hubUrl, telemetry: { intervalSec: 2 } });
+    await expect.poll(() => page.getByTestId('restart-pending').textContent()).toContain('ask 0 wei/s, owner none, hub preference best');
     await shot('settings-saved');
 
     await agent.stop('SIGTERM');
@@ -172,6 +202,9 @@ describe('device dashboard in Chromium', () => {
     await page.waitForURL(`${base}/settings`);
     await expect.poll(() => page.locator('#name').inputValue()).toBe('dash-rig-renamed');
     expect(await page.locator('[id="telemetry.intervalSec"]').inputValue()).toBe('2');
+    expect(await page.locator('#owner').inputValue()).toBe(OWNER);
+    expect(await page.locator('[id="jobs.askPerSec"]').inputValue()).toBe(ASK);
+    expect(await page.locator('#hubPreference').inputValue()).toBe(hubUrl);
     expect(await page.getByTestId('restart-pending').count()).toBe(0); // the agent now runs with them
     await shot('settings-after-restart');
     await waitFor('the renamed device in the overview', async () => {

@@ -111,6 +111,20 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     creds = { ...creds, url: config.hub.url };
   }
 
+  // The owner prefers another configured hub (config `hubPreference`, e.g. set on the dashboard; it takes
+  // effect at start): survey them and move there when that hub passes the checks; else stay where it is.
+  const preferred = config.hubPreference;
+  if (survey && preferred && preferred !== 'best' && preferred !== creds.url && optionAt(config, preferred)) {
+    const record = await chooseAndRecord(options, `hub preference ${preferred}`, survey);
+    if (record) hubChoice = record;
+    if (record?.url === preferred) {
+      log.warn(`moving to the preferred hub ${record.hubId}`, { from: creds.url, url: preferred });
+      state.remove(CREDENTIALS_FILE);
+      creds = await obtainCredentials(config, state, runProvision, log, () => stopped);
+      if (!creds) throw new Error('stopped before provisioning finished');
+    } else log.warn(`staying on hub ${creds.hubId}: the preferred hub ${preferred} is not acceptable`, { reasons: record?.preferred?.reasons ?? [] });
+  }
+
   const detected = await detecting;
   if (detected) {
     const gpus = (detected.inventory.gpus as unknown[] | undefined)?.length ?? 0;
@@ -240,7 +254,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   // The local dashboard (dashboard/, loaded only when enabled): if it cannot listen (port taken) the agent runs on without it.
   const dashboard = config.dashboard.enabled
     ? await import('./dashboard/index.js').then(({ startDashboard }) => startDashboard({
-        config, configPath: opts.configPath ?? null, log: log.child('dashboard'), agentVersion: AGENT_VERSION, logs: opts.logTail ?? null, sources: { ...feeds?.sources, ...opts.dashboardSources }, jobsFeed: feeds?.jobs ?? null,
+        config, configPath: opts.configPath ?? null, log: log.child('dashboard'), agentVersion: AGENT_VERSION, logs: opts.logTail ?? null, updateRefused: () => updater.lastRefused, sources: { ...feeds?.sources, ...opts.dashboardSources }, jobsFeed: feeds?.jobs ?? null,
         status: () => ({ deviceId: creds!.deviceId, hubId: creds!.hubId, name, hubUrl: creds!.url, connected: link.connected, inventory, hardware: detected?.inventory ?? null, benchmarks, hubTrust: trust ? trustView(trust) : null, hubChoice }),
       })).catch((err: Error) => (log.warn('dashboard not started', { reason: err.message }), null))
     : null;

@@ -43,6 +43,12 @@ export const DeviceConfig = z
       )
       .max(16)
       .default([]),
+    /**
+     * Which configured hub to prefer: "best" (the ranking of agent/src/trust/choose.ts) or the URL of `hub`
+     * or of an entry of `hubs`. A preferred hub that passes the checks wins over the ranking; one that fails
+     * them is still refused (with the reason) and the ranking's best is joined instead.
+     */
+    hubPreference: z.string().min(1).max(512).optional(),
     /** Human name of the device; defaults to the host name. */
     name: z.string().min(1).max(128).optional(),
     /** Where credentials and other state live; written atomically. */
@@ -142,6 +148,10 @@ export const DeviceConfig = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.hubPreference !== undefined && c.hubPreference !== 'best' && c.hubPreference !== c.hub.url && !c.hubs.some((h) => h.url === c.hubPreference)) {
+      const urls = [c.hub.url, ...c.hubs.map((h) => h.url)];
+      ctx.addIssue({ code: 'custom', path: ['hubPreference'], message: `${c.hubPreference} is not a configured hub: use "best" or one of ${urls.join(', ')}` });
+    }
     const seen = new Map<string, string>([[c.hub.url, 'hub.url']]);
     c.hubs.forEach((h, i) => {
       const first = seen.get(h.url);

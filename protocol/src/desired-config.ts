@@ -9,8 +9,12 @@ import { defineService } from './rpc/service.js';
 
 type Leaf = 'string' | 'number' | 'boolean' | 'list';
 
-/** Never set from a hub: the link to the hub itself, secrets, where state lives, the on-chain trust checks of hubs, and the device's own commands (system.*). */
-const NOT_REMOTE = [/^hub\./, /^provisioningKey$/, /^stateDir$/, /^dashboard\.password/, /^chain\./, /^system\./];
+/**
+ * Never set from a hub: the link to the hub itself, secrets, where state lives, the on-chain trust checks of
+ * hubs, the device's own commands (system.*), and the owner's wallet (payouts are approved to it: a hub
+ * that could change it could pay itself).
+ */
+const NOT_REMOTE = [/^hub\./, /^hubPreference$/, /^owner$/, /^provisioningKey$/, /^stateDir$/, /^dashboard\.password/, /^chain\./, /^system\./];
 
 /** DeviceConfig paths (dotted) a hub may set, with the kind of value each takes. */
 export const REMOTE_CONFIG_FIELDS: ReadonlyMap<string, Leaf> = new Map(

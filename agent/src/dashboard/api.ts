@@ -10,9 +10,11 @@ import type { LogTail } from './logtail.js';
 import type { TelemetryRing } from './ring.js';
 import { HttpError } from './server.js';
 import type { ApiRoute } from './server.js';
-import { EDITABLE_FIELDS } from './settings.js';
+import { CLEARABLE_FIELDS, EDITABLE_FIELDS } from './settings.js';
 import type { SettingsStore } from './settings.js';
 import type { DashboardSources, DeviceStatus } from './sources.js';
+import { readUpdateView } from './update-view.js';
+import type { RefusedOffer } from './update-view.js';
 
 export interface ApiDeps {
   log: Logger;
@@ -31,6 +33,8 @@ export interface ApiDeps {
   logs: LogTail | null;
   live: LiveHub;
   sessionTtlMs: number;
+  /** The update manager's last refused offer since the agent started. */
+  updateRefused: () => RefusedOffer | null;
 }
 
 const CGMINER_PORT = 4028;
@@ -147,12 +151,15 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
           saved = null;
         }
         const c = saved ?? d.config;
+        const values = (x: DeviceConfig) => ({ owner: x.owner ?? '', 'jobs.askPerSec': x.jobs.askPerSec, hubPreference: x.hubPreference ?? 'best', 'telemetry.intervalSec': x.telemetry.intervalSec });
         return {
           body: {
             file: d.settings.path,
             editable: EDITABLE_FIELDS,
-            values: { name: c.name ?? '', 'telemetry.intervalSec': c.telemetry.intervalSec },
-            running: { name: d.status().name, 'telemetry.intervalSec': d.config.telemetry.intervalSec },
+            values: { name: c.name ?? '', ...values(c) },
+            running: { name: d.status().name, ...values(d.config) },
+            /** The hubs the preference may name (`hub` first, then `hubs`), as the saved file lists them. */
+            hubs: [c.hub.url, ...c.hubs.map((h) => h.url)],
             login: d.secret.mode,
           },
         };
@@ -161,9 +168,9 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
 
     'PUT /api/settings': {
       handler: async ({ body, token }) => {
-        // An empty name means "back to the host name".
+        // An empty value means "back to the default" (the host name, no owner, an ask of 0, the ranking).
         const patch = body && typeof body === 'object' && !Array.isArray(body) ? { ...(body as Obj) } : body;
-        if (patch && typeof patch === 'object' && (patch as Obj).name === '') (patch as Obj).name = null;
+        if (patch && typeof patch === 'object') for (const f of CLEARABLE_FIELDS) if ((patch as Obj)[f] === '') (patch as Obj)[f] = null;
         const r = await d.settings.apply(patch);
         if (!r.ok) throw new HttpError(r.status, 'invalid', r.errors.map((e) => `${e.field}: ${e.reason}`).join('; '), { errors: r.errors });
         if (r.passwordHash) {
@@ -183,7 +190,7 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
           body: {
             agentVersion: d.agentVersion, node: process.version, pid: process.pid, uptimeSec: Math.round((Date.now() - d.startedAt) / 1000),
             rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, configFile: d.settings.path, stateDir: d.config.stateDir,
-            update: { state: 'none', note: 'over-the-air updates come with a later release' },
+            update: readUpdateView(d.config.stateDir, d.agentVersion, d.updateRefused()),
             logs: d.logs?.tail(lines) ?? [],
           },
         };

@@ -18,6 +18,7 @@ import { SettingsStore } from './settings.js';
 import type { DashboardSources, DeviceStatus } from './sources.js';
 import type { JobsFeed } from './jobs-feed.js';
 
+import type { RefusedOffer } from './update-view.js';
 export type { DashboardSources, DeviceStatus, EarningsSummary, HubEarnings, JobSummary } from './sources.js';
 export { LogTail } from './logtail.js';
 
@@ -34,6 +35,8 @@ export interface DashboardOptions {
   /** The job manager's runs: listed on the Jobs page (unless `sources.jobs` says otherwise) and streamed live. */
   jobsFeed?: JobsFeed | null;
   env?: Record<string, string | undefined>;
+  /** The update manager's last refused offer (agent/src/update/manager.ts), for the System page. */
+  updateRefused?: () => RefusedOffer | null;
   /** Tests: the UI to serve (default: the one built into the bundle) and a cheaper scrypt. */
   assets?: Record<string, UiAsset>;
   scrypt?: ScryptParams;
@@ -116,7 +119,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const sources = { ...(feed ? { jobs: () => feed.list() } : {}), ...o.sources };
   const routes = apiRoutes({
     log, agentVersion: o.agentVersion, startedAt, config, env, status: o.status, sources,
-    secret, sessions, limiter, settings, ring, logs: o.logs ?? null, live, sessionTtlMs,
+    secret, sessions, limiter, settings, ring, logs: o.logs ?? null, live, sessionTtlMs, updateRefused: o.updateRefused ?? (() => null),
   });
   const server = createDashboardServer({ log, sessions, routes, live, assets: o.assets ?? UI_ASSETS });
   await listen(server, config.dashboard.port, config.dashboard.host);

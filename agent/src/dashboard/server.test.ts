@@ -1,6 +1,6 @@
 // The dashboard server in-process on a free port: authentication on every page, API and the live socket,
 // the login limiter, settings through the API, static assets, and the MQTT shapes on the WebSocket.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -23,6 +23,7 @@ const status: DeviceStatus = {
 };
 const INDEX = '<!doctype html><title>ui</title>';
 const assets = { '/index.html': { type: 'text/html; charset=utf-8', gz: gzipSync(INDEX).toString('base64'), etag: '"i1"' } };
+let refusedOffer: { version: string; reason: string; at: number } | null = null;
 const logs = new LogTail();
 logs.push('a log line');
 let dash: Dashboard;
@@ -39,7 +40,7 @@ beforeAll(async () => {
   dash = await startDashboard({
     config, configPath, log: silentLogger, agentVersion: '9.9.9', status: () => status, logs, env: {}, assets,
     scrypt: { N: 1024, r: 8, p: 1 }, showCode: (c) => codes.push(c),
-    sources: { jobs: () => [{ id: 'job-1', image: 'busybox', state: 'running' }] },
+    sources: { jobs: () => [{ id: 'job-1', image: 'busybox', state: 'running' }] }, updateRefused: () => refusedOffer,
   });
   base = `http://127.0.0.1:${dash.port}`;
 });
@@ -110,6 +111,9 @@ describe('dashboard server', () => {
     expect(await get('/api/earnings')).toEqual({ available: false, earnings: null });
     const sys = await get('/api/system');
     expect(sys).toMatchObject({ agentVersion: '9.9.9', configFile: configPath, logs: ['a log line'] });
+    expect(sys.update).toEqual({
+      running: '9.9.9', current: null, previous: null, trial: null, lastRollback: null, outcome: null, lastRefused: null, unreadable: null, summary: 'running 9.9.9, no update',
+    });
     expect((await fetch(`${base}/api/nothing`, { headers: { cookie } })).status).toBe(404);
     expect((await fetch(`${base}/api/overview`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}' })).status).toBe(405);
   });
@@ -155,8 +159,66 @@ describe('dashboard server', () => {
     expect(await good.json()).toEqual({ ok: true, changed: ['telemetry.intervalSec', 'name'], restartRequired: ['telemetry.intervalSec', 'name'], overriddenByEnv: [] });
     expect(JSON.parse(readFileSync(configPath, 'utf8'))).toMatchObject({ name: 'rig-renamed', telemetry: { intervalSec: 3 } });
     const view = (await (await fetch(`${base}/api/settings`, { headers: { cookie } })).json()) as Record<string, any>;
-    expect(view.values).toEqual({ name: 'rig-renamed', 'telemetry.intervalSec': 3 });
-    expect(view.running).toEqual({ name: 'rig-1', 'telemetry.intervalSec': 1 });
+    expect(view.values).toEqual({ name: 'rig-renamed', owner: '', 'jobs.askPerSec': '0', hubPreference: 'best', 'telemetry.intervalSec': 3 });
+    expect(view.running).toEqual({ name: 'rig-1', owner: '', 'jobs.askPerSec': '0', hubPreference: 'best', 'telemetry.intervalSec': 1 });
+    expect(view.hubs).toEqual(['mqtt://127.0.0.1:1883']);
+  });
+
+  it('sets the owner wallet, price floor and hub preference: validated by the schema, written, cleared by an empty value', async () => {
+    const put = (body: unknown) => fetch(`${base}/api/settings`, { method: 'PUT', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const before = readFileSync(configPath, 'utf8');
+    const refused = async (body: unknown, field: string, reason: RegExp) => {
+      const r = await put(body);
+      expect(r.status).toBe(400);
+      const j = (await r.json()) as { errors: { field: string; reason: string }[]; message: string };
+      expect(j.errors).toEqual([{ field, reason: expect.stringMatching(reason) }]);
+      expect(j.message).toMatch(new RegExp(`^${field.replace('.', '\\.')}: `));
+      expect(readFileSync(configPath, 'utf8')).toBe(before);
+    };
+    await refused({ owner: '0x1234', 'jobs.askPerSec': '5' }, 'owner', /0x-prefixed 20-byte hex address/);
+    await refused({ 'jobs.askPerSec': '1.5' }, 'jobs.askPerSec', /non-negative decimal integer \(token wei\)/);
+    await refused({ 'jobs.askPerSec': 5 }, 'jobs.askPerSec', /string/);
+    await refused({ hubPreference: 'mqtt://elsewhere:1883' }, 'hubPreference', /^mqtt:\/\/elsewhere:1883 is not a configured hub: use "best" or one of mqtt:\/\/127\.0\.0\.1:1883$/);
+
+    const owner = `0x${'Ab'.repeat(20)}`;
+    const ask = '123456789012345678901234567890'; // beyond 2^53: kept exact as a decimal string
+    const ok = await put({ owner, 'jobs.askPerSec': ask, hubPreference: 'mqtt://127.0.0.1:1883' });
+    expect(await ok.json()).toMatchObject({ ok: true, changed: ['owner', 'jobs.askPerSec', 'hubPreference'], restartRequired: ['owner', 'jobs.askPerSec', 'hubPreference'] });
+    expect(JSON.parse(readFileSync(configPath, 'utf8'))).toMatchObject({ owner, jobs: { askPerSec: ask }, hubPreference: 'mqtt://127.0.0.1:1883' });
+    const view = (await (await fetch(`${base}/api/settings`, { headers: { cookie } })).json()) as Record<string, any>;
+    expect(view.values).toMatchObject({ owner, 'jobs.askPerSec': ask, hubPreference: 'mqtt://127.0.0.1:1883' });
+    expect(view.running).toMatchObject({ owner: '', 'jobs.askPerSec': '0', hubPreference: 'best' });
+
+    // an empty value removes the field: no owner, the default ask, the ranking
+    expect((await put({ owner: '', 'jobs.askPerSec': '', hubPreference: '' })).status).toBe(200);
+    const file = JSON.parse(readFileSync(configPath, 'utf8'));
+    expect(file.owner).toBeUndefined();
+    expect(file.hubPreference).toBeUndefined();
+    expect(file.jobs?.askPerSec).toBeUndefined();
+  });
+
+  it('shows the update state from the state file and the last refused offer', async () => {
+    const now = Date.now();
+    mkdirSync(join(dir, 'update'), { recursive: true });
+    writeFileSync(join(dir, 'update', 'state.json'), JSON.stringify({
+      v: 1, current: { version: '9.9.9', file: 'sosna-agent-9.9.9.mjs' }, previous: { version: '9.9.8', file: 'sosna-agent-9.9.8.mjs' },
+      trial: { version: '9.9.9', attempts: 1, deadline: now + 60_000, healthDeadlineSec: 60 },
+      failed: [{ version: '9.9.7', reason: '9.9.7 stopped 3 time(s) without becoming healthy (crash on start?)', at: now - 5000 }], outcome: null,
+    }));
+    refusedOffer = { version: '9.9.10', reason: 'busy with the update to 9.9.9', at: now };
+    const sys = (await (await fetch(`${base}/api/system`, { headers: { cookie } })).json()) as Record<string, any>;
+    expect(sys.update).toEqual({
+      running: '9.9.9', current: '9.9.9', previous: '9.9.8',
+      trial: { version: '9.9.9', attempts: 1, maxAttempts: 3, deadline: now + 60_000, healthDeadlineSec: 60 },
+      lastRollback: { version: '9.9.7', reason: '9.9.7 stopped 3 time(s) without becoming healthy (crash on start?)', at: now - 5000 },
+      outcome: null, lastRefused: refusedOffer, unreadable: null,
+      summary: 'running 9.9.9, on trial (start 1 of 3) until it reports healthy; falls back to 9.9.8',
+    });
+    writeFileSync(join(dir, 'update', 'state.json'), '{"v":1,');
+    const broken = (await (await fetch(`${base}/api/system`, { headers: { cookie } })).json()) as Record<string, any>;
+    expect(broken.update).toMatchObject({ current: null, summary: 'running 9.9.9, no update', unreadable: expect.stringContaining(join(dir, 'update', 'state.json')) });
+    rmSync(join(dir, 'update'), { recursive: true, force: true });
+    refusedOffer = null;
   });
 
   it('a password set in Settings replaces the code at once and ends the other sessions', async () => {

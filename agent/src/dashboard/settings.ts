@@ -8,8 +8,14 @@ import { StateStore } from '../state.js';
 import { hashPassword } from './password.js';
 import type { ScryptParams } from './password.js';
 
-/** Fields the dashboard may change (dotted paths of DeviceConfig). Hub preference, owner wallet and price floor come later. */
-export const EDITABLE_FIELDS = ['name', 'telemetry.intervalSec', 'dashboard.password'] as const;
+/**
+ * Fields the dashboard may change (dotted paths of DeviceConfig): the device name, the owner wallet (payouts
+ * are approved to it), the price floor (the jobs ask, token wei per second), the hub preference, the
+ * telemetry interval and the login password.
+ */
+export const EDITABLE_FIELDS = ['name', 'owner', 'jobs.askPerSec', 'hubPreference', 'telemetry.intervalSec', 'dashboard.password'] as const;
+/** Fields where an empty string from a form means "remove" (back to the default). */
+export const CLEARABLE_FIELDS: readonly string[] = ['name', 'owner', 'jobs.askPerSec', 'hubPreference'];
 export type EditableField = (typeof EDITABLE_FIELDS)[number];
 /** Fields that the running agent applies at once; the others take effect when the agent restarts. */
 const LIVE_FIELDS: ReadonlySet<string> = new Set(['dashboard.password']);

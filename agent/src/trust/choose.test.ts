@@ -71,4 +71,36 @@ describe('choosing among configured hubs (pure parts)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a preferred acceptable hub wins over the ranking; a preferred refused hub stays refused, with its reasons', () => {
+    const refused = { verdict: { ok: false as const, reasons: ['hub-a is not on the Whitelist'], claimable: 0n }, trusted: false, available: 0n, paidToOwner: 0n };
+    const survey = [
+      candidateFrom(a, card('hub-a', { cpu: '1' }), ok()),
+      candidateFrom(b, card('hub-b', { cpu: '5000' }), ok({ trusted: true })),
+      candidateFrom(c, card('hub-c', { cpu: '9' }), ok()),
+    ];
+    // the ranking alone: trusted hub-b first
+    expect(rankSurvey(survey, 'w', 1).record).toMatchObject({ hubId: 'hub-b' });
+    expect(rankSurvey(survey, 'w', 1, 'best').record?.preferred).toBeUndefined();
+    // preferring the worst-ranked hub-a: it wins, the ranking is kept as it is
+    const pick = rankSurvey(survey, 'w', 1, 'mqtt://a:1').record!;
+    expect(pick).toMatchObject({ hubId: 'hub-a', url: 'mqtt://a:1', preferred: { url: 'mqtt://a:1', chosen: true, reasons: [] } });
+    expect(pick.ranking.map((h) => h.hubId)).toEqual(['hub-b', 'hub-c', 'hub-a']);
+    expect(describeRanking(pick)).toMatch(/^preferred mqtt:\/\/a:1: chosen \| 1\. hub-b/);
+    // preferring a hub that fails the checks: refused with the reason, the ranking's best is joined
+    const bad = rankSurvey([candidateFrom(a, card('hub-a', { cpu: '99' }), refused), ...survey.slice(1)], 'w', 1, 'mqtt://a:1').record!;
+    expect(bad).toMatchObject({ hubId: 'hub-b', preferred: { url: 'mqtt://a:1', chosen: false, reasons: ['hub-a is not on the Whitelist'] } });
+    expect(bad.refused).toEqual([{ hubId: 'hub-a', url: 'mqtt://a:1', reasons: ['hub-a is not on the Whitelist'] }]);
+    expect(describeRanking(bad)).toMatch(/^preferred mqtt:\/\/a:1 refused: hub-a is not on the Whitelist \| /);
+    // the only hub, preferred and refused: nothing is joined
+    expect(rankSurvey([candidateFrom(a, card('hub-a'), refused)], 'w', 1, 'mqtt://a:1').record).toBeNull();
+  });
+
+  it('the config accepts "best" or a configured hub URL as hubPreference and names the field otherwise', () => {
+    expect(DeviceConfig.parse({ ...config, hubPreference: 'mqtt://c:3' }).hubPreference).toBe('mqtt://c:3');
+    expect(DeviceConfig.parse({ ...config, hubPreference: 'best' }).hubPreference).toBe('best');
+    const r = DeviceConfig.safeParse({ ...config, hubPreference: 'mqtt://elsewhere:1' });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues).toEqual([expect.objectContaining({ path: ['hubPreference'], message: 'mqtt://elsewhere:1 is not a configured hub: use "best" or one of mqtt://a:1, mqtt://b:2, mqtt://c:3' })]);
+  });
 });

@@ -63,6 +63,8 @@ export const HubChoiceRecord = z.object({
   url: z.string(),
   ranking: z.array(z.object({ hubId: z.string(), url: z.string(), name: z.string().nullable(), trusted: z.boolean(), price: Wei.nullable(), paidToOwner: Wei, available: Wei })),
   refused: z.array(z.object({ hubId: z.string(), url: z.string(), reasons: z.array(z.string()) })),
+  /** The owner's hub preference (config `hubPreference`) when it names a hub: chosen, or refused with the reasons. */
+  preferred: z.object({ url: z.string(), chosen: z.boolean(), reasons: z.array(z.string()) }).optional(),
 });
 export type HubChoiceRecord = z.infer<typeof HubChoiceRecord>;
 export const HUB_CHOICE_FILE = 'hub-choice.json';
@@ -86,27 +88,48 @@ export function candidateFrom(
   return { option, card, candidate: { ...base, ...found } };
 }
 
-/** Ranks surveyed hubs and describes the outcome as the record to keep; null chosen when none is acceptable. Pure. */
-export function rankSurvey(surveyed: readonly Surveyed[], why: string, at: number): { record: HubChoiceRecord | null; ranking: Omit<HubChoiceRecord, 'v' | 'at' | 'why' | 'hubId' | 'url'> } {
+/**
+ * Ranks surveyed hubs and describes the outcome as the record to keep; null chosen when none is acceptable.
+ * `preference` (config `hubPreference`): "best" (or absent) follows the ranking; a configured hub's URL wins
+ * over the ranking when that hub is acceptable, and when it is not, the ranking's best is chosen and the
+ * record says why the preferred one was refused. Pure.
+ */
+export function rankSurvey(
+  surveyed: readonly Surveyed[],
+  why: string,
+  at: number,
+  preference?: string,
+): { record: HubChoiceRecord | null; ranking: Omit<HubChoiceRecord, 'v' | 'at' | 'why' | 'hubId' | 'url'> } {
   const byId = new Map<string, Surveyed>();
   for (const s of surveyed) if (!byId.has(s.candidate.hubId)) byId.set(s.candidate.hubId, s);
   const choice = chooseHub([...byId.values()].map((s) => s.candidate));
+  const wanted = preference && preference !== 'best' ? surveyed.find((s) => s.option.url === preference) : undefined;
+  let preferred: HubChoiceRecord['preferred'];
+  let chosen = choice.chosen ? byId.get(choice.chosen.hubId)! : null;
+  if (preference && preference !== 'best') {
+    if (!wanted) preferred = { url: preference, chosen: false, reasons: ['not among the configured hubs'] };
+    else if (wanted.candidate.verdict.ok) {
+      chosen = wanted;
+      preferred = { url: preference, chosen: true, reasons: [] };
+    } else preferred = { url: preference, chosen: false, reasons: wanted.candidate.verdict.reasons };
+  }
   const ranking = {
     ranking: choice.ranked.map((c) => ({
       hubId: c.hubId, url: byId.get(c.hubId)!.option.url, name: byId.get(c.hubId)!.card?.name ?? null, trusted: c.trusted,
       price: c.price === null ? null : c.price.toString(), paidToOwner: c.paidToOwner.toString(), available: c.available.toString(),
     })),
     refused: choice.refused.map((r) => ({ hubId: r.hubId, url: byId.get(r.hubId)!.option.url, reasons: r.reasons })),
+    ...(preferred ? { preferred } : {}),
   };
-  const best = choice.chosen ? byId.get(choice.chosen.hubId)! : null;
-  return { record: best ? { v: 1, at, why, hubId: best.candidate.hubId, url: best.option.url, ...ranking } : null, ranking };
+  return { record: chosen ? { v: 1, at, why, hubId: chosen.candidate.hubId, url: chosen.option.url, ...ranking } : null, ranking };
 }
 
 /** One line for the log: the ranking, best first, and the refusals with their reasons. Pure. */
-export function describeRanking(r: Pick<HubChoiceRecord, 'ranking' | 'refused'>): string {
+export function describeRanking(r: Pick<HubChoiceRecord, 'ranking' | 'refused' | 'preferred'>): string {
+  const pref = r.preferred ? [r.preferred.chosen ? `preferred ${r.preferred.url}: chosen` : `preferred ${r.preferred.url} refused: ${r.preferred.reasons.join('; ')}`] : [];
   const ranked = r.ranking.map((h, i) => `${i + 1}. ${h.hubId} (${h.trusted ? 'trusted' : 'listed'}, pays ${h.price ?? 'unknown'} wei/s, approved to owner ${h.paidToOwner}, available ${h.available})`);
   const refused = r.refused.map((h) => `${h.hubId} refused: ${h.reasons.join('; ')}`);
-  return [...ranked, ...refused].join(' | ') || 'no hubs';
+  return [...pref, ...ranked, ...refused].join(' | ') || 'no hubs';
 }
 
 export interface SurveyDeps {
@@ -188,7 +211,7 @@ function readCard(client: Awaited<ReturnType<typeof connectOnce>>, option: HubOp
  */
 export async function chooseAndRecord(options: readonly HubOption[], why: string, deps: SurveyDeps & { state: StateStore; now?: () => number }): Promise<HubChoiceRecord | null> {
   const surveyed = await Promise.all(options.map((o) => surveyHub(o, deps)));
-  const { record, ranking } = rankSurvey(surveyed, why, (deps.now ?? Date.now)());
+  const { record, ranking } = rankSurvey(surveyed, why, (deps.now ?? Date.now)(), deps.config.hubPreference);
   if (!record) {
     deps.log.warn(`no acceptable hub among ${options.length} (${why}): ${describeRanking(ranking)}`);
     return null;

@@ -37,12 +37,18 @@ export interface UpdaterDeps {
 
 export class Updater {
   private busy: string | null = null;
+  private refused: { version: string; reason: string; at: number } | null = null;
   private readonly store: StateStore;
   private readonly now: () => number;
 
   constructor(private readonly d: UpdaterDeps) {
     this.store = updateStore(d.stateDir);
     this.now = d.now ?? Date.now;
+  }
+
+  /** The last offer refused since this agent started, with why (the dashboard's System page shows it). */
+  get lastRefused(): { version: string; reason: string; at: number } | null {
+    return this.refused;
   }
 
   private state() {
@@ -62,6 +68,7 @@ export class Updater {
   private async offer(version: string): Promise<{ accepted: boolean; reason?: string }> {
     const refuse = (reason: string) => {
       this.d.log.warn('update refused', { version, reason });
+      this.refused = { version, reason, at: this.now() };
       return { accepted: false, reason };
     };
     if (!this.d.restart) return refuse('this agent runs without a way to restart itself (no service manager): update it by hand');
