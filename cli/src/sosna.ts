@@ -11,6 +11,7 @@ import { registerImage } from './commands/image.js';
 import { registerFlash } from './commands/flash.js';
 import { registerMoney } from './commands/money.js';
 import { registerUpdate } from './commands/update.js';
+import { registerAdmin } from './commands/admin.js';
 import { connOptions, oneShotSession } from './commands/console-session.js';
 import type { ConnFlags } from './commands/console-session.js';
 import { buildConsoleProgram, runShell } from './commands/shell.js';
@@ -32,6 +33,7 @@ registerImage(program);
 registerFlash(program);
 registerMoney(program, program.commands.find((c) => c.name() === 'console')!, session);
 registerUpdate(program.commands.find((c) => c.name() === 'console')!, session);
+registerAdmin(program.commands.find((c) => c.name() === 'console')!, session);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);

@@ -24,6 +24,7 @@ import { announce } from './services/announcer.js';
 import { loadOrCreateUpdateKey, startUpdates } from './services/updates.js';
 import { startMoney } from './services/money.js';
 import { testPauseHooks } from './payouts/test-pause.js';
+import { adminServices } from './services/admin-console.js';
 import { startJobs } from './jobs/index.js';
 import type { DeviceMeta, Scheduler } from './jobs/index.js';
 import { VERSION } from './version.js';
@@ -139,6 +140,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
       extend: (endpoint) => {
         jobs.consoleServices(endpoint);
         updates.consoleServices(endpoint);
+        adminServices(endpoint, { store, log: log.child('admin') });
         if (money) {
           endpoint.add(payoutsService, {
             ...money.handlers,

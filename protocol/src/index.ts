@@ -18,3 +18,4 @@ export const PROTOCOL_VERSION = 1;
 export * from './log.js';
 export * from './payouts.js';
 export * from './updates.js';
+export * from './admin.js';

@@ -12,6 +12,7 @@ import { registerConsole } from './console.js';
 import { registerJobs } from './jobs.js';
 import { registerMoney } from './money.js';
 import { registerUpdate } from './update.js';
+import { registerAdmin } from './admin.js';
 import { sharedSession } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 
@@ -22,6 +23,7 @@ export function buildConsoleProgram(session: ConsoleSession): Command {
   registerJobs(program, session);
   registerMoney(program, consoleCmd, session);
   registerUpdate(consoleCmd, session);
+  registerAdmin(consoleCmd, session);
   return consoleCmd;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { devicesService, earningsService, hubService, jobsService, locatorService, payoutsService } from '@sosna/protocol';
+import { devicesService, earningsService, hubService, jobsService, keysService, locatorService, operatorsService, payoutsService } from '@sosna/protocol';
 import type { ServiceSpec } from '@sosna/protocol';
 import { authorizeOperator } from './console.js';
 import { checkRole, CONSOLE_ROLES, roleNeeded } from './roles.js';
@@ -7,11 +7,11 @@ import type { OperatorRow, Role } from '../store/types.js';
 
 const READ = ['devices.list', 'devices.show', 'jobs.ls', 'jobs.show', 'jobs.logs', 'payouts.ls', 'earnings.list', 'hub.info', 'locator.list', 'locator.resolve'];
 const OPERATE = ['devices.set', 'devices.tag', 'devices.call', 'jobs.submit', 'jobs.cancel'];
-const ADMIN = ['payouts.run'];
+const ADMIN = ['payouts.run', 'keys.create', 'keys.list', 'keys.revoke', 'operators.add', 'operators.list', 'operators.setRole', 'operators.remove'];
 
 describe('console roles table', () => {
   it('lists every method of the console services (nothing falls to the default by accident)', () => {
-    const specs: ServiceSpec[] = [devicesService, jobsService, earningsService, payoutsService, hubService, locatorService];
+    const specs: ServiceSpec[] = [devicesService, jobsService, earningsService, payoutsService, hubService, locatorService, keysService, operatorsService];
     const missing = specs.flatMap((s) => Object.keys(s.methods).map((m) => `${s.name}.${m}`)).filter((k) => !(k in CONSOLE_ROLES));
     expect(missing).toEqual([]);
   });
@@ -29,6 +29,12 @@ describe('console roles table', () => {
     for (const c of READ) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([true, true, true]);
     for (const c of OPERATE) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([false, true, true]);
     for (const c of ADMIN) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([false, false, true]);
+  });
+
+  it('lists the keys and operators methods explicitly as admin, not by the default', () => {
+    const admin = [...Object.keys(keysService.methods).map((m) => `keys.${m}`), ...Object.keys(operatorsService.methods).map((m) => `operators.${m}`)];
+    expect(admin).toHaveLength(7);
+    for (const c of admin) expect(CONSOLE_ROLES[c], c).toBe('admin');
   });
 
   it('needs admin for anything it does not list (closed by default)', () => {

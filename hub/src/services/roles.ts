@@ -33,6 +33,13 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'jobs.cancel': 'operator',
   // money, keys, operators, updates
   'payouts.run': 'admin',
+  'keys.create': 'admin',
+  'keys.list': 'admin',
+  'keys.revoke': 'admin',
+  'operators.add': 'admin',
+  'operators.list': 'admin',
+  'operators.setRole': 'admin',
+  'operators.remove': 'admin',
   'updates.upload': 'admin',
   'updates.publish': 'admin',
 };
