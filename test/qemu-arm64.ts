@@ -2,9 +2,9 @@
 // (no arm64 hardware here), UEFI firmware AAVMF from Debian's qemu-efi-aarch64 package (which boots the
 // image's /EFI/BOOT/BOOTAA64.EFI), user networking (the host's loopback is 10.0.2.2 for the guest). The
 // serial console is captured; qemu is ended by its pid. Same Guest interface as qemu.ts.
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { runGuest } from './qemu.js';
 import type { Guest } from './qemu.js';
 
 export const AAVMF = { code: '/usr/share/AAVMF/AAVMF_CODE.fd', vars: '/usr/share/AAVMF/AAVMF_VARS.fd' } as const;
@@ -32,32 +32,5 @@ export function bootArm64Image(image: string, scratch: string, opts: { memoryMiB
     '-drive', `file=${image},format=raw,if=virtio`,
     '-nic', 'user,model=virtio-net-pci',
   ];
-  const startedAt = Date.now();
-  const child = spawn(QEMU_AARCH64, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const onData = (d: Buffer) => (out += d.toString('latin1'));
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return {
-    child,
-    startedAt,
-    output: () => out,
-    async waitFor(pattern, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(out)) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`qemu exited before ${pattern}; console:\n${out.slice(-4000)}`);
-        if (Date.now() > deadline) throw new Error(`no ${pattern} on the console within ${timeoutMs} ms; console:\n${out.slice(-4000)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return Date.now() - startedAt;
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-      process.kill(child.pid, 'SIGTERM');
-      const t = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+  return runGuest(QEMU_AARCH64, args);
 }

@@ -45,8 +45,13 @@ export function bootImage(image: string, scratch: string, opts: { memoryMiB?: nu
     '-drive', `file=${image},format=raw,if=virtio`,
     '-nic', 'user,model=virtio-net-pci',
   ];
+  return runGuest('qemu-system-x86_64', args);
+}
+
+/** Starts a qemu binary with `args`, captures its serial console, and ends it by its pid (also if this test process ends first). */
+export function runGuest(binary: string, args: string[]): Guest {
   const startedAt = Date.now();
-  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const onData = (d: Buffer) => (out += d.toString('latin1'));
   child.stdout!.on('data', onData);
