@@ -3,39 +3,14 @@
 // so a crash at any point retries as the same device.
 import { randomBytes } from 'node:crypto';
 import {
-  connectOnce, createCodec, provisionService, PROVISION_CLIENT_PREFIX, RpcPeer, SosnaError, subscribeAsync, topics, usernames, verifyHubCard,
+  connectOnce, createCodec, provisionService, PROVISION_CLIENT_PREFIX, RpcPeer, SosnaError, subscribeAsync, topics, usernames,
 } from '@sosna/protocol';
-import type { DeviceConfig, HubCard, Logger, MqttClient } from '@sosna/protocol';
+import type { DeviceConfig, Logger } from '@sosna/protocol';
 import { Credentials, CREDENTIALS_FILE, PROVISION_FILE, ProvisionState } from './credentials.js';
 import { checkHub } from './trust/check.js';
-import { configForHub, recordedChoice } from './trust/choose.js';
+import { awaitVerifiedCard, configForHub, recordedChoice } from './trust/choose.js';
 import { jsonRpcReader } from './trust/rpc.js';
 import type { StateStore } from './state.js';
-
-function waitForCard(client: MqttClient, config: DeviceConfig, codec: ReturnType<typeof createCodec>, log: Logger, timeoutMs: number): Promise<HubCard> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('message', onMessage);
-      reject(new SosnaError('E_TIMEOUT', `no valid hub announcement within ${timeoutMs} ms${config.hub.id ? ` for hub ${config.hub.id}` : ''}`));
-    }, timeoutMs);
-    const onMessage = (topic: string, payload: Buffer) => {
-      if (!topic.endsWith('/announce')) return;
-      let value: unknown;
-      try {
-        value = codec.decode(payload);
-      } catch {
-        return log.warn('undecodable hub announcement', { topic });
-      }
-      const check = verifyHubCard(value, config.hub.owner);
-      if (!check.ok) return log.warn('refusing hub', { topic, reason: check.reason });
-      if (config.hub.id && check.card.hubId !== config.hub.id) return;
-      clearTimeout(timer);
-      client.off('message', onMessage);
-      resolve(check.card);
-    };
-    client.on('message', onMessage);
-  });
-}
 
 export async function provision(opts: { config: DeviceConfig; state: StateStore; name: string; log: Logger }): Promise<Credentials> {
   const { state, log } = opts;
@@ -55,9 +30,7 @@ export async function provision(opts: { config: DeviceConfig; state: StateStore;
   log.info('provisioning with the fleet key', { keyId, url: config.hub.url });
   const client = await connectOnce({ url: config.hub.url, clientId, username: usernames.provision(keyId), password: secret, keepaliveSec: config.mqtt.keepaliveSec });
   try {
-    const cardPromise = waitForCard(client, config, codec, log, 15_000);
-    await subscribeAsync(client, config.hub.id ? topics.announce(config.hub.id) : topics.announceAll());
-    const card = await cardPromise;
+    const card = await awaitVerifiedCard(client, codec, config.hub, 15_000, (reason) => log.warn('refusing hub', { reason }));
     log.info('hub card verified', { hubId: card.hubId, name: card.name, owner: card.owner });
     if (config.chain.rpcUrl && config.chain.whitelist) {
       const verdict = await checkHub(card, jsonRpcReader(config.chain.rpcUrl), config.chain.whitelist, config.owner ?? null, {

@@ -8,8 +8,8 @@
 // run in a child process) joins the hub the record names.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { connectOnce, createCodec, PROVISION_CLIENT_PREFIX, subscribeAsync, topics, usernames, verifyHubCard } from '@sosna/protocol';
-import type { DeviceConfig, HubCard, Logger } from '@sosna/protocol';
+import { connectOnce, createCodec, PROVISION_CLIENT_PREFIX, SosnaError, subscribeAsync, topics, usernames, verifyHubCard } from '@sosna/protocol';
+import type { Codec, DeviceConfig, HubCard, Logger, MqttClient } from '@sosna/protocol';
 import { hubFacts } from './check.js';
 import { judgeHub } from './policy.js';
 import type { Verdict } from './policy.js';
@@ -153,7 +153,7 @@ export async function surveyHub(option: HubOption, deps: SurveyDeps): Promise<Su
       username: usernames.provision(keyId), password: secret, keepaliveSec: config.mqtt.keepaliveSec,
     });
     try {
-      card = await readCard(client, option, config, deps.cardTimeoutMs ?? 5000);
+      card = await awaitVerifiedCard(client, createCodec({ maxPayload: config.rpc.maxPayloadBytes }), option, deps.cardTimeoutMs ?? 5000);
     } finally {
       client.end(true);
     }
@@ -172,14 +172,22 @@ export async function surveyHub(option: HubOption, deps: SurveyDeps): Promise<Su
   }
 }
 
-/** The first card on the hub's announce topic(s) that verifies (signature, pinned owner and id); rejects with the last reason. */
-function readCard(client: Awaited<ReturnType<typeof connectOnce>>, option: HubOption, config: DeviceConfig, timeoutMs: number): Promise<HubCard> {
-  const codec = createCodec({ maxPayload: config.rpc.maxPayloadBytes });
+/**
+ * Waits for the first card on the hub's announce topic(s) that verifies (signature, pinned owner and id),
+ * subscribing itself; `onRefused` hears each card turned down. Rejects (E_TIMEOUT) with the last reason.
+ */
+export function awaitVerifiedCard(
+  client: MqttClient, codec: Codec, pin: { owner?: string | undefined; id?: string | undefined }, timeoutMs: number, onRefused?: (reason: string) => void,
+): Promise<HubCard> {
   return new Promise((resolve, reject) => {
     let last = 'no announcement';
+    const refuse = (reason: string) => {
+      last = reason;
+      onRefused?.(reason);
+    };
     const timer = setTimeout(() => {
       client.off('message', onMessage);
-      reject(new Error(`${last} within ${timeoutMs} ms`));
+      reject(new SosnaError('E_TIMEOUT', `no valid hub announcement within ${timeoutMs} ms${pin.id ? ` for hub ${pin.id}` : ''}: ${last}`));
     }, timeoutMs);
     const onMessage = (topic: string, payload: Buffer) => {
       if (!topic.endsWith('/announce')) return;
@@ -187,19 +195,19 @@ function readCard(client: Awaited<ReturnType<typeof connectOnce>>, option: HubOp
       try {
         value = codec.decode(payload);
       } catch (err) {
-        last = `undecodable announcement (${(err as Error).message})`;
-        return;
+        return refuse(`undecodable announcement (${(err as Error).message})`);
       }
-      const check = verifyHubCard(value, option.owner);
-      if (!check.ok) return void (last = check.reason);
-      if (option.id && check.card.hubId !== option.id) return void (last = `announcement of hub ${check.card.hubId}, not the pinned ${option.id}`);
+      const check = verifyHubCard(value, pin.owner);
+      if (!check.ok) return refuse(check.reason);
+      if (pin.id && check.card.hubId !== pin.id) return refuse(`announcement of hub ${check.card.hubId}, not the pinned ${pin.id}`);
       clearTimeout(timer);
       client.off('message', onMessage);
       resolve(check.card);
     };
     client.on('message', onMessage);
-    subscribeAsync(client, option.id ? topics.announce(option.id) : topics.announceAll()).catch((err: Error) => {
+    subscribeAsync(client, pin.id ? topics.announce(pin.id) : topics.announceAll()).catch((err: Error) => {
       clearTimeout(timer);
+      client.off('message', onMessage);
       reject(err);
     });
   });
