@@ -9,12 +9,11 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, posix, relative } from 'node:path';
 import { BOOT_PATHS } from '../image/layout.js';
-import type { CpioEntry } from './cpio.js';
 import { fetchDeb, resolveMeta } from './debian.js';
 import { ELF_MACHINE, readElf, resolveNeeded } from './elf.js';
 import type { ElfInfo } from './elf.js';
 import { resolveKernelModules } from './kmod.js';
-import { grubConfig, mib, SMOKE_MODULES, writeInitramfs } from './smoke.js';
+import { grubConfig, initramfsTree, mib, smokeEtc, SMOKE_MODULES, writeInitramfs } from './smoke.js';
 import { run, which } from './tools.js';
 import type { BuildContext, BuiltParts } from './types.js';
 
@@ -261,25 +260,7 @@ export async function buildArm64SmokeParts(ctx: BuildContext): Promise<BuiltPart
   // the agent bundle is architecture-independent: the build's own Node reads its version
   const agentVersion = (await run(process.execPath, [ctx.agentBundle, '--version'])).trim();
 
-  const entries: CpioEntry[] = [];
-  const dirs = new Set<string>();
-  const dir = (p: string) => {
-    const parts = p.split('/').filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-      const d = parts.slice(0, i).join('/');
-      if (!dirs.has(d)) {
-        dirs.add(d);
-        entries.push({ name: d, kind: 'dir', mode: d === 'tmp' ? 0o1777 : 0o755 });
-      }
-    }
-  };
-  const file = (name: string, e: Omit<CpioEntry, 'name' | 'kind'>) => {
-    dir(posix.dirname(name));
-    entries.push({ name, kind: 'file', ...e });
-  };
-  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'proc', 'sys', 'dev', 'run', 'tmp', 'boot', 'root', 'mnt', 'var/log', 'etc', 'lib/modules', GUEST_LIB_DIR]) dir(d);
-  entries.push({ name: 'dev/console', kind: 'chardev', mode: 0o600, major: 5, minor: 1 });
-  entries.push({ name: 'dev/null', kind: 'chardev', mode: 0o666, major: 1, minor: 3 });
+  const { entries, file } = initramfsTree([GUEST_LIB_DIR]);
   // /init makes busybox's applet links (busybox --install -s), then runs the shared init
   file('init', { mode: 0o755, source: join(ctx.osImageDir, 'smoke', 'init-arm64') });
   file('sbin/sosna-init', { mode: 0o755, source: join(ctx.osImageDir, 'smoke', 'init') });
@@ -291,11 +272,7 @@ export async function buildArm64SmokeParts(ctx: BuildContext): Promise<BuiltPart
   for (const l of libs) file(`${GUEST_LIB_DIR}/${l.soname}`, { mode: 0o755, source: l.path });
   file(nodeElf.interp.replace(/^\//, ''), { mode: 0o755, source: interp });
   file('opt/sosna/sosna-agent.mjs', { mode: 0o644, source: ctx.agentBundle });
-  file('etc/passwd', { mode: 0o644, data: Buffer.from('root:x:0:0:root:/root:/bin/sh\n') });
-  file('etc/group', { mode: 0o644, data: Buffer.from('root:x:0:\n') });
-  file('etc/hosts', { mode: 0o644, data: Buffer.from('127.0.0.1 localhost\n::1 localhost\n') });
-  file('etc/nsswitch.conf', { mode: 0o644, data: Buffer.from('passwd: files\ngroup: files\nhosts: files dns\n') });
-  file('etc/os-release', { mode: 0o644, data: Buffer.from(`NAME="sosna smoke"\nID=sosna\nVERSION_ID="${agentVersion}"\nPRETTY_NAME="sosna smoke image arm64 (agent ${agentVersion})"\n`) });
+  smokeEtc(file, `sosna smoke image arm64 (agent ${agentVersion})`, agentVersion);
 
   const initrd = join(work, 'initrd.img');
   const raw = await writeInitramfs(entries, initrd);

@@ -49,6 +49,43 @@ export async function makeGrubEfi(work: string, kernelArgs: string): Promise<str
   return efi;
 }
 
+/** An initramfs tree being assembled: the base directories and device nodes; parents are added once, first. */
+export function initramfsTree(extraDirs: string[] = []): {
+  entries: CpioEntry[];
+  dir: (path: string) => void;
+  file: (name: string, e: Omit<CpioEntry, 'name' | 'kind'>) => void;
+} {
+  const entries: CpioEntry[] = [];
+  const dirs = new Set<string>();
+  const dir = (p: string) => {
+    const parts = p.split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (!dirs.has(d)) {
+        dirs.add(d);
+        entries.push({ name: d, kind: 'dir', mode: d === 'tmp' ? 0o1777 : 0o755 });
+      }
+    }
+  };
+  const file = (name: string, e: Omit<CpioEntry, 'name' | 'kind'>) => {
+    dir(name.split('/').slice(0, -1).join('/'));
+    entries.push({ name, kind: 'file', ...e });
+  };
+  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'proc', 'sys', 'dev', 'run', 'tmp', 'boot', 'root', 'mnt', 'var/log', 'etc', 'lib/modules', ...extraDirs]) dir(d);
+  entries.push({ name: 'dev/console', kind: 'chardev', mode: 0o600, major: 5, minor: 1 });
+  entries.push({ name: 'dev/null', kind: 'chardev', mode: 0o666, major: 1, minor: 3 });
+  return { entries, dir, file };
+}
+
+/** The smoke images' small /etc: root user and group, hosts, name service order, os-release. */
+export function smokeEtc(file: (name: string, e: Omit<CpioEntry, 'name' | 'kind'>) => void, prettyName: string, agentVersion: string): void {
+  file('etc/passwd', { mode: 0o644, data: Buffer.from('root:x:0:0:root:/root:/bin/sh\n') });
+  file('etc/group', { mode: 0o644, data: Buffer.from('root:x:0:\n') });
+  file('etc/hosts', { mode: 0o644, data: Buffer.from('127.0.0.1 localhost\n::1 localhost\n') });
+  file('etc/nsswitch.conf', { mode: 0o644, data: Buffer.from('passwd: files\ngroup: files\nhosts: files dns\n') });
+  file('etc/os-release', { mode: 0o644, data: Buffer.from(`NAME="sosna smoke"\nID=sosna\nVERSION_ID="${agentVersion}"\nPRETTY_NAME="${prettyName}"\n`) });
+}
+
 /** Streams the initramfs (cpio newc) through `zstd` into `file`; returns the uncompressed size. */
 export async function writeInitramfs(entries: CpioEntry[], file: string): Promise<number> {
   const zstd = spawn('zstd', ['-q', '-T0', '-9', '-f', '-o', file], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -97,25 +134,7 @@ export async function buildSmokeParts(ctx: BuildContext): Promise<BuiltParts> {
   const agentVersion = (await run(nodeBin, [ctx.agentBundle, '--version'])).trim();
 
   // the initramfs tree
-  const entries: CpioEntry[] = [];
-  const dirs = new Set<string>();
-  const dir = (p: string) => {
-    const parts = p.split('/').filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-      const d = parts.slice(0, i).join('/');
-      if (!dirs.has(d)) {
-        dirs.add(d);
-        entries.push({ name: d, kind: 'dir', mode: d === 'tmp' ? 0o1777 : 0o755 });
-      }
-    }
-  };
-  const file = (name: string, e: Omit<CpioEntry, 'name' | 'kind'>) => {
-    dir(name.split('/').slice(0, -1).join('/'));
-    entries.push({ name, kind: 'file', ...e });
-  };
-  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'proc', 'sys', 'dev', 'run', 'tmp', 'boot', 'root', 'mnt', 'var/log', 'etc', 'lib/modules']) dir(d);
-  entries.push({ name: 'dev/console', kind: 'chardev', mode: 0o600, major: 5, minor: 1 });
-  entries.push({ name: 'dev/null', kind: 'chardev', mode: 0o666, major: 1, minor: 3 });
+  const { entries, dir, file } = initramfsTree();
   file('init', { mode: 0o755, source: join(ctx.osImageDir, 'smoke', 'init') });
   file('usr/share/udhcpc/default.script', { mode: 0o755, source: join(ctx.osImageDir, 'smoke', 'udhcpc.script') });
   file('bin/busybox', { mode: 0o755, source: busybox });
@@ -128,11 +147,7 @@ export async function buildSmokeParts(ctx: BuildContext): Promise<BuiltParts> {
   file('usr/bin/node', { mode: 0o755, source: nodeBin });
   for (const lib of libs) file(lib.replace(/^\//, ''), { mode: 0o755, source: realpathSync(lib) });
   file('opt/sosna/sosna-agent.mjs', { mode: 0o644, source: ctx.agentBundle });
-  file('etc/passwd', { mode: 0o644, data: Buffer.from('root:x:0:0:root:/root:/bin/sh\n') });
-  file('etc/group', { mode: 0o644, data: Buffer.from('root:x:0:\n') });
-  file('etc/hosts', { mode: 0o644, data: Buffer.from('127.0.0.1 localhost\n::1 localhost\n') });
-  file('etc/nsswitch.conf', { mode: 0o644, data: Buffer.from('passwd: files\ngroup: files\nhosts: files dns\n') });
-  file('etc/os-release', { mode: 0o644, data: Buffer.from(`NAME="sosna smoke"\nID=sosna\nVERSION_ID="${agentVersion}"\nPRETTY_NAME="sosna smoke image (agent ${agentVersion})"\n`) });
+  smokeEtc(file, `sosna smoke image (agent ${agentVersion})`, agentVersion);
 
   const initrd = join(work, 'initrd.img');
   const raw = await writeInitramfs(entries, initrd);
