@@ -72,6 +72,8 @@ export class Updater {
       return { accepted: false, reason };
     };
     if (!this.d.restart) return refuse('this agent runs without a way to restart itself (no service manager): update it by hand');
+    // the hub offers again when the device reconnects: the same version is the work already under way
+    if (this.busy === version) return { accepted: true };
     if (this.busy) return refuse(`busy with the update to ${this.busy}`);
     if (compareVersions(version, this.d.running) <= 0) return refuse(`${version} is not newer than the running ${this.d.running}`);
     const failed = this.state().failed.find((f) => f.version === version);

@@ -34,6 +34,12 @@ describe('rollout state machine', () => {
     expect(nextRolloutState('refused', 'reset')).toBe('pending');
     expect(nextRolloutState('healthy', 'reset')).toBeNull();
   });
+  it('a device that refused an offer while busy with this version still reaches healthy', () => {
+    expect(nextRolloutState('refused', 'switched')).toBe('switched');
+    expect(nextRolloutState('refused', 'healthy')).toBe('healthy');
+    expect(nextRolloutState('refused', 'offered')).toBeNull();
+    expect(nextRolloutState('failed', 'healthy')).toBeNull();
+  });
 });
 
 describe('rollout targets', () => {

@@ -44,7 +44,9 @@ export const ROLLOUT_TRANSITIONS: Record<RolloutState, Partial<Record<RolloutEve
   switched: { healthy: 'healthy', 'rolled-back': 'rolled-back' },
   healthy: {},
   'rolled-back': {},
-  refused: { reset: 'pending' },
+  // a device's later progress outranks an earlier answer (an offer refused while it was busy with this very
+  // version, from an agent that predates answering such an offer with "accepted")
+  refused: { reset: 'pending', downloading: 'downloading', switched: 'switched', healthy: 'healthy', 'rolled-back': 'rolled-back' },
   failed: { reset: 'pending' },
 };
 
