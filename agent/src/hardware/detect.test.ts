@@ -33,14 +33,14 @@ const quietSystem = (): SystemInfoSource => ({
 });
 
 describe('detectHardware on this machine', () => {
-  it('finds a CPU and memory, no GPUs, in under 2 s', async () => {
+  // the 2 s target is measured by `npm run bench` (fleet: sosna-agent detect); here only that it finishes
+  it('finds a CPU and memory, and no GPUs', async () => {
     const r = await detectHardware();
     expect(r.inventory.cpu).toBeDefined();
     expect(r.inventory.cpu!.threads).toBeGreaterThan(0);
     expect(r.inventory.memory!.totalBytes).toBeGreaterThan(0);
     expect(r.inventory.gpus).toEqual([]);
     expect(r.inventory.board?.kind).toBe(process.arch === 'x64' ? 'x86' : expect.any(String));
-    expect(r.durationMs).toBeLessThan(2000);
     expect(HardwareInventory.safeParse(r.inventory).success).toBe(true);
     expect(r.inventory.warnings).toBe(r.warnings);
     console.info(`detectHardware on this machine: ${r.durationMs} ms, ${r.warnings.length} warnings`);
