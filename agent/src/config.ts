@@ -1,9 +1,10 @@
 // Loads the device config: a JSON file (--config, SOSNA_CONFIG or /etc/sosna/config.json) overlaid with
 // SOSNA_* environment variables derived from the schema. Errors name the file, the field and the reason.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { applyEnv, DeviceConfig, parseConfig } from '@sosna/protocol';
+import { configFilePath, DEFAULT_CONFIG_PATH } from './config-file.js';
 
-export const DEFAULT_CONFIG_PATH = '/etc/sosna/config.json';
+export { DEFAULT_CONFIG_PATH };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -14,8 +15,7 @@ export class ConfigError extends Error {
 
 export function loadConfig(opts: { path?: string; env?: Record<string, string | undefined> } = {}): { config: DeviceConfig; file: string | null } {
   const env = opts.env ?? process.env;
-  const explicit = opts.path ?? env.SOSNA_CONFIG;
-  const file = explicit ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : null);
+  const file = configFilePath(opts.path, env);
   let base: unknown = {};
   if (file) {
     let text: string;

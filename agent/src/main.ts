@@ -1,19 +1,22 @@
 // sosna-agent: the device daemon. `app.ts` holds the boot order; this file only parses the command line,
 // handles signals and exit codes.
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger } from '@sosna/protocol';
+import { createLogger } from '@sosna/protocol/log';
 import type { startAgent as StartAgent } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { peekStartup } from './config-file.js';
 import { AGENT_VERSION } from './version.js';
-import { hostname } from 'node:os';
 import { detectInChild, runChild, runChildJson } from './detect-child.js';
 import { LogTail } from './dashboard/logtail.js';
-import { loadUpdatedBundle } from './update/loader.js';
 import type { BootInfo } from './update/loader.js';
+import { UPDATE_DIR } from './update/paths.js';
 // Hardware detection and the benchmarks load only in their own subcommands (dynamic imports stay lazy in
-// the bundle), so the long-running daemon never carries their code, schemas or libraries.
+// the bundle), so the long-running daemon never carries their code, schemas or libraries. The config
+// schema and the rest of the protocol load only after the start-up loader has decided not to hand off to
+// an updated bundle (which brings its own copy).
 
 const HELP = `sosna-agent ${AGENT_VERSION}: the sosna device daemon
 
@@ -34,6 +37,7 @@ SOSNA_TELEMETRY_INTERVAL_SEC, and so on.
 
 /** `sosna-agent detect`: works without a config (then only the local ASIC API is probed). */
 async function detect(configPath: string | undefined, json: boolean, patient: boolean): Promise<number> {
+  const { ConfigError, loadConfig } = await import('./config.js');
   let asicHosts: string[] = [];
   if (configPath || process.env.SOSNA_CONFIG) {
     try {
@@ -53,6 +57,7 @@ async function detect(configPath: string | undefined, json: boolean, patient: bo
 
 /** `sosna-agent bench`: the capability benchmarks (scratch files go to the state directory). */
 async function bench(configPath: string | undefined): Promise<number> {
+  const { loadConfig } = await import('./config.js');
   const { config } = loadConfig({ path: configPath });
   const { runBenchmarks } = await import('./benchmarks/measure.js');
   process.stdout.write(`${JSON.stringify(await runBenchmarks({ stateDir: config.stateDir, hubUrl: config.hub.url }))}\n`);
@@ -61,6 +66,7 @@ async function bench(configPath: string | undefined): Promise<number> {
 
 /** `sosna-agent provision`: one provisioning attempt; the daemon runs it as a child and retries. */
 async function provisionOnce(configPath: string | undefined): Promise<number> {
+  const { loadConfig } = await import('./config.js');
   const { config } = loadConfig({ path: configPath });
   const log = createLogger({ level: config.log.level, scope: 'provision' });
   const { provision } = await import('./provision.js');
@@ -99,6 +105,11 @@ export async function agentMain(argv: string[], boot?: BootInfo): Promise<number
     process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
     return 2;
   }
+  if (!boot) {
+    const code = await handOffToUpdate(argv, values.config);
+    if (code !== null) return code;
+  }
+  const { ConfigError, loadConfig } = await import('./config.js');
   let loaded;
   try {
     loaded = loadConfig({ path: values.config });
@@ -113,10 +124,6 @@ export async function agentMain(argv: string[], boot?: BootInfo): Promise<number
   const logTail = new LogTail();
   const log = createLogger({ level: loaded.config.log.level, scope: 'agent', write: (line) => (process.stderr.write(`${line}\n`), logTail.push(line)) });
   log.info('starting', { version: AGENT_VERSION, config: loaded.file ?? 'environment', state: loaded.config.stateDir, ...(boot ? { loadedBy: boot.loader.version } : {}) });
-  if (!boot) {
-    const handoff = await loadUpdatedBundle({ stateDir: loaded.config.stateDir, installedVersion: AGENT_VERSION, log: log.child('loader') });
-    if (handoff) return handoff.main(argv, { loader: { file: process.argv[1]!, version: AGENT_VERSION } });
-  }
 
   // The daemon's code loads only now, after any hand-off to an updated bundle: a loader that hands off
   // never evaluates its own copy.
@@ -149,6 +156,22 @@ export async function agentMain(argv: string[], boot?: BootInfo): Promise<number
   });
   if (stopping) await agent.stop();
   return -1; // keep running
+}
+
+/**
+ * The stable loader's part of a start: when the state directory holds updates, run the bundle the update
+ * state names (update/loader.ts) in this process and return what its main returns; null to run this bundle.
+ * Only the config's stateDir and log level are read here, so a loader that hands off evaluates neither the
+ * protocol's schemas nor the daemon; an unreadable config is left to loadConfig's clear error.
+ */
+async function handOffToUpdate(argv: string[], configPath: string | undefined): Promise<number | null> {
+  const startup = peekStartup(configPath, process.env);
+  if (!startup) return null;
+  if (!existsSync(join(startup.stateDir, UPDATE_DIR))) return null; // never updated: nothing to run or prune
+  const log = createLogger({ level: startup.logLevel, scope: 'agent.loader' });
+  const { loadUpdatedBundle } = await import('./update/loader.js');
+  const handoff = await loadUpdatedBundle({ stateDir: startup.stateDir, installedVersion: AGENT_VERSION, log });
+  return handoff ? handoff.main(argv, { loader: { file: process.argv[1]!, version: AGENT_VERSION } }) : null;
 }
 
 /** True when this file is the program node started (not when the loader imports it as an update). */

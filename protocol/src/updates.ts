@@ -11,46 +11,16 @@ import { recoverSigner } from './announce.js';
 import type { MessageSigner } from './announce.js';
 import { EthAddress, HexSignature, HubCard, Id } from './messages.js';
 import { defineService } from './rpc/service.js';
+import { AgentVersion } from './versions.js';
 
-/** Semantic version without build metadata: 1.2.3 or 1.2.3-rc.1. */
-export const VERSION_PATTERN = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
-export const AgentVersion = z.string().max(64).regex(VERSION_PATTERN, 'must be a semantic version like 1.2.3 or 1.2.3-rc.1');
+export { VERSION_PATTERN, AgentVersion, compareVersions } from './versions.js';
+
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits (sha256)');
 /** The largest agent bundle a device accepts (today's is about 1.5 MB). */
 export const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
 /** Bytes per fetch call: fits the devices' default 256 KiB RPC payload with room for framing. */
 export const UPDATE_CHUNK_BYTES = 192 * 1024;
 
-/** Orders two semantic versions: negative, 0 or positive (pre-releases sort before their release). */
-export function compareVersions(a: string, b: string): number {
-  const pa = VERSION_PATTERN.exec(a);
-  const pb = VERSION_PATTERN.exec(b);
-  if (!pa) throw new TypeError(`version ${JSON.stringify(a)} is not a semantic version`);
-  if (!pb) throw new TypeError(`version ${JSON.stringify(b)} is not a semantic version`);
-  for (let i = 1; i <= 3; i++) {
-    const d = Number(pa[i]) - Number(pb[i]);
-    if (d !== 0) return d;
-  }
-  const ra = pa[4];
-  const rb = pb[4];
-  if (ra === undefined || rb === undefined) return ra === rb ? 0 : ra === undefined ? 1 : -1;
-  const xa = ra.split('.');
-  const xb = rb.split('.');
-  for (let i = 0; i < Math.max(xa.length, xb.length); i++) {
-    const ia = xa[i];
-    const ib = xb[i];
-    if (ia === undefined) return -1;
-    if (ib === undefined) return 1;
-    const na = /^\d+$/.test(ia);
-    const nb = /^\d+$/.test(ib);
-    if (na && nb) {
-      const d = Number(ia) - Number(ib);
-      if (d !== 0) return d;
-    } else if (na !== nb) return na ? -1 : 1;
-    else if (ia !== ib) return ia < ib ? -1 : 1;
-  }
-  return 0;
-}
 
 export const ReleaseBody = z.object({ version: AgentVersion, sha256: Sha256Hex, size: z.number().int().positive().max(MAX_BUNDLE_BYTES) });
 export type ReleaseBody = z.infer<typeof ReleaseBody>;

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Logger } from '@sosna/protocol';
+import type { Logger } from '@sosna/protocol/log';
 import { StateStore } from '../state.js';
 import { BUNDLES_DIR, planBoot, planRollback, keptBundles, UPDATE_DIR, UPDATE_STATE_FILE, UpdateState } from './state.js';
 

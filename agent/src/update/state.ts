@@ -2,12 +2,9 @@
 // start runs (the installed one, or an updated bundle under update/bundles/), when a trial has failed and
 // is rolled back, the switch to a new bundle, and the mark of health. I/O lives in loader.ts/manager.ts.
 import { z } from 'zod';
-import { AgentVersion, compareVersions } from '@sosna/protocol';
+import { AgentVersion, compareVersions } from '@sosna/protocol/versions';
 
-export const UPDATE_DIR = 'update';
-export const BUNDLES_DIR = 'bundles';
-export const UPDATE_STATE_FILE = 'state.json';
-export const TRUST_FILE = 'trust.json';
+export { BUNDLES_DIR, TRUST_FILE, UPDATE_DIR, UPDATE_STATE_FILE } from './paths.js';
 /** Starts of a new bundle that may end without it becoming healthy before it is rolled back. */
 export const MAX_TRIAL_ATTEMPTS = 3;
 const MAX_FAILED = 20;
