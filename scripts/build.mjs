@@ -26,6 +26,14 @@ const outfile = 'agent/dist/sosna-agent.mjs';
  *   optimized (msgpack frames: 150k/s against 200k/s by default; --no-opt would mean 22k/s).
  */
 export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--interrupt-budget=1000000'];
+/**
+ * Environment for the agent's node (the first line sets it too). glibc's malloc raises its mmap threshold
+ * when a large block is freed (the bundle's source, read at start), after which V8's parse of the bundle
+ * (a ~7 MiB zone, freed at once) lands in the brk heap; whether the heap can shrink afterwards depends on
+ * what was allocated above it, so idle RSS came out at either ~56 or ~63 MiB from run to run. A fixed 16 KiB
+ * threshold puts those blocks in their own mappings, returned on free: ~55.5 MiB every run (npm run bench).
+ */
+export const AGENT_NODE_ENV = ['MALLOC_MMAP_THRESHOLD_=16384'];
 const agentBuild = await esbuild.build({
   entryPoints: ['agent/src/main.ts'],
   metafile: true,
@@ -39,10 +47,11 @@ const agentBuild = await esbuild.build({
   conditions: ['sosna-source'],
   outfile,
   // CommonJS dependencies (mqtt, systeminformation) call require() for Node built-ins.
-  // Executed directly (as the image's service and `sosna up` do) the bundle runs with AGENT_NODE_FLAGS:
-  // ~56 MiB idle instead of ~70 MiB. `node sosna-agent.mjs` works too, without them.
+  // Executed directly (as the image's service does; `sosna up` and the smoke image's init read the line) the
+  // bundle runs with AGENT_NODE_ENV and AGENT_NODE_FLAGS: ~56 MiB idle instead of ~70 MiB. `node
+  // sosna-agent.mjs` works too, without them.
   banner: {
-    js: `#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(' ')}\nimport { createRequire as __sosnaRequire } from 'node:module'; const require = __sosnaRequire(import.meta.url);`,
+    js: `#!/usr/bin/env -S ${AGENT_NODE_ENV.join(' ')} node ${AGENT_NODE_FLAGS.join(' ')}\nimport { createRequire as __sosnaRequire } from 'node:module'; const require = __sosnaRequire(import.meta.url);`,
   },
   logLevel: 'warning',
   plugins: [
@@ -60,6 +69,35 @@ const agentBuild = await esbuild.build({
           contents: `module.exports = function () { throw new Error(${JSON.stringify(`${args.path.slice(2)} is not available in the sosna agent (use a unix socket or tcp:// engine address)`)}); };`,
           loader: 'js',
         }));
+      },
+    },
+    {
+      // systeminformation (300 KB) is used only by `sosna-agent detect`, in a short-lived child. Bundled as
+      // code, the daemon would still parse it at every start, and V8's parse of it stays resident: ~7 MiB
+      // of the idle RSS (npm run bench). So it is pre-bundled to CommonJS and embedded as a string that is
+      // compiled only when hardware detection imports it.
+      name: 'systeminformation-on-demand',
+      setup(build) {
+        build.onResolve({ filter: /^systeminformation$/ }, (args) => (args.importer.includes('/agent/src/hardware/') ? { path: 'systeminformation', namespace: 'sosna-late' } : undefined));
+        build.onLoad({ filter: /.*/, namespace: 'sosna-late' }, async () => {
+          const inner = await esbuild.build({
+            entryPoints: ['systeminformation'], bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true,
+            write: false, legalComments: 'inline', logLevel: 'warning',
+          });
+          const source = inner.outputFiles[0].text;
+          return {
+            loader: 'js',
+            resolveDir: process.cwd(),
+            contents: [
+              "import { createRequire } from 'node:module';",
+              "import { runInThisContext } from 'node:vm';",
+              `function source() { return ${JSON.stringify(source)}; }`,
+              'const module = { exports: {} };',
+              "runInThisContext(`(function (exports, require, module) {${source()}\n})`, { filename: 'systeminformation (embedded in sosna-agent.mjs)' })(module.exports, createRequire(import.meta.url), module);",
+              'export default module.exports;',
+            ].join('\n'),
+          };
+        });
       },
     },
     {

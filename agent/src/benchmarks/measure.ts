@@ -6,7 +6,6 @@ import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 
 const MiB = 1024 * 1024;
 const now = () => Number(process.hrtime.bigint()) / 1e9;
@@ -30,6 +29,9 @@ parentPort.once('message', () => {
 
 /** sha256 on every core at once (worker threads); aggregate MB/s. */
 export async function sha256AllCores(mibPerThread = 32, threads = availableParallelism()): Promise<number> {
+  // imported here: a static import of a built-in is hoisted to the top of the single-file bundle and would
+  // load worker_threads into the daemon, which never runs this
+  const { Worker } = await import('node:worker_threads');
   const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { mib: mibPerThread } }));
   try {
     await Promise.all(workers.map((w) => new Promise((r) => w.once('online', r))));

@@ -15,11 +15,19 @@ export function agentBundlePath(): string {
   return fileURLToPath(new URL('../../../agent/dist/sosna-agent.mjs', import.meta.url));
 }
 
-/** The node flags the bundle is built to run with: its first line is `#!/usr/bin/env -S node FLAGS`. */
-export function bundleNodeFlags(bundle: string): string[] {
-  const first = readFileSync(bundle, 'utf8').slice(0, 400).split('\n', 1)[0]!;
-  const m = /^#!\S*env -S node(?: (.*))?$/.exec(first);
-  return m?.[1] ? m[1].split(' ').filter(Boolean) : [];
+/**
+ * How the bundle is built to run: its first line is `#!/usr/bin/env -S [VAR=value ...] node [FLAGS]`
+ * (scripts/build.mjs); a line of another form gives neither.
+ */
+export function parseAgentShebang(firstLine: string): { env: Record<string, string>; flags: string[] } {
+  const m = /^#!\S*env -S((?: [A-Za-z_][A-Za-z0-9_]*=\S*)*) node(?: (.*))?$/.exec(firstLine);
+  if (!m) return { env: {}, flags: [] };
+  const env = Object.fromEntries(m[1]!.split(' ').filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+  return { env, flags: m[2] ? m[2].split(' ').filter(Boolean) : [] };
+}
+
+export function bundleRunSpec(bundle: string): { env: Record<string, string>; flags: string[] } {
+  return parseAgentShebang(readFileSync(bundle, 'utf8').slice(0, 400).split('\n', 1)[0]!);
 }
 
 export function registerUp(program: Command): void {
@@ -54,7 +62,8 @@ export function registerUp(program: Command): void {
       writeProfile(configFile, config as never);
 
       const online = new Promise<string>((ok) => hub.events.once('online', ok));
-      const agent = spawn(process.execPath, ['--enable-source-maps', ...bundleNodeFlags(bundle), bundle, '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const run = bundleRunSpec(bundle);
+      const agent = spawn(process.execPath, ['--enable-source-maps', ...run.flags, bundle, '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...run.env } });
       const agentExited = new Promise<number>((ok) => agent.once('exit', (code) => ok(code ?? 1)));
       const timeout = new Promise<null>((ok) => setTimeout(() => ok(null), 60_000).unref());
       const first = await Promise.race([online, agentExited.then(() => null), timeout]);
