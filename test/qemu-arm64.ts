@@ -19,13 +19,13 @@ export function arm64QemuMissing(): string | null {
   return missing.length ? `${missing.join(', ')} missing: bash scripts/test-deps/image.sh (apt-get install -y --no-install-recommends ${missing.join(' ')})` : null;
 }
 
-export function bootArm64Image(image: string, scratch: string, opts: { memoryMiB?: number } = {}): Guest {
+export function bootArm64Image(image: string, scratch: string, opts: { memoryMiB?: number; cpu?: string } = {}): Guest {
   const problem = arm64QemuMissing();
   if (problem) throw new Error(problem);
   const vars = join(scratch, `AAVMF_VARS-${Date.now()}.fd`);
   copyFileSync(AAVMF.vars, vars);
   const args = [
-    '-M', 'virt', '-cpu', 'cortex-a57', '-accel', 'tcg', '-smp', '2', '-m', String(opts.memoryMiB ?? 1024),
+    '-M', 'virt', '-cpu', opts.cpu ?? 'cortex-a57', '-accel', 'tcg', '-smp', '2', '-m', String(opts.memoryMiB ?? 1024),
     '-nographic', '-no-reboot', '-monitor', 'none', '-serial', 'stdio',
     '-drive', `if=pflash,format=raw,readonly=on,file=${AAVMF.code}`,
     '-drive', `if=pflash,format=raw,file=${vars}`,

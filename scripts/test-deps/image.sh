@@ -19,6 +19,9 @@ declare -A need=(
   [npm]=npm
   [grub-mkimage]=grub-common
   [mkfs.ext4]=e2fsprogs
+  # the arm64 full image: debootstrap's second stage runs arm64 binaries under qemu user emulation
+  # (the build registers qemu-aarch64-static in binfmt_misc itself, only for the build)
+  [qemu-aarch64-static]=qemu-user-static
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -6,6 +6,8 @@
 // as x86_64; UEFI firmware (AAVMF/EDK2, the Pi's community UEFI) boots a standalone GRUB as
 // /EFI/BOOT/BOOTAA64.EFI. A Raspberry Pi's own boot firmware is not in Debian main: `--firmware-dir`
 // copies it onto the boot partition and writes config.txt/cmdline.txt for it (see os-image/README.md).
+// The full arm64 variant (Debian root by debootstrap, arm64 binaries run under qemu user emulation) is
+// full.ts with its arm64 row; it reuses this file's Node fetch, GRUB and Pi hook.
 import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, posix, relative } from 'node:path';
 import { BOOT_PATHS } from '../image/layout.js';
@@ -217,7 +219,9 @@ export async function makeGrubEfiArm64(work: string, kernelArgs: string): Promis
 
 export async function buildArm64Parts(ctx: BuildContext): Promise<BuiltParts> {
   if (ctx.variant === 'smoke') return buildArm64SmokeParts(ctx);
-  throw new Error('--variant full --arch arm64 is not built yet (see os-image/README.md, "arm64"); --variant smoke works');
+  // full.ts imports this module: loaded when needed
+  const { buildFullParts } = await import('./full.js');
+  return buildFullParts(ctx);
 }
 
 export async function buildArm64SmokeParts(ctx: BuildContext): Promise<BuiltParts> {

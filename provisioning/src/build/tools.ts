@@ -29,6 +29,9 @@ export const TOOL_PACKAGES: Record<string, string> = {
   'qemu-system-aarch64': 'qemu-system-arm',
   '/usr/share/AAVMF/AAVMF_CODE.fd': 'qemu-efi-aarch64',
   'qemu-aarch64-static': 'qemu-user-static',
+  chroot: 'coreutils',
+  du: 'coreutils',
+  umount: 'mount',
 };
 
 export class MissingToolsError extends Error {
