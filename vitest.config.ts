@@ -12,6 +12,8 @@ export default defineConfig({
     // on a 2-core machine halves the suite's wall time (vitest's default there is one).
     maxWorkers: 2,
     testTimeout: 30_000,
+    // expect.poll's default (1 s) is short for a browser round trip on a loaded machine
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 60_000,
     reporters: ['default'],
   },
