@@ -50,6 +50,8 @@ beforeAll(async () => {
     hub: { url: `mqtt://10.0.2.2:${port}` },
     provisioningKey: key.stdout.trim(),
     name: 'smoke-rig',
+    // node starts in ~14 s under TCG; with another guest booting beside it, detection passed 30 s in CI
+    hardware: { detectTimeoutSec: 120 },
     telemetry: { intervalSec: 2 },
     mqtt: { keepaliveSec: 5, reconnectMinMs: 200, reconnectMaxMs: 2000 },
   });

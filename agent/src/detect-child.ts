@@ -19,7 +19,10 @@ export function detectInChild(opts: { bundle: string; configFile: string | null;
 /** Runs `node <bundle> <args>` and parses its stdout as JSON; null (with a log line) on any failure. */
 export function runChildJson<T>(opts: { bundle: string; args: string[]; timeoutMs: number; log: Logger; what: string }): Promise<T | null> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [opts.bundle, ...opts.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // short-lived: without the daemon's malloc setting (first line of the bundle), which only pays off in a long run
+    const env = { ...process.env };
+    delete env.MALLOC_MMAP_THRESHOLD_;
+    const child = spawn(process.execPath, [opts.bundle, ...opts.args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
