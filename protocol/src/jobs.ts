@@ -1,5 +1,5 @@
 // Jobs: the spec a buyer submits, the lifecycle as an explicit transition table, and the RPC services
-// that carry jobs between console, hub and device (see shared/ARCHITECTURE.md "Jobs").
+// that carry jobs between console, hub and device (see docs/architecture.md "The job lifecycle").
 //
 //   console -> hub    jobs.submit/ls/show/logs/cancel, earnings.list/devices    (console/{op}/rpc/in)
 //   hub -> device     jobs.start/cancel/list/logs                              (dev/{id}/rpc/in)

@@ -1,5 +1,5 @@
 // Every topic string of sosna is built and parsed here, and nowhere else.
-// Layout (MQTT 3.1.1; see shared/ARCHITECTURE.md "Wire protocol"):
+// Layout (MQTT 3.1.1; see docs/architecture.md "The wire contract"):
 //   sosna/v1/hubs/{hubId}/announce                      retained hub card
 //   sosna/v1/{hubId}/dev/{deviceId}/{state|telemetry}    device -> hub
 //   sosna/v1/{hubId}/dev/{deviceId}/rpc/{in|out}         in: to the device's services, out: from the device
