@@ -18,7 +18,8 @@ const tmp = tempDir('sosna-up-');
 const dir = join(tmp.dir, 'quick');
 const fakeBin = join(tmp.dir, 'fake-bin');
 const marker = join(tmp.dir, 'REBOOTED');
-const env = () => ({ PATH: `${fakeBin}:${process.env.PATH ?? ''}`, SOSNA_PROFILE: '', HOME: tmp.dir });
+const noEngine = `unix://${join(tmp.dir, 'no-such-engine.sock')}`;
+const env = () => ({ PATH: `${fakeBin}:${process.env.PATH ?? ''}`, SOSNA_PROFILE: '', HOME: tmp.dir, DOCKER_HOST: noEngine });
 // anvil's dev account #1 (public test key of the mnemonic "test test ... junk"): the quick start's owner
 const DEV_OWNER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 let up: Proc | null = null;
@@ -85,6 +86,13 @@ describe('sosna up', () => {
     const res = await fetch(`http://127.0.0.1:${port}/api/login`);
     expect(await res.json()).toMatchObject({ authenticated: false }); // the sosna dashboard answers there
     expect(out).toMatch(new RegExp(`dashboard listening.*:${port}`));
+    // logged in with the one-time code from the agent log, the Jobs API says why this device runs no jobs
+    const code = /dashboard login code[^:]*: (\S+)/.exec(out)![1]!;
+    const login = await fetch(`http://127.0.0.1:${port}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: code }) });
+    expect(login.status).toBe(200);
+    const jobs = await (await fetch(`http://127.0.0.1:${port}/api/jobs`, { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]! } })).json() as { unavailable: string | null };
+    expect(jobs.unavailable).toContain(`no container engine found (looked at ${noEngine} (DOCKER_HOST): `);
+    expect(jobs.unavailable).toMatch(/; set jobs\.dockerHost in the config or DOCKER_HOST$/);
   }, 30_000);
 
   it('refuses the console\'s reboot of this developer machine, with the reason; nothing runs', async () => {
