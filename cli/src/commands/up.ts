@@ -105,7 +105,7 @@ export function registerUp(program: Command): void {
       const dash = { ...(config.dashboard as Record<string, unknown> | undefined) };
       const dashHost = (dash.host as string | undefined) ?? '0.0.0.0';
       const wantPort = (dash.port as number | undefined) ?? 8480;
-      const dashPort = wantPort === 0 ? 0 : await freePortFrom(wantPort, dashHost);
+      const dashPort = wantPort === 0 || dash.enabled === false ? wantPort : await freePortFrom(wantPort, dashHost);
       if (dashPort !== wantPort) log.warn('dashboard port taken; using another', { taken: wantPort, port: dashPort || 'any free one' });
       // Reboot: the agent must not reboot the developer's machine unless asked to.
       const { rebootDisabled: _off, ...system } = { ...(config.system as Record<string, unknown> | undefined) };
@@ -139,6 +139,7 @@ export function registerUp(program: Command): void {
       const where = isLoopback(o.host)
         ? [`sosna is up: hub ${hub.hubId} on ${localUrl}${ws}, this machine only; this machine is device ${first}.`, `  rigs on your LAN cannot reach it: start with \`npm start -- --host 0.0.0.0\` (sosna up --host 0.0.0.0) to open it.`]
         : [`sosna is up: hub ${hub.hubId} on ${lan.map((a) => `mqtt://${a.includes(':') ? `[${a}]` : a}:${hub.mqttPort}`).join(', ') || `${o.host} (no LAN address found)`}${ws}; this machine is device ${first}.`];
+      const dashOff = dash.enabled === false;
       const dashUrl = dashPort ? `http://127.0.0.1:${dashPort}` : 'on the port the agent log above names';
       process.stdout.write(
         [
@@ -149,7 +150,9 @@ export function registerUp(program: Command): void {
           `  ${cli} console devices ${prof}      # the fleet`,
           `  ${cli} console call ${first} system.info ${prof}`,
           `  ${cli} console chain ${prof}        # the hub's wallet on its embedded chain; payouts: console payouts ls`,
-          `  the device dashboard: ${dashUrl}${dashPort && dashPort !== wantPort ? ` (${wantPort} was taken)` : ''} (its one-time login code is in the agent log above)`,
+          dashOff
+            ? `  the device dashboard: off (dashboard.enabled in ${join(o.dir, 'agent', 'config.json')})`
+            : `  the device dashboard: ${dashUrl}${dashPort && dashPort !== wantPort ? ` (${wantPort} was taken)` : ''} (its one-time login code is in the agent log above)`,
           `  earnings of this device go to ${owner}${owner === dev.address ? ` (dev-chain test account #1; its PUBLIC test key ${dev.privateKey})` : ''}:`,
           `    ${cli} wallet show ${owner} --data-dir ${hubDir}`,
           `  reboot: ${o.allowReboot ? 'ON: `console devices reboot` reboots this machine' : 'off (this is your machine); sosna up --allow-reboot turns it on'}`,
