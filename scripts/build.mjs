@@ -8,10 +8,12 @@ import * as esbuild from 'esbuild';
 import { buildDashboardUi } from '../agent/src/dashboard/build-ui.mjs';
 
 const t0 = Date.now();
+console.log('== type-checking and compiling (tsc -b; ~30 s on a first build, seconds after)');
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b'], { stdio: 'inherit' });
 const t1 = Date.now();
 
 // The device dashboard's browser UI first: the agent bundle embeds it (gzipped) through ui.plugin.
+console.log('== bundling the dashboard UI and the agent');
 const ui = await buildDashboardUi(esbuild);
 console.log(ui.summary);
 if (ui.gzTotal > 150 * 1024) console.warn('warning: the dashboard UI is over the 150 KB gzipped target');

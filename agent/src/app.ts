@@ -22,7 +22,7 @@ import type { PlanState } from './telemetry.js';
 import { AGENT_VERSION } from './version.js';
 import type { DetectedHardware } from './detect-child.js';
 import { BENCHMARK_FILE, BenchmarkCache, cachedResults, hardwareFingerprint } from './benchmarks/cache.js';
-import { connectEngine, JobManager } from './jobs/index.js';
+import { connectEngine, JobManager, noEngineReason } from './jobs/index.js';
 import { deviceUpdateService } from '@sosna/protocol';
 import { Updater } from './update/manager.js';
 import type { DashboardSources, LogTail } from './dashboard/index.js';
@@ -135,8 +135,14 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   const hardwareSample = detected ? hardwareSampler(detected, config.hardware.asicHosts) : null;
   const codec = createCodec({ maxPayload: config.rpc.maxPayloadBytes });
   // Jobs: the container engine (without one the device offers no jobs) and the runs of an earlier process.
+  // Why the device runs no jobs (null: it can), for the dashboard's Jobs page.
+  let jobsUnavailable: string | null = config.jobs.enabled ? null : "jobs are off in this device's config (jobs.enabled)";
   const engine = config.jobs.enabled
-    ? await connectEngine(config.jobs.dockerHost).catch((err: Error) => (log.warn('no container engine: this device runs no jobs', { reason: err.message }), null))
+    ? await connectEngine(config.jobs.dockerHost).catch((err: Error) => {
+        jobsUnavailable = noEngineReason(config.jobs.dockerHost, process.env, err.message);
+        log.warn('no container engine: this device runs no jobs', { reason: jobsUnavailable });
+        return null;
+      })
     : null;
   if (engine) log.info('container engine', { engine: engine.name, version: engine.version, api: engine.apiVersion, at: engine.endpoint });
   let link: HubLink;
@@ -254,7 +260,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   // The local dashboard (dashboard/, loaded only when enabled): if it cannot listen (port taken) the agent runs on without it.
   const dashboard = config.dashboard.enabled
     ? await import('./dashboard/index.js').then(({ startDashboard }) => startDashboard({
-        config, configPath: opts.configPath ?? null, log: log.child('dashboard'), agentVersion: AGENT_VERSION, logs: opts.logTail ?? null, updateRefused: () => updater.lastRefused, sources: { ...feeds?.sources, ...opts.dashboardSources }, jobsFeed: feeds?.jobs ?? null,
+        config, configPath: opts.configPath ?? null, log: log.child('dashboard'), agentVersion: AGENT_VERSION, logs: opts.logTail ?? null, updateRefused: () => updater.lastRefused, sources: { ...feeds?.sources, jobsUnavailable: () => jobsUnavailable, ...opts.dashboardSources }, jobsFeed: feeds?.jobs ?? null,
         status: () => ({ deviceId: creds!.deviceId, hubId: creds!.hubId, name, hubUrl: creds!.url, connected: link.connected, inventory, hardware: detected?.inventory ?? null, benchmarks, hubTrust: trust ? trustView(trust) : null, hubChoice }),
       })).catch((err: Error) => (log.warn('dashboard not started', { reason: err.message }), null))
     : null;

@@ -139,6 +139,8 @@ export const DeviceConfig = z
       .object({
         /** The command `sosna console devices reboot` runs, as argv; default `systemctl reboot` where systemd runs, else `reboot`. */
         rebootCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
+        /** When set, `devices reboot` is refused with this reason and nothing runs (`sosna up` sets it: a developer's own machine). */
+        rebootDisabled: z.string().min(1).max(512).optional(),
         /** Where sysfs is mounted (LEDs for `devices identify` under class/leds). */
         sysfsRoot: z.string().min(1).default('/sys'),
       })

@@ -133,7 +133,10 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
     },
 
     'GET /api/jobs': {
-      handler: async () => (d.sources.jobs ? { body: { available: true, jobs: await d.sources.jobs() } } : { body: { available: false, jobs: [] } }),
+      handler: async () => {
+        const unavailable = d.sources.jobsUnavailable?.() ?? null;
+        return d.sources.jobs ? { body: { available: true, unavailable, jobs: await d.sources.jobs() } } : { body: { available: false, unavailable, jobs: [] } };
+      },
     },
 
     'GET /api/earnings': {

@@ -38,7 +38,13 @@ export function summarize(cache: EarningsCache, current: string, notes: Record<s
   });
   if (!cache.hubs[current] && notes[current]) perHub.unshift({ hubId: current, accrued: '0', paid: '0', claimable: null, note: notes[current] });
   const sum = (f: (h: HubEarnings) => string | null) => perHub.reduce((s, h) => s + BigInt(f(h) ?? '0'), 0n).toString();
-  return { token: 'SNM', accrued: sum((h) => h.accrued), paid: sum((h) => h.paid), claimable: sum((h) => h.claimable), owner, perHub };
+  // Claimable is unknown (not 0) when no hub's figure could be read: say why instead of a zero.
+  const known = perHub.some((h) => h.claimable !== null);
+  const why = perHub.map((h) => h.note).filter((n): n is string => !!n);
+  return {
+    token: 'SNM', accrued: sum((h) => h.accrued), paid: sum((h) => h.paid), claimable: known ? sum((h) => h.claimable) : null, owner, perHub,
+    ...(known ? {} : { claimableNote: why.length ? why.join('; ') : 'no hub has answered yet' }),
+  };
 }
 
 export interface EarningsDeps {

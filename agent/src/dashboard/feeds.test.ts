@@ -112,7 +112,11 @@ describe('earnings', () => {
     expect((await setup({ owner: null, mine: async () => mine({ owner: 'alice' }) })()).perHub[0]!.note).toMatch(/no owner address/);
     const unlisted = await setup({ claimable: async () => null })();
     expect(unlisted.perHub[0]).toMatchObject({ claimable: null, note: expect.stringMatching(/not on the Whitelist/) });
-    expect(unlisted.claimable).toBe('0');
+    // the total is unknown too, with the reason, not a 0 that reads as "nothing to claim"
+    expect(unlisted.claimable).toBeNull();
+    expect(unlisted.claimableNote).toMatch(/not on the Whitelist/);
+    const noOwner = await setup({ owner: null, mine: async () => mine({ owner: 'alice' }) })();
+    expect(noOwner).toMatchObject({ claimable: null, claimableNote: expect.stringMatching(/no owner address configured/) });
   });
 
   it('summarize: the current hub first, wei summed as bigints', () => {

@@ -49,7 +49,9 @@ export interface EarningsSummary {
   token: string;
   accrued: string;
   paid: string;
-  claimable: string;
+  /** null: unknown (no hub's claimable could be read; claimableNote says why), never shown as 0. */
+  claimable: string | null;
+  claimableNote?: string;
   /** The owner address the figures are for (claimable is the owner's, across all its devices). */
   owner?: string | null;
   perHub: HubEarnings[];
@@ -72,5 +74,7 @@ export interface HubEarnings {
 
 export interface DashboardSources {
   jobs?(): JobSummary[] | Promise<JobSummary[]>;
+  /** Why this device runs no jobs (no container engine, jobs off), null when it can. */
+  jobsUnavailable?(): string | null;
   earnings?(): EarningsSummary | null | Promise<EarningsSummary | null>;
 }

@@ -34,6 +34,15 @@ export function resolveEndpoint(configured: string | undefined, env: Record<stri
   return { endpoint: { socketPath: socket }, text: `unix://${socket}` };
 }
 
+/**
+ * Why jobs are unavailable when no engine answered (pure): every place looked at, the probe's error, and
+ * how to point the agent at an engine. Shown on the dashboard's Jobs page.
+ */
+export function noEngineReason(configured: string | undefined, env: Record<string, string | undefined>, error: string): string {
+  const looked = configured ? [`${configured} (jobs.dockerHost)`] : env.DOCKER_HOST ? [`${env.DOCKER_HOST} (DOCKER_HOST)`] : [...BALENA_SOCKETS, DOCKER_SOCKET].map((p) => `unix://${p}`);
+  return `no container engine found (looked at ${looked.join(', ')}: ${error.replace(/^no container engine at \S+: /, '')}); set jobs.dockerHost in the config or DOCKER_HOST`;
+}
+
 const num = (v: string) => v.split('.').map(Number) as [number, number];
 export function compareApi(a: string, b: string): number {
   const [a1, a2] = num(a);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { JobSpec } from '@sosna/protocol';
 import { Demuxer, frame } from './demux.js';
-import { compareApi, negotiateApi, resolveEndpoint } from './engine.js';
+import { compareApi, negotiateApi, noEngineReason, resolveEndpoint } from './engine.js';
 import { containerSpec, endpointsOf } from './container-spec.js';
 import { digestTar, readTar } from './tar-digest.js';
 import { deviceHealth, HOUR_MS, watch } from './watchdog.js';
@@ -41,6 +41,14 @@ describe('engine endpoint and API version', () => {
     expect(resolveEndpoint(undefined, {}, (p) => p === '/var/run/balena-engine.sock').endpoint).toEqual({ socketPath: '/var/run/balena-engine.sock' });
     expect(resolveEndpoint(undefined, {}, () => false).endpoint).toEqual({ socketPath: '/var/run/docker.sock' });
     expect(() => resolveEndpoint('ssh://host', {})).toThrow(/unix:\/\/\/path/);
+  });
+
+  it('says why there is no engine: every place looked at, the error, and what to set', () => {
+    expect(noEngineReason(undefined, {}, 'no container engine at unix:///var/run/docker.sock: connect ENOENT /var/run/docker.sock')).toBe(
+      'no container engine found (looked at unix:///var/run/balena-engine.sock, unix:///var/run/balena.sock, unix:///var/run/docker.sock: connect ENOENT /var/run/docker.sock); set jobs.dockerHost in the config or DOCKER_HOST',
+    );
+    expect(noEngineReason(undefined, { DOCKER_HOST: 'tcp://h:2375' }, 'x')).toMatch(/^no container engine found \(looked at tcp:\/\/h:2375 \(DOCKER_HOST\): x\)/);
+    expect(noEngineReason('unix:///run/e.sock', {}, 'x')).toMatch(/looked at unix:\/\/\/run\/e.sock \(jobs.dockerHost\)/);
   });
 
   it('negotiates down to what both speak', () => {

@@ -17,7 +17,7 @@ export interface SystemDeps {
   name: string;
   inventory: () => BasicInventory;
   /** config.system: the reboot command (argv) and where sysfs is. */
-  system?: { rebootCommand?: string[]; sysfsRoot: string };
+  system?: { rebootCommand?: string[]; rebootDisabled?: string; sysfsRoot: string };
   /** Ms between the answer and the reboot command (the answer must leave first). */
   rebootDelayMs?: number;
   log?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void; error(msg: string, f?: Record<string, unknown>): void };
@@ -37,6 +37,10 @@ export function systemHandlers(deps: SystemDeps): Handlers<typeof agentSystemSer
     }),
     ping: ({ echo }) => ({ echo, at: Date.now() }),
     reboot: () => {
+      if (system.rebootDisabled) {
+        deps.log?.warn('reboot refused: it is off in this device\'s config (system.rebootDisabled)', { reason: system.rebootDisabled });
+        throw new SosnaError('E_UNAVAILABLE', system.rebootDisabled);
+      }
       const argv = rebootCommand(system.rebootCommand, { systemd: systemdRuns() });
       if (!findExecutable(argv[0]!)) {
         throw new SosnaError('E_UNAVAILABLE', `reboot command ${JSON.stringify(argv[0])} not found${argv[0]!.includes('/') ? '' : ' on PATH'} (set system.rebootCommand in the device config)`);

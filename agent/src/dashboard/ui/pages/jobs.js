@@ -64,7 +64,7 @@ export function Jobs() {
         list = r.jobs;
         for (const [kind, p] of pending) list = apply(list, kind, p, true) ?? list;
         pending = [];
-        setData({ available: r.available, jobs: list });
+        setData({ available: r.available, unavailable: r.unavailable ?? null, jobs: list });
         setError(null);
       }, setError);
     const off = onJobEvent((kind, p) => {
@@ -85,6 +85,7 @@ export function Jobs() {
   const recent = data.jobs.filter((j) => FINAL.has(j.state));
   return html`<section>
     <h2>Jobs</h2>
+    ${data.unavailable ? html`<p class="card error" data-testid="jobs-no-engine">This device runs no jobs: ${data.unavailable}</p>` : null}
     <h3>Running <span class="muted">(${running.length})</span></h3>
     <div data-testid="jobs-running">${running.length ? running.map((j) => html`<${Run} key=${j.id} job=${j} open />`) : html`<p class="card muted">No job runs on this device now.</p>`}</div>
     <h3>Recent <span class="muted">(${recent.length})</span></h3>
