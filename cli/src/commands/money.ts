@@ -5,21 +5,16 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { JsonRpcProvider, Wallet } from 'ethers';
 import { hubWalletAt } from '@sosna/contracts';
-import { payoutsService } from '@sosna/protocol';
+import { payoutsService, snm } from '@sosna/protocol';
 import type { PayoutSummary } from '@sosna/protocol';
 import { DEFAULT_HUB_DIR } from '../profile.js';
 import { connOptions } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 import { ago, table } from '../table.js';
 
-const ether = 10n ** 18n;
-
-/** Wei as tokens with up to 6 decimals, exact (no floats). */
+/** Wei as SNM with every decimal it needs (4,000 wei is 0.000000000000004, never a rounded 0). */
 export function tokens(wei: bigint | string): string {
-  const v = BigInt(wei);
-  const whole = v / ether;
-  const frac = (v % ether).toString().padStart(18, '0').slice(0, 6).replace(/0+$/, '');
-  return frac ? `${whole}.${frac}` : whole.toString();
+  return snm(wei);
 }
 
 function payoutRows(payouts: PayoutSummary[]): string[][] {
