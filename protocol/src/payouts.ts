@@ -36,7 +36,11 @@ export const ChainInfo = z.object({
 export type ChainInfo = z.infer<typeof ChainInfo>;
 
 export const payoutsService = defineService('payouts', {
-  run: { params: z.object({}), result: z.object({ payout: PayoutSummary.nullable() }) },
+  run: {
+    params: z.object({}),
+    /** `reason`: why nothing was paid (no earnings yet, owners without a wallet, all paid), when payout is null. */
+    result: z.object({ payout: PayoutSummary.nullable(), reason: z.string().max(4096).optional() }),
+  },
   ls: { params: z.object({ limit: z.number().int().min(1).max(1000).optional() }), result: z.object({ payouts: z.array(PayoutSummary) }) },
   chain: { params: z.object({}), result: ChainInfo },
 });

@@ -40,9 +40,10 @@ export function registerMoney(program: Command, consoleCmd: Command, session: Co
     .description('pay what is owed now, in one batch transaction'))
     .option('--json', 'machine-readable output')
     .action(async (o: ConnFlags & { json?: boolean }) => {
-      const { payout } = await withConsole(o, (c) => c.call(payoutsService, 'run', {}, { timeoutMs: 180_000 }));
+      const { payout, reason } = await withConsole(o, (c) => c.call(payoutsService, 'run', {}, { timeoutMs: 180_000 }));
       if (o.json) return void process.stdout.write(JSON.stringify(payout, null, 2) + '\n');
-      if (!payout) return void process.stdout.write('nothing is owed: no payout sent\n');
+      // an older hub gives no reason
+      if (!payout) return void process.stdout.write(`no payout sent: ${reason ?? 'nothing is owed (this hub does not say why)'}\n`);
       process.stdout.write(`${payout.status}: ${payout.owners} owner(s), ${tokens(payout.total)} SNM, tx ${payout.txHash} in block ${payout.block}\n`);
     });
   connOptions(payouts
