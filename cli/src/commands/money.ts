@@ -17,6 +17,10 @@ export function tokens(wei: bigint | string): string {
   return snm(wei);
 }
 
+const NOTHING_TO_CLAIM =
+  'why: this wallet approved nothing to this address yet, or it was claimed already. A hub approves earnings on its payout rounds ' +
+  '(every 10 minutes, or sosna console payouts run), only to the address in the device config\'s "owner" (sosna console earnings shows who earned)\n';
+
 function payoutRows(payouts: PayoutSummary[]): string[][] {
   return payouts.map((p) => [p.id, p.status, String(p.owners), tokens(p.total), p.txHash ? `${p.txHash.slice(0, 12)}…` : '-', p.block === null ? '-' : String(p.block), ago(p.createdAt)]);
 }
@@ -88,6 +92,7 @@ export function registerMoney(program: Command, consoleCmd: Command, session: Co
       if (!rpc || !at) throw new Error('pass --rpc URL and --wallet ADDRESS (or run next to a hub with an embedded chain)');
       const claimable = (await hubWalletAt(at, new JsonRpcProvider(rpc, undefined, { batchMaxCount: 1 })).claimable(owner)) as bigint;
       process.stdout.write(`${owner} can claim ${tokens(claimable)} SNM from ${at}\n`);
+      if (claimable === 0n) process.stdout.write(NOTHING_TO_CLAIM);
     });
   wallet
     .command('claim')
@@ -104,7 +109,7 @@ export function registerMoney(program: Command, consoleCmd: Command, session: Co
       const signer = new Wallet(readFileSync(o.keyFile, 'utf8').trim(), new JsonRpcProvider(rpc, undefined, { batchMaxCount: 1 }));
       const hw = hubWalletAt(at, signer);
       const claimable = (await hw.claimable(signer.address)) as bigint;
-      if (claimable === 0n) return void process.stdout.write(`nothing to claim for ${signer.address}\n`);
+      if (claimable === 0n) return void process.stdout.write(`nothing to claim for ${signer.address} from ${at}\n${NOTHING_TO_CLAIM}`);
       const receipt = await (await hw.claimAll()).wait();
       process.stdout.write(`claimed ${tokens(claimable)} SNM for ${signer.address} (tx ${receipt?.hash})\n`);
     });
