@@ -32,6 +32,8 @@ export const ChainInfo = z.object({
   available: Wei,
   /** Earned by devices and not yet paid (wei). */
   owed: Wei,
+  /** Of the unpaid earnings, those whose devices name no wallet address yet (wei); paid once they do. */
+  noWallet: Wei.optional(),
 });
 export type ChainInfo = z.infer<typeof ChainInfo>;
 

@@ -73,6 +73,9 @@ export function registerMoney(program: Command, consoleCmd: Command, session: Co
           `wallet     ${info.wallet} (${info.walletState})`,
           `available  ${tokens(info.available)} SNM`,
           `owed       ${tokens(info.owed)} SNM not yet paid`,
+          ...(info.noWallet && info.noWallet !== '0'
+            ? [`no wallet  ${tokens(info.noWallet)} SNM earned by devices that name no owner address yet (payouts run says which; paid once they do)`]
+            : []),
           `contracts  token ${info.token}, whitelist ${info.whitelist}, factory ${info.factory}, dao ${info.dao}`,
         ].join('\n') + '\n',
       );

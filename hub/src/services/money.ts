@@ -90,11 +90,13 @@ export async function startMoney(o: MoneyOptions): Promise<Money> {
       const [state, available] = await Promise.all([w.state(), w.available()]);
       let owed = 0n;
       for (const i of o.store.unpaid()) owed += i.amount;
+      let noWallet = 0n;
+      for (const i of o.store.unpayable()) noWallet += i.amount;
       return {
         chainId: chain.chainId, rpcUrl: chain.rpcUrl, embedded: !o.rpcUrl,
         token: chain.contracts.token, whitelist: chain.contracts.whitelist, factory: chain.contracts.factory, dao: chain.contracts.dao,
         wallet: chain.contracts.wallet, walletState: WALLET_STATE_NAMES[Number(state)] ?? String(state),
-        available: (available as bigint).toString(), owed: owed.toString(),
+        available: (available as bigint).toString(), owed: owed.toString(), noWallet: noWallet.toString(),
       };
     },
   };
