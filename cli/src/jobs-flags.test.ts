@@ -50,6 +50,7 @@ describe('jobs submit flags', () => {
     expect(withFlagNames(message, o)).toBe('invalid job spec: --cpus "0": must be more than 0; --memory "1K": must be at least 6 MiB');
     // the hub's answer names spec.* fields
     expect(withFlagNames('E_INVALID: spec.timeoutSec: too long', { image: 'x', timeout: '400d' })).toBe('E_INVALID: --timeout "400d": too long');
+    expect(withFlagNames('params.spec.resources.memoryBytes: too big', { image: 'x', memory: '9T' })).toBe('--memory "9T": too big');
     // a --spec file keeps the field names: they are what the user wrote
     expect(withFlagNames('resources.cpus: must be more than 0', { spec: 'job.json' })).toBe('resources.cpus: must be more than 0');
   });

@@ -69,7 +69,8 @@ const FLAG_OF: [string, keyof SubmitFlags, string][] = [
 /** Rewrites `resources.memoryBytes: must be ...` (from JobSpec, here or on the hub) as `--memory "1K": must be ...`. */
 export function withFlagNames(message: string, o: SubmitFlags): string {
   if (o.spec) return message;
-  return message.replace(/(?:\bspec\.)?\b([A-Za-z]+(?:\.[A-Za-z0-9]+)*): /g, (all, path: string) => {
+  return message.replace(/\b([A-Za-z]+(?:\.[A-Za-z0-9]+)*): /g, (all, found: string) => {
+    const path = found.replace(/^(?:[A-Za-z0-9]+\.)*?spec\./, ''); // the hub names params.spec.* or spec.*
     const hit = FLAG_OF.find(([p]) => path === p || path.startsWith(`${p}.`));
     if (!hit) return all;
     const v = o[hit[1]];
