@@ -151,6 +151,10 @@ describe('scheduler', () => {
     expect(job.runs.map((r) => r.state)).toEqual(['lost', 'succeeded']);
     expect(job.runs[0]!.reason).toMatch(/offline for more than 1 s/);
     expect(job.events.filter((e) => e.runId === null).map((e) => e.to)).toEqual(['queued', 'assigned', 'running', 'lost', 'queued', 'assigned', 'running', 'succeeded']);
+    // the job's reason says how it ended (it succeeded), the loss stays in its history
+    expect(job.reason).toBeNull();
+    expect(job.events.find((e) => e.runId === null && e.to === 'lost')!.reason).toMatch(/offline for more than 1 s/);
+    expect((await operator.call(jobsService, 'ls', {})).jobs.find((j) => j.id === jobId)!.reason).toBeNull();
     // a late report from the dead run is answered with its state and changes nothing
     devices.splice(devices.indexOf(victim), 1);
   });

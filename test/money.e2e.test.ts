@@ -95,6 +95,30 @@ describe('agents trust only solvent, whitelisted hubs', () => {
     expect(JSON.parse(again.stdout)).toBeNull(); // paid once
   });
 
+  it('earnings of a device without a wallet are paid once it names one; amounts show exactly; empty rounds say why', async () => {
+    const owner = Wallet.createRandom();
+    // a device of fleet "money" that named no owner earned 4,000 wei (the README's --bid 1000 for 4 s)
+    const db = new Database(join(hubDir, 'hub.db'));
+    db.prepare('INSERT INTO devices (id, name, fleet, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)').run('rig-late-x1', 'rig-late', 'money', 'x', Date.now());
+    db.prepare('INSERT INTO earnings (job_id, device_id, run_id, owner, seconds, price, amount, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run('job-money-2', 'rig-late-x1', 'run-2', 'money', 4, '1000', '4000', Date.now());
+    const first = await cli(['console', 'payouts', 'run'], { env: profile(), timeoutMs: 120_000 });
+    expect(first.code, first.output).toBe(0);
+    expect(first.stdout).toMatch(/no payout sent: .*have earnings but no wallet address: 'money' \(4,000 wei; device rig-late-x1\).*"owner"/);
+    const chain = await cli(['console', 'chain'], { env: profile() });
+    expect(chain.stdout).toMatch(/no wallet\s+0\.000000000000004 SNM/);
+    // it comes back naming its owner's wallet (what its birth records)
+    db.prepare('UPDATE devices SET inventory = ? WHERE id = ?').run(JSON.stringify({ owner: owner.address }), 'rig-late-x1');
+    db.close();
+    const paid = await cli(['console', 'payouts', 'run'], { env: profile(), timeoutMs: 120_000 });
+    expect(paid.code, paid.output).toBe(0);
+    expect(paid.stdout).toMatch(/^paid: 1 owner\(s\), 0\.000000000000004 SNM/);
+    const show = await cli(['wallet', 'show', owner.address, '--data-dir', hubDir]);
+    expect(show.stdout).toContain('can claim 0.000000000000004 SNM');
+    const again = await cli(['console', 'payouts', 'run'], { env: profile(), timeoutMs: 120_000 });
+    expect(again.stdout).toContain('no payout sent: nothing is owed: all earnings already paid');
+  });
+
   it('refuses a hub whose wallet the DAO suspects', async () => {
     const provider = new JsonRpcProvider(runtime.chain.rpcUrl, undefined, { batchMaxCount: 1, staticNetwork: true });
     const contracts = JSON.parse(readFileSync(join(hubDir, 'contracts.json'), 'utf8'));

@@ -45,6 +45,8 @@ beforeAll(async () => {
   // the earnings ledger as the jobs scheduler keeps it
   db.exec(`CREATE TABLE earnings (job_id TEXT NOT NULL, device_id TEXT NOT NULL, run_id TEXT NOT NULL, owner TEXT NOT NULL,
     seconds INTEGER NOT NULL, price TEXT NOT NULL, amount TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (job_id, device_id));`);
+  // what payouts read to find the wallet of an earning credited to a fleet (the rest of the hub's schema)
+  db.exec(`CREATE TABLE devices (id TEXT PRIMARY KEY, inventory TEXT); CREATE TABLE device_market (device_id TEXT PRIMARY KEY, owner TEXT);`);
   db.exec(PAYOUTS_MIGRATION);
   store = createSqlitePayoutStore(db);
 }, 60_000);

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { agentSystemService, createCodec, deviceEarningsService, deviceJobsService, RpcEndpoint } from '@sosna/protocol';
 import type { BasicInventory, DeviceConfig, Logger } from '@sosna/protocol';
 import { backoffDelay } from '@sosna/protocol';
-import { Credentials, CREDENTIALS_FILE } from './credentials.js';
+import { adoptCredentialsBesideConfig, Credentials, CREDENTIALS_FILE } from './credentials.js';
 import { basicInventory } from './inventory.js';
 import { HubLink } from './link.js';
 import { hubGateFor, trustView } from './trust/gate.js';
@@ -84,6 +84,7 @@ export interface AgentOptions {
 
 export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentOptions = {}): Promise<Agent> {
   const state = new StateStore(config.stateDir);
+  adoptCredentialsBesideConfig(opts.configPath, state, log); // pre-issued by `sosna provision fleet --credentials`
   const name = config.name ?? hostname();
   let stopped = false;
   let inventory: BasicInventory = basicInventory();

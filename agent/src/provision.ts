@@ -46,7 +46,7 @@ export async function provision(opts: { config: DeviceConfig; state: StateStore;
       if (!topic.endsWith('/announce')) peer.receive(payload);
     });
     await subscribeAsync(client, topics.provision(card.hubId, clientId, 'out'));
-    const r = await peer.call(provisionService, 'register', { key, nonce, name: opts.name }, { timeoutMs: 30_000 });
+    const r = await peer.call(provisionService, 'register', { key, nonce, name: opts.name, ...(config.tags?.length ? { tags: config.tags } : {}) }, { timeoutMs: 30_000 });
     const creds: Credentials = { hubId: r.hubId, deviceId: r.deviceId, username: r.username, password: r.password, url: config.hub.url, provisionedAt: Date.now() };
     state.write(CREDENTIALS_FILE, creds);
     log.info('provisioned', { deviceId: creds.deviceId, hubId: creds.hubId });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobSpec } from '@sosna/protocol';
-import { parseDuration, specFromFlags } from './commands/jobs.js';
+import { bidWarning, parseDuration, specFromFlags, withFlagNames } from './commands/jobs.js';
+import { tokens } from './commands/money.js';
 
 describe('jobs submit flags', () => {
   it('parses durations', () => {
@@ -29,5 +30,46 @@ describe('jobs submit flags', () => {
     expect(() => specFromFlags({ image: 'x', env: ['NOVALUE'] }, [])).toThrow(/--env "NOVALUE"/);
     expect(() => specFromFlags({ image: 'x', port: ['http'] }, [])).toThrow(/--port "http"/);
     expect(() => specFromFlags({ image: 'x', cpus: 'many' }, [])).toThrow(/--cpus "many"/);
+  });
+
+  it('names the flag, the value and the form for a bad size, not the spec field', () => {
+    expect(() => specFromFlags({ image: 'x', memory: '256X' }, [])).toThrow('--memory "256X": use a size like 256M or 2G');
+    expect(() => specFromFlags({ image: 'x', disk: 'lots' }, [])).toThrow('--disk "lots": use a size like 256M or 2G');
+    expect(() => specFromFlags({ image: 'x', gpuVramMin: '8X' }, [])).toThrow('--gpu-vram-min "8X"');
+  });
+
+  it('maps schema errors (here or from the hub) back to the flags', () => {
+    const o = { image: 'x', memory: '1K', cpus: '0' };
+    const spec = specFromFlags(o, []);
+    let message = '';
+    try {
+      JobSpec.parse(spec);
+    } catch {
+      message = 'invalid job spec: resources.cpus: must be more than 0; resources.memoryBytes: must be at least 6 MiB';
+    }
+    expect(withFlagNames(message, o)).toBe('invalid job spec: --cpus "0": must be more than 0; --memory "1K": must be at least 6 MiB');
+    // the hub's answer names spec.* fields
+    expect(withFlagNames('E_INVALID: spec.timeoutSec: too long', { image: 'x', timeout: '400d' })).toBe('E_INVALID: --timeout "400d": too long');
+    expect(withFlagNames('params.spec.resources.memoryBytes: too big', { image: 'x', memory: '9T' })).toBe('--memory "9T": too big');
+    // a --spec file keeps the field names: they are what the user wrote
+    expect(withFlagNames('resources.cpus: must be more than 0', { spec: 'job.json' })).toBe('resources.cpus: must be more than 0');
+  });
+
+  it('takes --bid in wei/s or SNM per s, min or h, exactly, and refuses the rest with the forms', () => {
+    expect(JobSpec.parse(specFromFlags({ image: 'x', bid: '0.36SNM/h' }, [])).bid).toBe(100_000_000_000_000n);
+    expect(JobSpec.parse(specFromFlags({ image: 'x', bid: '1000' }, [])).bid).toBe(1000n);
+    expect(() => specFromFlags({ image: 'x', bid: '0.5SNM/h' }, [])).toThrow(/^--bid "0\.5SNM\/h": .*not a whole number of wei per second/);
+    expect(() => specFromFlags({ image: 'x', bid: 'cheap' }, [])).toThrow(/--bid "cheap": use 1000 \(token wei per second\), 1000wei\/s, 0\.36SNM\/h/);
+  });
+
+  it('warns that a job without --bid pays nothing; --bid 0 is free on purpose', () => {
+    expect(bidWarning({ image: 'x' })).toMatch(/no --bid: this job pays devices nothing.*--bid 0/);
+    expect(bidWarning({ image: 'x', bid: '0' })).toBeNull();
+    expect(bidWarning({ image: 'x', bid: '1000' })).toBeNull();
+  });
+
+  it('shows amounts exactly: 4,000 wei is not 0 SNM', () => {
+    expect(tokens(4000n)).toBe('0.000000000000004');
+    expect(tokens('1500000000000000000')).toBe('1.5');
   });
 });

@@ -8,6 +8,9 @@ const MqttUrl = z
   .string()
   .refine((s) => /^(mqtts?|wss?):\/\/[^/\s]+/.test(s), 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
 
+/** A device tag: the same form the console's `devices tag` and the fleet CSV accept. */
+export const DeviceTag = z.string().regex(/^[A-Za-z0-9._:=-]{1,64}$/, "must be 1-64 letters, digits, '.', '_', ':', '=', '-'");
+
 const ProvisioningKey = z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must look like keyId.secret');
 
 export const DeviceConfig = z
@@ -51,6 +54,8 @@ export const DeviceConfig = z
     hubPreference: z.string().min(1).max(512).optional(),
     /** Human name of the device; defaults to the host name. */
     name: z.string().min(1).max(128).optional(),
+    /** Tags the owner gives the device (e.g. from `sosna provision fleet --csv`); the hub records them at provisioning. */
+    tags: z.array(DeviceTag).max(64).optional(),
     /** Where credentials and other state live; written atomically. */
     stateDir: z.string().min(1).default('/var/lib/sosna'),
     telemetry: z

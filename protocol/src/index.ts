@@ -17,5 +17,6 @@ export * from './rpc/peer.js';
 export const PROTOCOL_VERSION = 1;
 export * from './log.js';
 export * from './payouts.js';
+export * from './amount.js';
 export * from './updates.js';
 export * from './admin.js';

@@ -32,11 +32,17 @@ export const ChainInfo = z.object({
   available: Wei,
   /** Earned by devices and not yet paid (wei). */
   owed: Wei,
+  /** Of the unpaid earnings, those whose devices name no wallet address yet (wei); paid once they do. */
+  noWallet: Wei.optional(),
 });
 export type ChainInfo = z.infer<typeof ChainInfo>;
 
 export const payoutsService = defineService('payouts', {
-  run: { params: z.object({}), result: z.object({ payout: PayoutSummary.nullable() }) },
+  run: {
+    params: z.object({}),
+    /** `reason`: why nothing was paid (no earnings yet, owners without a wallet, all paid), when payout is null. */
+    result: z.object({ payout: PayoutSummary.nullable(), reason: z.string().max(4096).optional() }),
+  },
   ls: { params: z.object({ limit: z.number().int().min(1).max(1000).optional() }), result: z.object({ payouts: z.array(PayoutSummary) }) },
   chain: { params: z.object({}), result: ChainInfo },
 });

@@ -48,6 +48,8 @@ export const provisionService = defineService('provision', {
       /** Chosen once by the device and kept across retries, so a retry never creates a second device. */
       nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be 16-64 url-safe characters'),
       name: z.string().min(1).max(128),
+      /** The tags in the device's config (its owner's input, e.g. from the fleet CSV); the hub records them. */
+      tags: z.array(z.string().regex(/^[A-Za-z0-9._:=-]{1,64}$/)).max(64).optional(),
     }),
     result: z.object({ hubId: Id, deviceId: Id, username: z.string(), password: z.string() }),
   },

@@ -41,7 +41,8 @@ describe('device lists', () => {
       expect.unreachable();
     } catch (err) {
       const p = (err as FleetError).problems.join('\n');
-      expect(p).toMatch(/devices\.csv:2: owner "0x12"/);
+      // the file, line, column, value and the accepted form
+      expect(p).toMatch(/devices\.csv:2: column 3 \(owner\) "0x12": must be a wallet address, 0x followed by 40 hex digits/);
       expect(p).toMatch(/devices\.csv:3: name is empty/);
       expect(p).toMatch(/devices\.csv:4: name "rig-a" repeats line 2/);
       expect(p).toMatch(/devices\.csv:4: tag "tag!"/);
@@ -70,6 +71,7 @@ describe('writeFleet', () => {
         expect(statSync(file).mode & 0o777).toBe(0o600);
       }
       for (const f of ['manifest.json', 'manifest.csv']) expect(readFileSync(join(dir, f), 'utf8')).not.toContain('SECRET');
+      expect(JSON.parse(readFileSync(join(dir, manifest.devices[0]!.config), 'utf8')).owner).toBeUndefined();
       const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as FleetManifest;
       expect(m.auth).toBe('provisioning-key');
     } finally {
@@ -102,6 +104,30 @@ describe('writeFleet', () => {
       expect(cfg.provisioningKey).toBeUndefined();
       expect(readFileSync(join(dir, 'manifest.json'), 'utf8')).not.toContain('PW-');
       expect(readFileSync(join(dir, 'manifest.csv'), 'utf8')).toContain('a,x,' + OWNER + ',a-id,devices/a/config.json,devices/a/credentials.json');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the CSV's owner wallet and tags reach every device's config, with a key or pre-issued", async () => {
+    const dir = out();
+    try {
+      const devices = devicesFromCsv(`name,tags,owner\nrig-a,gpu;kyiv,${OWNER}\nrig-b,cpu,\n`);
+      await writeFleet({ outDir: join(dir, 'k'), fleet: 'rigs', hub: { url: 'mqtt://hub:1883' }, devices, auth: { kind: 'provisioning-key', key: 'k.s' } });
+      await writeFleet({
+        outDir: join(dir, 'p'), fleet: 'rigs', hub: { url: 'mqtt://hub:1883' }, devices,
+        auth: { kind: 'pre-issued', hubId: 'hub-1', issue: async (d) => ({ deviceId: `${d.name}-id`, username: `dev:${d.name}-id`, password: 'pw' }) },
+      });
+      for (const mode of ['k', 'p']) {
+        const a = JSON.parse(readFileSync(join(dir, mode, 'devices/rig-a/config.json'), 'utf8'));
+        const b = JSON.parse(readFileSync(join(dir, mode, 'devices/rig-b/config.json'), 'utf8'));
+        expect(a).toMatchObject({ owner: OWNER, tags: ['gpu', 'kyiv'] });
+        expect(b).toMatchObject({ tags: ['cpu'] });
+        expect(b.owner).toBeUndefined();
+        const parsed = parseConfig(DeviceConfig, a);
+        expect(parsed.ok && parsed.config.owner).toBe(OWNER);
+        expect(parsed.ok && parsed.config.tags).toEqual(['gpu', 'kyiv']);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -115,7 +115,9 @@ export function devicesFromCsv(text: string, file = 'devices.csv'): DeviceSpec[]
     else if (seen.has(name.toLowerCase())) problems.push(`${file}:${line}: name ${JSON.stringify(name)} repeats line ${seen.get(name.toLowerCase())}`);
     else seen.set(name.toLowerCase(), line);
     for (const t of tags) if (!TAG.test(t)) problems.push(`${file}:${line}: tag ${JSON.stringify(t)}: use 1-64 letters, digits, '.', '_', ':', '=', '-'`);
-    if (owner && !EthAddress.safeParse(owner).success) problems.push(`${file}:${line}: owner ${JSON.stringify(owner)}: must be a 0x-prefixed 20-byte hex address`);
+    if (owner && !EthAddress.safeParse(owner).success) {
+      problems.push(`${file}:${line}: column ${cols.indexOf('owner') + 1} (owner) ${JSON.stringify(owner)}: must be a wallet address, 0x followed by 40 hex digits (e.g. 0x52908400098527886E0F7030069857D2E4169EE7)`);
+    }
     out.push({ name, tags, owner });
   }
   if (out.length === 0 && problems.length === 0) problems.push(`${file}: no devices below the header`);
@@ -143,6 +145,10 @@ export function deviceConfig(hub: FleetHub, device: DeviceSpec, provisioningKey:
     hub: { url: hub.url, ...(hub.id ? { id: hub.id } : {}), ...(hub.owner ? { owner: hub.owner } : {}) },
     ...(provisioningKey ? { provisioningKey } : {}),
     name: device.name,
+    // the owner's input reaches the device: its wallet (sent with its birth, where payouts go) and its tags
+    // (sent when it provisions; pre-issued devices are registered with them)
+    ...(device.owner ? { owner: device.owner } : {}),
+    ...(device.tags.length ? { tags: device.tags } : {}),
   };
   const r = parseConfig(DeviceConfig, config, { file: `config of ${device.name}` });
   if (!r.ok) throw new FleetError(r.errors);

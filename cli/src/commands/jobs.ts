@@ -1,7 +1,7 @@
 // `sosna console jobs ...` and `sosna console earnings`: buyers' jobs through the hub's console service.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { earningsService, jobsService, JobSpec, JobState, parseOrThrow } from '@sosna/protocol';
+import { earningsService, formatSnm, formatWei, jobsService, JobSpec, JobState, parseOrThrow, parsePricePerSec, PRICE_FORMS, snm } from '@sosna/protocol';
 import type { JobDetail, JobSpecInput, JobSummary } from '@sosna/protocol';
 import { parseSize } from './console.js';
 import type { ConsoleClient } from '@sosna/hub';
@@ -27,6 +27,57 @@ const number = (flag: string, text: string) => {
   if (text.trim() === '' || !Number.isFinite(n)) throw new Error(`${flag} ${JSON.stringify(text)}: not a number`);
   return n;
 };
+
+/** A size flag: the error names the flag, the value and the form (not the spec's byte field). */
+const size = (flag: string, text: string) => {
+  try {
+    return parseSize(text);
+  } catch {
+    throw new Error(`${flag} ${JSON.stringify(text)}: use a size like 256M or 2G (a number with K, M, G or T)`);
+  }
+};
+
+/** The bid: token wei per second, or SNM per s/min/h, exact. */
+export function parseBid(text: string): bigint {
+  try {
+    return parsePricePerSec(text);
+  } catch (err) {
+    throw new Error(`--bid ${JSON.stringify(text)}: ${(err as Error).message}`);
+  }
+}
+
+/** A job submitted without --bid pays nothing: say so, since a buyer may not expect free work to be what runs. */
+export function bidWarning(o: SubmitFlags): string | null {
+  if (o.spec || o.bid !== undefined) return null;
+  return (
+    'warning: no --bid: this job pays devices nothing, so only devices that ask 0 take it. ' +
+    `Pass --bid 0 to run it for free on purpose, or a price (${PRICE_FORMS})\n`
+  );
+}
+
+/** The spec's field paths and the flags that set them, for errors from the schema here or on the hub. */
+const FLAG_OF: [string, keyof SubmitFlags, string][] = [
+  ['resources.memoryBytes', 'memory', '--memory'], ['resources.cpus', 'cpus', '--cpus'], ['resources.pids', 'pids', '--pids'],
+  ['resources.diskBytes', 'disk', '--disk'], ['resources.gpus.count', 'gpus', '--gpus'], ['resources.gpus.vramMin', 'gpuVramMin', '--gpu-vram-min'],
+  ['resources.gpus.vendor', 'gpuVendor', '--gpu-vendor'], ['resources.gpus.model', 'gpuModel', '--gpu-model'],
+  ['imageArchive.url', 'imageArchive', '--image-archive'], ['imageArchive.sha256', 'imageSha256', '--image-sha256'],
+  ['timeoutSec', 'timeout', '--timeout'], ['bid', 'bid', '--bid'], ['replicas', 'replicas', '--replicas'], ['image', 'image', '--image'],
+  ['watchdog.stallSec', 'stall', '--stall'], ['output.path', 'output', '--output'], ['constraints.arch', 'arch', '--arch'],
+  ['ports', 'port', '--port'], ['env', 'env', '--env'],
+];
+
+/** Rewrites `resources.memoryBytes: must be ...` (from JobSpec, here or on the hub) as `--memory "1K": must be ...`. */
+export function withFlagNames(message: string, o: SubmitFlags): string {
+  if (o.spec) return message;
+  return message.replace(/\b([A-Za-z]+(?:\.[A-Za-z0-9]+)*): /g, (all, found: string) => {
+    const path = found.replace(/^(?:[A-Za-z0-9]+\.)*?spec\./, ''); // the hub names params.spec.* or spec.*
+    const hit = FLAG_OF.find(([p]) => path === p || path.startsWith(`${p}.`));
+    if (!hit) return all;
+    const v = o[hit[1]];
+    const shown = v === undefined || typeof v === 'boolean' ? '' : ` ${JSON.stringify(Array.isArray(v) ? v.join(' ') : v)}`;
+    return `${hit[2]}${shown}: `;
+  });
+}
 
 /** The job spec from the command line (the hub validates it again; unknown fields never get this far). */
 export function specFromFlags(o: SubmitFlags, command: string[]): JobSpecInput {
@@ -57,7 +108,7 @@ export function specFromFlags(o: SubmitFlags, command: string[]): JobSpecInput {
         count: o.gpus !== undefined ? number('--gpus', o.gpus) : 1,
         ...(o.gpuVendor ? { vendor: o.gpuVendor as 'nvidia' } : {}),
         ...(o.gpuModel ? { model: o.gpuModel } : {}),
-        ...(o.gpuVramMin ? { vramMin: parseSize(o.gpuVramMin) } : {}),
+        ...(o.gpuVramMin ? { vramMin: size('--gpu-vram-min', o.gpuVramMin) } : {}),
       }
     : undefined;
   return {
@@ -67,13 +118,13 @@ export function specFromFlags(o: SubmitFlags, command: string[]): JobSpecInput {
     env,
     resources: {
       ...(o.cpus !== undefined ? { cpus: number('--cpus', o.cpus) } : {}),
-      ...(o.memory !== undefined ? { memoryBytes: o.memory.trim().startsWith('-') ? number('--memory', o.memory) : parseSize(o.memory) } : {}),
+      ...(o.memory !== undefined ? { memoryBytes: o.memory.trim().startsWith('-') ? number('--memory', o.memory) : size('--memory', o.memory) } : {}),
       ...(o.pids !== undefined ? { pids: number('--pids', o.pids) } : {}),
-      ...(o.disk !== undefined ? { diskBytes: parseSize(o.disk) } : {}),
+      ...(o.disk !== undefined ? { diskBytes: size('--disk', o.disk) } : {}),
       ...(gpus ? { gpus } : {}),
     },
     ...(o.timeout !== undefined ? { timeoutSec: parseDuration(o.timeout) } : {}),
-    ...(o.bid !== undefined ? { bid: o.bid } : {}),
+    ...(o.bid !== undefined ? { bid: parseBid(o.bid).toString() } : {}),
     ...(o.replicas !== undefined ? { replicas: number('--replicas', o.replicas) } : {}),
     kind: o.service ? 'service' : 'batch',
     ports,
@@ -96,7 +147,7 @@ export function formatJob(j: JobDetail): string {
   const s = j.spec;
   const lines = [
     `job ${j.id}: ${j.state}${j.reason ? ` (${j.reason})` : ''}`,
-    `  ${s.kind}, image ${s.image}, ${s.resources.cpus} CPU, ${bytes(s.resources.memoryBytes)}, limit ${s.timeoutSec}s, bid ${s.bid} wei/s, replicas ${j.replicas}, retries ${j.retries}`,
+    `  ${s.kind}, image ${s.image}, ${s.resources.cpus} CPU, ${bytes(s.resources.memoryBytes)}, limit ${s.timeoutSec}s, bid ${s.bid} wei/s (${snm(BigInt(s.bid) * 3600n)} SNM/h), replicas ${j.replicas}, retries ${j.retries}`,
     `  command: ${s.command.length ? JSON.stringify(s.command) : '(image default)'}`,
   ];
   if (j.digest) lines.push(`  digest: ${j.digest}`);
@@ -140,7 +191,7 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
     .option('--gpu-vram-min <size>', 'memory of each GPU, e.g. 8G')
     .option('--replicas <n>', 'run on n devices of distinct owners; the majority output digest wins')
     .option('--timeout <duration>', 'duration limit, e.g. 90s, 15m, 2h')
-    .option('--bid <wei>', 'most you pay per second of running, token wei')
+    .option('--bid <price>', 'most you pay per second of running: token wei (1000), or SNM per s, min or h (0.36SNM/h); without it the job pays nothing')
     .option('--env <NAME=VALUE>', 'environment variable (repeatable)', collect)
     .option('--service', 'a service: keeps running, restarted when it dies, until its duration limit')
     .option('--port <port>', 'container port a service publishes (repeatable; implies --network)', collect)
@@ -153,8 +204,20 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
     .option('--json', 'machine-readable output')
     .action(async (command: string[], o: SubmitFlags & Conn & { key?: string; json?: boolean }) => {
       const spec = specFromFlags(o, command);
-      parseOrThrow(JobSpec, spec, 'invalid job spec'); // before connecting: names the field and the reason
-      const r = await connect(o, (c) => c.call(jobsService, 'submit', { spec: spec as never, ...(o.key ? { key: o.key } : {}) }));
+      const flagged = (err: unknown) => {
+        if (err instanceof Error) err.message = withFlagNames(err.message, o);
+        return err;
+      };
+      try {
+        parseOrThrow(JobSpec, spec, 'invalid job spec'); // before connecting: names the flag (or field) and the reason
+      } catch (err) {
+        throw flagged(err);
+      }
+      const warning = bidWarning(o);
+      if (warning) process.stderr.write(warning);
+      const r = await connect(o, (c) => c.call(jobsService, 'submit', { spec: spec as never, ...(o.key ? { key: o.key } : {}) })).catch((err: unknown) => {
+        throw flagged(err);
+      });
       process.stdout.write(o.json ? `${json(r)}\n` : `${r.jobId}\n`);
       if (!o.json) process.stderr.write(`${r.duplicate ? 'already submitted' : 'queued'}: follow it with sosna console jobs logs -f ${r.jobId}\n`);
     });
@@ -167,7 +230,9 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
       if (o.state !== undefined && !JobState.safeParse(o.state).success) throw new Error(`--state ${JSON.stringify(o.state)}: use one of ${JobState.options.join(', ')}`);
       const { jobs: list } = await connect(o, (c) => c.call(jobsService, 'ls', { state: o.state as JobState | undefined, limit: number('--limit', o.limit) }));
       if (o.json) return void process.stdout.write(`${json(list)}\n`);
-      if (list.length === 0) return void process.stdout.write('no jobs\n');
+      if (list.length === 0) {
+        return void process.stdout.write(o.state ? `no jobs in state ${o.state} (jobs ls without --state lists all)\n` : 'no jobs yet: submit one with sosna console jobs submit --image IMAGE --bid PRICE -- COMMAND\n');
+      }
       process.stdout.write(`${table(['ID', 'STATE', 'KIND', 'IMAGE', 'REPL', 'BID', 'DEVICES', 'AGE', 'NOTE'], jobRows(list))}\n`);
     });
 
@@ -208,12 +273,20 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
       if (o.devices) {
         const { devices } = await connect(o, (c) => c.call(earningsService, 'devices', {}));
         if (o.json) return void process.stdout.write(`${json(devices)}\n`);
+        if (devices.length === 0) return void process.stdout.write('no devices have a market record yet: a device gets one when it is first given a job\n');
         process.stdout.write(`${table(['DEVICE', 'OWNER', 'REPUTATION', 'AGREED', 'DISSENTED', 'HEALTHY', 'EARNED'], devices.map((d) => [d.deviceId, d.owner, d.reputation.toFixed(3), String(d.agreed), String(d.dissented), d.healthy ? 'yes' : 'NO', `${d.amount}`]))}\n`);
         return;
       }
       const e = await connect(o, (c) => c.call(earningsService, 'list', o.owner ? { owner: o.owner } : {}));
       if (o.json) return void process.stdout.write(`${json(e)}\n`);
-      process.stdout.write(`${table(['OWNER', 'RUNS', 'SECONDS', 'EARNED (wei)'], e.owners.map((x) => [x.owner, String(x.runs), String(x.seconds), `${x.amount}`]))}\n`);
-      process.stdout.write(`total ${e.total} wei\n`);
+      if (e.owners.length === 0) {
+        return void process.stdout.write(o.owner ? `no earnings for ${o.owner}: none of its devices finished a paid job on this hub\n` : 'no earnings yet: no job has finished on a device with a bid above 0 (jobs ls shows where jobs are)\n');
+      }
+      process.stdout.write(`${table(['OWNER', 'RUNS', 'SECONDS', 'EARNED (wei)', 'SNM'], e.owners.map((x) => [x.owner, String(x.runs), String(x.seconds), `${x.amount}`, snm(x.amount)]))}\n`);
+      process.stdout.write(`total ${formatWei(e.total)} = ${formatSnm(e.total)}\n`);
+      const noWallet = e.owners.filter((x) => !/^0x[0-9a-fA-F]{40}$/.test(x.owner));
+      if (noWallet.length) {
+        process.stdout.write(`${noWallet.map((x) => `'${x.owner}'`).join(', ')}: no wallet address; set "owner" in the device config, and payouts pay these earnings to it\n`);
+      }
     });
 }

@@ -5,22 +5,21 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { JsonRpcProvider, Wallet } from 'ethers';
 import { hubWalletAt } from '@sosna/contracts';
-import { payoutsService } from '@sosna/protocol';
+import { payoutsService, snm } from '@sosna/protocol';
 import type { PayoutSummary } from '@sosna/protocol';
 import { DEFAULT_HUB_DIR } from '../profile.js';
 import { connOptions } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 import { ago, table } from '../table.js';
 
-const ether = 10n ** 18n;
-
-/** Wei as tokens with up to 6 decimals, exact (no floats). */
+/** Wei as SNM with every decimal it needs (4,000 wei is 0.000000000000004, never a rounded 0). */
 export function tokens(wei: bigint | string): string {
-  const v = BigInt(wei);
-  const whole = v / ether;
-  const frac = (v % ether).toString().padStart(18, '0').slice(0, 6).replace(/0+$/, '');
-  return frac ? `${whole}.${frac}` : whole.toString();
+  return snm(wei);
 }
+
+const NOTHING_TO_CLAIM =
+  'why: this wallet approved nothing to this address yet, or it was claimed already. A hub approves earnings on its payout rounds ' +
+  '(every 10 minutes, or sosna console payouts run), only to the address in the device config\'s "owner" (sosna console earnings shows who earned)\n';
 
 function payoutRows(payouts: PayoutSummary[]): string[][] {
   return payouts.map((p) => [p.id, p.status, String(p.owners), tokens(p.total), p.txHash ? `${p.txHash.slice(0, 12)}…` : '-', p.block === null ? '-' : String(p.block), ago(p.createdAt)]);
@@ -45,9 +44,10 @@ export function registerMoney(program: Command, consoleCmd: Command, session: Co
     .description('pay what is owed now, in one batch transaction'))
     .option('--json', 'machine-readable output')
     .action(async (o: ConnFlags & { json?: boolean }) => {
-      const { payout } = await withConsole(o, (c) => c.call(payoutsService, 'run', {}, { timeoutMs: 180_000 }));
+      const { payout, reason } = await withConsole(o, (c) => c.call(payoutsService, 'run', {}, { timeoutMs: 180_000 }));
       if (o.json) return void process.stdout.write(JSON.stringify(payout, null, 2) + '\n');
-      if (!payout) return void process.stdout.write('nothing is owed: no payout sent\n');
+      // an older hub gives no reason
+      if (!payout) return void process.stdout.write(`no payout sent: ${reason ?? 'nothing is owed (this hub does not say why)'}\n`);
       process.stdout.write(`${payout.status}: ${payout.owners} owner(s), ${tokens(payout.total)} SNM, tx ${payout.txHash} in block ${payout.block}\n`);
     });
   connOptions(payouts
@@ -73,6 +73,9 @@ export function registerMoney(program: Command, consoleCmd: Command, session: Co
           `wallet     ${info.wallet} (${info.walletState})`,
           `available  ${tokens(info.available)} SNM`,
           `owed       ${tokens(info.owed)} SNM not yet paid`,
+          ...(info.noWallet && info.noWallet !== '0'
+            ? [`no wallet  ${tokens(info.noWallet)} SNM earned by devices that name no owner address yet (payouts run says which; paid once they do)`]
+            : []),
           `contracts  token ${info.token}, whitelist ${info.whitelist}, factory ${info.factory}, dao ${info.dao}`,
         ].join('\n') + '\n',
       );
@@ -92,6 +95,7 @@ export function registerMoney(program: Command, consoleCmd: Command, session: Co
       if (!rpc || !at) throw new Error('pass --rpc URL and --wallet ADDRESS (or run next to a hub with an embedded chain)');
       const claimable = (await hubWalletAt(at, new JsonRpcProvider(rpc, undefined, { batchMaxCount: 1 })).claimable(owner)) as bigint;
       process.stdout.write(`${owner} can claim ${tokens(claimable)} SNM from ${at}\n`);
+      if (claimable === 0n) process.stdout.write(NOTHING_TO_CLAIM);
     });
   wallet
     .command('claim')
@@ -108,7 +112,7 @@ export function registerMoney(program: Command, consoleCmd: Command, session: Co
       const signer = new Wallet(readFileSync(o.keyFile, 'utf8').trim(), new JsonRpcProvider(rpc, undefined, { batchMaxCount: 1 }));
       const hw = hubWalletAt(at, signer);
       const claimable = (await hw.claimable(signer.address)) as bigint;
-      if (claimable === 0n) return void process.stdout.write(`nothing to claim for ${signer.address}\n`);
+      if (claimable === 0n) return void process.stdout.write(`nothing to claim for ${signer.address} from ${at}\n${NOTHING_TO_CLAIM}`);
       const receipt = await (await hw.claimAll()).wait();
       process.stdout.write(`claimed ${tokens(claimable)} SNM for ${signer.address} (tx ${receipt?.hash})\n`);
     });

@@ -94,6 +94,13 @@ export function registerProvision(program: Command): void {
               `manifest: ${manifestPath} (and manifest.csv); every config validated; ${((Date.now() - t0) / 1000).toFixed(2)} s\n` +
               `next: sosna image configure IMAGE --config ${join(o.out, manifest.devices[0]!.config)}${manifest.devices[0]!.credentials ? ` --credentials ${join(o.out, manifest.devices[0]!.credentials)}` : ''}\n`,
           );
+          const unowned = manifest.devices.filter((d) => !d.owner).length;
+          if (unowned) {
+            process.stdout.write(
+              `note: ${unowned} device(s) name no owner wallet: what they earn waits (credited to fleet ${o.fleet}) until their config names one ` +
+                `("owner": "0x..."; the owner column of --csv)\n`,
+            );
+          }
         }
       } finally {
         store?.close();

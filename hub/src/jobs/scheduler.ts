@@ -406,7 +406,10 @@ export class Scheduler {
       job.state = step;
     }
     job.updatedAt = now;
-    if (reason !== null && (isFinal(to) || to === 'lost')) job.reason = reason;
+    // the reason tells the present state: a final state sets it (a job that succeeded after a loss has none:
+    // the loss stays in its history); a loss sets it until the job ends
+    if (isFinal(to)) job.reason = reason;
+    else if (reason !== null && to === 'lost') job.reason = reason;
     this.jobs.updateJob(job.id, { state: job.state, updatedAt: now, reason: job.reason });
     this.feed.emit('job', job);
   }

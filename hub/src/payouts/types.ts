@@ -23,8 +23,15 @@ export interface PayoutRow {
 }
 
 export interface PayoutStore {
-  /** Earned and not yet in a payout, per owner address (only 0x addresses), in bigint wei. */
+  /**
+   * Earned and not yet in a payout, per owner address, in bigint wei. An earning credited to a fleet or a
+   * device counts for the wallet its device names now (set by the hub, else declared in its config).
+   */
   unpaid(): PayoutItem[];
+  /** Earned, not paid, and no wallet known for it: per credited owner (a fleet or device), with its devices. */
+  unpayable(): { owner: string; amount: bigint; devices: string[] }[];
+  /** How many earnings the ledger has, and how many are in a batch still being settled. */
+  ledgerCounts(): { earned: number; inFlight: number };
   /** Sums the unpaid earnings of up to maxOwners owners, records the batch and claims them, atomically; null when nothing is owed. */
   plan(id: string, at: number, maxOwners: number): PayoutRow | null;
   signed(id: string, nonce: number, txHash: string, rawTx: string, at: number): void;
@@ -37,4 +44,20 @@ export interface PayoutStore {
   list(limit?: number): PayoutRow[];
   /** Of one device's earnings: the (jobId) entries in payouts mined on chain, with their amounts. */
   paidOf(deviceId: string): { jobId: string; amount: bigint }[];
+}
+
+/** Why a payout round found nothing to pay, in words an operator can act on. */
+export function nothingOwedReason(store: Pick<PayoutStore, 'unpayable' | 'ledgerCounts'>, format: (wei: bigint) => string): string {
+  const { earned, inFlight } = store.ledgerCounts();
+  if (earned === 0) return 'nothing is owed: no job has finished with earnings yet';
+  const missing = store.unpayable();
+  if (missing.length) {
+    const list = missing.map((m) => `'${m.owner}' (${format(m.amount)}; device${m.devices.length === 1 ? '' : 's'} ${m.devices.slice(0, 5).join(', ')}${m.devices.length > 5 ? ', ...' : ''})`).join(', ');
+    return (
+      `nothing is owed to a wallet: ${missing.length} owner(s) have earnings but no wallet address: ${list}. ` +
+      'Set "owner": "0x..." in the device config (or the owner column of the fleet CSV); the earnings are paid to it on the next round'
+    );
+  }
+  if (inFlight > 0) return `nothing new is owed: ${inFlight} earning(s) are in a payout still being settled (see payouts ls)`;
+  return 'nothing is owed: all earnings already paid';
 }

@@ -1,12 +1,13 @@
 // Money, wired: the hub's chain (embedded by default), payouts on a schedule and on demand, payDay when
 // the payout period is over, and the operators' payouts service.
 import { hubWalletAt, tokenAt } from '@sosna/contracts';
-import { payoutsService } from '@sosna/protocol';
+import { formatWei, payoutsService } from '@sosna/protocol';
 import type { Handlers, Logger, PayoutSummary } from '@sosna/protocol';
 import { startHubChain } from '../chain/hub-chain.js';
 import type { HubChain } from '../chain/hub-chain.js';
 import { PayoutEngine } from '../payouts/engine.js';
 import type { PayoutHooks } from '../payouts/engine.js';
+import { nothingOwedReason } from '../payouts/types.js';
 import type { PayoutRow, PayoutStore } from '../payouts/types.js';
 
 export const WALLET_STATE_NAMES = ['Created', 'Registered', 'Idle', 'Suspected', 'Punished'] as const;
@@ -81,7 +82,7 @@ export async function startMoney(o: MoneyOptions): Promise<Money> {
   const handlers: Handlers<typeof payoutsService, unknown> = {
     run: async () => {
       const row = await engine.run();
-      return { payout: row ? summarizePayout(row) : null };
+      return row ? { payout: summarizePayout(row) } : { payout: null, reason: nothingOwedReason(o.store, formatWei) };
     },
     ls: ({ limit }) => ({ payouts: o.store.list(limit ?? 50).map(summarizePayout) }),
     chain: async () => {
@@ -89,11 +90,13 @@ export async function startMoney(o: MoneyOptions): Promise<Money> {
       const [state, available] = await Promise.all([w.state(), w.available()]);
       let owed = 0n;
       for (const i of o.store.unpaid()) owed += i.amount;
+      let noWallet = 0n;
+      for (const i of o.store.unpayable()) noWallet += i.amount;
       return {
         chainId: chain.chainId, rpcUrl: chain.rpcUrl, embedded: !o.rpcUrl,
         token: chain.contracts.token, whitelist: chain.contracts.whitelist, factory: chain.contracts.factory, dao: chain.contracts.dao,
         wallet: chain.contracts.wallet, walletState: WALLET_STATE_NAMES[Number(state)] ?? String(state),
-        available: (available as bigint).toString(), owed: owed.toString(),
+        available: (available as bigint).toString(), owed: owed.toString(), noWallet: noWallet.toString(),
       };
     },
   };

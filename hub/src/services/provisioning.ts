@@ -37,7 +37,7 @@ export async function startProvisioning(deps: {
 }): Promise<{ stop(): Promise<void>; drop(session: string): void }> {
   const { store, auth, log } = deps;
   const endpoint = new RpcEndpoint().add(provisionService, {
-    register: async ({ key, nonce, name }) => {
+    register: async ({ key, nonce, name, tags }) => {
       const parts = splitKey(key);
       if (!parts) throw new SosnaError('E_UNAUTHORIZED', 'provisioning key must look like keyId.secret');
       const existing = store.findDeviceByNonce(parts.keyId, nonce);
@@ -52,7 +52,8 @@ export async function startProvisioning(deps: {
         log.info('device re-provisioned (retry with the same nonce)', { deviceId, keyId: row.id });
       } else {
         deviceId = deviceIdFor(name);
-        const r = store.createProvisionedDevice({ id: deviceId, name, fleet: row.fleet, secretHash: hash, keyId: row.id, nonce, createdAt: Date.now() });
+        // the tags the device's owner gave it (its config, e.g. from the fleet CSV) are recorded with it
+        const r = store.createProvisionedDevice({ id: deviceId, name, fleet: row.fleet, tags: [...new Set(tags ?? [])], secretHash: hash, keyId: row.id, nonce, createdAt: Date.now() });
         if (r === 'exhausted') throw new SosnaError('E_UNAUTHORIZED', `provisioning key ${row.id} is exhausted`);
         log.info('device provisioned', { deviceId, fleet: row.fleet, keyId: row.id });
       }

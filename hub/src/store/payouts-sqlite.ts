@@ -33,9 +33,20 @@ function toRow(r: Raw): PayoutRow {
 
 export function createSqlitePayoutStore(db: Database.Database): PayoutStore {
   const q = {
+    // An earning credited to a fleet name or a device (its owner named no wallet then) is paid to the
+    // wallet the device names now: set by the hub (device_market.owner), else declared in its config
+    // (the birth's owner, kept in its inventory). Resolved when a batch is planned; the batch records it.
     unpaidRows: db.prepare(
-      `SELECT e.job_id, e.device_id, e.owner, e.amount FROM earnings e
-       LEFT JOIN earnings_paid p ON p.job_id = e.job_id AND p.device_id = e.device_id WHERE p.payout_id IS NULL`,
+      `SELECT e.job_id, e.device_id, e.owner, e.amount, m.owner AS market_owner, json_extract(d.inventory, '$.owner') AS declared_owner
+       FROM earnings e
+       LEFT JOIN earnings_paid p ON p.job_id = e.job_id AND p.device_id = e.device_id
+       LEFT JOIN device_market m ON m.device_id = e.device_id
+       LEFT JOIN devices d ON d.id = e.device_id
+       WHERE p.payout_id IS NULL`,
+    ),
+    counts: db.prepare(
+      `SELECT (SELECT COUNT(*) FROM earnings) AS earned,
+              (SELECT COUNT(*) FROM earnings_paid p JOIN payouts s ON s.id = p.payout_id WHERE s.status IN ('planned', 'signed')) AS in_flight`,
     ),
     insert: db.prepare(
       `INSERT INTO payouts (id, status, items, total, created_at, updated_at) VALUES (?, 'planned', ?, ?, ?, ?)`,
@@ -54,16 +65,21 @@ export function createSqlitePayoutStore(db: Database.Database): PayoutStore {
     ),
   };
 
-  const unpaidEarnings = () =>
-    (q.unpaidRows.all() as Raw[]).filter((r) => ADDRESS.test(r.owner as string)) as { job_id: string; device_id: string; owner: string; amount: string }[];
+  type Unpaid = { job_id: string; device_id: string; owner: string; amount: string; payee: string | null };
+  const payeeOf = (r: Raw): string | null => {
+    for (const c of [r.owner, r.market_owner, r.declared_owner]) if (typeof c === 'string' && ADDRESS.test(c)) return c;
+    return null;
+  };
+  const allUnpaid = (): Unpaid[] => (q.unpaidRows.all() as Raw[]).map((r) => ({ ...(r as Unpaid), payee: payeeOf(r) }));
+  const unpaidEarnings = () => allUnpaid().filter((r): r is Unpaid & { payee: string } => r.payee !== null);
 
   // Sums and claims in one transaction, so an earning that lands meanwhile is either in this batch or
   // left for the next one, never claimed without being paid.
   const planTx = db.transaction((id: string, at: number, maxOwners: number): PayoutRow | null => {
     const byOwner = new Map<string, { owner: string; amount: bigint; rows: { job_id: string; device_id: string }[] }>();
     for (const e of unpaidEarnings()) {
-      const key = e.owner.toLowerCase();
-      const cur = byOwner.get(key) ?? { owner: e.owner, amount: 0n, rows: [] };
+      const key = e.payee.toLowerCase();
+      const cur = byOwner.get(key) ?? { owner: e.payee, amount: 0n, rows: [] };
       cur.amount += BigInt(e.amount);
       cur.rows.push(e);
       byOwner.set(key, cur);
@@ -86,12 +102,27 @@ export function createSqlitePayoutStore(db: Database.Database): PayoutStore {
     unpaid() {
       const sums = new Map<string, { owner: string; amount: bigint }>();
       for (const e of unpaidEarnings()) {
-        const key = e.owner.toLowerCase();
-        const cur = sums.get(key) ?? { owner: e.owner, amount: 0n };
+        const key = e.payee.toLowerCase();
+        const cur = sums.get(key) ?? { owner: e.payee, amount: 0n };
         cur.amount += BigInt(e.amount);
         sums.set(key, cur);
       }
       return [...sums.values()].filter((s) => s.amount > 0n).sort((a, b) => (a.owner < b.owner ? -1 : 1));
+    },
+    unpayable() {
+      const by = new Map<string, { owner: string; amount: bigint; devices: Set<string> }>();
+      for (const e of allUnpaid()) {
+        if (e.payee !== null) continue;
+        const cur = by.get(e.owner) ?? { owner: e.owner, amount: 0n, devices: new Set<string>() };
+        cur.amount += BigInt(e.amount);
+        cur.devices.add(e.device_id);
+        by.set(e.owner, cur);
+      }
+      return [...by.values()].filter((o) => o.amount > 0n).map((o) => ({ owner: o.owner, amount: o.amount, devices: [...o.devices].sort() })).sort((a, b) => (a.owner < b.owner ? -1 : 1));
+    },
+    ledgerCounts() {
+      const r = q.counts.get() as { earned: number; in_flight: number };
+      return { earned: r.earned, inFlight: r.in_flight };
     },
     plan: (id, at, maxOwners) => planTx(id, at, maxOwners),
     signed: (id, nonce, txHash, rawTx, at) => {

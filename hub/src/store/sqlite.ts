@@ -143,9 +143,9 @@ export function openSqliteStore(file: string): HubStore {
   });
 
   const createProvisioned = db.transaction(
-    (row: { id: string; name: string; fleet: string; secretHash: string; keyId: string; nonce: string; createdAt: number }) => {
+    (row: { id: string; name: string; fleet: string; tags?: string[]; secretHash: string; keyId: string; nonce: string; createdAt: number }) => {
       if (q.useKey.run(row.keyId).changes !== 1) return 'exhausted' as const;
-      q.insertDevice.run({ ...row, tags: '[]' });
+      q.insertDevice.run({ ...row, tags: JSON.stringify(row.tags ?? []) });
       return 'created' as const;
     },
   );

@@ -66,7 +66,7 @@ export interface HubStore {
   countDevices(): { total: number; online: number };
   findDeviceByNonce(keyId: string, nonce: string): DeviceRow | undefined;
   /** Creates a device under a key and counts the use, atomically; fails when the key is exhausted. */
-  createProvisionedDevice(row: { id: string; name: string; fleet: string; secretHash: string; keyId: string; nonce: string; createdAt: number }): 'created' | 'exhausted';
+  createProvisionedDevice(row: { id: string; name: string; fleet: string; tags?: string[]; secretHash: string; keyId: string; nonce: string; createdAt: number }): 'created' | 'exhausted';
   createDevice(row: { id: string; name: string; fleet: string | null; tags: string[]; secretHash: string; createdAt: number }): void;
   setDeviceSecret(id: string, secretHash: string): void;
   recordBirth(id: string, birth: BirthUpdate): void;

@@ -1,6 +1,7 @@
 // Shared pieces of the dashboard UI: the html tag (htm bound to Preact), API calls, formatting.
 import { html } from 'htm/preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { snm } from '../../../../protocol/src/amount.ts';
 
 export { html };
 
@@ -73,12 +74,10 @@ export function fmtDuration(sec) {
 export const fmtTime = (ms) => (ms ? new Date(ms).toLocaleTimeString() : '—');
 
 /** A token amount in wei (decimal string) as tokens with up to 4 decimals; never through floats. */
+/** Wei as SNM, exact: the same formatter as the CLI and the hub (protocol/src/amount.ts), never a rounded 0. */
 export function fmtTokens(wei) {
   if (typeof wei !== 'string' || !/^\d+$/.test(wei)) return '—';
-  const s = wei.padStart(19, '0');
-  const whole = s.slice(0, -18).replace(/^0+(?=\d)/, '');
-  const frac = s.slice(-18, -14).replace(/0+$/, '');
-  return frac ? `${whole}.${frac}` : whole;
+  return snm(wei);
 }
 
 export function Badge({ level, children, testid }) {
