@@ -169,4 +169,14 @@ describe('container timestamps', () => {
     expect(preciseMs('0001-01-01T00:00:00Z')).toBeLessThan(0);
     expect(Number.isNaN(preciseMs(undefined))).toBe(true);
   });
+
+  it('bills the engine-measured time, or the observed time when the engine gives none, never 0 ms', async () => {
+    const { runMs } = await import('./runner.js');
+    expect(runMs({ StartedAt: '2026-11-25T01:10:14.1Z', FinishedAt: '2026-11-25T01:10:14.7Z' }, 5)).toBe(600);
+    expect(runMs({ StartedAt: '2026-11-25T01:10:14.100000000Z', FinishedAt: '2026-11-25T01:10:14.100000300Z' }, 5)).toBe(1);
+    // a short container inspected right after wait: FinishedAt unset, or before StartedAt
+    expect(runMs({ StartedAt: '2026-11-25T01:10:14.1Z', FinishedAt: '0001-01-01T00:00:00Z' }, 620)).toBe(620);
+    expect(runMs({ StartedAt: '2026-11-25T01:10:14.9Z', FinishedAt: '2026-11-25T01:10:14.3Z' }, 580.2)).toBe(581);
+    expect(runMs({}, 0)).toBe(1);
+  });
 });

@@ -223,6 +223,7 @@ export class JobRunner {
   private async supervise(c: Docker.Container): Promise<void> {
     const spec = this.rec.job.spec;
     for (;;) {
+      const supervisedFrom = Date.now();
       let info = await c.inspect();
       if (info.State.Status === 'created') {
         await c.start();
@@ -251,9 +252,7 @@ export class JobRunner {
       await Promise.race([following, sleep(10_000)]);
       if (this.detached) return;
       info = await c.inspect();
-      // Docker's timestamps carry nanoseconds; a process that ran at all is billed at least 1 ms.
-      const ran = preciseMs(info.State.FinishedAt) - preciseMs(info.State.StartedAt);
-      this.rec.runtimeMs += Number.isFinite(ran) && ran >= 0 ? Math.max(1, Math.ceil(ran)) : 0;
+      this.rec.runtimeMs += runMs(info.State, Date.now() - supervisedFrom);
       const exitCode = info.State.ExitCode ?? status ?? -1;
       const oom = info.State.OOMKilled === true;
 
@@ -404,6 +403,18 @@ export class JobRunner {
     rec.cleaned = true;
     this.d.save(rec, false);
   }
+}
+
+/**
+ * The running time of one container start, for billing: the engine's StartedAt..FinishedAt (nanosecond
+ * precision), at least 1 ms for a process that ran at all. A short-lived container can come back from
+ * inspect with FinishedAt unset (Docker's zero time) or before StartedAt; then the agent's own
+ * measurement from the start of supervision stands in, so a run that ran is never billed 0 s.
+ */
+export function runMs(state: { StartedAt?: string; FinishedAt?: string }, observedMs: number): number {
+  const ran = preciseMs(state.FinishedAt) - preciseMs(state.StartedAt);
+  const ms = Number.isFinite(ran) && ran > 0 ? ran : observedMs;
+  return Math.max(1, Math.ceil(Number.isFinite(ms) ? ms : 0));
 }
 
 /** Milliseconds since the epoch of an RFC 3339 time with up to nanosecond fractions, keeping the fraction. */
