@@ -2,8 +2,8 @@
 // One-shot commands connect for the command and close afterwards; the interactive shell keeps one
 // connection for all its commands (see shell.ts), so both run the same command implementations.
 import type { Command } from 'commander';
-import { ConsoleClient } from '@sosna/hub';
-import type { ConsoleProfile } from '@sosna/hub';
+import { ConsoleClient } from '@sosna/hub/console-client';
+import type { ConsoleProfile } from '@sosna/hub/console-client';
 import { loadProfile } from '../profile.js';
 
 export interface ConnFlags {
@@ -25,7 +25,37 @@ export function connOptions(cmd: Command, timeoutFlag: '--timeout' | '--call-tim
     .option('--hub-id <id>', 'hub id')
     .option('--user <name>', 'operator name')
     .option('--password <password>', 'operator password (or SOSNA_CONSOLE_PASSWORD)')
-    .option(`${timeoutFlag} <ms>`, 'time-out for each call in ms');
+    .option(`${timeoutFlag} <ms>`, CALL_TIMEOUT);
+}
+
+const CALL_TIMEOUT = 'time-out for each call in ms';
+const IDENTITY = [['profile', '--profile'], ['url', '--url'], ['hubId', '--hub-id'], ['user', '--user'], ['password', '--password']] as const;
+
+/**
+ * Connection flags given before a subcommand (`sosna console --profile v.json devices reboot ...`) are parsed by
+ * the command they follow (positional options); this hands them on to the command that runs, so a flag means
+ * the same wherever it stands. The same flag given twice with different values is refused, never guessed.
+ */
+export function inheritConnFlags(cmd: Command): Command {
+  return cmd.hook('preAction', (_self, action) => {
+    for (let from = action.parent; from; from = from.parent) {
+      for (const [key, flag] of [...IDENTITY, ['timeout', '--timeout'] as const]) {
+        if (from.getOptionValueSource(key) === undefined) continue;
+        const value: unknown = from.getOptionValue(key);
+        // the call time-out is --timeout, or --call-timeout where --timeout means something else (jobs submit)
+        const target = key !== 'timeout' ? key : action.options.find((o) => o.description === CALL_TIMEOUT)?.attributeName() ?? 'timeout';
+        if (target === 'timeout' && action.options.some((o) => o.attributeName() === 'timeout' && o.description !== CALL_TIMEOUT)) {
+          throw new Error(`${flag} before "${action.name()}" is ambiguous there (its --timeout is another limit): give the call time-out as --call-timeout after "${action.name()}"`);
+        }
+        const own: unknown = action.getOptionValue(target);
+        if (own !== undefined && own !== value) {
+          const shown = (v: unknown) => (key === 'password' ? '(hidden)' : JSON.stringify(v));
+          throw new Error(`${flag} given twice with different values: ${shown(value)} before "${action.name()}" and ${shown(own)} after it; give it once`);
+        }
+        action.setOptionValueWithSource(target, value, from.getOptionValueSource(key)!);
+      }
+    }
+  });
 }
 
 export function callTimeout(flags: ConnFlags): number | undefined {
@@ -57,7 +87,7 @@ export function oneShotSession(): ConsoleSession {
   };
 }
 
-/** One connection kept for many commands (the interactive shell); connection flags of a command are ignored. */
+/** One connection kept for many commands (the interactive shell); connection flags of a command are refused. */
 export function sharedSession(flags: ConnFlags): ConsoleSession & { client(): Promise<ConsoleClient>; close(): Promise<void> } {
   const profile = loadProfile(flags);
   let client: Promise<ConsoleClient> | null = null;
@@ -68,7 +98,11 @@ export function sharedSession(flags: ConnFlags): ConsoleSession & { client(): Pr
   return {
     profile: () => profile,
     client: get,
-    async withConsole(_flags, fn) {
+    async withConsole(lineFlags, fn) {
+      const given = IDENTITY.filter(([key]) => lineFlags[key] !== undefined).map(([, flag]) => flag);
+      if (given.length) {
+        throw new Error(`${given.join(', ')}: this shell is connected as ${profile.user} at ${profile.url}; connection flags go on the shell itself (sosna console --profile FILE)`);
+      }
       return fn(await get());
     },
     async close() {
