@@ -17,7 +17,7 @@ async function flagsFor(argv: string[]): Promise<ConnFlags> {
       throw new Stop();
     },
   };
-  const program = buildProgram(session);
+  const program = await buildProgram(session);
   await expect(program.parseAsync(argv, { from: 'user' })).rejects.toBeInstanceOf(Stop);
   return seen!;
 }
@@ -39,7 +39,7 @@ describe('connection flags before or after the subcommand', () => {
   });
 
   it('the same flag twice with different values is refused, naming both', async () => {
-    const program = buildProgram({ withConsole: async () => { throw new Stop(); } });
+    const program = await buildProgram({ withConsole: async () => { throw new Stop(); } });
     await expect(program.parseAsync(['console', '--profile', 'a.json', 'devices', '--profile', 'b.json'], { from: 'user' })).rejects.toThrow(
       '--profile given twice with different values: "a.json" before "devices" and "b.json" after it; give it once',
     );
@@ -50,5 +50,22 @@ describe('connection flags before or after the subcommand', () => {
     await expect(buildConsoleProgram(session).parseAsync(['devices', '--profile', 'viewer.json'], { from: 'user' })).rejects.toThrow(
       /--profile: this shell is connected as admin at mqtt:\/\/127.0.0.1:1; connection flags go on the shell itself/,
     );
+  });
+});
+
+describe('the light stand-ins for --help', () => {
+  it('name and describe each top-level command as its module does', async () => {
+    const { COMMANDS } = await import('./program.js');
+    const full = await buildProgram({ withConsole: async () => { throw new Stop(); } });
+    const real = full.commands.map((c) => [[c.name(), ...c.registeredArguments.map((a) => `<${a.name()}>`)].join(' '), c.description()]);
+    expect(COMMANDS.map((c) => [c.usage, c.description]).sort()).toEqual(real.sort());
+  });
+
+  it('load only the command named', async () => {
+    const session: ConsoleSession = { withConsole: async () => { throw new Stop(); } };
+    expect((await buildProgram(session, ['--help'])).commands.map((c) => c.commands.length)).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    const consoleOnly = await buildProgram(session, ['console', '--profile', 'x', 'devices']);
+    expect(consoleOnly.commands.map((c) => c.name())).toEqual(['console', 'wallet']);
+    expect((await buildProgram(session, ['help', 'hub'])).commands.map((c) => c.name())).toEqual(['hub']);
   });
 });

@@ -40,7 +40,7 @@ describe('an empty device list names the filter', () => {
     const write = process.stdout.write;
     process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
     try {
-      await buildProgram({ withConsole: async (_f, fn) => fn(client as never) }).parseAsync(['console', 'devices', '--fleet', 'nope'], { from: 'user' });
+      await (await buildProgram({ withConsole: async (_f, fn) => fn(client as never) })).parseAsync(['console', 'devices', '--fleet', 'nope'], { from: 'user' });
     } finally {
       process.stdout.write = write;
     }

@@ -4,8 +4,8 @@ import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { oneShotSession } from './commands/console-session.js';
 
-buildProgram(oneShotSession())
-  .parseAsync(process.argv)
+buildProgram(oneShotSession(), process.argv.slice(2))
+  .then((program) => program.parseAsync(process.argv))
   .catch((err: unknown) => {
     if (err instanceof CommanderError) process.exit(err.exitCode);
     process.stderr.write(`sosna: ${err instanceof Error ? err.message : String(err)}\n`);
