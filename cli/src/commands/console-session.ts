@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { ConsoleClient } from '@sosna/hub/console-client';
 import type { ConsoleProfile } from '@sosna/hub/console-client';
-import { loadProfile } from '../profile.js';
+import { describeSource, loadProfileFrom } from '../profile.js';
 
 export interface ConnFlags {
   profile?: string;
@@ -73,11 +73,22 @@ export interface ConsoleSession {
   profile?(): ConsoleProfile;
 }
 
+/** A connection error with where its credentials and URL came from, and how to change them. */
+export function connectHint(err: unknown, source: string): Error {
+  const code = (err as { code?: unknown })?.code;
+  if (code !== 'E_UNAUTHORIZED' && code !== 'E_UNAVAILABLE') return err as Error;
+  const fix = code === 'E_UNAUTHORIZED' ? 'fix the user or password there, or pass --profile FILE (sosna hub operators add NAME --write-profile FILE makes one)' : 'fix the url there, or start the hub';
+  return Object.assign(new Error(`${(err as Error).message}\n  credentials from ${source || 'defaults'}: ${fix}`), { code });
+}
+
 /** A connection per command. */
 export function oneShotSession(): ConsoleSession {
   return {
     async withConsole(flags, fn, opts = {}) {
-      const client = await ConsoleClient.connect(loadProfile(flags), { timeoutMs: callTimeout(flags) ?? opts.timeoutMs });
+      const { profile, from } = loadProfileFrom(flags);
+      const client = await ConsoleClient.connect(profile, { timeoutMs: callTimeout(flags) ?? opts.timeoutMs }).catch((err: unknown) => {
+        throw connectHint(err, describeSource(from, flags));
+      });
       try {
         return await fn(client);
       } finally {
@@ -89,11 +100,11 @@ export function oneShotSession(): ConsoleSession {
 
 /** One connection kept for many commands (the interactive shell); connection flags of a command are refused. */
 export function sharedSession(flags: ConnFlags): ConsoleSession & { client(): Promise<ConsoleClient>; close(): Promise<void> } {
-  const profile = loadProfile(flags);
+  const { profile, from } = loadProfileFrom(flags);
   let client: Promise<ConsoleClient> | null = null;
   const get = () => (client ??= ConsoleClient.connect(profile, { timeoutMs: callTimeout(flags) }).catch((err: unknown) => {
     client = null;
-    throw err;
+    throw connectHint(err, describeSource(from, flags));
   }));
   return {
     profile: () => profile,
