@@ -4,8 +4,9 @@
 // (npm run bench, cli). COMMANDS says what each top-level command loads.
 import { Command } from 'commander';
 import { VERSION } from '@sosna/hub/version';
-import { connOptions } from './commands/console-session.js';
-import type { ConnFlags, ConsoleSession } from './commands/console-session.js';
+import { connOptions } from './commands/conn-flags.js';
+import type { ConnFlags } from './commands/conn-flags.js';
+import type { ConsoleSession } from './commands/console-session.js';
 
 interface TopCommand {
   /** As `sosna --help` lists it: the name and its arguments. */
