@@ -30,10 +30,10 @@ describe('fresh install (npm ci on a clean tree, then npx sosna)', () => {
     execFileSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: tmp.dir, stdio: 'pipe', timeout: 580_000 });
     expect(existsSync(join(tmp.dir, 'node_modules', '.bin', 'sosna'))).toBe(true);
 
-    const npx = (...args: string[]) => spawnSync('npx', ['--no', 'sosna', ...args], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
+    const npx = (...args: string[]) => spawnSync('npx', ['--no', '--', 'sosna', ...args], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
     const unbuilt = npx('--help');
-    expect(unbuilt.status).not.toBe(0);
     expect(unbuilt.stderr).toMatch(/not built yet; run npm run build \(or npm start\)/);
+    expect(unbuilt.status).not.toBe(0);
     expect(unbuilt.stderr).not.toMatch(/could not determine executable/);
 
     for (const w of WORKSPACES) if (existsSync(join(ROOT, w, 'dist'))) cpSync(join(ROOT, w, 'dist'), join(tmp.dir, w, 'dist'), { recursive: true });
