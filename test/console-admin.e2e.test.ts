@@ -101,7 +101,7 @@ describe('sosna console keys and operators (admin)', () => {
     expect(list.find((d) => d.name === 'rig-a')?.online).toBe(true); // the one already provisioned keeps working
   });
 
-  it('a viewer cannot create keys or add operators; a promotion counts on its next call', async () => {
+  it('a viewer cannot create keys or add operators; a promotion counts on its next call', { timeout: 90_000 }, async () => {
     const add = await cli(['console', 'operators', 'add', 'vic', '--role', 'viewer', '--write-profile', vicProfile.SOSNA_PROFILE], { env: admin, timeoutMs: 30_000 });
     expect(add.code, add.output).toBe(0);
     const dup = await cli(['console', 'operators', 'add', 'vic', '--role', 'admin'], { env: admin, timeoutMs: 30_000 });
@@ -114,6 +114,10 @@ describe('sosna console keys and operators (admin)', () => {
     const opTry = await cli(['console', 'operators', 'add', 'eve', '--role', 'admin'], { env: vicProfile, timeoutMs: 30_000 });
     expect(opTry.code).not.toBe(0);
     expect(opTry.output).toContain('operators.add needs the admin role; vic is a viewer');
+    // the viewer's profile before the subcommand is the one used, not the default (here: admin's)
+    const before = await cli(['console', '--profile', vicProfile.SOSNA_PROFILE, 'keys', 'create', '--fleet', 'lab'], { env: admin, timeoutMs: 30_000 });
+    expect(before.code).not.toBe(0);
+    expect(before.output).toContain('keys.create needs the admin role; vic is a viewer');
     expect((await keys()).length).toBe(1); // nothing was created
 
     // one connection for vic, kept open across the promotion
@@ -151,6 +155,6 @@ describe('sosna console keys and operators (admin)', () => {
     expect(gone.code, gone.output).toBe(0);
     const refused = await cli(['console', 'devices', '--json'], { env: vicProfile, timeoutMs: 30_000 });
     expect(refused.code).not.toBe(0); // removed: its credentials no longer open a console
-    expect(refused.output).toMatch(/not authorized/);
+    expect(refused.output).toMatch(/refused operator op:vic: the user name or the password is wrong \(or the operator was removed\)/);
   });
 });

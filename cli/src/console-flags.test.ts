@@ -20,3 +20,30 @@ describe('console device flags', () => {
     expect(() => deviceFilter({ benchMin: ['fast'] })).toThrow(/--bench-min "fast"/);
   });
 });
+
+describe('an empty device list names the filter', () => {
+  it('says which filter flags matched nothing', async () => {
+    const { filterFlags } = await import('./commands/console.js');
+    expect(filterFlags({})).toBe('');
+    expect(filterFlags({ fleet: 'rigs', online: true, benchMin: ['a=1'] })).toBe('--fleet rigs --online --bench-min a=1');
+  });
+
+  it('prints "no device matches" with the count of all devices, not "no devices yet"', async () => {
+    const { buildProgram } = await import('./program.js');
+    const calls: unknown[] = [];
+    const all = [{ id: 'd1' }, { id: 'd2' }];
+    const client = { call: async (_s: unknown, _m: string, filter: Record<string, unknown>) => {
+      calls.push(filter);
+      return { devices: Object.values(filter).some((v) => v !== undefined) ? [] : all };
+    } };
+    let out = '';
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+    try {
+      await (await buildProgram({ withConsole: async (_f, fn) => fn(client as never) })).parseAsync(['console', 'devices', '--fleet', 'nope'], { from: 'user' });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(out).toBe('no device matches --fleet nope (2 device(s) on the hub in all)\n');
+  });
+});

@@ -2,8 +2,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { ConsoleProfile } from '@sosna/hub';
-import type { ConsoleProfile as Profile } from '@sosna/hub';
+import { ConsoleProfile } from '@sosna/hub/console-client';
+import type { ConsoleProfile as Profile } from '@sosna/hub/console-client';
 
 export const DEFAULT_HUB_DIR = process.env.SOSNA_HUB_DIR ?? '.sosna/hub';
 export const hubProfilePath = (dataDir: string) => join(resolve(dataDir), 'console.json');
@@ -12,7 +12,21 @@ export function profileCandidates(env = process.env): string[] {
   return [env.SOSNA_PROFILE, join(homedir(), '.config', 'sosna', 'console.json'), hubProfilePath(DEFAULT_HUB_DIR)].filter((p): p is string => !!p);
 }
 
-export function loadProfile(opts: { profile?: string; url?: string; user?: string; password?: string; hubId?: string }): Profile {
+type ProfileFlags = { profile?: string; url?: string; user?: string; password?: string; hubId?: string };
+
+export function loadProfile(opts: ProfileFlags): Profile {
+  return loadProfileFrom(opts).profile;
+}
+
+/** Where the credentials came from, for errors a person can act on: `profile /x/console.json, --password`. Pure. */
+export function describeSource(from: string | null, opts: ProfileFlags, env = process.env): string {
+  const flags = (['url', 'hubId', 'user', 'password'] as const).filter((k) => opts[k]).map((k) => (k === 'hubId' ? '--hub-id' : `--${k}`));
+  if (!opts.password && env.SOSNA_CONSOLE_PASSWORD) flags.push('SOSNA_CONSOLE_PASSWORD');
+  return [from ? `profile ${from}` : '', ...flags].filter(Boolean).join(', ');
+}
+
+/** The profile and the file it came from (null: only flags). */
+export function loadProfileFrom(opts: ProfileFlags): { profile: Profile; from: string | null } {
   const paths = opts.profile ? [opts.profile] : profileCandidates();
   let base: Partial<Profile> = {};
   let from: string | null = null;
@@ -45,7 +59,7 @@ export function loadProfile(opts: { profile?: string; url?: string; user?: strin
         `  start a hub (it writes ${hubProfilePath(DEFAULT_HUB_DIR)}), or pass --profile FILE, or --url --hub-id --user --password`,
     );
   }
-  return r.data;
+  return { profile: r.data, from };
 }
 
 export function writeProfile(file: string, profile: Profile): void {

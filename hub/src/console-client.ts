@@ -1,6 +1,6 @@
 // The operator's side of the console: one MQTT connection as op:{name}, RPC on console/{name}/rpc/*.
 import { z } from 'zod';
-import { connectOnce, createCodec, Id, RpcPeer, subscribeAsync, topics, usernames } from '@sosna/protocol';
+import { connectOnce, createCodec, Id, RpcPeer, SosnaError, subscribeAsync, topics, usernames } from '@sosna/protocol';
 import type { CallOptions, MqttClient, Params, Result, ServiceSpec } from '@sosna/protocol';
 import { randomBytes } from 'node:crypto';
 
@@ -16,12 +16,20 @@ export class ConsoleClient {
   private constructor(private readonly client: MqttClient, private readonly peer: RpcPeer, readonly profile: ConsoleProfile) {}
 
   static async connect(profile: ConsoleProfile, opts: { timeoutMs?: number } = {}): Promise<ConsoleClient> {
+    const username = usernames.operator(profile.user);
     const client = await connectOnce({
       url: profile.url,
       clientId: `op-${profile.user}-${randomBytes(4).toString('hex')}`,
-      username: usernames.operator(profile.user),
+      username,
       password: profile.password,
       connectTimeoutMs: opts.timeoutMs ?? 10_000,
+    }).catch((err: unknown) => {
+      // the hub answers a wrong user and a wrong password alike (it does not say which users exist)
+      if (err instanceof SosnaError && err.code === 'E_UNAUTHORIZED') {
+        throw new SosnaError('E_UNAUTHORIZED', `${profile.url} refused operator ${username}: the user name or the password is wrong (or the operator was removed)`);
+      }
+      if (err instanceof SosnaError && err.code === 'E_UNAVAILABLE') throw new SosnaError('E_UNAVAILABLE', `${err.message} (is the hub running there?)`);
+      throw err;
     });
     const codec = createCodec({ maxPayload: 16 * 1024 * 1024 });
     const inTopic = topics.console(profile.hubId, profile.user, 'in');

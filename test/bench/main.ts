@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { benchFleet } from './fleet.js';
 import { benchJobs } from './jobs.js';
 import { benchDashboard } from './dashboard.js';
+import { benchCli } from './cli.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -18,6 +19,10 @@ if (!only || only === 'jobs') {
 if (!only || only === 'dashboard') {
   const r = await benchDashboard();
   if (r) writeFileSync('bench-results/dashboard.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'cli') {
+  const r = await benchCli();
+  writeFileSync('bench-results/cli.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');

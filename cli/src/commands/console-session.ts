@@ -1,40 +1,14 @@
 // The one way console commands reach the hub: connection flags, and a session that lends a ConsoleClient.
 // One-shot commands connect for the command and close afterwards; the interactive shell keeps one
 // connection for all its commands (see shell.ts), so both run the same command implementations.
-import type { Command } from 'commander';
-import { ConsoleClient } from '@sosna/hub';
-import type { ConsoleProfile } from '@sosna/hub';
-import { loadProfile } from '../profile.js';
+import { ConsoleClient } from '@sosna/hub/console-client';
+import type { ConsoleProfile } from '@sosna/hub/console-client';
+import { describeSource, loadProfileFrom } from '../profile.js';
+import { callTimeout, IDENTITY } from './conn-flags.js';
+import type { ConnFlags } from './conn-flags.js';
 
-export interface ConnFlags {
-  profile?: string;
-  url?: string;
-  user?: string;
-  password?: string;
-  hubId?: string;
-  /** Per-call time-out in ms (`--timeout` on most commands, `--call-timeout` where --timeout means something else). */
-  timeout?: string;
-  callTimeout?: string;
-}
-
-/** Adds the connection flags; `timeoutFlag` names the per-call time-out flag (jobs submit uses --timeout for the job). */
-export function connOptions(cmd: Command, timeoutFlag: '--timeout' | '--call-timeout' = '--timeout'): Command {
-  return cmd
-    .option('--profile <file>', 'console profile (url, hubId, user, password)')
-    .option('--url <url>', 'hub MQTT URL')
-    .option('--hub-id <id>', 'hub id')
-    .option('--user <name>', 'operator name')
-    .option('--password <password>', 'operator password (or SOSNA_CONSOLE_PASSWORD)')
-    .option(`${timeoutFlag} <ms>`, 'time-out for each call in ms');
-}
-
-export function callTimeout(flags: ConnFlags): number | undefined {
-  const text = flags.callTimeout ?? flags.timeout;
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`time-out ${JSON.stringify(text)}: use a whole number of milliseconds`);
-  return n;
-}
+export { callTimeout, connOptions, inheritConnFlags } from './conn-flags.js';
+export type { ConnFlags } from './conn-flags.js';
 
 export interface ConsoleSession {
   /** Runs fn with a connected client; `timeoutMs` is the default call time-out when the flags give none. */
@@ -43,11 +17,22 @@ export interface ConsoleSession {
   profile?(): ConsoleProfile;
 }
 
+/** A connection error with where its credentials and URL came from, and how to change them. */
+export function connectHint(err: unknown, source: string): Error {
+  const code = (err as { code?: unknown })?.code;
+  if (code !== 'E_UNAUTHORIZED' && code !== 'E_UNAVAILABLE') return err as Error;
+  const fix = code === 'E_UNAUTHORIZED' ? 'fix the user or password there, or pass --profile FILE (sosna hub operators add NAME --write-profile FILE makes one)' : 'fix the url there, or start the hub';
+  return Object.assign(new Error(`${(err as Error).message}\n  credentials from ${source || 'defaults'}: ${fix}`), { code });
+}
+
 /** A connection per command. */
 export function oneShotSession(): ConsoleSession {
   return {
     async withConsole(flags, fn, opts = {}) {
-      const client = await ConsoleClient.connect(loadProfile(flags), { timeoutMs: callTimeout(flags) ?? opts.timeoutMs });
+      const { profile, from } = loadProfileFrom(flags);
+      const client = await ConsoleClient.connect(profile, { timeoutMs: callTimeout(flags) ?? opts.timeoutMs }).catch((err: unknown) => {
+        throw connectHint(err, describeSource(from, flags));
+      });
       try {
         return await fn(client);
       } finally {
@@ -57,18 +42,22 @@ export function oneShotSession(): ConsoleSession {
   };
 }
 
-/** One connection kept for many commands (the interactive shell); connection flags of a command are ignored. */
+/** One connection kept for many commands (the interactive shell); connection flags of a command are refused. */
 export function sharedSession(flags: ConnFlags): ConsoleSession & { client(): Promise<ConsoleClient>; close(): Promise<void> } {
-  const profile = loadProfile(flags);
+  const { profile, from } = loadProfileFrom(flags);
   let client: Promise<ConsoleClient> | null = null;
   const get = () => (client ??= ConsoleClient.connect(profile, { timeoutMs: callTimeout(flags) }).catch((err: unknown) => {
     client = null;
-    throw err;
+    throw connectHint(err, describeSource(from, flags));
   }));
   return {
     profile: () => profile,
     client: get,
-    async withConsole(_flags, fn) {
+    async withConsole(lineFlags, fn) {
+      const given = IDENTITY.filter(([key]) => lineFlags[key] !== undefined).map(([, flag]) => flag);
+      if (given.length) {
+        throw new Error(`${given.join(', ')}: this shell is connected as ${profile.user} at ${profile.url}; connection flags go on the shell itself (sosna console --profile FILE)`);
+      }
       return fn(await get());
     },
     async close() {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { devicesService, parseConfigAssignment, SetConfigChunk } from '@sosna/protocol';
 import type { DeviceFilter, DeviceSummary, DeviceTarget } from '@sosna/protocol';
 import { ago, bytes, table } from '../table.js';
-import { callTimeout, connOptions } from './console-session.js';
+import { callTimeout, connOptions, inheritConnFlags } from './console-session.js';
 import { registerDevicePower } from './device-actions.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 
@@ -45,6 +45,23 @@ function parseBenchMin(text: string): [string, number] {
   return [m[1]!, Number(m[2])];
 }
 
+/** The filter flags given, as typed (`--fleet rigs --online`), or '' when none. Pure. */
+export function filterFlags(o: DeviceFlags): string {
+  const words: string[] = [];
+  const add = (flag: string, v: string | undefined) => void (v !== undefined && words.push(`${flag} ${v}`));
+  add('--fleet', o.fleet);
+  add('--tag', o.tag);
+  if (o.online) words.push('--online');
+  if (o.offline) words.push('--offline');
+  add('--class', o.class);
+  add('--gpu-vram-min', o.gpuVramMin);
+  add('--gpu-vendor', o.gpuVendor);
+  add('--arch', o.arch);
+  add('--hw-profile', o.hwProfile);
+  for (const b of o.benchMin ?? []) add('--bench-min', b);
+  return words.join(' ');
+}
+
 export function deviceFilter(o: DeviceFlags): DeviceFilter {
   const oneOf = <T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined => {
     if (value === undefined) return undefined;
@@ -66,7 +83,7 @@ export function deviceFilter(o: DeviceFlags): DeviceFilter {
 }
 
 export function registerConsole(program: Command, session: ConsoleSession): Command {
-  const consoleCmd = program.command('console').description('operate the fleet through a hub (no command: the interactive shell)');
+  const consoleCmd = inheritConnFlags(program.command('console').description('operate the fleet through a hub (no command: the interactive shell)'));
   const devicesCmd = connOptions(consoleCmd.command('devices').description('list devices (and: show, set, tag, untag, reboot, identify, watch)'));
   devicesCmd
     .option('--json', 'machine-readable output')
@@ -84,7 +101,12 @@ export function registerConsole(program: Command, session: ConsoleSession): Comm
       const filter = deviceFilter(o);
       const { devices } = await session.withConsole(o, (c) => c.call(devicesService, 'list', filter));
       if (o.json) return void process.stdout.write(JSON.stringify(devices, null, 2) + '\n');
-      if (devices.length === 0) return void process.stdout.write('no devices yet: create a key (sosna hub keys create --fleet NAME) and boot a device with it\n');
+      if (devices.length === 0) {
+        const given = filterFlags(o);
+        if (!given) return void process.stdout.write('no devices yet: create a key (sosna hub keys create --fleet NAME) and boot a device with it\n');
+        const all = await session.withConsole(o, (c) => c.call(devicesService, 'list', {}));
+        return void process.stdout.write(`no device matches ${given} (${all.devices.length} device(s) on the hub in all)\n`);
+      }
       process.stdout.write(table(['ID', 'NAME', 'FLEET', 'STATE', 'SEEN', 'CPU', 'MEMORY', 'LOAD', 'AGENT'], deviceRows(devices)) + '\n');
       const online = devices.filter((d) => d.online).length;
       process.stdout.write(`${devices.length} device(s), ${online} online\n`);

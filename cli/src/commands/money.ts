@@ -3,14 +3,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { JsonRpcProvider, Wallet } from 'ethers';
-import { hubWalletAt } from '@sosna/contracts';
 import { payoutsService, snm } from '@sosna/protocol';
 import type { PayoutSummary } from '@sosna/protocol';
 import { DEFAULT_HUB_DIR } from '../profile.js';
 import { connOptions } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 import { ago, table } from '../table.js';
+
+// ethers and the contracts load when a wallet command runs: console commands and --help start without them
+const chain = async () => ({ ...(await import('ethers')), ...(await import('@sosna/contracts')) });
 
 /** Wei as SNM with every decimal it needs (4,000 wei is 0.000000000000004, never a rounded 0). */
 export function tokens(wei: bigint | string): string {
@@ -93,6 +94,7 @@ export function registerMoney(program: Command, consoleCmd: Command, session: Co
       const rpc = o.rpc ?? d.rpc;
       const at = o.wallet ?? d.wallet;
       if (!rpc || !at) throw new Error('pass --rpc URL and --wallet ADDRESS (or run next to a hub with an embedded chain)');
+      const { hubWalletAt, JsonRpcProvider } = await chain();
       const claimable = (await hubWalletAt(at, new JsonRpcProvider(rpc, undefined, { batchMaxCount: 1 })).claimable(owner)) as bigint;
       process.stdout.write(`${owner} can claim ${tokens(claimable)} SNM from ${at}\n`);
       if (claimable === 0n) process.stdout.write(NOTHING_TO_CLAIM);
@@ -109,6 +111,7 @@ export function registerMoney(program: Command, consoleCmd: Command, session: Co
       const rpc = o.rpc ?? d.rpc;
       const at = o.wallet ?? d.wallet;
       if (!rpc || !at) throw new Error('pass --rpc URL and --wallet ADDRESS (or run next to a hub with an embedded chain)');
+      const { hubWalletAt, JsonRpcProvider, Wallet } = await chain();
       const signer = new Wallet(readFileSync(o.keyFile, 'utf8').trim(), new JsonRpcProvider(rpc, undefined, { batchMaxCount: 1 }));
       const hw = hubWalletAt(at, signer);
       const claimable = (await hw.claimable(signer.address)) as bigint;
