@@ -107,7 +107,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
     const links = await startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs, endpoint: deviceEndpoint });
     stops.push(() => links.stop());
     let walletAddress: string | null = null; // set once the chain is up (devices ask for it with their earnings)
-    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress });
+    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true });
     stops.push(() => jobs.stop());
     let card: Awaited<ReturnType<typeof announce>> | null = null;
     const updates = startUpdates({ dataDir, store, links, registry, events, log: log.child('updates'), updateKey, card: () => card, deviceEndpoint });
@@ -162,6 +162,9 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
     const runtime = join(dataDir, 'runtime.json');
     writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, endpoints, chain: chainInfo }, null, 2));
     renameSync(`${runtime}.tmp`, runtime);
+    // devices can reconnect and renew only now (the chain, payout reconciliation and the card took their
+    // time): the scheduler's lease and offline-grace clocks start here, not when it was built
+    jobs.scheduler.ready();
     log.info('hub ready', { hubId, mqtt: broker.mqttPort, ws: broker.wsPort ?? 'off', owner: signer.address, data: dataDir });
 
     return {
