@@ -48,7 +48,7 @@ beforeAll(async () => {
     // cwd is a folder without node_modules: the bundle must stand alone
     agents.push(start([bundle, '--config', config], { cwd: join(tmp.dir, 'device-bin') }));
   }
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 
 afterAll(async () => {
   for (const p of agents) {

@@ -104,7 +104,7 @@ afterAll(async () => {
   await hub?.stop();
   await engine?.stop();
   tmp.cleanup();
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 
 describe.skipIf(SKIP)('jobs on a fleet with a real Docker Engine', { timeout: 180_000 }, () => {
   it('a job runs and its output reaches `jobs logs -f` while it runs', async () => {

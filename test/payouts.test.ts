@@ -47,7 +47,7 @@ beforeAll(async () => {
     seconds INTEGER NOT NULL, price TEXT NOT NULL, amount TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (job_id, device_id));`);
   db.exec(PAYOUTS_MIGRATION);
   store = createSqlitePayoutStore(db);
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 afterAll(async () => {
   db?.close();
   await chain?.stop();

@@ -78,7 +78,9 @@ function track(child: ChildProcess): Proc {
     child,
     output: () => out,
     exited,
-    waitFor(pattern, timeoutMs = 15_000) {
+    // a bounded deadline sized for a loaded machine (a hub's start deploys contracts on its embedded chain:
+    // over 15 s at load 10 on 2 cores); a process that exits first fails the wait at once
+    waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((ok, fail) => {
         const check = () => {
           const m = out.match(pattern);

@@ -23,7 +23,7 @@ beforeAll(async () => {
   port = await freePort();
   hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1']);
   await hub.waitFor(/hub \S+ ready/);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const a of agents) await a.stop();
