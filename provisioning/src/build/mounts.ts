@@ -78,16 +78,18 @@ export function claimWorkDir(work: string): void {
 }
 
 /**
- * A work folder is stale when its owner file names a process that is not running; without an owner file
- * (a build of an older version, or one that has not written it yet) when it is over 10 minutes old.
+ * A work folder is stale when its owner file names a process that is not running. Without an owner file (a
+ * build of an older version, or one that has not written it yet) only one in this build's own output folder
+ * (`ownOutDir`) that is over an hour old: elsewhere on the machine it may be a running build's.
  */
-export function isStaleWorkDir(dir: string, io: Pick<MountIo, 'alive'> = systemMountIo, now = Date.now()): boolean {
+export function isStaleWorkDir(dir: string, io: Pick<MountIo, 'alive'> = systemMountIo, ownOutDir = false, now = Date.now()): boolean {
   let text: string;
   try {
     text = readFileSync(join(dir, OWNER_FILE), 'utf8');
   } catch {
+    if (!ownOutDir) return false;
     try {
-      return now - statSync(dir).mtimeMs > 10 * 60_000;
+      return now - statSync(dir).mtimeMs > 60 * 60_000;
     } catch {
       return false; // gone already
     }
@@ -120,7 +122,8 @@ export function unmountBelowSync(dir: string, io: MountIo = systemMountIo): stri
 
 /** Unmounts and removes the work folders of earlier builds that were killed. Returns what it removed. */
 export function cleanLeftoverBuilds(outDirEntries: readonly string[], io: MountIo = systemMountIo): string[] {
-  const plan = planLeftoverCleanup(parseMountinfo(io.mountinfo()), outDirEntries, (d) => isStaleWorkDir(d, io));
+  const own = new Set(outDirEntries);
+  const plan = planLeftoverCleanup(parseMountinfo(io.mountinfo()), outDirEntries, (d) => isStaleWorkDir(d, io, own.has(d)));
   for (const m of plan.unmount) {
     try {
       io.umount(m);
