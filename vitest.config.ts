@@ -14,7 +14,8 @@ export default defineConfig({
     testTimeout: 30_000,
     // expect.poll's default (1 s) is short for a browser round trip on a loaded machine
     expect: { poll: { timeout: 10_000 } },
-    hookTimeout: 60_000,
+    // set-up starts hubs (embedded chain), agents, dockerd: sized for a loaded machine
+    hookTimeout: 120_000,
     reporters: ['default'],
   },
 });

@@ -52,7 +52,7 @@ beforeAll(async () => {
   bundle = installBundle(binDir);
   hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--no-chain']);
   await hub.waitFor(/hub \S+ ready/, 30_000);
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 
 afterAll(async () => {
   for (const a of agents) await a.stop('SIGKILL');

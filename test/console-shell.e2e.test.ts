@@ -89,7 +89,7 @@ beforeAll(async () => {
   }
   await Promise.all(sims.slice(0, 15).map(connectSim)); // 5 stay offline
   await waitFor('15 devices online', () => hub.store.countDevices().online === 15, 15_000);
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 
 afterAll(async () => {
   try {

@@ -85,7 +85,7 @@ afterAll(async () => {
   await hub?.stop();
   await engine?.stop();
   tmp.cleanup();
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 
 describe.skipIf(SKIP)('the dashboard\'s jobs and earnings pages', { timeout: 120_000 }, () => {
   it('streams a running job\'s output lines onto the Jobs page live, then shows it finished', async () => {

@@ -38,7 +38,7 @@ function fsckClean(image: string): string {
 beforeAll(async () => {
   requireBuild();
   await gptImage(pristine, BOOT_PARTITION_NAME);
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 afterAll(() => tmp.cleanup());
 
 const device = { hub: { url: 'mqtt://hub.example:1883', id: 'hub-1234abcd' }, provisioningKey: 'kabc.SecretSecret', name: 'rig-07', telemetry: { intervalSec: 5 } };

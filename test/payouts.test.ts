@@ -49,7 +49,7 @@ beforeAll(async () => {
   db.exec(`CREATE TABLE devices (id TEXT PRIMARY KEY, inventory TEXT); CREATE TABLE device_market (device_id TEXT PRIMARY KEY, owner TEXT);`);
   db.exec(PAYOUTS_MIGRATION);
   store = createSqlitePayoutStore(db);
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 afterAll(async () => {
   db?.close();
   await chain?.stop();

@@ -21,15 +21,29 @@ export function requireBuild(): void {
   for (const f of [CLI, BUNDLE]) if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build (npm test does)`);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
+// Ports for processes started later (and restarted on the same port). A port from listen(0) is an ephemeral
+// one: between its probe and the process binding it (or across a restart) any other connection or listen(0)
+// on this machine may take it. These come from below Linux's ephemeral range (32768-60999) instead, chosen at
+// random, checked free, and never handed out twice by one test process.
+const PORT_RANGE = { min: 20_000, max: 32_000 };
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((ok) => {
     const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
+    s.once('error', () => ok(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => ok(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = PORT_RANGE.min + Math.floor(Math.random() * (PORT_RANGE.max - PORT_RANGE.min));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in ${PORT_RANGE.min}-${PORT_RANGE.max} after 200 tries`);
 }
 
 export interface Proc {
@@ -64,7 +78,9 @@ function track(child: ChildProcess): Proc {
     child,
     output: () => out,
     exited,
-    waitFor(pattern, timeoutMs = 15_000) {
+    // a bounded deadline sized for a loaded machine (a hub's start deploys contracts on its embedded chain:
+    // over 15 s at load 10 on 2 cores); a process that exits first fails the wait at once
+    waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((ok, fail) => {
         const check = () => {
           const m = out.match(pattern);

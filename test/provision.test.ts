@@ -23,7 +23,7 @@ beforeAll(async () => {
   port = await freePort();
   hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1']);
   await hub.waitFor(/hub \S+ ready/);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const a of agents) await a.stop();
@@ -31,13 +31,12 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-async function fleet(args: string[]): Promise<{ manifest: Manifest; ms: number; out: string }> {
+// how long `provision fleet --count 100` takes is a figure of `npm run bench fleet`, not asserted here
+async function fleet(args: string[]): Promise<{ manifest: Manifest; out: string }> {
   const out = join(tmp.dir, `fleet-${Math.random().toString(36).slice(2, 8)}`);
-  const t0 = Date.now();
-  const r = await cli(['provision', 'fleet', '--hub', `mqtt://127.0.0.1:${port}`, '--fleet', 'rigs', '--out', out, '--data-dir', hubDir, ...args]);
-  const ms = Date.now() - t0;
+  const r = await cli(['provision', 'fleet', '--hub', `mqtt://127.0.0.1:${port}`, '--fleet', 'rigs', '--out', out, '--data-dir', hubDir, ...args], { timeoutMs: 120_000 });
   expect(r.code, r.output).toBe(0);
-  return { manifest: JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest, ms, out };
+  return { manifest: JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest, out };
 }
 
 function checkAll(m: Manifest, out: string): void {
@@ -49,8 +48,7 @@ function checkAll(m: Manifest, out: string): void {
 
 describe('sosna provision fleet', () => {
   it('--count 100 with a new provisioning key: every config valid, the key limited to 100 uses', async () => {
-    const { manifest, ms, out } = await fleet(['--count', '100']);
-    console.log(`provision fleet --count 100 (provisioning key): ${ms} ms including CLI start`);
+    const { manifest, out } = await fleet(['--count', '100']);
     expect(manifest.devices).toHaveLength(100);
     expect(manifest.auth).toBe('provisioning-key');
     expect(manifest.hub.id).toMatch(/^hub-/);
@@ -59,11 +57,10 @@ describe('sosna provision fleet', () => {
     expect(readFileSync(join(out, 'manifest.json'), 'utf8')).not.toContain(key.split('.')[1]);
     const keys = await cli(['hub', 'keys', 'ls', '--json', '--data-dir', hubDir]);
     expect(JSON.parse(keys.stdout)).toContainEqual(expect.objectContaining({ id: key.split('.')[0], fleet: 'rigs', maxUses: 100, uses: 0 }));
-  });
+  }, 180_000); // two CLI processes, 100 configs: sized for a loaded machine
 
   it('--count 100 --credentials: every device registered with its own credentials', async () => {
-    const { manifest, ms, out } = await fleet(['--count', '100', '--credentials', '--prefix', 'pre']);
-    console.log(`provision fleet --count 100 --credentials: ${ms} ms including CLI start and 100 scrypt hashes`);
+    const { manifest, out } = await fleet(['--count', '100', '--credentials', '--prefix', 'pre']);
     expect(manifest.auth).toBe('pre-issued');
     checkAll(manifest, out);
     const manifestText = readFileSync(join(out, 'manifest.json'), 'utf8') + readFileSync(join(out, 'manifest.csv'), 'utf8');
@@ -87,7 +84,7 @@ describe('sosna provision fleet', () => {
       return (JSON.parse(r.stdout) as { id: string; online: boolean }[]).find((x) => x.id === d.deviceId && x.online);
     }, 30_000, 250);
     expect(online.id).toBe(d.deviceId);
-  }, 60_000);
+  }, 240_000); // 100 scrypt hashes, an agent and CLI processes: sized for a loaded machine
 
   it('--csv with names, tags and owner wallets; a bad CSV is refused with its line numbers', async () => {
     const owner = `0x${'12'.repeat(20)}`;
@@ -107,5 +104,5 @@ describe('sosna provision fleet', () => {
     const badUrl = await cli(['provision', 'fleet', '--hub', 'http://h', '--fleet', 'rigs', '--count', '2', '--out', join(tmp.dir, 'bad2'), '--key', 'k.s']);
     expect(badUrl.code).not.toBe(0);
     expect(badUrl.output).toMatch(/hub\.url: must be an mqtt:\/\//);
-  });
+  }, 90_000); // three CLI processes
 });

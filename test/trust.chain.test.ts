@@ -25,7 +25,7 @@ beforeAll(async () => {
   await confirm(d.token.connect(chain.signers[0]!).transfer(ownerAddr, 1_000_000n * ether));
   hub = await createHubWallet(d, owner, 'mqtt://hub.example:1883');
   await confirm(d.token.connect(owner).transfer(hub.address, 5_000n * ether));
-}, 60_000);
+}, 120_000); // sized for a loaded machine
 afterAll(async () => {
   await chain?.stop();
 });

@@ -22,6 +22,8 @@ export interface AnvilOptions {
   binary?: string;
   /** Extra command-line arguments. */
   extraArgs?: readonly string[];
+  /** Aborted while starting: the node is stopped and startAnvil rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 export interface Anvil {
@@ -124,6 +126,7 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
   const attempts = opts.port === undefined ? 3 : 1;
   let lastError: unknown;
   for (let i = 0; i < attempts; i++) {
+    opts.signal?.throwIfAborted();
     const port = await probePort(opts.port ?? 0);
     if (port === undefined) {
       // Polling a taken port would find whoever holds it and mistake it for our node.
@@ -183,7 +186,7 @@ async function launch(port: number, opts: AnvilOptions): Promise<Anvil> {
   const quiet = (opts.extraArgs ?? []).some((a) => a === '-q' || a === '--quiet');
   const listening = (): boolean => quiet || log.includes(`Listening on 127.0.0.1:${port}`);
   try {
-    await waitReady(url, child, () => exited, listening, spawnError, opts.timeoutMs ?? 20_000, () => log);
+    await waitReady(url, child, () => exited, listening, spawnError, opts.timeoutMs ?? 20_000, () => log, opts.signal);
   } catch (err) {
     await stop();
     throw err;
@@ -215,6 +218,7 @@ async function waitReady(
   spawnError: Promise<Error>,
   timeoutMs: number,
   log: () => string,
+  signal?: AbortSignal,
 ): Promise<void> {
   let failure: Error | undefined;
   void spawnError.then((err) => {
@@ -223,6 +227,7 @@ async function waitReady(
   const deadline = Date.now() + timeoutMs;
   let delay = 20;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     if (failure) throw new Error(`anvil failed to start: ${failure.message}`);
     if (hasExited()) throw new Error(`anvil exited with code ${child.exitCode} before it was ready:\n${log()}`);
     try {

@@ -56,7 +56,11 @@ export function resolveHubId(store: HubStore, configured: string | undefined, ow
   return id;
 }
 
-export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {}): Promise<Hub> {
+/**
+ * Starts the hub. `opts.signal` aborted before it is ready (SIGTERM during start-up) stops what was started,
+ * the embedded chain (an anvil child process) included, and rejects with the signal's reason.
+ */
+export async function startHub(input: HubConfigInput, opts: { log?: Logger; signal?: AbortSignal } = {}): Promise<Hub> {
   const config = HubConfig.parse(input);
   const log = opts.log ?? createLogger({ level: config.log.level, json: config.log.json, scope: 'hub' });
   const dataDir = resolve(config.dataDir);
@@ -75,7 +79,16 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
       }
     }
   };
+  const signal = opts.signal;
+  /** A start-up step; when the hub was told to stop meanwhile, what is started so far is stopped (below). */
+  const step = async <T>(p: Promise<T>, stop?: (v: T) => Promise<void> | void): Promise<T> => {
+    const v = await p;
+    if (stop) stops.push(() => stop(v));
+    signal?.throwIfAborted();
+    return v;
+  };
   try {
+    signal?.throwIfAborted();
     const hubId = resolveHubId(store, config.hubId, signer.address);
     store.markAllOffline(); // nobody is connected before the broker listens
     const codec = createCodec({ maxPayload: config.mqtt.maxPayloadBytes });
@@ -84,7 +97,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
     const scrypt = { N: config.scryptN, r: 8, p: 1 };
     let dropProvisionSession: (s: string) => void = () => {};
 
-    const broker = await startEmbeddedBroker({
+    const broker = await step(startEmbeddedBroker({
       host: config.mqtt.host,
       port: config.mqtt.port,
       wsPort: config.mqtt.wsPort,
@@ -98,25 +111,21 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
           if (session.principal.kind === 'provision') dropProvisionSession(session.clientId);
         },
       },
-    });
-    stops.push(() => broker.close());
+    }), (b) => b.close());
 
-    const registry = await startRegistry({ bus: broker, store, codec, hubId, events, log: log.child('registry'), flushMs: config.devices.telemetryFlushMs });
-    stops.push(() => registry.stop());
+    const registry = await step(startRegistry({ bus: broker, store, codec, hubId, events, log: log.child('registry'), flushMs: config.devices.telemetryFlushMs }), (r) => r.stop());
     const deviceEndpoint = new RpcEndpoint<DeviceMeta>();
-    const links = await startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs, endpoint: deviceEndpoint });
-    stops.push(() => links.stop());
+    const links = await step(startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs, endpoint: deviceEndpoint }), (l) => l.stop());
     let walletAddress: string | null = null; // set once the chain is up (devices ask for it with their earnings)
-    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress });
+    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true });
     stops.push(() => jobs.stop());
     let card: Awaited<ReturnType<typeof announce>> | null = null;
     const updates = startUpdates({ dataDir, store, links, registry, events, log: log.child('updates'), updateKey, card: () => card, deviceEndpoint });
     stops.push(() => updates.stop());
-    const desired = await startDesiredConfig({ bus: broker, codec, hubId, store, registry, events, log: log.child('config') });
+    const desired = await step(startDesiredConfig({ bus: broker, codec, hubId, store, registry, events, log: log.child('config') }));
     deviceEndpoint.add(hubConfigService, desired.deviceHandlers);
-    const provisioning = await startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, scrypt });
+    const provisioning = await step(startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, scrypt }), (p) => p.stop());
     dropProvisionSession = provisioning.drop;
-    stops.push(() => provisioning.stop());
     const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;
     const endpoints = config.publicUrls.length
       ? config.publicUrls
@@ -126,15 +135,15 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
     const money =
       config.chain.mode === 'off'
         ? null
-        : await startMoney({
+        : await step(startMoney({
             dataDir, ownerKey: signer.privateKey, endpoint: endpoints[0] ?? '', payoutIntervalSec: config.chain.payoutIntervalSec,
             rpcUrl: config.chain.mode === 'rpc' ? config.chain.rpcUrl : undefined, contractsFile: config.chain.contractsFile,
             store: store.payouts, log: log.child('money'), hooks: testPauseHooks(process.env, log.child('money')), // test-only fault points
-          });
-    if (money) stops.push(() => money.stop());
+            signal,
+          }), (m) => m.stop());
     walletAddress = money?.chain.contracts.wallet ?? null;
 
-    const console = await startConsole({
+    const console = await step(startConsole({
       bus: broker, codec, hubId, name: config.name, owner: signer.address, version: VERSION, connections: () => broker.connectedClients(),
       log: log.child('console'), store, registry, links, desired, events, jobs: jobs.scheduler,
       extend: (endpoint) => {
@@ -151,10 +160,9 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
           });
         }
       },
-    });
-    stops.push(() => console.stop());
+    }), (c) => c.stop());
 
-    card = await announce({ bus: broker, codec, hubId, name: config.name, endpoints, signer, wallet: money?.chain.contracts.wallet, chainId: money?.chain.chainId, updateKey: updateKey.address, prices: config.prices });
+    card = await step(announce({ bus: broker, codec, hubId, name: config.name, endpoints, signer, wallet: money?.chain.contracts.wallet, chainId: money?.chain.chainId, updateKey: updateKey.address, prices: config.prices }));
 
     const chainInfo = money
       ? { rpcUrl: money.chain.rpcUrl, chainId: money.chain.chainId, wallet: money.chain.contracts.wallet, whitelist: money.chain.contracts.whitelist, token: money.chain.contracts.token }
@@ -162,6 +170,9 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger } = {
     const runtime = join(dataDir, 'runtime.json');
     writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, endpoints, chain: chainInfo }, null, 2));
     renameSync(`${runtime}.tmp`, runtime);
+    // devices can reconnect and renew only now (the chain, payout reconciliation and the card took their
+    // time): the scheduler's lease and offline-grace clocks start here, not when it was built
+    jobs.scheduler.ready();
     log.info('hub ready', { hubId, mqtt: broker.mqttPort, ws: broker.wsPort ?? 'off', owner: signer.address, data: dataDir });
 
     return {

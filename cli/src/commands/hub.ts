@@ -105,13 +105,27 @@ export function registerHub(program: Command): void {
     .option('--payout-every <seconds>', 'how often owed earnings are paid (default 600)')
     .action(async (flags: HubFlags) => {
       const log = createLogger({ level: (flags.logLevel as 'info') ?? 'info', scope: 'hub' });
-      const h = await startHub(hubConfigFrom(flags), { log });
+      // SIGINT/SIGTERM from the start on: one before the hub is ready aborts its start-up, which stops what
+      // it started (the embedded chain's anvil process included) instead of leaving it behind
+      const starting = new AbortController();
+      let stopRunning: (() => void) | null = null;
+      const onSignal = (sig: NodeJS.Signals) => (stopRunning ? stopRunning() : starting.abort(new Error(`hub stopped by ${sig} before it was ready`)));
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      let h: Awaited<ReturnType<typeof startHub>>;
+      try {
+        h = await startHub(hubConfigFrom(flags), { log, signal: starting.signal });
+      } catch (err) {
+        if (!starting.signal.aborted) throw err;
+        log.info((starting.signal.reason as Error).message);
+        return;
+      }
+      const running = h;
       const profile = await ensureConsoleProfile(h);
       process.stdout.write(`hub ${h.hubId} ready on mqtt://0.0.0.0:${h.mqttPort}${h.wsPort !== null ? ` and ws://0.0.0.0:${h.wsPort}` : ''}\nconsole profile: ${profile}\n`);
       await new Promise<void>((done) => {
-        const stop = () => void h.stop().then(done);
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        stopRunning = () => void running.stop().then(done);
+        if (starting.signal.aborted) stopRunning(); // a signal while the profile was written
       });
     });
 

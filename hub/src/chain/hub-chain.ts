@@ -72,6 +72,8 @@ export async function startHubChain(opts: {
   endpoint: string;
   /** Tokens the embedded chain gives the hub's wallet for payouts. */
   devFunding?: bigint;
+  /** Aborted while starting (the hub stopped before it was ready): the embedded chain is stopped, and this rejects. */
+  signal?: AbortSignal;
 }): Promise<HubChain> {
   const { log } = opts;
   let anvil: Anvil | null = null;
@@ -82,12 +84,14 @@ export async function startHubChain(opts: {
   } else {
     reapOrphan(opts.dataDir, log);
     const state = join(opts.dataDir, 'chain-state.json');
-    anvil = await startAnvil({ extraArgs: ['--state', state, '--state-interval', '1'] });
+    anvil = await startAnvil({ extraArgs: ['--state', state, '--state-interval', '1'], signal: opts.signal });
     writeFileSync(join(opts.dataDir, 'chain.pid'), String(anvil.pid ?? ''));
     provider = anvil.provider;
   }
+  const step = <T>(p: Promise<T>): Promise<T> => p.then((v) => (opts.signal?.throwIfAborted(), v));
   try {
-    const chainId = Number((await provider.getNetwork()).chainId);
+    opts.signal?.throwIfAborted();
+    const chainId = Number((await step(provider.getNetwork())).chainId);
     const owner = new Wallet(opts.ownerKey, provider);
     let contracts = readContracts(contractsPath);
     if (contracts && (await provider.getCode(contracts.factory)) === '0x') {
@@ -99,7 +103,7 @@ export async function startHubChain(opts: {
     if (!contracts) {
       if (opts.rpcUrl) throw new Error(`--rpc needs --contracts FILE with the addresses of token, dao, whitelist and factory`);
       const deployer = await provider.getSigner(0);
-      deployment = await deployAll(deployer);
+      deployment = await step(deployAll(deployer));
       contracts = { chainId, ...deployment.addresses };
       writeContracts(contractsPath, contracts);
       log.info('deployed the contracts on the embedded chain', { ...deployment.addresses });
@@ -112,7 +116,8 @@ export async function startHubChain(opts: {
         const d = deployment ?? attachDeployment(contracts, deployer);
         const funding = opts.devFunding ?? 100_000n * ether;
         await confirm(d.token.connect(deployer).mint(owner.address, funding + d.params.deposit));
-        const created = await createHubWallet(d, owner, opts.endpoint);
+        opts.signal?.throwIfAborted();
+        const created = await step(createHubWallet(d, owner, opts.endpoint));
         await confirm(d.token.connect(owner).transfer(created.address, funding));
         contracts = { ...contracts, wallet: created.address };
         log.info('created and funded the hub wallet', { wallet: created.address, tokens: (funding / ether).toString() });

@@ -21,6 +21,8 @@ export function startJobs(deps: {
   deviceEndpoint: RpcEndpoint<DeviceMeta>;
   /** The hub's HubWallet address once the chain is up (null: no chain). */
   wallet?: () => string | null;
+  /** Lease and offline-grace clocks wait for scheduler.ready() (the hub's start-up calls it when ready). */
+  holdClocksUntilReady?: boolean;
 }): { scheduler: Scheduler; consoleServices: (endpoint: RpcEndpoint<OperatorMeta>) => void; stop(): void } {
   const scheduler = new Scheduler(deps);
   deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler)).add(deviceEarningsService, deviceEarningsHandlers(deps.store, deps.wallet ?? (() => null)));

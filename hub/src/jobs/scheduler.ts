@@ -14,6 +14,7 @@ import { declaredOwner, DEFAULT_REPUTATION, deviceView, ownerOf } from './device
 import { emptyUsage, explainNoMatch, planDispatch } from './matcher.js';
 import type { DeviceView, JobNeed, Usage } from './matcher.js';
 import type { JobRow, JobStore, LogRow, MarketRow, RunRow } from './store.js';
+import { runLapse } from './lapse.js';
 import { amountFor, billedSeconds, decide, latestRuns, liveState, nextReputation } from './verdict.js';
 
 export interface SchedulerConfig {
@@ -32,6 +33,11 @@ export interface SchedulerDeps {
   log: Logger;
   config: SchedulerConfig;
   now?: () => number;
+  /**
+   * Lease and offline-grace clocks wait for ready() (the hub calls it once devices can reconnect and renew).
+   * Without it they start with start().
+   */
+  holdClocksUntilReady?: boolean;
 }
 
 export interface SchedulerFeed {
@@ -61,6 +67,8 @@ export class Scheduler {
   private kicked = false;
   private lastPass = 0;
   private stopped = false;
+  /** When devices could reconnect and renew (null: not yet; no run is lost before). */
+  private readyAt: number | null = null;
   private readonly now: () => number;
 
   constructor(private readonly d: SchedulerDeps) {
@@ -90,9 +98,15 @@ export class Scheduler {
     }
     this.d.events.on('online', this.onOnline);
     this.d.events.on('offline', this.onOffline);
+    if (!this.d.holdClocksUntilReady) this.readyAt = now;
     this.timer = setInterval(() => this.tick(), this.d.config.tickMs);
     this.timer.unref();
     this.kick();
+  }
+
+  /** Devices can reconnect and renew from now on: the lease and offline-grace clocks count from here. */
+  ready(at = this.now()): void {
+    this.readyAt ??= at;
   }
 
   stop(): void {
@@ -140,13 +154,12 @@ export class Scheduler {
    */
   tick(): void {
     const now = this.now();
-    const grace = this.d.config.offlineGraceSec * 1000;
+    const clock = { readyAt: this.readyAt, leaseSec: this.d.config.leaseSec, offlineGraceSec: this.d.config.offlineGraceSec };
     for (const [jobId, runs] of this.runs) {
       for (const r of runs) {
         if (!isActive(r.state)) continue;
-        const off = this.offlineSince.get(r.deviceId);
-        if (off !== undefined && now - off > grace) this.loseRun(jobId, r, `device ${r.deviceId} offline for more than ${this.d.config.offlineGraceSec} s`);
-        else if (r.leaseUntil < now) this.loseRun(jobId, r, `lease expired (device ${r.deviceId} stopped renewing)`);
+        const lapse = runLapse(r, this.offlineSince.get(r.deviceId), now, clock);
+        if (lapse !== null) this.loseRun(jobId, r, lapse);
       }
     }
     if (now - this.lastPass >= this.d.config.tickMs * 10) this.schedule();

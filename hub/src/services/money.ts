@@ -23,6 +23,8 @@ export interface MoneyOptions {
   log: Logger;
   /** Fault points (the crash tests' SOSNA_TEST_PAUSE_AT); none in production. */
   hooks?: PayoutHooks;
+  /** Aborted while starting: the chain is stopped and startMoney rejects. */
+  signal?: AbortSignal;
 }
 
 export interface Money {
@@ -41,7 +43,7 @@ export function summarizePayout(p: PayoutRow): PayoutSummary {
 }
 
 export async function startMoney(o: MoneyOptions): Promise<Money> {
-  const chain = await startHubChain({ dataDir: o.dataDir, ownerKey: o.ownerKey, log: o.log, endpoint: o.endpoint, rpcUrl: o.rpcUrl, contractsFile: o.contractsFile });
+  const chain = await startHubChain({ dataDir: o.dataDir, ownerKey: o.ownerKey, log: o.log, endpoint: o.endpoint, rpcUrl: o.rpcUrl, contractsFile: o.contractsFile, signal: o.signal });
   const wallet = hubWalletAt(chain.contracts.wallet, chain.owner);
   const engine = new PayoutEngine({ store: o.store, wallet, signer: chain.owner, log: o.log, ...(o.hooks ? { hooks: o.hooks } : {}) });
   try {

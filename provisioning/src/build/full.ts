@@ -7,6 +7,7 @@
 // What differs per architecture is in FULL_ARCH; everything else is shared.
 import { createHash, randomUUID } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { unmountBelowSync } from './mounts.js';
 import { join } from 'node:path';
 import { DEBIAN_ARCH, GPT_TYPE, ROOT_PARTITION_NAME } from '../image/layout.js';
 import type { Arch } from '../image/layout.js';
@@ -97,8 +98,8 @@ async function du(dir: string): Promise<number> {
 }
 
 async function umountBelow(rootfs: string): Promise<void> {
-  // debootstrap leaves /proc (and sometimes /sys) of the rootfs mounted
-  for (const m of ['proc', 'sys', 'dev/pts']) await run('umount', ['-l', join(rootfs, m)]).catch(() => undefined);
+  // debootstrap leaves /proc (and sometimes /sys, /dev/pts) of the rootfs mounted: all of them, deepest first
+  unmountBelowSync(rootfs);
 }
 
 const secs = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(0)} s`;

@@ -1,7 +1,8 @@
 // `sosna image build`: checks the host tools, builds the variant's parts, lays out the GPT disk with the
 // FAT boot partition, compresses it and writes a sha256 file and a manifest (kernel, Node, agent versions).
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { claimWorkDir, cleanLeftoverBuilds, removeUnmounted, unmountBelowSync } from './mounts.js';
 import { basename, join } from 'node:path';
 import { BOOT_FS_LABEL, BOOT_PARTITION_NAME, BOOT_PATHS, GPT_TYPE, imageBaseName } from '../image/layout.js';
 import type { Arch, Variant } from '../image/layout.js';
@@ -91,7 +92,28 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
 
   mkdirSync(opts.outDir, { recursive: true });
   mkdirSync(opts.cacheDir, { recursive: true });
+  // an earlier build that was killed may have left its work folder, with /proc still mounted in its rootfs
+  const leftovers = cleanLeftoverBuilds(readdirSync(opts.outDir).map((e) => join(opts.outDir, e)));
+  if (leftovers.length) progress(`removed the work folder(s) of killed builds: ${leftovers.join(', ')}`);
   const work = mkdtempSync(join(opts.outDir, `.build-${opts.variant}-${opts.arch}-`));
+  claimWorkDir(work);
+  // mounts below the work folder (debootstrap's /proc in the rootfs) go on every path: the end, an error,
+  // and SIGINT/SIGTERM (then the signal is raised again, to end the process as it would have)
+  const release = () => {
+    unmountBelowSync(work);
+    if (!opts.keepWork) removeUnmounted(work);
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    try {
+      release();
+    } finally {
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const ctx: BuildContext = {
     arch: opts.arch, variant: opts.variant, work, cacheDir: opts.cacheDir, agentBundle: opts.agentBundle, osImageDir: opts.osImageDir,
     progress: (l) => progress(`      ${l}`), ...(opts.node ? { node: opts.node } : {}), ...(opts.firmwareDir ? { firmwareDir: opts.firmwareDir } : {}),
@@ -152,6 +174,8 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     progress(`done in ${seconds.toFixed(1)} s: ${compressed} (${mib(manifest.compressed.size)}; ${mib(imageSize)} raw)`);
     return { image: keepRaw ? image : null, compressed, sha256File: sha256Path, manifestFile, manifest, seconds };
   } finally {
-    if (!opts.keepWork) rmSync(work, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    release();
   }
 }

@@ -23,6 +23,13 @@ const listeners = new Set();
 const emit = () => listeners.forEach((fn) => fn());
 const jobListeners = new Set();
 
+const reopenListeners = new Set();
+/** `fn()` each time the live socket opens again after a drop (events sent meanwhile were missed). Returns the unsubscribe. */
+export function onReconnect(fn) {
+  reopenListeners.add(fn);
+  return () => reopenListeners.delete(fn);
+}
+
 /** Job events as they arrive: `fn('update', RunReport)` and `fn('log', {id, pieces})`. Returns the unsubscribe. */
 export function onJobEvent(fn) {
   jobListeners.add(fn);
@@ -69,12 +76,15 @@ export function loadHistory(metrics) {
 }
 
 let retry = 0;
+let opened = false;
 export function connectLive() {
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/live`);
   ws.onopen = () => {
     retry = 0;
     store.socket = 'open';
     emit();
+    if (opened) reopenListeners.forEach((fn) => fn());
+    opened = true;
   };
   ws.onmessage = (e) => {
     let m;

@@ -2,7 +2,7 @@
 // (`.../jobs/update` carries a run's RunReport, `.../jobs/log` its new output as it is produced).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, Badge, ErrorLine, fmtDuration, fmtTime, fmtTokens, html } from '../lib.js';
-import { onJobEvent } from '../live.js';
+import { onJobEvent, onReconnect } from '../live.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'lost']);
 const LEVEL = { succeeded: 'ok', failed: 'error', lost: 'error', cancelled: 'warn', running: 'ok' };
@@ -75,8 +75,10 @@ export function Jobs() {
       setData((d) => ({ ...d, jobs: list }));
     });
     load();
-    const t = setInterval(() => list && load(), 30_000); // a missed event (socket reconnect) heals
-    return () => ((alive = false), off(), clearInterval(t));
+    // events missed while the live socket was down: reload when it is back (not on a timer, which would
+    // reload a list the events keep current anyway)
+    const offReopen = onReconnect(() => list && load());
+    return () => ((alive = false), off(), offReopen());
   }, []);
 
   if (!data) return html`<${ErrorLine} error=${error} />`;
