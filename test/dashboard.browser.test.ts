@@ -182,7 +182,7 @@ describe('device dashboard in Chromium', () => {
     await page.locator('#name').fill('dash-rig-renamed');
     await page.locator('#owner').fill(OWNER);
     await page.locator('[id="jobs.askPerSec"]').fill(ASK);
-    await expect.poll(() => page.locator('.field:has([id="jobs.askPerSec"]) small.muted').textContent()).toContain('= 0.0444 tokens per hour');
+    await expect.poll(() => page.locator('.field:has([id="jobs.askPerSec"]) small.muted').textContent()).toContain('= 0.0444444440444424 tokens per hour'); // exact, never rounded (issue 11 item 6)
     await page.locator('#hubPreference').selectOption(hubUrl);
     await page.locator('[id="telemetry.intervalSec"]').fill('2');
     await page.locator('button[type=submit]').click();
