@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, cli, freePort, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
-import { tempDir, waitFor } from './helpers.js';
+import { tempDir } from './helpers.js';
+import { GUEST_TEST_TIMEOUT_MS } from './qemu.js';
 import type { Guest } from './qemu.js';
 import { arm64QemuMissing, bootArm64Image } from './qemu-arm64.js';
 
@@ -92,10 +93,10 @@ describe('the arm64 smoke image in qemu-system-aarch64', () => {
 
   it('boots by UEFI under TCG, provisions itself with the fleet key and shows online with an arm64 inventory', async () => {
     guest = bootArm64Image(image, tmp.dir);
-    const grubAt = await guest.waitFor(/Welcome to GRUB|sosna-init:/, 180_000);
-    const agentAt = await guest.waitFor(/sosna-init: starting the agent/, 180_000);
-    const online = await waitFor('pi-board online in the console', async () => (await devices()).find((d) => d.name === 'pi-board' && d.online), 240_000, 500).catch((err: Error) => {
-      throw new Error(`${err.message}; guest console:\n${guest!.output().slice(-3000)}\nhub:\n${hub.output().slice(-2000)}`);
+    const grubAt = await guest.waitFor(/Welcome to GRUB|sosna-init:/);
+    const agentAt = await guest.waitFor(/sosna-init: starting the agent/);
+    const online = await guest.until('pi-board online in the console', async () => (await devices()).find((d) => d.name === 'pi-board' && d.online), { everyMs: 500 }).catch((err: Error) => {
+      throw new Error(`${err.message}\nhub:\n${hub.output().slice(-2000)}`);
     });
     const onlineAt = Date.now() - guest.startedAt;
     expect(guest.output()).toMatch(/provisioned deviceId=/);
@@ -106,5 +107,5 @@ describe('the arm64 smoke image in qemu-system-aarch64', () => {
       `arm64 smoke image boot (TCG, cortex-a57 x2): GRUB ${(grubAt / 1000).toFixed(1)} s, agent started ${(agentAt / 1000).toFixed(1)} s, ` +
         `device online ${(onlineAt / 1000).toFixed(1)} s after qemu started`,
     );
-  }, 600_000);
+  }, GUEST_TEST_TIMEOUT_MS);
 });

@@ -18,7 +18,7 @@ import { CLI, cli, freePort, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
 import { dockerUnavailable, startPrivateDocker } from './docker.js';
-import { bootImage } from './qemu.js';
+import { GUEST_TEST_TIMEOUT_MS, bootImage } from './qemu.js';
 import type { Guest } from './qemu.js';
 
 const SKIP = process.env.SOSNA_SKIP_FULL_IMAGE_TEST === '1';
@@ -114,10 +114,7 @@ describe.skipIf(SKIP)('the full x86_64 image in qemu', () => {
     const manifest = JSON.parse(readFileSync(join(outDir, 'sosna-full-x86_64.manifest.json'), 'utf8')) as { image: { size: number }; compressed: { size: number }; versions: Record<string, { version: string }> };
     guest = bootImage(image, tmp.dir, { memoryMiB: 2048, firmware: 'bios' });
     const g = guest;
-    const fail = (err: Error): never => {
-      throw new Error(`${err.message}\nguest console:\n${g.output().slice(-4000)}`);
-    };
-    const online = await waitFor('full-rig online with a container engine', async () => (await devices()).find((d) => d.name === 'full-rig' && d.online && d.inventory?.jobs?.engine), 300_000, 1000).catch(fail);
+    const online = await g.until('full-rig online with a container engine', async () => (await devices()).find((d) => d.name === 'full-rig' && d.online && d.inventory?.jobs?.engine));
     const onlineAt = Date.now() - g.startedAt;
     deviceId = online.id;
     expect(g.output()).toMatch(/SeaBIOS/);
@@ -131,10 +128,10 @@ describe.skipIf(SKIP)('the full x86_64 image in qemu', () => {
     const submitted = await cli(['console', 'jobs', 'submit', '--image', archive!.image, '--image-archive', archive!.url, '--image-sha256', archive!.sha256, '--bid', '1', '--', 'sh', '-c', 'echo "hello from $(uname -m) on $SOSNA_DEVICE_ID"'], { env: profile() });
     expect(submitted.code, submitted.output).toBe(0);
     const jobId = submitted.stdout.trim();
-    const job = await waitFor(`${jobId} finished`, async () => {
+    const job = await g.until(`${jobId} finished`, async () => {
       const j = await showJob(jobId);
       return ['succeeded', 'failed', 'cancelled'].includes(j.state) ? j : null;
-    }, 300_000, 1000).catch(fail);
+    });
     const jobSeconds = (Date.now() - t0) / 1000;
     expect(job, JSON.stringify(job)).toMatchObject({ state: 'succeeded', digest: sha(`hello from x86_64 on ${deviceId}\n`) });
     expect(job.runs).toHaveLength(1);
@@ -147,7 +144,7 @@ describe.skipIf(SKIP)('the full x86_64 image in qemu', () => {
         `docker ${manifest.versions.docker?.version}; ` +
         `job (${(archive!.bytes / 2 ** 20).toFixed(1)} MiB image archive) submitted to succeeded in ${jobSeconds.toFixed(1)} s, container ran ${job.runs[0]!.runtimeMs} ms`,
     );
-  }, 700_000);
+  }, GUEST_TEST_TIMEOUT_MS);
 
   it('after a power cut and a UEFI boot of the same image the device comes back with the same identity', async () => {
     expect(deviceId).not.toBe('');
@@ -155,12 +152,10 @@ describe.skipIf(SKIP)('the full x86_64 image in qemu', () => {
     await waitFor('full-rig offline', async () => (await devices()).find((d) => d.id === deviceId && !d.online), 60_000, 1000);
     guest = bootImage(image, tmp.dir, { memoryMiB: 2048, firmware: 'uefi' });
     const g = guest;
-    await waitFor('full-rig online again', async () => (await devices()).find((d) => d.id === deviceId && d.online), 300_000, 1000).catch((err: Error) => {
-      throw new Error(`${err.message}\nguest console:\n${g.output().slice(-4000)}`);
-    });
+    await g.until('full-rig online again', async () => (await devices()).find((d) => d.id === deviceId && d.online));
     expect(g.output()).not.toMatch(/SeaBIOS/);
     expect(g.output()).not.toMatch(/provisioning with the fleet key/);
     expect((await devices()).length).toBe(1);
     console.log(`full image UEFI reboot: online again ${((Date.now() - g.startedAt) / 1000).toFixed(1)} s after qemu started`);
-  }, 400_000);
+  }, GUEST_TEST_TIMEOUT_MS);
 });

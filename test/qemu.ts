@@ -16,12 +16,29 @@ export function ovmf(): { code: string; vars: string } | null {
   return found ? { code: found[0], vars: found[1] } : null;
 }
 
+/**
+ * How long a guest may take. A TCG guest's speed follows the host's load (on a busy 2-core machine a boot
+ * takes several times as long as on a quiet one), so a fixed deadline either fails a healthy guest on a busy
+ * machine or waits for ever on a hung one. Instead a guest is given up on when its console has printed
+ * nothing for `stallMs` (it hangs), or, as a last resort, after `capMs` in all.
+ */
+export interface GuestPatience {
+  stallMs?: number;
+  capMs?: number;
+}
+export const GUEST_STALL_MS = 240_000;
+export const GUEST_CAP_MS = 1_500_000;
+/** A vitest time-out for a test that waits on a guest: above the cap, so the guest's own error is what shows. */
+export const GUEST_TEST_TIMEOUT_MS = GUEST_CAP_MS + 300_000;
+
 export interface Guest {
   child: ChildProcess;
   startedAt: number;
   output(): string;
-  /** Resolves with the time (ms after start) when the console printed a match. */
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<number>;
+  /** Resolves with the time (ms after start) when the console printed a match; fails when the guest stalls or exits. */
+  waitFor(pattern: RegExp, patience?: GuestPatience): Promise<number>;
+  /** Polls `check` (e.g. the hub's device list) until it returns a value, while the guest makes progress. */
+  until<T>(what: string, check: () => T | Promise<T>, patience?: GuestPatience & { everyMs?: number }): Promise<NonNullable<T>>;
   stop(): Promise<void>;
 }
 
@@ -53,7 +70,11 @@ export function runGuest(binary: string, args: string[]): Guest {
   const startedAt = Date.now();
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const onData = (d: Buffer) => (out += d.toString('latin1'));
+  let lastOutputAt = startedAt;
+  const onData = (d: Buffer) => {
+    out += d.toString('latin1');
+    lastOutputAt = Date.now();
+  };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   // if the test process itself ends (a crash, a failed hook), qemu must not outlive it
@@ -62,18 +83,34 @@ export function runGuest(binary: string, args: string[]): Guest {
   };
   process.once('exit', killOnExit);
   const exited = new Promise<void>((r) => child.once('exit', () => (process.off('exit', killOnExit), r())));
-  return {
+  const guest: Guest = {
     child,
     startedAt,
     output: () => out,
-    async waitFor(pattern, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(out)) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`qemu exited before ${pattern}; console:\n${out.slice(-4000)}`);
-        if (Date.now() > deadline) throw new Error(`no ${pattern} on the console within ${timeoutMs} ms; console:\n${out.slice(-4000)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    async waitFor(pattern, patience) {
+      await guest.until(`${pattern} on the console`, () => pattern.test(out), { ...patience, everyMs: 100 });
       return Date.now() - startedAt;
+    },
+    async until(what, check, patience = {}) {
+      const stallMs = patience.stallMs ?? GUEST_STALL_MS;
+      const capMs = patience.capMs ?? GUEST_CAP_MS;
+      const since = Date.now();
+      let last: unknown;
+      for (;;) {
+        try {
+          const v = await check();
+          if (v) return v as NonNullable<Awaited<typeof v>>;
+        } catch (err) {
+          last = err;
+        }
+        const why =
+          child.exitCode !== null || child.signalCode !== null ? 'qemu exited'
+          : Date.now() - lastOutputAt > stallMs ? `the guest's console printed nothing for ${stallMs} ms`
+          : Date.now() - since > capMs ? `still not after ${capMs} ms`
+          : null;
+        if (why) throw new Error(`waiting for ${what}: ${why}${last ? ` (last error: ${String(last)})` : ''}; ${((Date.now() - startedAt) / 1000).toFixed(0)} s after qemu started; console:\n${out.slice(-4000)}`);
+        await new Promise((r) => setTimeout(r, patience.everyMs ?? 1000));
+      }
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
@@ -83,4 +120,5 @@ export function runGuest(binary: string, args: string[]): Guest {
       clearTimeout(t);
     },
   };
+  return guest;
 }
