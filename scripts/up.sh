@@ -10,4 +10,4 @@ fi
 echo "== building (npm run build)"
 node scripts/build.mjs
 echo "== starting a hub and an agent for this machine (sosna up $*)"
-exec node cli/dist/sosna.js up "$@"
+exec node cli/bin/sosna.js up "$@"

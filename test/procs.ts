@@ -14,7 +14,7 @@ function findRoot(from: string): string {
   }
 }
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
-export const CLI = join(ROOT, 'cli', 'dist', 'sosna.js');
+export const CLI = join(ROOT, 'cli', 'dist', 'bundle', 'sosna.js'); // what the committed bin launcher runs
 export const BUNDLE = join(ROOT, 'agent', 'dist', 'sosna-agent.mjs');
 
 export function requireBuild(): void {

@@ -31,7 +31,7 @@ describe('npm start (scripts/up.sh)', () => {
       '== building (npm run build)',
       'ran node scripts/build.mjs',
       '== starting a hub and an agent for this machine (sosna up --dir x)',
-      'ran node cli/dist/sosna.js up --dir x',
+      'ran node cli/bin/sosna.js up --dir x',
     ]);
   });
 });

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const entry = new URL('../dist/sosna.js', import.meta.url);
+const entry = new URL('../dist/bundle/sosna.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write(`sosna: ${fileURLToPath(entry)} is missing: the CLI is not built yet; run npm run build (or npm start) in the repository\n`);
   process.exit(1);
