@@ -19,6 +19,10 @@ import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
 import { dockerUnavailable, startPrivateDocker } from './docker.js';
 import { GUEST_TEST_TIMEOUT_MS, bootImage } from './qemu.js';
+
+// After the login prompt the full image's console is quiet until the agent's first log line: systemd starts
+// Docker and then node, which under TCG on a host under full load took over 4 minutes
+const PATIENCE = { stallMs: 600_000 };
 import type { Guest } from './qemu.js';
 
 const SKIP = process.env.SOSNA_SKIP_FULL_IMAGE_TEST === '1';
@@ -114,7 +118,7 @@ describe.skipIf(SKIP)('the full x86_64 image in qemu', () => {
     const manifest = JSON.parse(readFileSync(join(outDir, 'sosna-full-x86_64.manifest.json'), 'utf8')) as { image: { size: number }; compressed: { size: number }; versions: Record<string, { version: string }> };
     guest = bootImage(image, tmp.dir, { memoryMiB: 2048, firmware: 'bios' });
     const g = guest;
-    const online = await g.until('full-rig online with a container engine', async () => (await devices()).find((d) => d.name === 'full-rig' && d.online && d.inventory?.jobs?.engine));
+    const online = await g.until('full-rig online with a container engine', async () => (await devices()).find((d) => d.name === 'full-rig' && d.online && d.inventory?.jobs?.engine), PATIENCE);
     const onlineAt = Date.now() - g.startedAt;
     deviceId = online.id;
     expect(g.output()).toMatch(/SeaBIOS/);
@@ -131,7 +135,7 @@ describe.skipIf(SKIP)('the full x86_64 image in qemu', () => {
     const job = await g.until(`${jobId} finished`, async () => {
       const j = await showJob(jobId);
       return ['succeeded', 'failed', 'cancelled'].includes(j.state) ? j : null;
-    });
+    }, PATIENCE);
     const jobSeconds = (Date.now() - t0) / 1000;
     expect(job, JSON.stringify(job)).toMatchObject({ state: 'succeeded', digest: sha(`hello from x86_64 on ${deviceId}\n`) });
     expect(job.runs).toHaveLength(1);
@@ -152,7 +156,7 @@ describe.skipIf(SKIP)('the full x86_64 image in qemu', () => {
     await waitFor('full-rig offline', async () => (await devices()).find((d) => d.id === deviceId && !d.online), 60_000, 1000);
     guest = bootImage(image, tmp.dir, { memoryMiB: 2048, firmware: 'uefi' });
     const g = guest;
-    await g.until('full-rig online again', async () => (await devices()).find((d) => d.id === deviceId && d.online));
+    await g.until('full-rig online again', async () => (await devices()).find((d) => d.id === deviceId && d.online), PATIENCE);
     expect(g.output()).not.toMatch(/SeaBIOS/);
     expect(g.output()).not.toMatch(/provisioning with the fleet key/);
     expect((await devices()).length).toBe(1);
