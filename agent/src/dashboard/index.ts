@@ -43,6 +43,8 @@ export interface DashboardOptions {
   sessionTtlMs?: number;
   /** Tests: where the one-time code goes (default: the log). */
   showCode?: (code: string) => void;
+  /** Tests: the clock of the login limiter and the sessions. */
+  now?: () => number;
 }
 
 export interface Dashboard {
@@ -80,8 +82,9 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     ? await settings.hashPlainPassword(plain, (why) => log.warn('could not replace the plain dashboard password in the config file by its hash', { why }))
     : config.dashboard.passwordHash ?? null;
   const sessionTtlMs = o.sessionTtlMs ?? 12 * 3_600_000;
-  const sessions = new Sessions({ ttlMs: sessionTtlMs });
-  const limiter = new LoginLimiter();
+  const clock = o.now ? { now: o.now } : {};
+  const sessions = new Sessions({ ttlMs: sessionTtlMs, ...clock });
+  const limiter = new LoginLimiter(clock);
   const ring = TelemetryRing.forInterval(config.telemetry.intervalSec);
   const topicOf = (channel: 'state' | 'telemetry') => {
     const s = o.status();
