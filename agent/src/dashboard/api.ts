@@ -33,6 +33,8 @@ export interface ApiDeps {
   logs: LogTail | null;
   live: LiveHub;
   sessionTtlMs: number;
+  /** The dashboard is served over HTTPS: the session cookie is `Secure` (never sent in clear). */
+  secureCookie?: boolean;
   /** The update manager's last refused offer since the agent started. */
   updateRefused: () => RefusedOffer | null;
 }
@@ -82,7 +84,7 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
         }
         const s = d.sessions.create();
         d.log.info('dashboard login', { client });
-        return { body: { ok: true }, headers: { 'Set-Cookie': sessionCookie(s.token, Math.floor(d.sessionTtlMs / 1000)) } };
+        return { body: { ok: true }, headers: { 'Set-Cookie': sessionCookie(s.token, Math.floor(d.sessionTtlMs / 1000), d.secureCookie) } };
       },
     },
 
@@ -90,7 +92,7 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
       handler: ({ token }) => {
         d.sessions.revoke(token);
         d.live.closeSessions(token);
-        return { body: { ok: true }, headers: { 'Set-Cookie': sessionCookie('', 0) } };
+        return { body: { ok: true }, headers: { 'Set-Cookie': sessionCookie('', 0, d.secureCookie) } };
       },
     },
 
