@@ -2,6 +2,7 @@
 // device's names with an ECDSA P-256 key, no CA rights, serverAuth, the fingerprint openssl computes;
 // kept in the state directory and the same on the next start, replaced (with a warning) when unusable.
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,14 @@ describe('dashboard certificate', () => {
     // the key belongs to the certificate
     const pub = (pem: string, args: string[]) => openssl([...args], pem);
     expect(pub(key, ['pkey', '-pubout'])).toBe(pub(cert, ['x509', '-pubkey', '-noout']));
+  });
+
+  it('is valid for 20 years from 2025 when the clock was not set yet (a board without a real-time clock)', () => {
+    const x = new X509Certificate(createSelfSigned({ names: ['rig-7'], now: new Date(5_000) }).cert);
+    expect([x.validFrom, x.validTo]).toEqual(['Jan  1 00:00:00 2025 GMT', 'Jan  1 00:00:00 2045 GMT']);
+    // beyond 2049 the dates are GeneralizedTime (RFC 5280): still read right
+    const late = new X509Certificate(createSelfSigned({ names: ['rig-7'], now: new Date('2040-06-01T00:00:00Z') }).cert);
+    expect(late.validTo).toBe('May 31 00:00:00 2060 GMT');
   });
 
   it('keeps only plain host names and addresses', () => {

@@ -88,17 +88,20 @@ export function fingerprintOf(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;
 }
 
+/** The earliest start of validity: a board without a real-time clock may make its certificate before NTP set the clock (1970). */
+const EARLIEST = Date.UTC(2025, 0, 1);
+
 /**
  * A new self-signed certificate for `names` (the first is the subject's common name), valid from a day
- * before `now` for `years` (a browser checks the dates with its own clock; a board without a real-time
- * clock may start with a wrong one, which is why the validity is long and generous).
+ * before `now` (never before 2025) for `years`: a browser checks the dates with its own clock, and a
+ * certificate made by a board whose clock was not set yet must not look expired to it.
  */
 export function createSelfSigned(o: { names: string[]; now?: Date; years?: number }): DashboardCertificate {
   const names = certificateNames(o.names);
   if (names.length === 0) throw new Error('a certificate needs at least one host name or address');
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const now = o.now ?? new Date();
-  const notBefore = new Date(now.getTime() - 86_400_000);
+  const notBefore = new Date(Math.max(now.getTime() - 86_400_000, EARLIEST));
   const notAfter = new Date(notBefore);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + (o.years ?? 20));
   const serial = randomBytes(16);
