@@ -4,7 +4,7 @@
 //   -> hub link (Will, birth, reconnects) -> local dashboard -> telemetry loop.
 import { hostname } from 'node:os';
 import { agentSystemService, createCodec, deviceEarningsService, deviceJobsService, RpcEndpoint } from '@sosna/protocol';
-import type { BasicInventory, DeviceConfig, Logger } from '@sosna/protocol';
+import type { BasicInventory, DashboardInfo, DeviceConfig, Logger } from '@sosna/protocol';
 import { backoffDelay } from '@sosna/protocol';
 import { adoptCredentialsBesideConfig, Credentials, CREDENTIALS_FILE } from './credentials.js';
 import { basicInventory } from './inventory.js';
@@ -178,6 +178,8 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   // The config as it applies to the hub these credentials belong to (its pinned owner, its key).
   const configFor = (c: Credentials) => (survey ? configForHub(config, optionAt(config, c.url) ?? options[0]!) : config);
   let trust: HubTrust | null = null;
+  // The local dashboard's port (and HTTPS certificate fingerprint) for the hub's inventory, once it listens.
+  let dashboardInfo: DashboardInfo | null = null;
   let moving = false;
   let surveyedAt = 0;
   /** The current hub was refused: survey every configured hub (at most every 15 s) and join the best acceptable other one. */
@@ -211,6 +213,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
         ...(detected ? { hardware: detected.inventory, profiles: detected.profiles?.matches.slice(0, 1200) } : {}),
         ...(benchmarks ? { benchmarks } : {}),
         ...(config.owner ? { owner: config.owner } : {}),
+        ...(dashboardInfo ? { dashboard: dashboardInfo } : {}),
         jobs: jobs.capability(),
       }),
       events: {
@@ -265,6 +268,10 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
         status: () => ({ deviceId: creds!.deviceId, hubId: creds!.hubId, name, hubUrl: creds!.url, connected: link.connected, inventory, hardware: detected?.inventory ?? null, benchmarks, hubTrust: trust ? trustView(trust) : null, hubChoice }),
       })).catch((err: Error) => (log.warn('dashboard not started', { reason: err.message }), null))
     : null;
+  if (dashboard) {
+    dashboardInfo = { port: dashboard.port, https: dashboard.certSha256 !== null, ...(dashboard.certSha256 ? { certSha256: dashboard.certSha256 } : {}) };
+    void link.republish(); // a birth sent before the dashboard listened lacked it
+  }
 
   const sample = createSystemSampler();
   let plan: PlanState = { last: {}, lastFullAt: null, seq: 0 };

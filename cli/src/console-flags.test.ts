@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deviceFilter, parseSize } from './commands/console.js';
+import { deviceFilter, formatDevice, parseSize } from './commands/console.js';
 
 describe('console device flags', () => {
   it('parses memory sizes in powers of 1024', () => {
@@ -45,5 +45,19 @@ describe('an empty device list names the filter', () => {
       process.stdout.write = write;
     }
     expect(out).toBe('no device matches --fleet nope (2 device(s) on the hub in all)\n');
+  });
+});
+
+describe('devices show', () => {
+  it("prints the device's dashboard, over HTTPS with its certificate's fingerprint, and ignores a malformed one", () => {
+    const fp = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).toUpperCase().padStart(2, '0')).join(':');
+    const device = (dashboard: unknown) => ({
+      id: 'rig-1-abc123', name: 'rig-1', fleet: null, tags: [], online: true, firstSeen: 0, lastSeen: 0, agentVersion: '1.0.0',
+      inventory: { dashboard }, telemetry: null, telemetryAt: null,
+    });
+    expect(formatDevice(device({ port: 8480, https: true, certSha256: fp }), 0)).toContain(`\n  dashboard https on port 8480, certificate SHA-256 ${fp}\n`);
+    expect(formatDevice(device({ port: 80, https: false }), 0)).toContain('\n  dashboard http on port 80\n');
+    expect(formatDevice(device({ port: 80, https: true, certSha256: 'not a fingerprint' }), 0)).not.toContain('dashboard');
+    expect(formatDevice(device(undefined), 0)).not.toContain('dashboard');
   });
 });

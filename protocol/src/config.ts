@@ -120,6 +120,8 @@ export const DeviceConfig = z
         password: z.string().min(8, 'must be at least 8 characters').max(256).optional(),
         /** Salted scrypt hash `scrypt$N$r$p$salt$hash` (base64url). Without a password the agent prints a one-time code at start. */
         passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[\w-]+\$[\w-]+$/, 'must be scrypt$N$r$p$salt$hash').optional(),
+        /** Serve HTTPS (self-signed certificate made on the device, kept in stateDir, fingerprint in the log and the hub inventory); plain HTTP on the port only redirects. */
+        https: z.boolean({ error: 'must be true or false (true: serve the dashboard over HTTPS with a self-signed certificate kept in stateDir)' }).default(false),
       })
       .strict()
       .prefault({}),

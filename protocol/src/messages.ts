@@ -44,6 +44,15 @@ export const BasicInventory = z.looseObject({
 });
 export type BasicInventory = z.infer<typeof BasicInventory>;
 
+/** The device's local dashboard as its agent serves it: the port, and with HTTPS its certificate's fingerprint. */
+export const DashboardInfo = z.looseObject({
+  port: z.number().int().min(1).max(65_535),
+  https: z.boolean(),
+  /** SHA-256 of the self-signed certificate, `AB:CD:...` as browsers show it: compare before trusting it. */
+  certSha256: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/).optional(),
+});
+export type DashboardInfo = z.infer<typeof DashboardInfo>;
+
 /** Retained on dev/{id}/state: `online` birth after connecting, `offline` as the MQTT Will or on shutdown. */
 export const DeviceOnline = z.object({
   v: z.literal(1),
@@ -59,6 +68,8 @@ export const DeviceOnline = z.object({
   /** Matched hardware profiles: component -> profile id, with the reason. */
   profiles: z.array(z.looseObject({ component: z.string(), profileId: z.string(), reason: z.string().optional() })).max(1200).optional(),
   benchmarks: z.record(z.string(), z.number()).optional(),
+  /** Its local dashboard, when it runs one (absent: off or not started yet; a new birth follows its start). */
+  dashboard: DashboardInfo.optional(),
   /** What the device offers for jobs: its container engine (null: none reachable), ask price and capacity. */
   jobs: z
     .looseObject({

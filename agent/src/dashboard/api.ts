@@ -33,6 +33,8 @@ export interface ApiDeps {
   logs: LogTail | null;
   live: LiveHub;
   sessionTtlMs: number;
+  /** The dashboard is served over HTTPS: the session cookie is `Secure` (never sent in clear). */
+  secureCookie?: boolean;
   /** The update manager's last refused offer since the agent started. */
   updateRefused: () => RefusedOffer | null;
 }
@@ -62,21 +64,27 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
     'POST /api/login': {
       public: true,
       handler: async ({ body, client }) => {
-        const wait = d.limiter.retryAfterMs(client);
-        if (wait > 0) {
-          const sec = Math.ceil(wait / 1000);
-          throw new HttpError(429, 'too_many_attempts', `too many failed logins: try again in ${sec} s`, { retryAfterSec: sec }, { 'Retry-After': String(sec) });
+        // The slot is taken before the hash is computed: parallel attempts cannot all be checked.
+        const attempt = d.limiter.begin(client);
+        if (!attempt.ok) {
+          const sec = Math.ceil(attempt.retryAfterMs / 1000);
+          const why = attempt.reason === 'busy' ? `another login is being checked: try again in ${sec} s` : `too many failed logins: try again in ${sec} s`;
+          throw new HttpError(429, 'too_many_attempts', why, { retryAfterSec: sec }, { 'Retry-After': String(sec) });
         }
         const secret = (body as { password?: unknown } | null)?.password;
-        if (typeof secret !== 'string' || !(await d.secret.check(secret))) {
-          d.limiter.failed(client);
+        let ok = false;
+        try {
+          ok = typeof secret === 'string' && (await d.secret.check(secret));
+        } finally {
+          attempt.end(ok);
+        }
+        if (!ok) {
           d.log.warn('dashboard login refused', { client });
           throw new HttpError(401, 'bad_password', d.secret.mode === 'code' ? 'wrong code (a new one is printed on the agent console after each use)' : 'wrong password');
         }
-        d.limiter.succeeded(client);
         const s = d.sessions.create();
         d.log.info('dashboard login', { client });
-        return { body: { ok: true }, headers: { 'Set-Cookie': sessionCookie(s.token, Math.floor(d.sessionTtlMs / 1000)) } };
+        return { body: { ok: true }, headers: { 'Set-Cookie': sessionCookie(s.token, Math.floor(d.sessionTtlMs / 1000), d.secureCookie) } };
       },
     },
 
@@ -84,7 +92,7 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
       handler: ({ token }) => {
         d.sessions.revoke(token);
         d.live.closeSessions(token);
-        return { body: { ok: true }, headers: { 'Set-Cookie': sessionCookie('', 0) } };
+        return { body: { ok: true }, headers: { 'Set-Cookie': sessionCookie('', 0, d.secureCookie) } };
       },
     },
 

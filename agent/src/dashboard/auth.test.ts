@@ -90,6 +90,29 @@ describe('login limiter', () => {
     m.failed('a');
     expect(m.retryAfterMs('a')).toBe(0);
   });
+  it('counts an attempt when it starts, runs at most `concurrent` checks (one per client) and gives a success back', () => {
+    let now = 0;
+    const l = new LoginLimiter({ perClient: 3, concurrent: 2, now: () => now });
+    const a = l.begin('a');
+    expect(a.ok).toBe(true);
+    expect(l.begin('a')).toEqual({ ok: false, reason: 'busy', retryAfterMs: 1000 }); // one check per client at a time
+    const b = l.begin('b');
+    expect(b.ok).toBe(true);
+    expect(l.begin('c')).toMatchObject({ ok: false, reason: 'busy' }); // two at a time in all
+    if (!a.ok || !b.ok) throw new Error('unreachable');
+    a.end(false);
+    b.end(true);
+    // a's attempt stayed counted; b's success gave its slot back
+    for (let i = 0; i < 2; i++) {
+      const x = l.begin('a');
+      if (!x.ok) throw new Error(`attempt ${i} refused`);
+      x.end(false);
+    }
+    expect(l.begin('a')).toEqual({ ok: false, reason: 'limit', retryAfterMs: 60_000 });
+    expect(l.begin('b').ok).toBe(true);
+    now += 60_000;
+    expect(l.begin('a').ok).toBe(true);
+  });
 });
 
 describe('login secret', () => {

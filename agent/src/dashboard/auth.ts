@@ -1,7 +1,8 @@
 // Dashboard login: who may log in (a password hash from the config, or a one-time code printed on the
 // agent's console), the sessions that a login opens (random tokens in an HttpOnly, SameSite=Strict
-// cookie, in memory only) and a limiter on failed logins (per client address and overall, checked before
-// any hash is computed, so guessing costs the device no CPU).
+// cookie, in memory only) and a limiter on failed logins (per client address and overall). Every check
+// takes its slot in the limiter before the hash is computed (a success gives it back), and at most a
+// couple run at once: attempts sent in parallel cannot slip past the limit or start a scrypt child each.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@sosna/protocol';
 import { codeMatches, oneTimeCode, verifyPassword } from './password.js';
@@ -57,11 +58,21 @@ interface Window {
   first: number;
 }
 
-/** Failed logins: at most `perClient` per window from one address and `overall` per window in total. */
+/** A login check that may run now (`end` once it is decided), or why not and for how long. */
+export type LoginAttempt =
+  | { ok: true; end(success: boolean): void }
+  | { ok: false; reason: 'limit' | 'busy'; retryAfterMs: number };
+
+/**
+ * Failed logins: at most `perClient` per window from one address and `overall` per window in total; and at
+ * most `concurrent` checks at a time (one per address). An attempt counts as a failure from the moment it
+ * starts, so attempts sent at once are limited like attempts sent one after another.
+ */
 export class LoginLimiter {
   private readonly clients = new Map<string, Window>();
   private global: Window = { count: 0, first: 0 };
-  constructor(private readonly o: { perClient?: number; overall?: number; windowMs?: number; maxClients?: number; now?: () => number } = {}) {}
+  private readonly checking = new Set<string>();
+  constructor(private readonly o: { perClient?: number; overall?: number; windowMs?: number; maxClients?: number; concurrent?: number; now?: () => number } = {}) {}
 
   private get windowMs(): number {
     return this.o.windowMs ?? 60_000;
@@ -80,6 +91,31 @@ export class LoginLimiter {
   retryAfterMs(client: string): number {
     const now = this.now();
     return Math.max(this.wait(this.clients.get(client), this.o.perClient ?? 5, now), this.wait(this.global, this.o.overall ?? 30, now));
+  }
+
+  /**
+   * Before a secret is checked: refused while the limit is reached or `concurrent` checks (or one of this
+   * client's) are running; else the attempt is counted as failed now and a success gives the slot back.
+   */
+  begin(client: string): LoginAttempt {
+    const wait = this.retryAfterMs(client);
+    if (wait > 0) return { ok: false, reason: 'limit', retryAfterMs: wait };
+    if (this.checking.size >= (this.o.concurrent ?? 2) || this.checking.has(client)) return { ok: false, reason: 'busy', retryAfterMs: 1000 };
+    this.failed(client);
+    const window = this.global.first;
+    this.checking.add(client);
+    let done = false;
+    return {
+      ok: true,
+      end: (success) => {
+        if (done) return;
+        done = true;
+        this.checking.delete(client);
+        if (!success) return;
+        this.succeeded(client);
+        if (this.global.first === window && this.global.count > 0) this.global.count--;
+      },
+    };
   }
 
   failed(client: string): void {

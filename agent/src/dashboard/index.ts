@@ -1,8 +1,8 @@
 // The device's local dashboard: an HTTP server in the agent with a small embedded UI (Preact + uPlot),
 // a JSON API and a live WebSocket in the MQTT `{topic, payload}` shapes. Started by app.ts when
 // `dashboard.enabled`; costs one listening socket and a bounded telemetry ring while nobody looks.
-import type { Server } from 'node:http';
-import { networkInterfaces } from 'node:os';
+import type { Server as NetServer } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { topics } from '@sosna/protocol';
 import type { DeviceConfig, DeviceState, Logger, Telemetry } from '@sosna/protocol';
 import { apiRoutes } from './api.js';
@@ -14,6 +14,10 @@ import type { LogTail } from './logtail.js';
 import type { ScryptParams } from './password.js';
 import { TelemetryRing } from './ring.js';
 import { createDashboardServer } from './server.js';
+import { httpsPort } from './https-port.js';
+import { fingerprintOf, loadOrCreateCertificate } from './tls-cert.js';
+import type { CertStore } from './tls-cert.js';
+import { StateStore } from '../state.js';
 import { SettingsStore } from './settings.js';
 import type { DashboardSources, DeviceStatus } from './sources.js';
 import type { JobsFeed } from './jobs-feed.js';
@@ -43,18 +47,24 @@ export interface DashboardOptions {
   sessionTtlMs?: number;
   /** Tests: where the one-time code goes (default: the log). */
   showCode?: (code: string) => void;
+  /** Tests: the clock of the login limiter and the sessions. */
+  now?: () => number;
+  /** Where the HTTPS certificate is kept (default: the config's stateDir). */
+  certStore?: CertStore;
 }
 
 export interface Dashboard {
-  /** Where it listens, e.g. http://0.0.0.0:8480. */
+  /** Where it listens, e.g. http://0.0.0.0:8480 (https:// with `dashboard.https`). */
   readonly url: string;
   readonly port: number;
+  /** With `dashboard.https`: the SHA-256 fingerprint of its certificate (AB:CD:...), else null. */
+  readonly certSha256: string | null;
   /** A telemetry sample (every metric, every interval): kept for the charts and sent to open dashboards. */
   telemetry(metrics: Record<string, number>, at?: number): void;
   stop(): Promise<void>;
 }
 
-const listen = (server: Server, port: number, host: string) =>
+const listen = (server: NetServer, port: number, host: string) =>
   new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -62,6 +72,13 @@ const listen = (server: Server, port: number, host: string) =>
       resolve();
     });
   });
+
+/** The names the certificate is made for: the host name, its mDNS name, loopback, the LAN addresses now. */
+function deviceNames(host: string): string[] {
+  const h = hostname();
+  const lan = Object.values(networkInterfaces()).flat().filter((a) => a && !a.internal && (a.family === 'IPv4' || !a.address.startsWith('fe80'))).map((a) => a!.address);
+  return [h, `${h}.local`, 'localhost', '127.0.0.1', '::1', ...(host === '0.0.0.0' || host === '::' ? [] : [host]), ...lan];
+}
 
 function stateMessage(s: DeviceStatus, agentVersion: string, at: number): DeviceState {
   return s.connected
@@ -80,8 +97,9 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     ? await settings.hashPlainPassword(plain, (why) => log.warn('could not replace the plain dashboard password in the config file by its hash', { why }))
     : config.dashboard.passwordHash ?? null;
   const sessionTtlMs = o.sessionTtlMs ?? 12 * 3_600_000;
-  const sessions = new Sessions({ ttlMs: sessionTtlMs });
-  const limiter = new LoginLimiter();
+  const clock = o.now ? { now: o.now } : {};
+  const sessions = new Sessions({ ttlMs: sessionTtlMs, ...clock });
+  const limiter = new LoginLimiter(clock);
   const ring = TelemetryRing.forInterval(config.telemetry.intervalSec);
   const topicOf = (channel: 'state' | 'telemetry') => {
     const s = o.status();
@@ -119,23 +137,37 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const sources = { ...(feed ? { jobs: () => feed.list() } : {}), ...o.sources };
   const routes = apiRoutes({
     log, agentVersion: o.agentVersion, startedAt, config, env, status: o.status, sources,
-    secret, sessions, limiter, settings, ring, logs: o.logs ?? null, live, sessionTtlMs, updateRefused: o.updateRefused ?? (() => null),
+    secret, sessions, limiter, settings, ring, logs: o.logs ?? null, live, sessionTtlMs, secureCookie: config.dashboard.https, updateRefused: o.updateRefused ?? (() => null),
   });
-  const server = createDashboardServer({ log, sessions, routes, live, assets: o.assets ?? UI_ASSETS });
-  await listen(server, config.dashboard.port, config.dashboard.host);
-  const port = (server.address() as { port: number }).port;
   const host = config.dashboard.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // HTTPS: the certificate made on the device once and kept in its state directory; the port answers
+  // plain HTTP only with a redirect to https:// (https-port.ts).
+  const tls = config.dashboard.https
+    ? loadOrCreateCertificate(o.certStore ?? new StateStore(config.stateDir), { names: () => deviceNames(host), warn: (msg, why) => log.warn(msg, { why }) })
+    : null;
+  const certSha256 = tls ? fingerprintOf(tls.cert) : null;
+  if (tls?.created) log.info('made a self-signed certificate for the dashboard', { sha256: certSha256 });
+  const deps = { log, sessions, routes, live, assets: o.assets ?? UI_ASSETS };
+  const secure = tls ? createDashboardServer({ ...deps, tls }) : null;
+  const server = secure ?? createDashboardServer(deps);
+  const front = secure ? httpsPort(secure) : null;
+  await listen(front ?? server, config.dashboard.port, host);
+  const port = ((front ?? server).address() as { port: number }).port;
+  const scheme = tls ? 'https' : 'http';
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   // On all addresses: say where a browser on the LAN finds it.
   const lan = host === '0.0.0.0' || host === '::'
-    ? Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).slice(0, 4).map((a) => `http://${a!.address}:${port}`)
+    ? Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).slice(0, 4).map((a) => `${scheme}://${a!.address}:${port}`)
     : [];
   log.info('dashboard listening', { url, ...(lan.length ? { open: lan.join(' ') } : {}), login: secret.mode });
+  // The line to compare with what the browser shows before trusting the self-signed certificate.
+  if (certSha256) log.info(`dashboard certificate SHA-256 fingerprint: ${certSha256}`);
   secret.announce();
 
   return {
     url,
     port,
+    certSha256,
     telemetry(metrics, at = Date.now()) {
       ring.push(at, metrics);
       seq++;
@@ -144,8 +176,15 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     async stop() {
       unsubscribe?.();
       live.close();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      if (front) {
+        const closed = new Promise<void>((r) => front.close(() => r()));
+        server.closeAllConnections();
+        front.destroyAll();
+        await closed;
+      } else {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
     },
   };
 }

@@ -1,8 +1,10 @@
 // The dashboard's HTTP server (node:http, no framework): static UI from the embedded gzipped assets, a
 // JSON API under /api, and the live WebSocket on /api/live. Authentication, body parsing and errors are
 // handled here once; the handlers in api.ts only produce results. The HTTP API is described in README.md
-// beside this file.
+// beside this file. With `tls` it is an HTTPS server (behind https-port.ts, which owns the listening port).
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { Logger } from '@sosna/protocol';
@@ -112,9 +114,13 @@ export interface ServerDeps {
   routes: Record<string, ApiRoute>; // "METHOD /api/path"
   live: LiveHub;
   assets: Record<string, UiAsset>;
+  /** Serve HTTPS with this key and certificate (PEM). */
+  tls?: { key: string; cert: string } | null;
 }
 
-export function createDashboardServer(deps: ServerDeps): Server {
+export function createDashboardServer(deps: ServerDeps & { tls: { key: string; cert: string } }): HttpsServer;
+export function createDashboardServer(deps: ServerDeps): Server | HttpsServer;
+export function createDashboardServer(deps: ServerDeps): Server | HttpsServer {
   const { log, sessions, routes, live, assets } = deps;
   const tokenOf = (req: IncomingMessage) => readCookie(req.headers.cookie, SESSION_COOKIE);
 
@@ -159,14 +165,15 @@ export function createDashboardServer(deps: ServerDeps): Server {
     send(res, 404, 'not found', { 'Content-Type': 'text/plain' });
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       const e = err instanceof HttpError ? err : new HttpError(500, 'internal', 'internal error');
       if (!(err instanceof HttpError)) log.warn('dashboard request failed', { path: req.url, error: (err as Error).message });
       if (res.headersSent) return void res.destroy();
       sendJson(res, e.status, { error: e.code, message: e.message, ...e.extra }, e.headers);
     });
-  });
+  };
+  const server = deps.tls ? createHttpsServer({ key: deps.tls.key, cert: deps.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, onRequest) : createServer(onRequest);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;

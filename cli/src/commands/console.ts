@@ -1,6 +1,6 @@
 // `sosna console ...`: operator commands over MQTT, through the hub's console service.
 import type { Command } from 'commander';
-import { devicesService, parseConfigAssignment, SetConfigChunk } from '@sosna/protocol';
+import { DashboardInfo, devicesService, parseConfigAssignment, SetConfigChunk } from '@sosna/protocol';
 import type { DeviceFilter, DeviceSummary, DeviceTarget } from '@sosna/protocol';
 import { ago, bytes, table } from '../table.js';
 import { callTimeout, connOptions, inheritConnFlags } from './console-session.js';
@@ -167,6 +167,12 @@ export function formatDevice(d: DeviceSummary, now = Date.now()): string {
   ];
   const [row] = deviceRows([d], now);
   lines.push(`  cpu ${row![5]}, memory ${row![6]}, load ${row![7]}`);
+  // its local dashboard; over HTTPS with the certificate's fingerprint, to compare with what a browser shows
+  const dash = DashboardInfo.safeParse(d.inventory?.dashboard);
+  if (dash.success) {
+    const { https, port, certSha256 } = dash.data;
+    lines.push(`  dashboard ${https ? 'https' : 'http'} on port ${port}${certSha256 ? `, certificate SHA-256 ${certSha256}` : ''}`);
+  }
   if (d.telemetry) lines.push(`  telemetry ${Object.entries(d.telemetry).slice(0, 12).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (d.config) {
     const c = d.config;

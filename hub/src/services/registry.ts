@@ -54,10 +54,10 @@ export async function startRegistry(deps: RegistryDeps): Promise<Registry> {
     const now = Date.now();
     if (msg.data.status === 'online') {
       sessionAt.set(t.deviceId, msg.data.at);
-      const { inventory, hardware, profiles, benchmarks, jobs, owner } = msg.data;
+      const { inventory, hardware, profiles, benchmarks, jobs, owner, dashboard } = msg.data;
       store.recordBirth(t.deviceId, {
         at: now, name: msg.data.name, agentVersion: msg.data.agentVersion,
-        inventory: { ...inventory, ...(hardware ? { hardware } : {}), ...(profiles ? { profiles } : {}), ...(benchmarks ? { benchmarks } : {}), ...(jobs ? { jobs } : {}), ...(owner ? { owner } : {}) },
+        inventory: { ...inventory, ...(hardware ? { hardware } : {}), ...(profiles ? { profiles } : {}), ...(benchmarks ? { benchmarks } : {}), ...(jobs ? { jobs } : {}), ...(owner ? { owner } : {}), ...(dashboard ? { dashboard } : {}) },
       });
       online.add(t.deviceId);
       refusals.delete(t.deviceId);
