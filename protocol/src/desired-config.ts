@@ -14,7 +14,7 @@ type Leaf = 'string' | 'number' | 'boolean' | 'list';
  * hubs, the device's own commands (system.*), and the owner's wallet (payouts are approved to it: a hub
  * that could change it could pay itself).
  */
-const NOT_REMOTE = [/^hub\./, /^hubPreference$/, /^owner$/, /^provisioningKey$/, /^stateDir$/, /^dashboard\.password/, /^chain\./, /^system\./];
+const NOT_REMOTE = [/^hub\./, /^hubPreference$/, /^owner$/, /^provisioningKey$/, /^stateDir$/, /^dashboard\.password/, /^dashboard\.https$/, /^chain\./, /^system\./];
 
 /** DeviceConfig paths (dotted) a hub may set, with the kind of value each takes. */
 export const REMOTE_CONFIG_FIELDS: ReadonlyMap<string, Leaf> = new Map(
