@@ -1,6 +1,6 @@
 // Hostile workloads (SONM whitepaper 2.8.1: a miner's machine must be safe from the jobs it runs). A buyer's
 // job goes through the agent's real path (JobManager -> JobRunner -> containerSpec -> a private Docker
-// Engine, test/docker.ts) with a script that tries the usual ways out of a container, one line per attempt:
+// Engine, test/docker.ts, configured as the sosna image's engine: user namespaces, no new privileges) with a script that tries the usual ways out of a container, one line per attempt:
 // `ESCAPE <name> ok|blocked: <what it said>`. Every attempt must be blocked. The attempts that would change
 // the host if they worked write back the value they read (core_pattern, modprobe) or do nothing harmful.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DeviceConfig, JobSpec, silentLogger } from '@sosna/protocol';
 import type { DeviceJob, JobSpecInput, LogPiece, RunReport } from '@sosna/protocol';
 import { connectEngine, JobManager } from '../agent/src/jobs/index.js';
+import { dockerDaemonConfig } from '../provisioning/src/build/docker-daemon.js';
 import type { Engine, HubCalls } from '../agent/src/jobs/index.js';
 import { startPrivateDocker, sosnaContainers } from './docker.js';
 import type { PrivateDocker } from './docker.js';
@@ -83,6 +84,8 @@ async function runJob(spec: JobSpecInput): Promise<{ report: RunReport; stdout: 
 
 /** Each attempt is a shell snippet that exits 0 only when the escape worked. */
 const ATTEMPTS: [string, string][] = [
+  // the sosna image's engine remaps users: the job's root is an unprivileged uid on the host
+  ['host-root', 'read inside outside count < /proc/self/uid_map; echo "$inside $outside $count"; [ "$outside" = 0 ]'],
   ['capabilities', `! grep -qE '^CapEff:[[:space:]]+0+$' /proc/self/status && grep CapEff /proc/self/status`],
   ['new-privileges', `! grep -qE '^NoNewPrivs:[[:space:]]+1$' /proc/self/status && grep NoNewPrivs /proc/self/status`],
   ['mount', 'mkdir -p /tmp/m && mount -t tmpfs x /tmp/m'],
@@ -134,7 +137,8 @@ function attempts(stdout: string): Map<string, { ok: boolean; said: string }> {
 
 beforeAll(async () => {
   if (SKIP) return;
-  engine = await startPrivateDocker();
+  // the image's own daemon.json (provisioning): dockerd makes the dockremap user and its subordinate ids itself
+  engine = await startPrivateDocker({ daemonConfig: dockerDaemonConfig() });
   client = await connectEngine(engine.host);
 }, 120_000);
 
@@ -182,6 +186,11 @@ describe.skipIf(SKIP)('a hostile job cannot get out of its container', { timeout
     const rw = await runJob({ image: engine.images.local, command: ['sh', '-c', 'touch /x && echo wrote / && : > /proc/sys/kernel/core_pattern'], writableRoot: true });
     expect(rw.stdout).toBe('wrote /\n');
     expect(rw.report).toMatchObject({ state: 'failed', exitCode: 1 }); // the root is writable, /proc/sys is still not
+  });
+
+  it('the engine is the sosna image\'s: user namespaces on', async () => {
+    const info = await engine.docker.info();
+    expect(info.SecurityOptions).toContain('name=userns');
   });
 
   it('the engine runs the job as configured: no capabilities, read-only root, the pids ceiling, no host namespaces', async () => {
