@@ -104,7 +104,7 @@ const ATTEMPTS: [string, string][] = [
   ['unshare-user', 'unshare -U -r true'],
   ['unshare-mount', 'unshare -m true'],
   ['docker-socket', 'for p in /var/run/docker.sock /run/docker.sock "$HOST_DOCKER_SOCKET"; do [ -e "$p" ] && echo "$p" && exit 0; done; exit 1'],
-  ['agent-state', 'for p in "$HOST_STATE_DIR" /var/lib/sosna /etc/sosna; do [ -e "$p" ] && echo "$p" && exit 0; done; exit 1'],
+  ['agent-state', 'for p in "$HOST_STATE_DIR" /var/lib/sosna /etc/sosna /boot/sosna; do [ -e "$p" ] && echo "$p" && exit 0; done; exit 1'],
   // the host's processes (this test's node, the private dockerd) must not be visible
   ['host-processes', 'for c in /proc/[0-9]*/comm; do read n < "$c"; case "$n" in dockerd|containerd*|node|docker-registry) echo "$n" && exit 0;; esac; done; exit 1'],
   // no network: only loopback; with network: loopback and the container's own eth0, none of the host's
