@@ -5,7 +5,7 @@
 // installs the packages. stop() removes every container, stops the daemons and removes everything.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -86,7 +86,12 @@ function busyboxRootfs(dir: string): string {
   return tar;
 }
 
-export async function startPrivateDocker(): Promise<PrivateDocker> {
+export interface PrivateDockerOptions {
+  /** The daemon's config file (daemon.json), e.g. the sosna image's own (provisioning's dockerDaemonConfig()). */
+  daemonConfig?: Record<string, unknown>;
+}
+
+export async function startPrivateDocker(opts: PrivateDockerOptions = {}): Promise<PrivateDocker> {
   const why = dockerUnavailable();
   if (why) throw new Error(`cannot start a private dockerd: ${why}`);
   const dir = mkdtempSync('/tmp/sosna-dockerd-');
@@ -121,6 +126,9 @@ export async function startPrivateDocker(): Promise<PrivateDocker> {
     run('ip', ['link', 'set', bridge, 'up']);
     const socket = join(dir, 'docker.sock');
     const out = openSync(logFile, 'a');
+    writeFileSync(join(dir, 'daemon.json'), JSON.stringify(opts.daemonConfig ?? {}));
+    // a remapped root (userns-remap) must pass through the folders above its data root (mkdtemp makes 0700)
+    if (opts.daemonConfig?.['userns-remap']) chmodSync(dir, 0o711);
     const dockerd = spawn(
       'dockerd',
       [
@@ -130,7 +138,6 @@ export async function startPrivateDocker(): Promise<PrivateDocker> {
       ],
       { stdio: ['ignore', out, out] },
     );
-    writeFileSync(join(dir, 'daemon.json'), '{}');
     children.push(dockerd);
     docker = new Docker({ socketPath: socket });
     const d = docker;

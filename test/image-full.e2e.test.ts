@@ -129,7 +129,7 @@ describe.skipIf(SKIP)('the full x86_64 image in qemu', () => {
 
     // a buyer's job: the image from the archive, its stdout's digest as the result
     const t0 = Date.now();
-    const submitted = await cli(['console', 'jobs', 'submit', '--image', archive!.image, '--image-archive', archive!.url, '--image-sha256', archive!.sha256, '--bid', '1', '--', 'sh', '-c', 'echo "hello from $(uname -m) on $SOSNA_DEVICE_ID"'], { env: profile() });
+    const submitted = await cli(['console', 'jobs', 'submit', '--image', archive!.image, '--image-archive', archive!.url, '--image-sha256', archive!.sha256, '--bid', '1', '--', 'sh', '-c', 'echo "hello from $(uname -m) on $SOSNA_DEVICE_ID"; cat /proc/self/uid_map >&2'], { env: profile() });
     expect(submitted.code, submitted.output).toBe(0);
     const jobId = submitted.stdout.trim();
     const job = await g.until(`${jobId} finished`, async () => {
@@ -143,6 +143,9 @@ describe.skipIf(SKIP)('the full x86_64 image in qemu', () => {
     expect(archive!.requests).toBe(1); // the device fetched the archive (and nothing else) from the host
     const logs = await cli(['console', 'jobs', 'logs', jobId], { env: profile() });
     expect(logs.stdout).toContain(`hello from x86_64 on ${deviceId}`);
+    // the image's engine remaps users (etc/docker/daemon.json "userns-remap"): the job's root is not the host's
+    // (stderr, so that the digest of stdout stays the same)
+    expect(logs.output).toMatch(/^\s*0\s+[1-9]\d*\s+\d+\s*$/m);
     console.log(
       `full image: built in ${buildSeconds.toFixed(0)} s; ${(manifest.image.size / 2 ** 20).toFixed(0)} MiB raw, ${(manifest.compressed.size / 2 ** 20).toFixed(0)} MiB zstd; ` +
         `docker ${manifest.versions.docker?.version}; ` +

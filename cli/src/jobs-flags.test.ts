@@ -23,6 +23,9 @@ describe('jobs submit flags', () => {
     });
     const svc = JobSpec.parse(specFromFlags({ image: 'nginx', service: true, port: ['80', '53/udp'] }, []));
     expect(svc).toMatchObject({ kind: 'service', network: true, ports: [{ port: 80, protocol: 'tcp' }, { port: 53, protocol: 'udp' }] });
+    // a read-only root unless asked; the field is left out unless asked (older devices refuse unknown fields)
+    expect(parsed).not.toHaveProperty('writableRoot');
+    expect(JobSpec.parse(specFromFlags({ image: 'x', writableRoot: true }, [])).writableRoot).toBe(true);
   });
 
   it('names a bad flag', () => {

@@ -104,6 +104,8 @@ export const DeviceConfig = z
         bindAddress: z.string().min(1).max(64).default('0.0.0.0'),
         /** Output forwarded to the hub per job: rate bound; beyond it output is dropped (and counted). */
         logBytesPerSec: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+        /** The most processes one job may have (a fork bomb stops here); a job asking for fewer gets its own figure. */
+        pidsLimit: z.number().int().min(8).max(4_194_304).default(512),
         /** Stalled-job failures within an hour that mark the device unhealthy. */
         unhealthyAfter: z.number().int().min(1).max(100).default(3),
       })

@@ -54,6 +54,12 @@ describe('job spec', () => {
     expect(spec.bid).toBe(10n ** 21n);
   });
 
+  it('runs on a read-only root unless the buyer asks for a writable one (the field is absent unless asked)', () => {
+    expect(JobSpec.parse({ image: 'x' })).not.toHaveProperty('writableRoot');
+    expect(JobSpec.parse({ image: 'x', writableRoot: true }).writableRoot).toBe(true);
+    expect(issues({ image: 'x', writableRoot: 'yes' })).toMatch(/writableRoot/);
+  });
+
   it('refuses unknown fields at every level, naming them', () => {
     expect(issues({ image: 'x', colour: 'red' })).toMatch(/colour/);
     expect(issues({ image: 'x', resources: { cpus: 1, ram: 5 } })).toMatch(/resources.*ram/);

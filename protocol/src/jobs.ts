@@ -150,6 +150,12 @@ export const JobSpec = z
     kind: z.enum(['batch', 'service']).default('batch'),
     /** Container ports a service publishes on the device (endpoints host:port are reported). */
     ports: z.array(PortSpec).max(16).default([]),
+    /**
+     * A writable root filesystem. Off: the image's files are read-only, the job writes to a tmpfs /tmp and
+     * to the folder of its declared output (see docs/architecture.md "Hostile workloads"). Optional without
+     * a default, so that a spec which does not ask carries no field an older device would refuse.
+     */
+    writableRoot: z.boolean().optional(),
     /** Network access; off (no interfaces but loopback) unless asked. */
     network: z.boolean().default(false),
     /** The declared output whose sha256 is the result: a path copied out of the container, else stdout. */

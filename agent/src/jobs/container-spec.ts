@@ -1,5 +1,9 @@
 // The engine's container definition for a run (pure): the job's limits, no privileges, no network
 // unless asked, GPUs through device requests, published ports, and the labels that find it again.
+// A job is hostile until shown otherwise (docs/architecture.md "Hostile workloads"): no capabilities at
+// all, no new privileges through setuid files, the device's pids ceiling, a read-only root unless the
+// buyer asks (then a tmpfs /tmp and a volume for the declared output), no host namespaces, no host mounts.
+import { posix } from 'node:path';
 import type { DeviceJob } from '@sosna/protocol';
 
 export const LABEL_JOB = 'sosna.job';
@@ -24,7 +28,13 @@ export interface ContainerBody {
     Privileged: false;
     CapDrop: string[];
     SecurityOpt: string[];
+    ReadonlyRootfs: boolean;
+    Tmpfs?: Record<string, string>;
+    Mounts?: { Type: 'volume'; Source: ''; Target: string }[];
     NetworkMode: string;
+    IpcMode: 'private';
+    PidMode: '';
+    UTSMode: '';
     PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
     DeviceRequests?: { Driver: string; Count: number; Capabilities: string[][] }[];
     Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
@@ -36,9 +46,31 @@ export interface ContainerBody {
 /** Container names: `sosna-` + the run id (ids are already limited to name-safe characters). */
 export const containerName = (runId: string) => `sosna-${runId}`;
 
-export function containerSpec(job: DeviceJob, deviceId: string, bindAddress: string): ContainerBody {
+/** What the device decides, not the buyer. */
+export interface ContainerPolicy {
+  /** Address published service ports bind to. */
+  bindAddress: string;
+  /** The device's ceiling on a job's processes (jobs.pidsLimit). */
+  pidsLimit: number;
+}
+
+/**
+ * Where the declared output is written when the root is read-only: its folder (an anonymous volume, which
+ * starts with the image's files there and which the engine can copy out, unlike a tmpfs), or the path
+ * itself for an output at the top level (`/out`: then a folder the job fills).
+ */
+export function outputMount(path: string): string {
+  const p = posix.normalize(path).replace(/\/+$/, '') || '/';
+  const dir = posix.dirname(p);
+  return dir === '/' ? p : dir;
+}
+
+export function containerSpec(job: DeviceJob, deviceId: string, policy: ContainerPolicy): ContainerBody {
   const s = job.spec;
   const r = s.resources;
+  const { bindAddress } = policy;
+  const readOnly = s.writableRoot !== true;
+  const outDir = readOnly && s.output ? outputMount(s.output.path) : null;
   const ports = s.ports.map((p) => `${p.port}/${p.protocol}`);
   const gpus = r.gpus;
   return {
@@ -56,12 +88,22 @@ export function containerSpec(job: DeviceJob, deviceId: string, bindAddress: str
       NanoCpus: Math.round(r.cpus * 1e9),
       Memory: r.memoryBytes,
       MemorySwap: r.memoryBytes, // no swap: above the limit is an OOM kill
-      PidsLimit: r.pids,
+      PidsLimit: Math.min(r.pids, policy.pidsLimit),
       Privileged: false,
-      // Docker's default set minus what a job has no business with
-      CapDrop: ['NET_RAW', 'MKNOD', 'AUDIT_WRITE', 'SYS_CHROOT', 'SETFCAP'],
+      // none of Docker's default set: no chown/setuid/kill-any/raw sockets/mknod; the engine still lets a
+      // job bind ports below 1024 in its own network namespace (ip_unprivileged_port_start=0)
+      CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges:true'],
+      ReadonlyRootfs: readOnly,
+      // a tmpfs is charged to the container's memory: its size is the job's memory limit (an output in
+      // /tmp itself gets the volume there instead: the engine cannot copy out of a tmpfs)
+      ...(readOnly && outDir !== '/tmp' ? { Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${r.memoryBytes}` } } : {}),
+      ...(outDir ? { Mounts: [{ Type: 'volume' as const, Source: '' as const, Target: outDir }] } : {}),
       NetworkMode: s.network ? 'bridge' : 'none',
+      // the engine's own namespaces, never the host's (a daemon default of `shareable` IPC is not wanted either)
+      IpcMode: 'private',
+      PidMode: '',
+      UTSMode: '',
       ...(ports.length ? { PortBindings: Object.fromEntries(ports.map((p) => [p, [{ HostIp: bindAddress, HostPort: '' }]])) } : {}),
       ...(gpus && (gpus.vendor ?? 'nvidia') === 'nvidia' ? { DeviceRequests: [{ Driver: 'nvidia', Count: gpus.count, Capabilities: [['gpu']] }] } : {}),
       ...(gpus && (gpus.vendor === 'amd' || gpus.vendor === 'intel')

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { JobSpec } from '@sosna/protocol';
 import { Demuxer, frame } from './demux.js';
 import { compareApi, negotiateApi, noEngineReason, resolveEndpoint } from './engine.js';
-import { containerSpec, endpointsOf } from './container-spec.js';
+import { containerSpec, endpointsOf, outputMount } from './container-spec.js';
 import { digestTar, readTar } from './tar-digest.js';
 import { deviceHealth, HOUR_MS, watch } from './watchdog.js';
 import { LogForwarder } from './forwarder.js';
@@ -62,9 +62,45 @@ describe('engine endpoint and API version', () => {
 
 describe('container definition', () => {
   const job = (spec: object) => ({ id: 'j-x.0.0', jobId: 'j-x', leaseSec: 30, issuedAt: 0, spec: JobSpec.parse({ image: 'busybox', ...spec }) });
+  const policy = { bindAddress: '0.0.0.0', pidsLimit: 512 };
+
+  it('treats the job as hostile: no capabilities, no new privileges, read-only root with a tmpfs /tmp, no host namespaces or mounts', () => {
+    const h = containerSpec(job({ resources: { memoryBytes: 64 * 2 ** 20 } }), 'd', policy).HostConfig;
+    expect(h).toMatchObject({ Privileged: false, CapDrop: ['ALL'], ReadonlyRootfs: true, NetworkMode: 'none', IpcMode: 'private', PidMode: '', UTSMode: '' });
+    expect(h.SecurityOpt).toEqual(['no-new-privileges:true']);
+    expect(h.Tmpfs).toEqual({ '/tmp': `rw,nosuid,nodev,size=${64 * 2 ** 20}` });
+    expect(h.Mounts).toBeUndefined();
+    expect(Object.keys(h)).not.toContain('Binds');
+    expect(Object.keys(h)).not.toContain('CapAdd');
+    expect(Object.keys(h)).not.toContain('UsernsMode'); // the daemon's remapping applies
+    // with network: its own bridge namespace, never the host's
+    expect(containerSpec(job({ network: true }), 'd', policy).HostConfig.NetworkMode).toBe('bridge');
+  });
+
+  it('caps the pids limit at the device\'s ceiling; a job asking for fewer gets its own figure', () => {
+    expect(containerSpec(job({}), 'd', { ...policy, pidsLimit: 64 }).HostConfig.PidsLimit).toBe(64); // the spec's default is 512
+    expect(containerSpec(job({ resources: { pids: 10_000 } }), 'd', policy).HostConfig.PidsLimit).toBe(512);
+    expect(containerSpec(job({ resources: { pids: 32 } }), 'd', policy).HostConfig.PidsLimit).toBe(32);
+  });
+
+  it('gives a read-only job a writable folder for its declared output; a writable root needs neither', () => {
+    expect(outputMount('/out/r.txt')).toBe('/out');
+    expect(outputMount('/out/sub/r.txt')).toBe('/out/sub');
+    expect(outputMount('/out')).toBe('/out');
+    expect(outputMount('/out/')).toBe('/out');
+    expect(containerSpec(job({ output: { path: '/out/r.txt' } }), 'd', policy).HostConfig.Mounts).toEqual([{ Type: 'volume', Source: '', Target: '/out' }]);
+    // an output in /tmp: a volume there instead of the tmpfs (the engine cannot copy out of a tmpfs)
+    const t = containerSpec(job({ output: { path: '/tmp/r.txt' } }), 'd', policy).HostConfig;
+    expect(t.Mounts).toEqual([{ Type: 'volume', Source: '', Target: '/tmp' }]);
+    expect(t.Tmpfs).toBeUndefined();
+    const rw = containerSpec(job({ writableRoot: true, output: { path: '/out/r.txt' } }), 'd', policy).HostConfig;
+    expect(rw).toMatchObject({ ReadonlyRootfs: false, CapDrop: ['ALL'] });
+    expect(rw.Tmpfs).toBeUndefined();
+    expect(rw.Mounts).toBeUndefined();
+  });
 
   it('applies limits, drops privileges, keeps the network off, labels the run', () => {
-    const c = containerSpec(job({ command: ['echo', 'hi'], env: { A: '1', SOSNA_RUN_ID: 'forged' }, resources: { cpus: 1.5, memoryBytes: 64 * 2 ** 20, pids: 32 } }), 'dev-1', '0.0.0.0');
+    const c = containerSpec(job({ command: ['echo', 'hi'], env: { A: '1', SOSNA_RUN_ID: 'forged' }, resources: { cpus: 1.5, memoryBytes: 64 * 2 ** 20, pids: 32 } }), 'dev-1', policy);
     expect(c).toMatchObject({ name: 'sosna-j-x.0.0', Image: 'busybox', Cmd: ['echo', 'hi'], Labels: { 'sosna.job': 'j-x.0.0', 'sosna.device': 'dev-1', 'sosna.hub-job': 'j-x' } });
     expect(c.Env).toEqual(['A=1', 'SOSNA_JOB_ID=j-x', 'SOSNA_RUN_ID=j-x.0.0', 'SOSNA_DEVICE_ID=dev-1']);
     expect(c.HostConfig).toMatchObject({ NanoCpus: 1.5e9, Memory: 64 * 2 ** 20, MemorySwap: 64 * 2 ** 20, PidsLimit: 32, Privileged: false, NetworkMode: 'none' });
@@ -73,9 +109,9 @@ describe('container definition', () => {
   });
 
   it('publishes service ports and asks for GPUs', () => {
-    const c = containerSpec(job({ kind: 'service', network: true, ports: [{ port: 80 }], resources: { gpus: { count: 2, vendor: 'nvidia' } } }), 'd', '127.0.0.1');
+    const c = containerSpec(job({ kind: 'service', network: true, ports: [{ port: 80 }], resources: { gpus: { count: 2, vendor: 'nvidia' } } }), 'd', { ...policy, bindAddress: '127.0.0.1' });
     expect(c.HostConfig).toMatchObject({ NetworkMode: 'bridge', PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] }, DeviceRequests: [{ Driver: 'nvidia', Count: 2, Capabilities: [['gpu']] }] });
-    expect(containerSpec(job({ resources: { gpus: { count: 1, vendor: 'amd' } } }), 'd', '0.0.0.0').HostConfig.Devices?.map((d) => d.PathOnHost)).toEqual(['/dev/kfd', '/dev/dri']);
+    expect(containerSpec(job({ resources: { gpus: { count: 1, vendor: 'amd' } } }), 'd', policy).HostConfig.Devices?.map((d) => d.PathOnHost)).toEqual(['/dev/kfd', '/dev/dri']);
   });
 
   it('turns published ports into endpoints', () => {

@@ -121,6 +121,7 @@ export class JobManager {
       deviceId: this.d.deviceId,
       publicHost: this.d.config.publicHost ?? firstPublicIpv4(),
       bindAddress: this.d.config.bindAddress,
+      pidsLimit: this.d.config.pidsLimit,
       tmpDir: join(this.d.stateDir, 'tmp'),
       log: this.d.log,
       forwarder,

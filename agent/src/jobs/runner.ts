@@ -26,6 +26,8 @@ export interface RunnerDeps {
   deviceId: string;
   publicHost: string;
   bindAddress: string;
+  /** The device's ceiling on a job's processes (jobs.pidsLimit). */
+  pidsLimit: number;
   tmpDir: string;
   log: Logger;
   forwarder: LogForwarder;
@@ -206,7 +208,7 @@ export class JobRunner {
 
   private async create(): Promise<Docker.Container> {
     const { docker } = this.d.engine;
-    const body = containerSpec(this.rec.job, this.d.deviceId, this.d.bindAddress);
+    const body = containerSpec(this.rec.job, this.d.deviceId, { bindAddress: this.d.bindAddress, pidsLimit: this.d.pidsLimit });
     let c: Docker.Container;
     try {
       c = await docker.createContainer(body);

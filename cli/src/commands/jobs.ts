@@ -19,7 +19,7 @@ export function parseDuration(text: string): number {
 export interface SubmitFlags {
   image?: string; imageArchive?: string; imageSha256?: string; cpus?: string; memory?: string; pids?: string; disk?: string;
   gpus?: string; gpuVendor?: string; gpuModel?: string; gpuVramMin?: string; replicas?: string; timeout?: string; bid?: string;
-  env?: string[]; service?: boolean; port?: string[]; network?: boolean; output?: string; stall?: string; arch?: string; spec?: string;
+  env?: string[]; service?: boolean; port?: string[]; network?: boolean; writableRoot?: boolean; output?: string; stall?: string; arch?: string; spec?: string;
 }
 
 const number = (flag: string, text: string) => {
@@ -129,6 +129,7 @@ export function specFromFlags(o: SubmitFlags, command: string[]): JobSpecInput {
     kind: o.service ? 'service' : 'batch',
     ports,
     network: o.network || ports.length > 0,
+    ...(o.writableRoot ? { writableRoot: true } : {}),
     ...(o.output ? { output: { path: o.output } } : {}),
     ...(o.stall ? { watchdog: { stallSec: parseDuration(o.stall) } } : {}),
     ...(o.arch ? { constraints: { arch: o.arch } } : {}),
@@ -196,6 +197,7 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
     .option('--service', 'a service: keeps running, restarted when it dies, until its duration limit')
     .option('--port <port>', 'container port a service publishes (repeatable; implies --network)', collect)
     .option('--network', 'give the container network access (off by default)')
+    .option('--writable-root', "let the job write its image's root filesystem (read-only by default: /tmp and the output's folder are writable)")
     .option('--output <path>', 'declared output: its sha256 is the result (default: stdout)')
     .option('--stall <duration>', 'watchdog: restart, then fail, a job without output or CPU time this long')
     .option('--arch <arch>', 'only devices of this CPU architecture')

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GPT_TYPE } from '../image/layout.js';
+import { dockerDaemonConfig, writeDockerDaemonConfig } from './docker-daemon.js';
 import { debootstrapArgs, FULL_ARCH, FULL_MIRROR, FULL_PACKAGES, FULL_SUITE, fullKernelArgs, fullPackages, rootfsCacheName } from './full.js';
 
 describe('the full image per architecture', () => {
@@ -42,5 +46,17 @@ describe('the full image per architecture', () => {
   it('runs debootstrap natively on x86_64 and as a foreign first stage for arm64', () => {
     expect(debootstrapArgs('x86_64', '/w/rootfs', '/c')).toEqual(['--variant=minbase', '--cache-dir=/c', `--include=${fullPackages('x86_64').join(',')}`, FULL_SUITE, '/w/rootfs', FULL_MIRROR]);
     expect(debootstrapArgs('arm64', '/w/rootfs', '/c')).toEqual(['--foreign', '--arch=arm64', '--variant=minbase', '--cache-dir=/c', `--include=${fullPackages('arm64').join(',')}`, FULL_SUITE, '/w/rootfs', FULL_MIRROR]);
+  });
+
+  it('configures the image\'s Docker Engine for hostile jobs: user namespaces and no new privileges', () => {
+    expect(dockerDaemonConfig()).toEqual({ 'userns-remap': 'default', 'no-new-privileges': true });
+    const rootfs = mkdtempSync(join(tmpdir(), 'sosna-daemon-json-'));
+    try {
+      const file = writeDockerDaemonConfig(rootfs);
+      expect(file).toBe(join(rootfs, 'etc/docker/daemon.json'));
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(dockerDaemonConfig());
+    } finally {
+      rmSync(rootfs, { recursive: true, force: true });
+    }
   });
 });

@@ -8,6 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { unmountBelowSync } from './mounts.js';
+import { writeDockerDaemonConfig } from './docker-daemon.js';
 import { join } from 'node:path';
 import { DEBIAN_ARCH, GPT_TYPE, ROOT_PARTITION_NAME } from '../image/layout.js';
 import type { Arch } from '../image/layout.js';
@@ -189,8 +190,9 @@ export async function buildFullParts(ctx: BuildContext): Promise<BuiltParts> {
   // /boot becomes the FAT partition's mount point
   for (const f of readdirSync(boot)) rmSync(join(boot, f), { recursive: true, force: true });
 
-  ctx.progress('rootfs: sosna overlay (agent service, networkd DHCP, journald in RAM, fstab), Node, the agent');
+  ctx.progress('rootfs: sosna overlay (agent service, networkd DHCP, journald in RAM, fstab), Docker with user namespaces, Node, the agent');
   cpSync(join(ctx.osImageDir, 'full', 'overlay'), rootfs, { recursive: true, verbatimSymlinks: true, force: true });
+  writeDockerDaemonConfig(rootfs);
   const node = await guestNode(ctx);
   mkdirSync(join(rootfs, 'usr/local/bin'), { recursive: true });
   copyFileSync(node.bin, join(rootfs, 'usr/local/bin/node'));
