@@ -1,0 +1,124 @@
+// Raw MQTT over node:net for tests and benches that play a hostile client: packets built by hand (MQTT 3.1.1),
+// oversized claims streamed with back-pressure, bounded waits for the hub to close a socket.
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+
+/** MQTT remaining-length bytes. */
+export function remainingLength(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+const str = (s: string) => {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+};
+
+/** A CONNECT (MQTT 3.1.1, clean session, keepalive 60 s), with username and password when given. */
+export function connectPacket(o: { clientId: string; username?: string; password?: string }): Buffer {
+  const flags = 0x02 | (o.username !== undefined ? 0x80 : 0) | (o.password !== undefined ? 0x40 : 0);
+  const body = Buffer.concat([
+    str('MQTT'), Buffer.from([4, flags, 0, 60]), str(o.clientId),
+    ...(o.username !== undefined ? [str(o.username)] : []), ...(o.password !== undefined ? [str(o.password)] : []),
+  ]);
+  return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
+}
+
+/** The fixed header of a packet of `type` (1 CONNECT, 3 PUBLISH, ...) whose remaining length claims `bytes`. */
+export const fixedHeader = (type: number, bytes: number) => Buffer.concat([Buffer.from([type << 4]), remainingLength(bytes)]);
+
+/** The start of a QoS 0 PUBLISH on `topic` whose payload claims `payloadBytes`: fixed header and topic. */
+export function publishStart(topic: string, payloadBytes: number): Buffer {
+  const t = str(topic);
+  return Buffer.concat([Buffer.from([0x30]), remainingLength(t.length + payloadBytes), t]);
+}
+
+export function openRaw(port: number, host = '127.0.0.1'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host });
+    s.once('connect', () => {
+      s.off('error', reject);
+      s.on('error', () => {}); // a reset by the hub is what these tests expect
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+/** Resolves when the socket closes; rejects after `timeoutMs` (a bounded deadline, not a speed claim). */
+export function closedWithin(s: Socket, timeoutMs: number, what = 'the hub to close the socket'): Promise<void> {
+  if (s.destroyed && s.closed) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no close within ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    s.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/** Reads `n` bytes (e.g. a CONNACK); rejects if the socket closes first or after `timeoutMs`. */
+export function readBytes(s: Socket, n: number, timeoutMs = 20_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const done = (err: Error | null, v?: Buffer) => {
+      clearTimeout(t);
+      s.off('data', onData);
+      s.off('close', onClose);
+      if (err) reject(err);
+      else resolve(v!);
+    };
+    const onData = (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= n) done(null, got.subarray(0, n));
+    };
+    const onClose = () => done(new Error(`socket closed after ${got.length} of ${n} bytes`));
+    const t = setTimeout(() => done(new Error(`no ${n} bytes within ${timeoutMs} ms`)), timeoutMs);
+    s.on('data', onData);
+    s.once('close', onClose);
+  });
+}
+
+/**
+ * Writes `head`, then zeros until `total` bytes are written or the socket closes, honouring back-pressure (as a
+ * client streaming a big packet would). Resolves with the bytes the kernel took before the socket closed - what a
+ * hub that buffers the packet would have to hold - and whether the hub closed it before all were sent.
+ */
+export function stream(s: Socket, head: Buffer, total: number, opts: { signal?: AbortSignal; chunkBytes?: number } = {}): Promise<{ sent: number; closedEarly: boolean }> {
+  const chunk = Buffer.alloc(opts.chunkBytes ?? 64 * 1024);
+  return new Promise((resolve) => {
+    let sent = 0;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      resolve({ sent, closedEarly: sent < total });
+    };
+    s.once('close', finish);
+    opts.signal?.addEventListener('abort', () => s.destroy(), { once: true });
+    const count = (n: number) => (err?: Error | null) => {
+      if (!err) sent += n;
+    };
+    let written = 0;
+    const pump = () => {
+      if (s.destroyed) return;
+      if (written === 0) {
+        s.write(head, count(head.length));
+        written = head.length;
+      }
+      while (written < total && !s.destroyed) {
+        const n = Math.min(chunk.length, total - written);
+        written += n;
+        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n), count(n))) return void s.once('drain', pump);
+      }
+      if (written >= total) s.end(); // all sent: wait for the hub's answer (or close)
+    };
+    pump();
+  });
+}
