@@ -1,5 +1,6 @@
 // Raw MQTT over node:net for tests and benches that play a hostile client: packets built by hand (MQTT 3.1.1),
 // oversized claims streamed with back-pressure, bounded waits for the hub to close a socket.
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 
@@ -121,4 +122,21 @@ export function stream(s: Socket, head: Buffer, total: number, opts: { signal?: 
     };
     pump();
   });
+}
+
+/**
+ * `sockets` raw connections at once, each streaming one packet (a CONNECT by default) whose header claims
+ * `claimBytes`, none authenticated. Resolves when every one is closed (by the hub, or by `signal`), with what each
+ * got into the kernel and whether the hub closed it before it had sent everything.
+ */
+export async function flood(port: number, o: { sockets: number; claimBytes: number; signal?: AbortSignal; host?: string }): Promise<{ sent: number; closedEarly: boolean }[]> {
+  const conns = await Promise.all(Array.from({ length: o.sockets }, () => openRaw(port, o.host).catch(() => null)));
+  return Promise.all(conns.map((s) => (s ? stream(s, fixedHeader(1, o.claimBytes), o.claimBytes + 5, { signal: o.signal }) : { sent: 0, closedEarly: true })));
+}
+
+/** Resident memory of a process from /proc (Linux), MiB: now (VmRSS) and its peak so far (VmHWM). */
+export function memoryMiB(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
