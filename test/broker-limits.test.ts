@@ -11,7 +11,8 @@ import type { Hub } from '@sosna/hub';
 import { connectOnce, subscribeAsync, topics, usernames } from '@sosna/protocol';
 import type { MqttClient } from '@sosna/protocol';
 import { captureLogger, tempDir, waitFor } from './helpers.js';
-import { closedWithin, connectPacket, fixedHeader, openRaw, publishStart, readBytes, stream } from './mqtt-raw.js';
+import { randomBytes } from 'node:crypto';
+import { closedWithin, connectPacket, fixedHeader, openRaw, openRawWebSocket, publishStart, readBytes, stream, wsFrameHeader } from './mqtt-raw.js';
 
 const MiB = 1024 * 1024;
 const CLAIM = 64 * MiB;
@@ -158,6 +159,51 @@ describe('packet size after authentication', () => {
     await waitFor('the small message at the hub', () => seen.includes(4000));
     expect(seen).toEqual([4000]);
     await unsub();
+  });
+});
+
+describe('WebSocket messages before authentication', () => {
+  // a hub that allows 64 MiB payloads (so ws' own maxPayload is over 64 MiB): only the guard's frame check is left
+  let roomy: Hub;
+  beforeAll(async () => {
+    roomy = await startHub({
+      dataDir: join(tmp.dir, 'roomy'), mqtt: { host: '127.0.0.1', port: 0, wsPort: 0, maxPayloadBytes: CLAIM, connectTimeoutMs: 60_000 }, scryptN: 1024, chain: { mode: 'off' },
+    }, { log: captured.log });
+  });
+  afterAll(async () => {
+    await roomy?.stop();
+  });
+
+  it('one frame announcing 64 MiB is refused from its header, also when it comes with the upgrade request', async () => {
+    const s = await openRawWebSocket(roomy.wsPort!);
+    opened.push(s);
+    const closed = closedWithin(s, CLOSE_DEADLINE);
+    const r = await stream(s, wsFrameHeader(CLAIM), CLAIM + 14);
+    await closed;
+    expect(r.sent).toBeLessThan(FAR_BELOW_CLAIM);
+
+    const t = await raw(roomy.wsPort!);
+    const upgrade = Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n`);
+    const closedToo = closedWithin(t, CLOSE_DEADLINE);
+    const r2 = await stream(t, Buffer.concat([upgrade, wsFrameHeader(CLAIM)]), CLAIM + upgrade.length + 14);
+    await closedToo;
+    expect(r2.sent).toBeLessThan(FAR_BELOW_CLAIM);
+  });
+
+  it('a message in 64 KiB fragments adding up to 64 MiB is refused as its fragments arrive', async () => {
+    const s = await openRawWebSocket(roomy.wsPort!);
+    opened.push(s);
+    const closed = closedWithin(s, CLOSE_DEADLINE);
+    let open = true;
+    s.once('close', () => (open = false));
+    const payload = Buffer.alloc(64 * 1024);
+    let sent = 0;
+    for (let i = 0; open && sent < CLAIM; i++) {
+      const frame = Buffer.concat([wsFrameHeader(payload.length, { fin: false, opcode: i === 0 ? 2 : 0 }), payload]);
+      if (!s.write(frame, (err) => void (err || (sent += payload.length)))) await new Promise((r) => (open ? s.once('drain', r).once('close', r) : r(null)));
+    }
+    await closed;
+    expect(sent).toBeLessThan(FAR_BELOW_CLAIM);
   });
 });
 

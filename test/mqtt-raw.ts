@@ -1,5 +1,6 @@
 // Raw MQTT over node:net for tests and benches that play a hostile client: packets built by hand (MQTT 3.1.1),
 // oversized claims streamed with back-pressure, bounded waits for the hub to close a socket.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -139,4 +140,35 @@ export function memoryMiB(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** A raw socket upgraded to a WebSocket (subprotocol mqtt) by hand, so that frames can be written as they are. */
+export async function openRawWebSocket(port: number, host = '127.0.0.1'): Promise<Socket> {
+  const s = await openRaw(port, host);
+  s.write(`GET / HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n`);
+  const head = await new Promise<string>((resolve, reject) => {
+    let got = '';
+    const onData = (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n\r\n')) {
+        s.off('data', onData);
+        resolve(got);
+      }
+    };
+    s.on('data', onData);
+    s.once('close', () => reject(new Error(`closed during the WebSocket handshake: ${got}`)));
+  });
+  if (!head.startsWith('HTTP/1.1 101')) throw new Error(`no WebSocket upgrade: ${head.split('\r\n')[0]}`);
+  return s;
+}
+
+/** A client's (masked) binary frame header announcing `payloadBytes`, with `fin` set unless told otherwise. */
+export function wsFrameHeader(payloadBytes: number, o: { fin?: boolean; opcode?: number } = {}): Buffer {
+  const b0 = (o.fin === false ? 0 : 0x80) | (o.opcode ?? 2);
+  const mask = Buffer.alloc(4); // all-zero mask: the payload goes as it is
+  if (payloadBytes < 126) return Buffer.concat([Buffer.from([b0, 0x80 | payloadBytes]), mask]);
+  if (payloadBytes < 65536) return Buffer.concat([Buffer.from([b0, 0x80 | 126, payloadBytes >> 8, payloadBytes & 0xff]), mask]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64BE(BigInt(payloadBytes));
+  return Buffer.concat([Buffer.from([b0, 0x80 | 127]), len, mask]);
 }

@@ -129,9 +129,12 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       track(socket);
       guard.admit(socket); // counted and timed from the TCP connection on, upgraded or not
     });
-    // ws holds a whole message before it hands it on: no message may exceed the packet cap
-    wss = new WebSocketServer({ server: http, maxPayload: opts.limits.maxPacketBytes, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false) });
-    wss.on('connection', (ws, req) => guard.handle(req.socket as Socket, createWebSocketStream(ws), (stream) => broker.handle(stream as Socket, req)));
+    // ws holds a whole message before it hands it on: none may exceed the packet cap (before login, the guard's)
+    wss = new WebSocketServer({
+      server: http, maxPayload: opts.limits.maxPacketBytes, perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
+    });
+    wss.on('connection', (ws, req) => guard.handleWebSocket(req.socket as Socket, createWebSocketStream(ws), (stream) => broker.handle(stream as Socket, req)));
     wsPort = await listen(http as unknown as Server, opts.wsPort, opts.host);
     const httpServer = http;
     wss.once('close', () => httpServer.close());

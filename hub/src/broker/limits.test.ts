@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressKey, createPacketScanner, PendingLedger } from './limits.js';
+import { addressKey, createFrameScanner, createPacketScanner, PendingLedger } from './limits.js';
 
 /** MQTT remaining-length bytes. */
 function varint(n: number): number[] {
@@ -45,6 +45,34 @@ describe('packet scanner', () => {
   it('refuses a first packet that is not a CONNECT, and a remaining length over 4 bytes', () => {
     expect(createPacketScanner().feed(Buffer.from('GET / HTTP/1.1\r\n'), 1e6)).toEqual({ ok: false, reason: 'not-connect', type: 4 });
     expect(createPacketScanner().feed(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x7f]), 1e9)).toEqual({ ok: false, reason: 'malformed', type: 1 });
+  });
+});
+
+/** A client's masked WebSocket frame: header and `payload` zero bytes. */
+function frame(payload: number, o: { fin?: boolean; opcode?: number; headerOnly?: boolean } = {}): Buffer {
+  const b0 = (o.fin === false ? 0 : 0x80) | (o.opcode ?? 2);
+  const len = payload < 126 ? [0x80 | payload] : payload < 65536 ? [0x80 | 126, payload >> 8, payload & 0xff] : [0x80 | 127, 0, 0, 0, 0, ...[24, 16, 8, 0].map((s) => (payload / 2 ** s) & 0xff)];
+  return Buffer.concat([Buffer.from([b0, ...len, 1, 2, 3, 4]), Buffer.alloc(o.headerOnly ? 0 : payload)]);
+}
+
+describe('WebSocket frame scanner', () => {
+  it('follows frames of every header size across chunks; control frames do not count', () => {
+    const s = createFrameScanner();
+    const bytes = Buffer.concat([frame(10), frame(300), frame(5, { opcode: 9 }), frame(70_000, { fin: false }), frame(0, { opcode: 0 })]);
+    for (let i = 0; i < bytes.length; i += 7) expect(s.feed(bytes.subarray(i, i + 7), 70_000)).toEqual({ ok: true });
+  });
+
+  it('refuses a frame announcing more than the limit from its header', () => {
+    const header = frame(64 * 1024 * 1024, { headerOnly: true });
+    expect(header.length).toBe(14);
+    expect(createFrameScanner().feed(header, 8192)).toEqual({ ok: false, reason: 'too-large', bytes: 64 * 1024 * 1024, limit: 8192 });
+  });
+
+  it('adds up the fragments of a message, and starts again with the next message', () => {
+    const s = createFrameScanner();
+    expect(s.feed(Buffer.concat([frame(3000, { fin: false }), frame(3000, { opcode: 0, fin: false }), frame(2000, { opcode: 0 })]), 8192)).toEqual({ ok: true });
+    expect(s.feed(frame(8000), 8192)).toEqual({ ok: true }); // a new message
+    expect(s.feed(Buffer.concat([frame(5000, { fin: false }), frame(5000, { opcode: 0 })]), 8192)).toMatchObject({ ok: false, bytes: 10_000 });
   });
 });
 

@@ -95,6 +95,62 @@ export function createPacketScanner(): PacketScanner {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// The WebSocket frame scanner (pure): the ws library holds a whole message (all its fragments) before it hands
+// it on, up to its server-wide maxPayload; before authentication the guard reads the frame headers on the raw
+// socket and closes a connection whose message in progress would exceed the pre-authentication cap.
+
+export type FrameVerdict = { ok: true } | { ok: false; reason: 'too-large'; bytes: number; limit: number };
+
+export interface FrameScanner {
+  /** Scans the next raw bytes after the upgrade; `limit` bounds the payload of one (possibly fragmented) message. */
+  feed(chunk: Uint8Array, limit: number): FrameVerdict;
+}
+
+export function createFrameScanner(): FrameScanner {
+  const header: number[] = []; // bytes of the frame header read so far
+  let skip = 0; // payload bytes of the current frame still to come
+  let message = 0; // payload bytes of the data message in progress
+  let refused: FrameVerdict | null = null;
+  /** The header's full length once its first two bytes are known. */
+  const headerLength = () => 2 + ((header[1]! & 0x7f) === 126 ? 2 : (header[1]! & 0x7f) === 127 ? 8 : 0) + (header[1]! & 0x80 ? 4 : 0);
+  return {
+    feed(chunk, limit) {
+      if (refused) return refused;
+      let i = 0;
+      while (i < chunk.length) {
+        if (skip > 0) {
+          const n = Math.min(skip, chunk.length - i);
+          skip -= n;
+          i += n;
+          continue;
+        }
+        header.push(chunk[i++]!);
+        if (header.length < 2 || header.length < headerLength()) continue;
+        const fin = (header[0]! & 0x80) !== 0;
+        const opcode = header[0]! & 0x0f;
+        const len7 = header[1]! & 0x7f;
+        let length = len7;
+        if (len7 === 126) length = header[2]! * 256 + header[3]!;
+        else if (len7 === 127) {
+          length = 0;
+          for (let k = 2; k < 10; k++) length = length * 256 + header[k]!; // beyond 2^53 it is too large anyway
+        }
+        header.length = 0;
+        if (opcode < 8) {
+          // data (1 text, 2 binary) starts a message, 0 continues it; control frames (ping, pong, close) are
+          // at most 125 bytes and ws refuses larger ones itself
+          message = opcode === 0 ? message + length : length;
+          if (message > limit) return (refused = { ok: false, reason: 'too-large', bytes: message, limit });
+          if (fin) message = 0;
+        }
+        skip = length;
+      }
+      return { ok: true };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // The pending-connection ledger (pure): connections not yet authenticated, per remote address and in all.
 
 export type Admission = 'ok' | 'address-full' | 'all-full';
@@ -148,6 +204,12 @@ export interface ConnectionGuard {
    * stream over it - to `handle` (aedes' handle) and checks the size of every packet read from it from then on.
    */
   handle(socket: Socket, stream: Duplex, handle: (stream: Duplex) => void): void;
+  /**
+   * handle() for a WebSocket: `socket` is the upgraded HTTP socket, `stream` the MQTT stream over the WebSocket.
+   * Until the connection authenticated, a message whose frames add up to more than the pre-authentication cap
+   * closes it as its frame headers arrive (ws itself would hold the message up to its maxPayload first).
+   */
+  handleWebSocket(socket: Socket, stream: Duplex, handle: (stream: Duplex) => void): void;
   /** admit + handle for a socket that carries MQTT itself (TCP, TLS): the one call a listener needs. */
   accept(socket: Socket, handle: (stream: Duplex) => void): void;
   /** The connection of this MQTT stream authenticated: its time-out stops, it no longer counts as pending and its packets may be up to maxPacketBytes. */
@@ -242,6 +304,25 @@ export function createConnectionGuard(opts: { limits: ConnectionLimits; log: Log
         socket.destroy();
       };
       stream.on('data', onData);
+    },
+
+    handleWebSocket(socket, stream, handle) {
+      guard.handle(socket, stream, handle);
+      const entry = bySocket.get(socket);
+      if (!entry || socket.destroyed) return;
+      // ws reads the socket in flowing mode ('data'); a second listener sees the same chunks, the bytes that
+      // came with the upgrade request too (ws unshifts them and they flow on the next tick)
+      const frames = createFrameScanner();
+      const onData = (chunk: Buffer) => {
+        if (entry.authenticated) return void socket.off('data', onData); // ws' maxPayload (maxPacketBytes) from here on
+        const verdict = frames.feed(chunk, limits.preAuthMaxPacketBytes);
+        if (verdict.ok) return;
+        socket.off('data', onData);
+        warn('too-large-false', 'connection closed: packet too large', { address: entry.address, authenticated: false, websocketMessage: true, ...verdict });
+        stream.destroy();
+        socket.destroy();
+      };
+      socket.on('data', onData);
     },
 
     accept(socket, handle) {
