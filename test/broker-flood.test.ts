@@ -22,7 +22,7 @@ beforeAll(async () => {
   requireBuild();
   port = await freePort();
   // room for all 50 from one address, so that each socket gets as far as its packet: the packet cap is what
-  // bounds them here, not mqtt.maxPendingPerAddress (its default, 16, would refuse 34 of them at once)
+  // bounds them here, not mqtt.maxPendingPerAddress (its default, 32, would refuse 18 of them at once)
   const config = writeJson(join(tmp.dir, 'hub.json'), { mqtt: { maxPendingPerAddress: 64 } });
   hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--no-chain', '--log-level', 'warn', '--config', config]);
   await hub.waitFor(/hub \S+ ready/);

@@ -5,7 +5,7 @@ import { HubConfig } from './config.js';
 describe('hub config: connection limits', () => {
   it('defaults: a packet cap derived from maxPayloadBytes, a small pre-authentication cap, a connect time-out', () => {
     const { mqtt } = HubConfig.parse({});
-    expect(mqtt).toMatchObject({ maxPayloadBytes: 1048576, maxPacketBytes: 1048576 + 65536 + 16, preAuthMaxPacketBytes: 8192, connectTimeoutMs: 15_000, maxPendingPerAddress: 16, maxPending: 256 });
+    expect(mqtt).toMatchObject({ maxPayloadBytes: 1048576, maxPacketBytes: 1048576 + 65536 + 16, preAuthMaxPacketBytes: 8192, connectTimeoutMs: 15_000, maxPendingPerAddress: 32, maxPending: 256 });
     expect(HubConfig.parse({ mqtt: { maxPayloadBytes: 4096 } }).mqtt.maxPacketBytes).toBe(4096 + 65536 + 16);
     expect(HubConfig.parse({ mqtt: { maxPacketBytes: 2_000_000 } }).mqtt.maxPacketBytes).toBe(2_000_000);
   });

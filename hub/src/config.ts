@@ -26,7 +26,7 @@ export const HubConfig = z
         /** A connection that has not authenticated (CONNECT answered) this long after it opened is closed. */
         connectTimeoutMs: z.number().int().min(100, 'must be at least 100 (ms)').max(600_000, 'must be at most 600000 (ms)').default(15_000),
         /** Connections not yet authenticated from one remote address; more are refused (closed at once). */
-        maxPendingPerAddress: z.number().int().min(1, 'must be at least 1').max(100_000, 'must be at most 100000').default(16),
+        maxPendingPerAddress: z.number().int().min(1, 'must be at least 1').max(100_000, 'must be at most 100000').default(32),
         /** Connections not yet authenticated from all addresses together. */
         maxPending: z.number().int().min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000').default(256),
       })

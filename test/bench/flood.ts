@@ -32,7 +32,7 @@ export async function benchFlood(): Promise<Record<string, unknown>> {
   const hubDir = join(tmp.dir, 'hub');
   const profile = join(hubDir, 'console.json');
   const port = await freePort();
-  // every socket admitted (the default admits 16 unauthenticated ones per address): the packet cap is measured
+  // every socket admitted (the default admits 32 unauthenticated ones per address): the packet cap is measured
   const config = writeJson(join(tmp.dir, 'hub.json'), { mqtt: { maxPendingPerAddress: 64 } });
   const hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--no-chain', '--log-level', 'error', '--config', config]);
   try {
