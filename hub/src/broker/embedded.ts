@@ -109,7 +109,11 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   };
-  /** A socket that carries MQTT itself (TCP; TLS too): tracked for close(), then guarded, then aedes'. */
+  /**
+   * A socket that carries MQTT itself: tracked for close(), then guarded (limits.ts), then aedes'. The one
+   * entry for every such listener: a TLS one is `tls.createServer(options, accept)` (the TLS socket once its
+   * handshake is done; tls' handshakeTimeout bounds the handshake).
+   */
   const accept = (socket: Socket) => {
     track(socket);
     guard.accept(socket, (stream) => broker.handle(stream as Socket));
