@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createCodec, createLogger, hubConfigService, payoutsService, RpcEndpoint } from '@sosna/protocol';
+import { createCodec, createLogger, hubConfigService, parseOrThrow, payoutsService, RpcEndpoint } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
 import { HubConfig } from './config.js';
 import type { HubConfigInput } from './config.js';
@@ -61,7 +61,7 @@ export function resolveHubId(store: HubStore, configured: string | undefined, ow
  * the embedded chain (an anvil child process) included, and rejects with the signal's reason.
  */
 export async function startHub(input: HubConfigInput, opts: { log?: Logger; signal?: AbortSignal } = {}): Promise<Hub> {
-  const config = HubConfig.parse(input);
+  const config = parseOrThrow(HubConfig, input, 'hub config'); // names the field, the value's problem and the accepted form
   const log = opts.log ?? createLogger({ level: config.log.level, json: config.log.json, scope: 'hub' });
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -102,6 +102,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger; sign
       port: config.mqtt.port,
       wsPort: config.mqtt.wsPort,
       maxPayload: config.mqtt.maxPayloadBytes,
+      limits: config.mqtt,
       log: log.child('broker'),
       hooks: {
         authenticate: (clientId, username, password) => auth.authenticate(clientId, username, password),

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { Id } from '@sosna/protocol';
 
+/** MQTT's largest packet: remaining length 268435455 plus a fixed header of at most 5 bytes. */
+const MQTT_MAX_PACKET = 268_435_455 + 5;
+/** Room beside the payload in a PUBLISH: the topic (up to 64 KiB), packet id and fixed header. */
+const PACKET_HEADROOM = 64 * 1024 + 16;
+
 export const HubConfig = z
   .object({
     name: z.string().min(1).max(128).default('sosna hub'),
@@ -13,8 +18,24 @@ export const HubConfig = z
         port: z.number().int().min(0).max(65535).default(1883),
         wsPort: z.number().int().min(0).max(65535).nullable().default(8083),
         maxPayloadBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+        // Limits on connections (hub/src/broker/limits.ts), so that nobody can fill the hub's memory unauthenticated:
+        /** Largest packet (whole, fixed header included) accepted from a connection after it authenticated; default maxPayloadBytes + 64 KiB. */
+        maxPacketBytes: z.number().int().min(1024, 'must be at least 1024 (bytes)').max(MQTT_MAX_PACKET, `must be at most ${MQTT_MAX_PACKET} (bytes, MQTT's limit)`).optional(),
+        /** Largest packet before authentication: the CONNECT (client id, credentials, Will). */
+        preAuthMaxPacketBytes: z.number().int().min(128, 'must be at least 128 (bytes)').max(1024 * 1024, 'must be at most 1048576 (bytes)').default(8 * 1024),
+        /** A connection that has not authenticated (CONNECT answered) this long after it opened is closed. */
+        connectTimeoutMs: z.number().int().min(100, 'must be at least 100 (ms)').max(600_000, 'must be at most 600000 (ms)').default(15_000),
+        /** Connections not yet authenticated from one remote address; more are refused (closed at once). */
+        maxPendingPerAddress: z.number().int().min(1, 'must be at least 1').max(100_000, 'must be at most 100000').default(32),
+        /** Connections not yet authenticated from all addresses together. */
+        maxPending: z.number().int().min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000').default(256),
       })
       .strict()
+      .refine((m) => m.maxPacketBytes === undefined || m.maxPacketBytes >= m.maxPayloadBytes, {
+        message: 'must be at least mqtt.maxPayloadBytes (a packet holds its payload)',
+        path: ['maxPacketBytes'],
+      })
+      .transform((m) => ({ ...m, maxPacketBytes: m.maxPacketBytes ?? Math.min(m.maxPayloadBytes + PACKET_HEADROOM, MQTT_MAX_PACKET) }))
       .prefault({}),
     /** Endpoints announced to devices; default from the listeners. */
     publicUrls: z.array(z.string().min(1)).default([]),

@@ -62,7 +62,10 @@ export async function benchFleet(): Promise<Record<string, unknown>> {
   const tmp = tempDir('sosna-bench-');
   const hubDir = join(tmp.dir, 'hub');
   const port = await freePort();
-  const hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--log-level', 'warn']);
+  // thousands of simulated devices, all from 127.0.0.1, connect in bursts of 25 per process: as many devices on
+  // as many hosts would each have their own address' share of unauthenticated connections
+  const config = writeJson(join(tmp.dir, 'hub.json'), { mqtt: { maxPendingPerAddress: 100_000, maxPending: 100_000 } });
+  const hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--log-level', 'warn', '--config', config]);
   const children: ChildProcess[] = [];
   const measured: Record<string, unknown> = {}; // what is known so far: printed and returned if a phase fails
   try {

@@ -2,12 +2,15 @@
 // authentication and ACL hooks. The hub itself publishes and subscribes in-process (no client, no ACL).
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import type { Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '@sosna/protocol';
 import type { Bus, MessageHandler } from './bus.js';
 import type { Session } from '../auth/policy.js';
+import { createConnectionGuard } from './limits.js';
+import type { ConnectionLimits } from './limits.js';
 
 export interface BrokerHooks {
   /** Resolves a session for valid credentials, null to refuse (CONNACK 5 / 4). */
@@ -23,6 +26,8 @@ export interface EmbeddedBrokerOptions {
   /** WebSocket listener for browsers and firewalled devices; omit or null for none. */
   wsPort?: number | null;
   maxPayload: number;
+  /** Packet sizes, connect time-out, connections not yet authenticated (limits.ts). */
+  limits: ConnectionLimits;
   hooks: BrokerHooks;
   log: Logger;
 }
@@ -50,7 +55,10 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { hooks, log } = opts;
   const sessions = new WeakMap<Client, Session>();
+  // every listener's sockets go through the guard before aedes reads a byte (see accept below)
+  const guard = createConnectionGuard({ limits: opts.limits, log });
   const broker = await Aedes.createBroker({
+    connectTimeout: opts.limits.connectTimeoutMs,
     authenticate(client, username, password, done) {
       hooks.authenticate(client.id, username, password).then(
         (session) => {
@@ -59,6 +67,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
             return done(Object.assign(new Error('not authorized'), { returnCode: 5 }) as never, null);
           }
           sessions.set(client, session);
+          guard.authenticated(client.conn as Duplex);
           done(null, true);
         },
         (err: unknown) => {
@@ -96,11 +105,20 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   });
 
   const sockets = new Set<Socket>();
-  const tcp = createServer({ noDelay: true }, (socket) => {
+  const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    broker.handle(socket);
-  });
+  };
+  /**
+   * A socket that carries MQTT itself: tracked for close(), then guarded (limits.ts), then aedes'. The one
+   * entry for every such listener: a TLS one is `tls.createServer(options, accept)` (the TLS socket once its
+   * handshake is done; tls' handshakeTimeout bounds the handshake).
+   */
+  const accept = (socket: Socket) => {
+    track(socket);
+    guard.accept(socket, (stream) => broker.handle(stream as Socket));
+  };
+  const tcp = createServer({ noDelay: true }, accept);
   const mqttPort = await listen(tcp, opts.port, opts.host);
 
   let wss: WebSocketServer | null = null;
@@ -110,13 +128,17 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     const http = createHttpServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('sosna hub: MQTT over WebSocket only\n');
     });
-    http.on('connection', (socket) => {
+    http.on('connection', (socket: Socket) => {
       socket.setNoDelay(true);
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
+      track(socket);
+      guard.admit(socket); // counted and timed from the TCP connection on, upgraded or not
     });
-    wss = new WebSocketServer({ server: http, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false) });
-    wss.on('connection', (ws, req) => broker.handle(createWebSocketStream(ws), req));
+    // ws holds a whole message before it hands it on: none may exceed the packet cap (before login, the guard's)
+    wss = new WebSocketServer({
+      server: http, maxPayload: opts.limits.maxPacketBytes, perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
+    });
+    wss.on('connection', (ws, req) => guard.handleWebSocket(req.socket as Socket, createWebSocketStream(ws), (stream) => broker.handle(stream as Socket, req)));
     wsPort = await listen(http as unknown as Server, opts.wsPort, opts.host);
     const httpServer = http;
     wss.once('close', () => httpServer.close());
