@@ -6,7 +6,7 @@ import type { DesiredConfigRow, DeviceRow, HubStore, Role } from '../store/types
 import type { DeviceLinks } from './device-links.js';
 import type { DesiredConfigService } from './desired-config.js';
 import { resolveTarget } from './desired-config.js';
-import { checkRole } from './roles.js';
+import { checkDeviceCall, checkRole } from './roles.js';
 import type { Registry } from './registry.js';
 import { PeerTable, topicId } from './peers.js';
 import { deviceActions } from './device-actions.js';
@@ -76,6 +76,7 @@ export async function startConsole(deps: {
         return { ...summarize(row, registry.isOnline(row.id), store.getDesiredConfig(row.id)), refused: registry.refusal(row.id) };
       },
       call: async ({ deviceId, service, method, params, timeoutMs }, ctx) => {
+        checkDeviceCall(ctx.meta.operator, ctx.meta.role, service, method);
         deps.log.debug('forwarding call', { operator: ctx.meta.operator, deviceId, call: `${service}.${method}` });
         await deps.links.call(deviceId, service, method, params ?? {}, { timeoutMs, signal: ctx.signal, onChunk: (c) => ctx.emit(c) });
       },

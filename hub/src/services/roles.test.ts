@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { devicesService, earningsService, hubService, jobsService, keysService, locatorService, operatorsService, payoutsService } from '@sosna/protocol';
 import type { ServiceSpec } from '@sosna/protocol';
 import { authorizeOperator } from './console.js';
-import { checkRole, CONSOLE_ROLES, roleNeeded } from './roles.js';
+import { checkDeviceCall, checkRole, CONSOLE_ROLES, roleNeeded } from './roles.js';
 import type { OperatorRow, Role } from '../store/types.js';
 
-const READ = ['devices.list', 'devices.show', 'jobs.ls', 'jobs.show', 'jobs.logs', 'payouts.ls', 'earnings.list', 'hub.info', 'locator.list', 'locator.resolve'];
-const OPERATE = ['devices.set', 'devices.tag', 'devices.call', 'jobs.submit', 'jobs.cancel'];
+const READ = ['devices.call', 'devices.list', 'devices.show', 'jobs.ls', 'jobs.show', 'jobs.logs', 'payouts.ls', 'earnings.list', 'hub.info', 'locator.list', 'locator.resolve'];
+const OPERATE = ['devices.set', 'devices.tag', 'jobs.submit', 'jobs.cancel'];
 const ADMIN = ['payouts.run', 'keys.create', 'keys.list', 'keys.revoke', 'operators.add', 'operators.list', 'operators.setRole', 'operators.remove'];
 
 describe('console roles table', () => {
@@ -61,5 +61,27 @@ describe('console roles table', () => {
     expect(authorize({ service: 'devices', method: 'set' }, cached)).toEqual({ operator: 'vic', role: 'operator' });
     rows.delete('vic');
     expect(() => authorize({ service: 'devices', method: 'list' }, cached)).toThrow('operator vic no longer exists');
+  });
+});
+
+describe('calls forwarded to a device (devices.call)', () => {
+  const may = (role: Role, call: string) => {
+    const [s, m] = call.split('.') as [string, string];
+    try {
+      checkDeviceCall('x', role, s, m);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  it('lets a viewer read, an operator reboot and identify, an admin offer a release', () => {
+    for (const c of ['system.info', 'system.ping', 'update.status', 'jobs.list']) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([true, true, true]);
+    for (const c of ['system.reboot', 'system.identify']) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([false, true, true]);
+    for (const c of ['update.offer', 'vendor.anything']) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([false, false, true]);
+  });
+  it("never forwards the scheduler's own jobs.start / jobs.cancel, and says what to use", () => {
+    for (const c of ['jobs.start', 'jobs.cancel']) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([false, false, false]);
+    expect(() => checkDeviceCall('alice', 'admin', 'jobs', 'start')).toThrow(/jobs\.start is the hub's own call to a device and is not forwarded; use sosna console jobs submit/);
+    expect(() => checkDeviceCall('bob', 'viewer', 'system', 'reboot')).toThrow('calling system.reboot on a device needs the operator role; bob is a viewer');
   });
 });

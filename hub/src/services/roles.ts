@@ -24,7 +24,8 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'payouts.chain': 'viewer',
   'updates.status': 'viewer',
   // changing devices and jobs
-  'devices.call': 'operator',
+  // devices.call is checked again per forwarded method (DEVICE_CALL_ROLES): its own floor is the lowest there
+  'devices.call': 'viewer',
   'devices.set': 'operator',
   'devices.tag': 'operator',
   'devices.reboot': 'operator',
@@ -55,5 +56,38 @@ export function checkRole(operator: string, role: Role, service: string, method:
   const needed = roleNeeded(service, method);
   if (ROLE_RANK[role] < ROLE_RANK[needed]) {
     throw new SosnaError('E_UNAUTHORIZED', `${service}.${method} needs the ${needed} role; ${operator} is a ${role}`, { needed, role });
+  }
+}
+
+/**
+ * What `devices.call` may forward to a device, and the least role for each: reading for viewers, the same
+ * actions as devices.reboot / devices.identify for operators, offering a signed release (the device checks
+ * it) for admins. A device's `jobs.start` / `jobs.cancel` are the scheduler's own protocol: forwarded, they
+ * would run unbilled work or stop paid work behind the scheduler's back, so no role may forward them (jobs
+ * go through jobs.submit / jobs.cancel). Anything not listed needs admin.
+ */
+export const DEVICE_CALL_ROLES: Readonly<Record<string, Role | 'never'>> = {
+  'system.info': 'viewer',
+  'system.ping': 'viewer',
+  'locator.list': 'viewer',
+  'update.status': 'viewer',
+  'jobs.list': 'viewer',
+  'jobs.logs': 'viewer',
+  'system.reboot': 'operator',
+  'system.identify': 'operator',
+  'update.offer': 'admin',
+  'jobs.start': 'never',
+  'jobs.cancel': 'never',
+};
+
+/** Throws E_UNAUTHORIZED when `operator` (with `role`) may not forward service.method to a device. Pure. */
+export function checkDeviceCall(operator: string, role: Role, service: string, method: string): void {
+  const needed = DEVICE_CALL_ROLES[`${service}.${method}`] ?? 'admin';
+  if (needed === 'never') {
+    const instead = method === 'start' ? 'sosna console jobs submit' : 'sosna console jobs cancel';
+    throw new SosnaError('E_UNAUTHORIZED', `${service}.${method} is the hub's own call to a device and is not forwarded; use ${instead}`, { needed, role });
+  }
+  if (ROLE_RANK[role] < ROLE_RANK[needed]) {
+    throw new SosnaError('E_UNAUTHORIZED', `calling ${service}.${method} on a device needs the ${needed} role; ${operator} is a ${role}`, { needed, role });
   }
 }
