@@ -4,6 +4,7 @@ import { benchFleet } from './fleet.js';
 import { benchJobs } from './jobs.js';
 import { benchDashboard } from './dashboard.js';
 import { benchCli } from './cli.js';
+import { benchLogins } from './logins.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -23,6 +24,10 @@ if (!only || only === 'dashboard') {
 if (!only || only === 'cli') {
   const r = await benchCli();
   writeFileSync('bench-results/cli.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'logins') {
+  const r = await benchLogins();
+  writeFileSync('bench-results/logins.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');
