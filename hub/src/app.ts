@@ -158,7 +158,7 @@ export async function startHub(
       extend: (endpoint) => {
         jobs.consoleServices(endpoint);
         updates.consoleServices(endpoint);
-        adminServices(endpoint, { store, log: log.child('admin') });
+        adminServices(endpoint, { store, log: log.child('admin'), scrypt }); // operator passwords at the configured cost
         if (money) {
           endpoint.add(payoutsService, {
             ...money.handlers,
