@@ -23,14 +23,14 @@ const hubs: Hub[] = [];
 /** One login's hash work: the kind of the stored hash it was checked against (`scrypt$1024$8$1`, `sha256`). */
 type Verified = string;
 
-async function newHub(loginThrottle?: ThrottlePolicy): Promise<{ hub: Hub; url: string; verified: Verified[] }> {
+async function newHub(loginThrottle?: ThrottlePolicy, wsPort: number | null = null): Promise<{ hub: Hub; url: string; verified: Verified[] }> {
   const verified: Verified[] = [];
   const verify = (secret: string, stored: string) => {
     verified.push(stored.startsWith('scrypt$') ? stored.split('$').slice(0, 4).join('$') : stored.split('$')[0]!);
     return verifySecret(secret, stored);
   };
   const hub = await startHub(
-    { dataDir: join(tmp.dir, `hub-${hubs.length}`), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, chain: { mode: 'off' } },
+    { dataDir: join(tmp.dir, `hub-${hubs.length}`), mqtt: { host: '127.0.0.1', port: 0, wsPort }, scryptN: 1024, chain: { mode: 'off' } },
     { log: silentLogger, verify, loginThrottle },
   );
   hubs.push(hub);
@@ -143,6 +143,19 @@ describe('item 4: failed logins are throttled before any hash', () => {
     const conns = await Promise.all(devices.map((d) => connect(url, { clientId: d.deviceId, username: d.username, password: d.password })));
     expect(conns.every((c) => c.connected)).toBe(true);
     expect(verified.slice(before)).toEqual(Array(300).fill('sha256'));
+  });
+
+
+  it('counts WebSocket clients by their real address: failures over ws:// lock that address over TCP too', async () => {
+    const long = { leakMs: 3_600_000, baseMs: 3_600_000, maxMs: 3_600_000 };
+    const { hub, url } = await newHub({ byAddress: { free: 3, ...long }, byUser: { free: 100, ...long }, maxEntries: 100 }, 0);
+    const dev = await preIssueDevice(hub.store, { name: 'behind-ws', fleet: null });
+    const ws = `ws://127.0.0.1:${hub.wsPort}`;
+    for (let i = 0; i < 4; i++) {
+      await expect(connectOnce({ url: ws, clientId: `nobody-${i}`, username: usernames.device(`nobody-${i}`), password: 'wrong' })).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
+    }
+    // the address 127.0.0.1 is locked now, whatever the transport: even good credentials wait
+    await expect(connectOnce({ url, clientId: dev.deviceId, username: dev.username, password: dev.password })).rejects.toMatchObject({ code: 'E_UNAVAILABLE', message: expect.stringContaining('server unavailable') });
   });
 });
 
