@@ -64,13 +64,13 @@ export class Authenticator {
     if (!principal || !username || !password || password.length === 0 || password.length > 512) return null;
     const session: Session = { principal, clientId };
     if (!mayConnect(session)) return null;
-    // a device's id is its client id: nobody else may take it (and so close the device's connection)
-    if (principal.kind !== 'device' && this.store.getDevice(clientId)) return null;
     const verdict = this.throttle.check(address, username);
     if (!verdict.ok) return THROTTLED;
     if (await this.secretMatches(principal, password.toString('utf8'), clientId)) {
       this.throttle.succeeded(username);
-      return session;
+      // a device's id is its client id: nobody else may take it (and so close the device's connection).
+      // Checked only after the secret, so that nobody learns from it which device ids exist.
+      return principal.kind !== 'device' && this.store.getDevice(clientId) ? null : session;
     }
     const locks = this.throttle.failed(address, username);
     if (locks.address || locks.user) {
