@@ -84,7 +84,7 @@ beforeAll(async () => {
   }
   for (let i = 0; i < 20; i++) {
     const name = `rig-${String(i).padStart(2, '0')}`;
-    const { deviceId, username, password } = await preIssueDevice(hub.store, { name, fleet: 'rigs', scrypt: fast });
+    const { deviceId, username, password } = await preIssueDevice(hub.store, { name, fleet: 'rigs' });
     sims.push({ creds: { deviceId, username, password, name }, client: null, versions: [], values: {} });
   }
   await Promise.all(sims.slice(0, 15).map(connectSim)); // 5 stay offline

@@ -76,7 +76,7 @@ class SimDevice {
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const devices: SimDevice[] = [];
 async function addDevice(name: string, fleet: string, opts: { ask?: string; jobs?: number } = {}) {
-  const creds = await preIssueDevice(hub.store, { name, fleet, scrypt: fast });
+  const creds = await preIssueDevice(hub.store, { name, fleet });
   const online = waitFor(`${name} online`, () => hub.store.getDevice(creds.deviceId)?.online);
   const d = await new SimDevice(creds.deviceId, creds, opts).connect();
   await online;

@@ -22,7 +22,7 @@ afterAll(async () => {
 
 describe('provisioning with a fleet key', () => {
   it("records the tags of the device's config", async () => {
-    const { key } = await createProvisioningKey(hub.store, { fleet: 'rigs', maxUses: 2, scrypt: { N: 1024, r: 8, p: 1 } });
+    const { key } = await createProvisioningKey(hub.store, { fleet: 'rigs', maxUses: 2 });
     const config = DeviceConfig.parse({ hub: { url: `mqtt://127.0.0.1:${hub.mqttPort}` }, provisioningKey: key, name: 'rig-kyiv-01', tags: ['gpu', 'kyiv'], stateDir: join(tmp.dir, 'dev') });
     const creds = await provision({ config, state: new StateStore(config.stateDir), name: 'rig-kyiv-01', log: silentLogger });
     expect(hub.store.getDevice(creds.deviceId)).toMatchObject({ fleet: 'rigs', tags: ['gpu', 'kyiv'] });

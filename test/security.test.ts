@@ -51,7 +51,7 @@ describe('authentication', () => {
   });
 
   it('a device may not connect under another client id', async () => {
-    const { key } = await createProvisioningKey(hub.store, { fleet: 'f', scrypt: { N: 1024, r: 8, p: 1 } });
+    const { key } = await createProvisioningKey(hub.store, { fleet: 'f' });
     const creds = await provisionDevice('solo', key);
     await expect(connectOnce({ url, clientId: 'someone-else', username: creds.username, password: creds.password })).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
   });
@@ -63,7 +63,7 @@ describe('authorization between devices', () => {
   let credsB: { deviceId: string; username: string; password: string };
 
   beforeAll(async () => {
-    const { key } = await createProvisioningKey(hub.store, { fleet: 'acl', maxUses: 2, scrypt: { N: 1024, r: 8, p: 1 } });
+    const { key } = await createProvisioningKey(hub.store, { fleet: 'acl', maxUses: 2 });
     credsA = await provisionDevice('dev-a', key);
     credsB = await provisionDevice('dev-b', key);
   });
@@ -106,13 +106,13 @@ describe('provisioning keys', () => {
   const fast = { N: 1024, r: 8, p: 1 };
 
   it('a revoked key is refused', async () => {
-    const { key, row } = await createProvisioningKey(hub.store, { fleet: 'rev', scrypt: fast });
+    const { key, row } = await createProvisioningKey(hub.store, { fleet: 'rev' });
     revokeProvisioningKey(hub.store, row.id);
     await expect(provisionDevice('revoked', key)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED', message: expect.stringContaining('not authorized') });
   });
 
   it('an exhausted key is refused for a new device but re-issues to the device that used it', async () => {
-    const { key } = await createProvisioningKey(hub.store, { fleet: 'one', maxUses: 1, scrypt: fast });
+    const { key } = await createProvisioningKey(hub.store, { fleet: 'one', maxUses: 1 });
     const first = await provisionDevice('only', key);
     await expect(provisionDevice('second', key)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
     // same state dir = same nonce: a device that lost its credentials gets the same identity back
@@ -125,7 +125,7 @@ describe('provisioning keys', () => {
   });
 
   it('an expired key is refused', async () => {
-    const { key, row } = await createProvisioningKey(hub.store, { fleet: 'exp', expiresAt: Date.now() + 60_000, scrypt: fast });
+    const { key, row } = await createProvisioningKey(hub.store, { fleet: 'exp', expiresAt: Date.now() + 60_000 });
     // expiry is checked against the clock: store a copy of the key that expired a moment ago
     const expired = { ...row, id: `${row.id}x`, expiresAt: Date.now() - 1 };
     hub.store.createKey({ id: expired.id, fleet: expired.fleet, secretHash: row.secretHash, maxUses: null, expiresAt: expired.expiresAt, createdAt: row.createdAt });
@@ -136,7 +136,7 @@ describe('provisioning keys', () => {
 
 describe('bad input on a device rpc/in', () => {
   it('gets error frames where a channel is known, is logged once, and the agent keeps serving', async () => {
-    const { key } = await createProvisioningKey(hub.store, { fleet: 'fuzz', scrypt: { N: 1024, r: 8, p: 1 } });
+    const { key } = await createProvisioningKey(hub.store, { fleet: 'fuzz' });
     const { log, lines } = captureLogger();
     const config = DeviceConfig.parse({ hub: { url }, provisioningKey: key, stateDir: join(tmp.dir, 'agent-fuzz'), rpc: { maxPayloadBytes: 64 * 1024 } });
     const online = nextEvent<[string]>(hub.events, 'online');

@@ -1,7 +1,7 @@
 // Operator-side administration on the hub's store: provisioning keys and operator accounts. Used by the
 // `sosna hub keys|operators` commands (which open the same database file) and by tests.
 import { SosnaError, isValidId, usernames } from '@sosna/protocol';
-import { hashSecret, randomSecret } from './auth/password.js';
+import { hashMachineSecret, hashSecret, randomSecret } from './auth/password.js';
 import type { ScryptParams } from './auth/password.js';
 import { deviceIdFor, randomId } from './services/provisioning.js';
 import type { HubStore, KeyRow, OperatorRow, Role } from './store/types.js';
@@ -26,7 +26,7 @@ export function parseExpiry(text: string, now = Date.now()): number {
 
 export async function createProvisioningKey(
   store: HubStore,
-  opts: { fleet: string; maxUses?: number | null; expiresAt?: number | null; scrypt?: ScryptParams },
+  opts: { fleet: string; maxUses?: number | null; expiresAt?: number | null },
 ): Promise<CreatedKey> {
   if (!isValidId(opts.fleet)) throw new SosnaError('E_INVALID', `fleet ${JSON.stringify(opts.fleet)}: use 1-64 letters, digits, '.', '_', '-'`);
   if (opts.maxUses !== undefined && opts.maxUses !== null && (!Number.isInteger(opts.maxUses) || opts.maxUses < 1)) {
@@ -34,7 +34,7 @@ export async function createProvisioningKey(
   }
   const id = `k${randomId(9)}`;
   const secret = randomSecret(24);
-  const row = { id, fleet: opts.fleet, secretHash: await hashSecret(secret, opts.scrypt), maxUses: opts.maxUses ?? null, expiresAt: opts.expiresAt ?? null, createdAt: Date.now() };
+  const row = { id, fleet: opts.fleet, secretHash: hashMachineSecret(secret), maxUses: opts.maxUses ?? null, expiresAt: opts.expiresAt ?? null, createdAt: Date.now() };
   store.createKey(row);
   return { key: `${id}.${secret}`, row: { ...row, uses: 0, revokedAt: null } };
 }
@@ -54,17 +54,16 @@ export async function addOperator(store: HubStore, name: string, role: Role = 'a
 
 /**
  * A device registered ahead of its first boot, with its own credentials instead of a fleet key
- * (`sosna provision fleet --credentials`). The password is random (24 bytes), so a cheaper scrypt cost
- * than for operator passwords is safe; the parameters travel with the hash.
+ * (`sosna provision fleet --credentials`). The password is random (24 bytes): stored as a machine hash.
  */
 export async function preIssueDevice(
   store: HubStore,
-  opts: { name: string; fleet: string | null; tags?: string[]; scrypt?: ScryptParams },
+  opts: { name: string; fleet: string | null; tags?: string[] },
 ): Promise<{ deviceId: string; username: string; password: string }> {
   if (opts.fleet !== null && !isValidId(opts.fleet)) throw new SosnaError('E_INVALID', `fleet ${JSON.stringify(opts.fleet)}: use 1-64 letters, digits, '.', '_', '-'`);
   const deviceId = deviceIdFor(opts.name);
   const password = randomSecret(24);
-  const secretHash = await hashSecret(password, opts.scrypt);
+  const secretHash = hashMachineSecret(password);
   store.createDevice({ id: deviceId, name: opts.name, fleet: opts.fleet, tags: opts.tags ?? [], secretHash, createdAt: Date.now() });
   return { deviceId, username: usernames.device(deviceId), password };
 }

@@ -11,6 +11,9 @@ import { defaultHubId, loadOrCreateOwnerKey } from './identity.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { HubStore } from './store/types.js';
 import { Authenticator } from './auth/authenticator.js';
+import type { SecretVerifier } from './auth/password.js';
+import { LoginThrottle } from './auth/throttle.js';
+import type { ThrottlePolicy } from './auth/throttle.js';
 import { mayPublish, maySubscribe } from './auth/policy.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import type { Bus } from './broker/bus.js';
@@ -60,7 +63,10 @@ export function resolveHubId(store: HubStore, configured: string | undefined, ow
  * Starts the hub. `opts.signal` aborted before it is ready (SIGTERM during start-up) stops what was started,
  * the embedded chain (an anvil child process) included, and rejects with the signal's reason.
  */
-export async function startHub(input: HubConfigInput, opts: { log?: Logger; signal?: AbortSignal } = {}): Promise<Hub> {
+export async function startHub(
+  input: HubConfigInput,
+  opts: { log?: Logger; signal?: AbortSignal; verify?: SecretVerifier; loginThrottle?: ThrottlePolicy } = {},
+): Promise<Hub> {
   const config = parseOrThrow(HubConfig, input, 'hub config'); // names the field, the value's problem and the accepted form
   const log = opts.log ?? createLogger({ level: config.log.level, json: config.log.json, scope: 'hub' });
   const dataDir = resolve(config.dataDir);
@@ -93,8 +99,11 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger; sign
     store.markAllOffline(); // nobody is connected before the broker listens
     const codec = createCodec({ maxPayload: config.mqtt.maxPayloadBytes });
     const events = new HubEventBus();
-    const auth = new Authenticator(store);
     const scrypt = { N: config.scryptN, r: 8, p: 1 };
+    // opts.verify: tests observe the hash work of logins through it; opts.loginThrottle: tests pick the limits
+    const auth = new Authenticator(store, {
+      scrypt, log: log.child('auth'), verify: opts.verify, throttle: opts.loginThrottle ? new LoginThrottle(opts.loginThrottle) : undefined,
+    });
     let dropProvisionSession: (s: string) => void = () => {};
 
     const broker = await step(startEmbeddedBroker({
@@ -105,7 +114,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger; sign
       limits: config.mqtt,
       log: log.child('broker'),
       hooks: {
-        authenticate: (clientId, username, password) => auth.authenticate(clientId, username, password),
+        authenticate: (clientId, username, password, address) => auth.authenticate(clientId, username, password, address),
         mayPublish: (session, topic) => mayPublish(session, hubId, topic),
         maySubscribe: (session, filter) => maySubscribe(session, hubId, filter),
         onDisconnect: (session) => {
@@ -125,7 +134,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger; sign
     stops.push(() => updates.stop());
     const desired = await step(startDesiredConfig({ bus: broker, codec, hubId, store, registry, events, log: log.child('config') }));
     deviceEndpoint.add(hubConfigService, desired.deviceHandlers);
-    const provisioning = await step(startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, scrypt }), (p) => p.stop());
+    const provisioning = await step(startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events }), (p) => p.stop());
     dropProvisionSession = provisioning.drop;
     const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;
     const endpoints = config.publicUrls.length
@@ -150,7 +159,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger; sign
       extend: (endpoint) => {
         jobs.consoleServices(endpoint);
         updates.consoleServices(endpoint);
-        adminServices(endpoint, { store, log: log.child('admin') });
+        adminServices(endpoint, { store, log: log.child('admin'), scrypt }); // operator passwords at the configured cost
         if (money) {
           endpoint.add(payoutsService, {
             ...money.handlers,

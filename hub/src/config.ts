@@ -78,7 +78,7 @@ export const HubConfig = z
       })
       .strict()
       .prefault({}),
-    /** scrypt cost (N) for new secrets; stored hashes keep their own. */
+    /** scrypt cost (N) for new operator passwords and the dummy an unknown operator is checked against; stored hashes keep their own. */
     scryptN: z.number().int().min(1024).max(1_048_576).default(16_384),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info'), json: z.boolean().default(false) }).strict().prefault({}),
   })

@@ -1,6 +1,6 @@
 // The operator's side of the console: one MQTT connection as op:{name}, RPC on console/{name}/rpc/*.
 import { z } from 'zod';
-import { connectOnce, createCodec, Id, RpcPeer, SosnaError, subscribeAsync, topics, usernames } from '@sosna/protocol';
+import { clientIds, connectOnce, createCodec, Id, RpcPeer, SosnaError, subscribeAsync, topics, usernames } from '@sosna/protocol';
 import type { CallOptions, MqttClient, Params, Result, ServiceSpec } from '@sosna/protocol';
 import { randomBytes } from 'node:crypto';
 
@@ -19,7 +19,7 @@ export class ConsoleClient {
     const username = usernames.operator(profile.user);
     const client = await connectOnce({
       url: profile.url,
-      clientId: `op-${profile.user}-${randomBytes(4).toString('hex')}`,
+      clientId: clientIds.operator(profile.user, randomBytes(4).toString('hex')), // bound to the login (protocol/src/topics.ts)
       username,
       password: profile.password,
       connectTimeoutMs: opts.timeoutMs ?? 10_000,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTopic, parseUsername, topics, usernames } from './topics.js';
+import { clientIds, operatorOfClientId, parseTopic, parseUsername, topics, usernames } from './topics.js';
 
 describe('topics', () => {
   it('builds and parses every kind of topic', () => {
@@ -30,5 +30,16 @@ describe('topics', () => {
     expect(parseUsername(usernames.operator('alice'))).toEqual({ kind: 'operator', name: 'alice' });
     expect(parseUsername(usernames.provision('k1'))).toEqual({ kind: 'provision', keyId: 'k1' });
     for (const bad of [undefined, '', 'alice', 'root:x', 'dev:a/b', 'dev:']) expect(parseUsername(bad)).toBeNull();
+  });
+
+  it('builds operator client ids whose name can be read back unambiguously', () => {
+    expect(clientIds.operator('alice', '3f2a9c01')).toBe('op-alice-3f2a9c01');
+    expect(operatorOfClientId('op-alice-3f2a9c01')).toBe('alice');
+    expect(operatorOfClientId(clientIds.operator('a-b', '1'))).toBe('a-b');
+    expect(operatorOfClientId(clientIds.operator('a.b_c', 'x.y_z'))).toBe('a.b_c');
+    for (const bad of ['op-alice', 'op-alice-', 'op--1', 'alice-1', 'prov-abc', 'op-a/b-1', `op-alice-${'x'.repeat(33)}`]) expect(operatorOfClientId(bad)).toBeNull();
+    expect(() => clientIds.operator('alice', 'a-b')).toThrow(/suffix "a-b"/);
+    expect(() => clientIds.operator('al/ice', '1')).toThrow(/not a valid id/);
+    expect(clientIds.provision('n0nce')).toBe('prov-n0nce');
   });
 });

@@ -127,3 +127,27 @@ export function parseUsername(username: string | undefined): Principal | null {
 
 /** A device with only a provisioning key connects as prov-{nonce}; the nonce is its provisioning retry key. */
 export const PROVISION_CLIENT_PREFIX = 'prov-';
+
+// MQTT client ids are bound to the login, because a broker closes the older of two connections with the same
+// client id (MQTT-3.1.4-2): a device's client id is its device id, a provisioning session's is prov-{nonce},
+// an operator's is op-{name}-{suffix}. The suffix (the console draws 8 hex digits) has no '-', so the last '-'
+// ends the name and no operator can take another one's client id, whatever their names.
+export const OPERATOR_CLIENT_PREFIX = 'op-';
+const OPERATOR_SUFFIX = /^[A-Za-z0-9._]{1,32}$/;
+
+export const clientIds = {
+  operator: (name: string, suffix: string) => {
+    if (!OPERATOR_SUFFIX.test(suffix)) throw new TypeError(`operator client id suffix ${JSON.stringify(suffix)}: use 1-32 letters, digits, '.', '_'`);
+    return `${OPERATOR_CLIENT_PREFIX}${assertId('operator', name)}-${suffix}`;
+  },
+  provision: (nonce: string) => `${PROVISION_CLIENT_PREFIX}${nonce}`,
+};
+
+/** The operator name an operator client id (op-{name}-{suffix}) carries, or null when it is not one. */
+export function operatorOfClientId(clientId: string): string | null {
+  if (!clientId.startsWith(OPERATOR_CLIENT_PREFIX)) return null;
+  const dash = clientId.lastIndexOf('-');
+  if (dash < OPERATOR_CLIENT_PREFIX.length) return null;
+  const name = clientId.slice(OPERATOR_CLIENT_PREFIX.length, dash);
+  return isValidId(name) && OPERATOR_SUFFIX.test(clientId.slice(dash + 1)) ? name : null;
+}

@@ -5,6 +5,7 @@ import { benchJobs } from './jobs.js';
 import { benchDashboard } from './dashboard.js';
 import { benchCli } from './cli.js';
 import { benchFlood } from './flood.js';
+import { benchLogins } from './logins.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -28,6 +29,10 @@ if (!only || only === 'cli') {
 if (!only || only === 'flood') {
   const r = await benchFlood();
   writeFileSync('bench-results/flood.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'logins') {
+  const r = await benchLogins();
+  writeFileSync('bench-results/logins.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');

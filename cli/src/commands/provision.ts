@@ -28,9 +28,6 @@ interface FleetFlags {
   json?: boolean;
 }
 
-/** Scrypt cost for pre-issued device passwords: 24 random bytes need no slow hash; this keeps 100 devices < 1 s. */
-const DEVICE_SCRYPT = { N: 4096, r: 8, p: 1 };
-
 function openStore(dataDir: string): HubStore {
   const db = join(resolve(dataDir), 'hub.db');
   if (!existsSync(db)) throw new Error(`no hub database at ${db}: pass --data-dir of your hub (or --key KEY to use an existing provisioning key)`);
@@ -76,7 +73,7 @@ export function registerProvision(program: Command): void {
           if (!hubId) throw new Error(`the hub database in ${o.dataDir} has no hub id yet: start the hub once first`);
           auth = {
             kind: 'pre-issued', hubId,
-            issue: (d) => preIssueDevice(store!, { name: d.name, fleet: o.fleet, tags: d.tags, scrypt: DEVICE_SCRYPT }),
+            issue: (d) => preIssueDevice(store!, { name: d.name, fleet: o.fleet, tags: d.tags }), // a machine hash: no scrypt
           };
           note = 'pre-issued credentials (registered in the hub database)';
         } else {

@@ -1,63 +1,110 @@
-// Turns MQTT credentials into a session: devices and operators by their scrypt-hashed secrets, provisioning
-// keys by theirs plus revocation, expiry and use limits.
+// Turns MQTT credentials into a session: devices and provisioning keys by their machine-secret hashes
+// (SHA-256), operators by scrypt, keys also by revocation, expiry and use limits. In front of any hash: the
+// client-id binding (policy.ts) and the login throttle (throttle.ts). An unknown user name costs the same
+// hash as a wrong password (a dummy hash of the same kind), so response times do not tell which ids exist.
 import { parseUsername, PROVISION_CLIENT_PREFIX } from '@sosna/protocol';
+import type { Logger, Principal } from '@sosna/protocol';
 import type { HubStore, KeyRow } from '../store/types.js';
 import { mayConnect } from './policy.js';
 import type { Session } from './policy.js';
-import { verifySecret, VerifiedCache } from './password.js';
-
-
+import { DEFAULT_SCRYPT, hashKind, hashMachineSecret, hashSecret, randomSecret, verifySecret } from './password.js';
+import type { ScryptParams, SecretVerifier } from './password.js';
+import { LoginThrottle } from './throttle.js';
 
 export type KeyProblem = 'unknown' | 'revoked' | 'expired' | 'exhausted' | 'bad secret';
 
-export class Authenticator {
-  readonly cache = new VerifiedCache();
-  constructor(private readonly store: HubStore, private readonly now: () => number = Date.now) {}
+/** Refused before any hash because the throttle said so (the broker answers CONNACK 3, "server unavailable"). */
+export const THROTTLED = 'throttled' as const;
 
-  async check(principalKey: string, secret: string, hash: string): Promise<boolean> {
-    if (this.cache.has(principalKey, secret, hash)) return true;
-    if (!(await verifySecret(secret, hash))) return false;
-    this.cache.remember(principalKey, secret, hash);
-    return true;
+export interface AuthenticatorOptions {
+  now?: () => number;
+  /** The hash check; tests wrap it to observe the hash work. */
+  verify?: SecretVerifier;
+  throttle?: LoginThrottle;
+  /** Parameters of operator hashes, for the dummy an unknown operator is checked against. */
+  scrypt?: ScryptParams;
+  log?: Logger;
+}
+
+export class Authenticator {
+  private readonly now: () => number;
+  private readonly verify: SecretVerifier;
+  private readonly throttle: LoginThrottle;
+  private readonly log?: Logger;
+  private readonly dummyMachine = hashMachineSecret(randomSecret(24));
+  private readonly dummyHuman: Promise<string>;
+
+  constructor(private readonly store: HubStore, opts: AuthenticatorOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    this.verify = opts.verify ?? verifySecret;
+    this.throttle = opts.throttle ?? new LoginThrottle(undefined, this.now);
+    this.log = opts.log;
+    this.dummyHuman = hashSecret(randomSecret(18), opts.scrypt ?? DEFAULT_SCRYPT);
+    this.dummyHuman.catch(() => {}); // awaited (and so reported) where it is used
   }
 
-  /** Why a key cannot be used now, or null when it can. */
+  /** Why a key cannot be used now, or null when it can. The secret is checked first, for unknown keys too. */
   async keyProblem(keyId: string, secret: string, forNewDevice: boolean): Promise<{ problem: KeyProblem | null; key?: KeyRow }> {
     const key = this.store.getKey(keyId);
+    const good = await this.verify(secret, key?.secretHash ?? this.dummyMachine);
     if (!key) return { problem: 'unknown' };
+    if (!good) return { problem: 'bad secret', key };
     if (key.revokedAt !== null) return { problem: 'revoked', key };
     if (key.expiresAt !== null && key.expiresAt <= this.now()) return { problem: 'expired', key };
     if (forNewDevice && key.maxUses !== null && key.uses >= key.maxUses) return { problem: 'exhausted', key };
-    if (!(await this.check(`key:${keyId}`, secret, key.secretHash))) return { problem: 'bad secret', key };
     return { problem: null, key };
   }
 
-  async authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<Session | null> {
+  /**
+   * A session for good credentials; null to refuse (CONNACK 5); THROTTLED when too many logins failed lately
+   * from this address or for this user name (refused before any hash).
+   */
+  async authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, address = 'unknown'): Promise<Session | null | typeof THROTTLED> {
     const principal = parseUsername(username);
-    if (!principal || !password || password.length === 0 || password.length > 512) return null;
-    const secret = password.toString('utf8');
+    if (!principal || !username || !password || password.length === 0 || password.length > 512) return null;
     const session: Session = { principal, clientId };
     if (!mayConnect(session)) return null;
+    const verdict = this.throttle.check(address, username);
+    if (!verdict.ok) return THROTTLED;
+    if (await this.secretMatches(principal, password.toString('utf8'), clientId)) {
+      this.throttle.succeeded(username);
+      // a device's id is its client id: nobody else may take it (and so close the device's connection).
+      // Checked only after the secret, so that nobody learns from it which device ids exist.
+      return principal.kind !== 'device' && this.store.getDevice(clientId) ? null : session;
+    }
+    const locks = this.throttle.failed(address, username);
+    if (locks.address || locks.user) {
+      this.log?.warn('failed logins: throttling', { address, username, addressLockMs: locks.address, userLockMs: locks.user });
+    }
+    return null;
+  }
+
+  private async secretMatches(principal: Principal, secret: string, clientId: string): Promise<boolean> {
     switch (principal.kind) {
       case 'device': {
         const row = this.store.getDevice(principal.deviceId);
-        return row && (await this.check(`dev:${row.id}`, secret, row.secretHash)) ? session : null;
+        const good = await this.verify(secret, row?.secretHash ?? this.dummyMachine);
+        if (!row || !good) return false;
+        // a device provisioned before machine hashes: store its secret as one now (if it did not change meanwhile)
+        if (hashKind(row.secretHash) === 'scrypt' && this.store.getDevice(row.id)?.secretHash === row.secretHash) {
+          this.store.setDeviceSecret(row.id, hashMachineSecret(secret));
+        }
+        return true;
       }
       case 'operator': {
         const row = this.store.getOperator(principal.name);
-        return row && (await this.check(`op:${row.name}`, secret, row.secretHash)) ? session : null;
+        const good = await this.verify(secret, row?.secretHash ?? (await this.dummyHuman));
+        return Boolean(row) && good;
       }
       case 'provision': {
-        // Provisioning clients connect as prov-{nonce}. An exhausted key still admits the nonce of a device it
-        // already created, so a device that crashed before saving its credentials can fetch them again.
-        const { problem } = await this.keyProblem(principal.keyId, secret, false);
-        if (problem) return null;
-        if (!clientId.startsWith(PROVISION_CLIENT_PREFIX)) return null;
-        const key = this.store.getKey(principal.keyId)!;
+        // An exhausted key still admits the nonce of a device it already created, so a device that crashed
+        // before saving its credentials can fetch them again.
+        const { problem, key } = await this.keyProblem(principal.keyId, secret, false);
+        if (problem || !key) return false;
         if (key.maxUses !== null && key.uses >= key.maxUses) {
-          return this.store.findDeviceByNonce(key.id, clientId.slice(PROVISION_CLIENT_PREFIX.length)) ? session : null;
+          return Boolean(this.store.findDeviceByNonce(key.id, clientId.slice(PROVISION_CLIENT_PREFIX.length)));
         }
-        return session;
+        return true;
       }
     }
   }

@@ -14,6 +14,22 @@ describe('ACL policy', () => {
     expect(mayConnect({ ...devA, clientId: 'b' })).toBe(false);
   });
 
+  it('operators connect only as op-{name}-{suffix}, provisioning sessions only as prov-{nonce}', () => {
+    expect(mayConnect(op)).toBe(true);
+    expect(mayConnect({ ...op, clientId: 'op-alice-3f2a9c01' })).toBe(true);
+    expect(mayConnect({ ...op, clientId: 'a' })).toBe(false); // a device's id
+    expect(mayConnect({ ...op, clientId: 'op-alice' })).toBe(false);
+    expect(mayConnect({ ...op, clientId: 'op-alice-' })).toBe(false);
+    expect(mayConnect({ ...op, clientId: 'op-bob-1' })).toBe(false);
+    expect(mayConnect({ ...op, clientId: 'op-alice-b-1' })).toBe(false); // operator alice-b's id
+    const aliceB: Session = { principal: { kind: 'operator', name: 'alice-b' }, clientId: 'op-alice-b-1' };
+    expect(mayConnect(aliceB)).toBe(true);
+    expect(mayConnect({ ...aliceB, clientId: 'op-alice-1' })).toBe(false);
+    expect(mayConnect(prov)).toBe(true);
+    expect(mayConnect({ ...prov, clientId: 'prov-' })).toBe(false);
+    expect(mayConnect({ ...prov, clientId: 'a' })).toBe(false);
+  });
+
   it('a device publishes only its own state, telemetry and rpc/out', () => {
     expect(mayPublish(devA, H, topics.device(H, 'a', 'state'))).toBe(true);
     expect(mayPublish(devA, H, topics.device(H, 'a', 'telemetry'))).toBe(true);

@@ -1,10 +1,10 @@
 // Who may publish and subscribe to what (pure; the broker adapter calls it). Defaults deny.
 //   device   dev:{id}      publish own state/telemetry/rpc/out; subscribe own rpc/in and config (the hub's retained
 //                          desired config); read announcements
-//   operator op:{name}     publish own console rpc/in; subscribe own console rpc/out; read announcements
+//   operator op:{name}     (client id op-{name}-{suffix}) publish own console rpc/in; subscribe own console rpc/out; read announcements
 //   key      key:{keyId}   publish provision/{clientId}/rpc/in; subscribe provision/{clientId}/rpc/out; read announcements
 // Nobody but the hub itself (in-process, no client) publishes announcements or anything else.
-import { hasWildcard, parseTopic, topics } from '@sosna/protocol';
+import { hasWildcard, operatorOfClientId, parseTopic, PROVISION_CLIENT_PREFIX, topics } from '@sosna/protocol';
 import type { Principal } from '@sosna/protocol';
 
 export interface Session {
@@ -12,10 +12,22 @@ export interface Session {
   clientId: string;
 }
 
+/**
+ * Whether a login may use its client id. Every kind is bound, because the broker closes whatever connection
+ * held a client id before (MQTT-3.1.4-2): a device connects under its own id (a second connection replaces
+ * the first), an operator as op-{its name}-{suffix}, a provisioning session as prov-{nonce}. The caller also
+ * refuses an operator or provisioning client id that is some device's id (a device may be named "op-x-y").
+ */
 export function mayConnect(session: Session): boolean {
-  // A device connects under its own id, so a second connection replaces the first instead of coexisting.
-  if (session.principal.kind === 'device') return session.clientId === session.principal.deviceId;
-  return true;
+  const p = session.principal;
+  switch (p.kind) {
+    case 'device':
+      return session.clientId === p.deviceId;
+    case 'operator':
+      return operatorOfClientId(session.clientId) === p.name;
+    case 'provision':
+      return session.clientId.startsWith(PROVISION_CLIENT_PREFIX) && session.clientId.length > PROVISION_CLIENT_PREFIX.length;
+  }
 }
 
 export function mayPublish(session: Session, hubId: string, topic: string): boolean {

@@ -13,8 +13,11 @@ import { createConnectionGuard } from './limits.js';
 import type { ConnectionLimits } from './limits.js';
 
 export interface BrokerHooks {
-  /** Resolves a session for valid credentials, null to refuse (CONNACK 5 / 4). */
-  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<Session | null>;
+  /**
+   * Resolves a session for valid credentials, null to refuse (CONNACK 5), 'throttled' to refuse as
+   * "server unavailable" (CONNACK 3: try later). `address` is the client's remote address.
+   */
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, address: string): Promise<Session | 'throttled' | null>;
   mayPublish(session: Session, topic: string): boolean;
   maySubscribe(session: Session, filter: string): boolean;
   onDisconnect?(session: Session): void;
@@ -52,6 +55,11 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/** The remote address of a client: its socket's (TCP, TLS), or its HTTP upgrade request's (WebSocket). */
+function remoteAddress(client: Client): string {
+  return (client.conn as Partial<Socket>).remoteAddress ?? client.req?.socket.remoteAddress ?? 'unknown';
+}
+
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { hooks, log } = opts;
   const sessions = new WeakMap<Client, Session>();
@@ -60,8 +68,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const broker = await Aedes.createBroker({
     connectTimeout: opts.limits.connectTimeoutMs,
     authenticate(client, username, password, done) {
-      hooks.authenticate(client.id, username, password).then(
+      hooks.authenticate(client.id, username, password, remoteAddress(client)).then(
         (session) => {
+          if (session === 'throttled') return done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as never, null);
           if (!session) {
             log.info('connection refused', { clientId: client.id, username });
             return done(Object.assign(new Error('not authorized'), { returnCode: 5 }) as never, null);

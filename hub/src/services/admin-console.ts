@@ -35,7 +35,7 @@ export function adminServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { store
   endpoint.add(keysService, {
     create: async ({ fleet, max, expires }, ctx) => {
       const expiresAt = expires === undefined ? null : parseExpiry(expires, now());
-      const { key, row } = await createProvisioningKey(store, { fleet, maxUses: max ?? null, expiresAt, scrypt: deps.scrypt });
+      const { key, row } = await createProvisioningKey(store, { fleet, maxUses: max ?? null, expiresAt });
       log.info('provisioning key created', { operator: ctx.meta.operator, keyId: row.id, fleet, max: row.maxUses, expiresAt });
       return { key, keyId: row.id, fleet: row.fleet, max: row.maxUses, expiresAt: row.expiresAt };
     },

@@ -1,13 +1,14 @@
 // Provisioning: a device that boots with a fleet key calls provision.register and receives its own
 // credentials. The nonce the device chose makes the call idempotent: a retry returns the same device
-// (with a fresh password) instead of creating and counting a second one.
+// (with a fresh password) instead of creating and counting a second one. The nonce must be the one of the
+// MQTT session that calls (client id prov-{nonce}, bound by the ACL to its topic), so a holder of the fleet
+// key who learned another device's nonce cannot take that device over by resetting its password.
 import { randomBytes } from 'node:crypto';
-import { provisionService, RpcEndpoint, SosnaError, topics, usernames } from '@sosna/protocol';
+import { clientIds, provisionService, RpcEndpoint, SosnaError, topics, usernames } from '@sosna/protocol';
 import type { Codec, Logger } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import { hashSecret, randomSecret } from '../auth/password.js';
-import type { ScryptParams } from '../auth/password.js';
+import { hashMachineSecret, randomSecret } from '../auth/password.js';
 import type { HubEventBus } from '../events.js';
 import type { HubStore } from '../store/types.js';
 import { PeerTable, topicId } from './peers.js';
@@ -32,19 +33,28 @@ export function splitKey(key: string): { keyId: string; secret: string } | null 
   return { keyId: key.slice(0, dot), secret: key.slice(dot + 1) };
 }
 
+/** Who calls: the MQTT client id of the provisioning session, read from the topic the call came on. */
+interface ProvisionMeta {
+  session: string;
+}
+
 export async function startProvisioning(deps: {
-  bus: Bus; codec: Codec; hubId: string; log: Logger; store: HubStore; auth: Authenticator; events: HubEventBus; scrypt: ScryptParams;
+  bus: Bus; codec: Codec; hubId: string; log: Logger; store: HubStore; auth: Authenticator; events: HubEventBus;
 }): Promise<{ stop(): Promise<void>; drop(session: string): void }> {
   const { store, auth, log } = deps;
-  const endpoint = new RpcEndpoint().add(provisionService, {
-    register: async ({ key, nonce, name, tags }) => {
+  const endpoint = new RpcEndpoint<ProvisionMeta>().add(provisionService, {
+    register: async ({ key, nonce, name, tags }, { meta }) => {
+      if (meta.session !== clientIds.provision(nonce)) {
+        log.warn('register refused: the nonce is not this session\'s', { session: meta.session });
+        throw new SosnaError('E_UNAUTHORIZED', `nonce ${nonce} does not belong to this session: connect as ${clientIds.provision(nonce)} to register with it`);
+      }
       const parts = splitKey(key);
       if (!parts) throw new SosnaError('E_UNAUTHORIZED', 'provisioning key must look like keyId.secret');
       const existing = store.findDeviceByNonce(parts.keyId, nonce);
       const { problem, key: row } = await auth.keyProblem(parts.keyId, parts.secret, !existing);
       if (problem || !row) throw new SosnaError('E_UNAUTHORIZED', `provisioning key ${parts.keyId} is ${problem}`);
       const password = randomSecret(24);
-      const hash = await hashSecret(password, deps.scrypt);
+      const hash = hashMachineSecret(password);
       let deviceId: string;
       if (existing) {
         deviceId = existing.id;
@@ -57,17 +67,16 @@ export async function startProvisioning(deps: {
         if (r === 'exhausted') throw new SosnaError('E_UNAUTHORIZED', `provisioning key ${row.id} is exhausted`);
         log.info('device provisioned', { deviceId, fleet: row.fleet, keyId: row.id });
       }
-      // The device reconnects with these at once: spare it a second slow hash.
-      auth.cache.remember(`dev:${deviceId}`, password, hash);
       deps.events.emit('provisioned', deviceId, row.id);
       return { hubId: deps.hubId, deviceId, username: usernames.device(deviceId), password };
     },
   });
-  const table = new PeerTable({
+  const table = new PeerTable<ProvisionMeta>({
     bus: deps.bus, codec: deps.codec, log, role: 'owner', endpoint,
     inbound: topics.provisionAll(deps.hubId, 'in'),
     outbound: (session) => topics.provision(deps.hubId, session, 'out'),
     idOf: topicId('provision', deps.hubId),
+    meta: (session) => ({ session }), // the topic's session level is the caller's client id (policy.ts)
     limit: 10_000,
   });
   await table.start();
