@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createLogger, DeviceConfig, JobSpec, silentLogger } from '@sosna/protocol';
-import type { DeviceJob, JobSpecInput, LogPiece, RunReport } from '@sosna/protocol';
+import type { DeviceJob, JobSpecInput } from '@sosna/protocol';
 import { connectEngine, JobManager } from '../agent/src/jobs/index.js';
 import type { Engine, HubCalls } from '../agent/src/jobs/index.js';
 import { startPrivateDocker, sosnaContainers } from './docker.js';
@@ -16,6 +16,7 @@ import type { PrivateDocker } from './docker.js';
 /** Where no Docker Engine can run (no root), SOSNA_SKIP_DOCKER_TESTS=1 skips these tests instead of failing them. */
 const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 import { tempDir, waitFor } from './helpers.js';
+import { Recorder } from './job-recorder.js';
 
 let engine: PrivateDocker;
 let client: Engine;
@@ -23,44 +24,6 @@ const tmp = tempDir('sosna-runner-');
 let archiveServer: Server;
 let archiveUrl: string;
 let archiveSha: string;
-
-/** Stands in for the hub: keeps every report and every piece of output. */
-class Recorder implements HubCalls {
-  reports: RunReport[] = [];
-  leases: { ids: string[]; health?: string; reason?: string }[] = [];
-  logs = new Map<string, LogPiece[]>();
-  keep = true;
-  connected() {
-    return true;
-  }
-  async call(_spec: unknown, method: string, params: unknown): Promise<never> {
-    if (method === 'update') {
-      const r = params as RunReport;
-      this.reports.push(r);
-      return { id: r.id, state: r.state } as never;
-    }
-    if (method === 'log') {
-      const p = params as { id: string; pieces: LogPiece[] };
-      this.logs.set(p.id, [...(this.logs.get(p.id) ?? []), ...p.pieces]);
-      return { accepted: p.pieces.length } as never;
-    }
-    this.leases.push(params as { ids: string[] });
-    const ids = (params as { ids: string[] }).ids;
-    return { leaseSec: 30, jobs: ids.map((id) => ({ id, keep: this.keep })) } as never;
-  }
-  last(id: string) {
-    return [...this.reports].reverse().find((r) => r.id === id);
-  }
-  final(id: string) {
-    return waitFor(`final report of ${id}`, () => {
-      const r = this.last(id);
-      return r && ['succeeded', 'failed', 'cancelled'].includes(r.state) ? r : null;
-    }, 30_000, 50);
-  }
-  output(id: string, stream = 'stdout') {
-    return (this.logs.get(id) ?? []).filter((p) => p.stream === stream).map((p) => p.data).join('');
-  }
-}
 
 let seq = 0;
 function job(spec: JobSpecInput, leaseSec = 30): DeviceJob {

@@ -6,13 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DeviceConfig, JobSpec, silentLogger } from '@sosna/protocol';
-import type { DeviceJob, JobSpecInput, LogPiece, RunReport } from '@sosna/protocol';
+import type { DeviceJob, JobSpecInput, RunReport } from '@sosna/protocol';
 import { connectEngine, JobManager } from '../agent/src/jobs/index.js';
 import { dockerDaemonConfig } from '../provisioning/src/build/docker-daemon.js';
-import type { Engine, HubCalls } from '../agent/src/jobs/index.js';
+import type { Engine } from '../agent/src/jobs/index.js';
 import { startPrivateDocker, sosnaContainers } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 import { tempDir, waitFor } from './helpers.js';
+import { Recorder } from './job-recorder.js';
 
 /** Where no Docker Engine can run (no root), SOSNA_SKIP_DOCKER_TESTS=1 skips these tests instead of failing them. */
 const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
@@ -24,38 +25,6 @@ const BOMB = 200;
 let engine: PrivateDocker;
 let client: Engine;
 const tmp = tempDir('sosna-sandbox-');
-
-/** Stands in for the hub: keeps every report and every piece of output. */
-class Recorder implements HubCalls {
-  reports: RunReport[] = [];
-  logs = new Map<string, LogPiece[]>();
-  connected() {
-    return true;
-  }
-  async call(_spec: unknown, method: string, params: unknown): Promise<never> {
-    if (method === 'update') {
-      const r = params as RunReport;
-      this.reports.push(r);
-      return { id: r.id, state: r.state } as never;
-    }
-    if (method === 'log') {
-      const p = params as { id: string; pieces: LogPiece[] };
-      this.logs.set(p.id, [...(this.logs.get(p.id) ?? []), ...p.pieces]);
-      return { accepted: p.pieces.length } as never;
-    }
-    const ids = (params as { ids: string[] }).ids;
-    return { leaseSec: 30, jobs: ids.map((id) => ({ id, keep: true })) } as never;
-  }
-  final(id: string) {
-    return waitFor(`final report of ${id}`, () => {
-      const r = [...this.reports].reverse().find((x) => x.id === id);
-      return r && ['succeeded', 'failed', 'cancelled'].includes(r.state) ? r : null;
-    }, 60_000, 50);
-  }
-  output(id: string, stream = 'stdout') {
-    return (this.logs.get(id) ?? []).filter((p) => p.stream === stream).map((p) => p.data).join('');
-  }
-}
 
 let seq = 0;
 function job(spec: JobSpecInput): DeviceJob {
