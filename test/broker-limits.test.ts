@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { addOperator, startHub } from '@sosna/hub';
 import type { Hub } from '@sosna/hub';
-import { connectOnce, subscribeAsync, topics, usernames } from '@sosna/protocol';
+import { clientIds, connectOnce, subscribeAsync, topics, usernames } from '@sosna/protocol';
 import type { MqttClient } from '@sosna/protocol';
 import { captureLogger, tempDir, waitFor } from './helpers.js';
 import { randomBytes } from 'node:crypto';
@@ -43,7 +43,9 @@ function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<{ code: n
   });
 }
 
-const mqttArgs = (clientId: string) => ['-h', '127.0.0.1', '-p', String(hub.mqttPort), '-i', clientId, '-u', alice.user, '-P', alice.password, '-V', 'mqttv311'];
+// operators connect as op-{name}-{suffix} (the hub binds client ids to logins)
+const aliceId = (suffix: string) => clientIds.operator('alice', suffix.replace(/-/g, '_'));
+const mqttArgs = (clientId: string) => ['-h', '127.0.0.1', '-p', String(hub.mqttPort), '-i', aliceId(clientId), '-u', alice.user, '-P', alice.password, '-V', 'mqttv311'];
 
 beforeAll(async () => {
   hub = await startHub({
@@ -64,7 +66,7 @@ afterAll(async () => {
 // first: no other connection of this file is pending yet
 describe('connections not yet authenticated, per address', () => {
   it('beyond mqtt.maxPendingPerAddress they are refused; authenticated clients keep working; closing frees the slots', async () => {
-    const op = await connectOnce({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, clientId: 'op-steady', username: alice.user, password: alice.password });
+    const op = await connectOnce({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, clientId: aliceId('steady'), username: alice.user, password: alice.password });
     clients.push(op);
     const idle: Socket[] = [];
     for (let i = 0; i < 4; i++) idle.push(await raw());
@@ -140,7 +142,7 @@ describe('packet size before authentication', () => {
 describe('packet size after authentication', () => {
   it('a PUBLISH claiming 64 MiB from an authenticated client is refused from its header', async () => {
     const s = await raw();
-    s.write(connectPacket({ clientId: 'big-pub', username: alice.user, password: alice.password }));
+    s.write(connectPacket({ clientId: aliceId('big-pub'), username: alice.user, password: alice.password }));
     expect([...(await readBytes(s, 4))]).toEqual([0x20, 2, 0, 0]); // CONNACK, accepted
     const closed = closedWithin(s, CLOSE_DEADLINE);
     const r = await stream(s, publishStart(topics.console(hub.hubId, 'alice', 'in'), CLAIM), CLAIM);
