@@ -22,6 +22,16 @@ export interface HubFlags {
   /** commander sets chain=false for --no-chain */
   chain?: boolean;
   payoutEvery?: string;
+  /** TLS: own CA unless --tls-cert/--tls-key */
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsPort?: string;
+  wssPort?: string;
+  tlsName?: string[];
+  tlsOnly?: boolean;
+  requireClientCert?: boolean;
 }
 
 function int(flag: string, value: string): number {
@@ -40,9 +50,23 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     }
   }
   const mqtt = { ...(file.mqtt as object | undefined) } as Record<string, unknown>;
-  if (flags.port !== undefined) mqtt.port = int('--port', flags.port);
+  if (flags.port !== undefined) mqtt.port = flags.port === 'off' ? null : int('--port', flags.port);
   if (flags.wsPort !== undefined) mqtt.wsPort = flags.wsPort === 'off' ? null : int('--ws-port', flags.wsPort);
   if (flags.host !== undefined) mqtt.host = flags.host;
+  const tls = { ...(file.tls as object | undefined) } as Record<string, unknown>;
+  if (flags.tlsCert !== undefined) tls.certFile = resolve(flags.tlsCert);
+  if (flags.tlsKey !== undefined) tls.keyFile = resolve(flags.tlsKey);
+  if (flags.tlsCa !== undefined) tls.caFile = resolve(flags.tlsCa);
+  if (flags.tlsPort !== undefined) tls.port = int('--tls-port', flags.tlsPort);
+  if (flags.wssPort !== undefined) tls.wsPort = flags.wssPort === 'off' ? null : int('--wss-port', flags.wssPort);
+  if (flags.tlsName?.length) tls.names = [...((tls.names as string[] | undefined) ?? []), ...flags.tlsName.flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean)];
+  if (flags.requireClientCert) tls.requireClientCert = true;
+  if (flags.tls || flags.tlsOnly || flags.tlsCert !== undefined || flags.requireClientCert) tls.enabled = true;
+  if (flags.tlsOnly) {
+    if (flags.port !== undefined && flags.port !== 'off') throw new Error(`--tls-only turns the plain MQTT listener off; drop --port ${flags.port} (use --tls-port)`);
+    mqtt.port = null;
+    mqtt.wsPort = null;
+  }
   const chain = { ...(file.chain as object | undefined) } as Record<string, unknown>;
   if (flags.rpc !== undefined) Object.assign(chain, { mode: 'rpc', rpcUrl: flags.rpc });
   if (flags.contracts !== undefined) chain.contractsFile = flags.contracts;
@@ -56,6 +80,7 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     ...file,
     dataDir: flags.dataDir,
     mqtt,
+    tls,
     chain,
     ...(flags.name ? { name: flags.name } : {}),
     ...(flags.hubId ? { hubId: flags.hubId } : {}),
@@ -63,20 +88,27 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
   };
 }
 
-/** First start: an `admin` operator and a console profile beside the database; later starts refresh its URL. */
+/**
+ * First start: an `admin` operator and a console profile beside the database; later starts refresh its URL.
+ * A hub that offers TLS gets an mqtts:// profile with its CA (the console and `sosna up` then use TLS).
+ */
 export async function ensureConsoleProfile(hub: Hub): Promise<string> {
   const file = hubProfilePath(hub.dataDir);
-  const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
-  let password: string | undefined;
+  const url = hub.mqttsPort !== null ? `mqtts://127.0.0.1:${hub.mqttsPort}` : `mqtt://127.0.0.1:${hub.mqttPort}`;
+  let old: { password?: string; cert?: string; key?: string } = {};
   if (existsSync(file)) {
     try {
-      password = (JSON.parse(readFileSync(file, 'utf8')) as { password?: string }).password;
+      old = JSON.parse(readFileSync(file, 'utf8')) as typeof old;
     } catch {
-      password = undefined;
+      old = {};
     }
   }
+  let password = old.password;
   if (!password || !hub.store.getOperator('admin')) password = (await addOperator(hub.store, 'admin', 'admin')).password;
-  writeProfile(file, { url, hubId: hub.hubId, user: 'admin', password });
+  const tls = hub.mqttsPort !== null && hub.tls?.ca ? { ca: hub.tls.ca } : {};
+  // mutual TLS: the console presents a certificate of the hub's CA too (kept while it still fits)
+  const client = hub.mqttsPort !== null && hub.tls?.requireClientCert ? await hub.tls.clientCertificate('admin', old.cert && old.key ? { cert: old.cert, key: old.key } : null) : null;
+  writeProfile(file, { url, hubId: hub.hubId, user: 'admin', password, ...tls, ...(client ? { cert: client.cert, key: client.key } : {}) });
   return file;
 }
 
@@ -92,7 +124,7 @@ export function registerHub(program: Command): void {
   const dataDirOpt = ['--data-dir <dir>', 'hub data directory (database, owner key, console profile)', DEFAULT_HUB_DIR] as const;
   hub
     .option(...dataDirOpt)
-    .option('--port <port>', 'MQTT port (default 1883)')
+    .option('--port <port|off>', 'plain MQTT port (default 1883); off for none')
     .option('--ws-port <port|off>', 'MQTT over WebSocket port (default 8083)')
     .option('--host <addr>', 'listen address (default 0.0.0.0)')
     .option('--name <name>', 'hub name shown to devices')
@@ -103,6 +135,15 @@ export function registerHub(program: Command): void {
     .option('--contracts <file>', 'contract addresses and this hub\'s wallet: {chainId, token, dao, whitelist, factory, wallet}')
     .option('--no-chain', 'no chain at all: no payouts')
     .option('--payout-every <seconds>', 'how often owed earnings are paid (default 600)')
+    .option('--tls', "serve MQTT over TLS (--tls-port, default 8883) and WSS (--wss-port, default 8084) with the hub's own CA ({data-dir}/tls/ca.pem)")
+    .option('--tls-cert <file>', 'TLS certificate chain (PEM), e.g. from a public CA, instead of the own CA (implies --tls)')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+    .option('--tls-ca <file>', 'CA of --tls-cert that devices should trust (a private CA; not needed for a public one)')
+    .option('--tls-port <port>', 'MQTT over TLS port (default 8883)')
+    .option('--wss-port <port|off>', 'MQTT over WebSocket over TLS port (default 8084)')
+    .option('--tls-name <name...>', "more host names/addresses for the own CA's server certificate (localhost, 127.0.0.1, the host name and --host are always in)")
+    .option('--tls-only', 'TLS only: no plain MQTT or WebSocket listener (implies --tls)')
+    .option('--require-client-cert', 'mutual TLS: devices present a certificate signed by the hub CA (or --tls-ca)')
     .action(async (flags: HubFlags) => {
       const log = createLogger({ level: (flags.logLevel as 'info') ?? 'info', scope: 'hub' });
       // SIGINT/SIGTERM from the start on: one before the hub is ready aborts its start-up, which stops what
@@ -122,7 +163,12 @@ export function registerHub(program: Command): void {
       }
       const running = h;
       const profile = await ensureConsoleProfile(h);
-      process.stdout.write(`hub ${h.hubId} ready on mqtt://0.0.0.0:${h.mqttPort}${h.wsPort !== null ? ` and ws://0.0.0.0:${h.wsPort}` : ''}\nconsole profile: ${profile}\n`);
+      const listeners = [
+        h.mqttsPort !== null ? `mqtts://0.0.0.0:${h.mqttsPort}` : null, h.wssPort !== null ? `wss://0.0.0.0:${h.wssPort}` : null,
+        h.mqttPort !== null ? `mqtt://0.0.0.0:${h.mqttPort}` : null, h.wsPort !== null ? `ws://0.0.0.0:${h.wsPort}` : null,
+      ].filter(Boolean);
+      const ca = h.tls?.caFile ? `\nTLS CA (devices get it as hub.ca): ${h.tls.caFile} (SHA-256 ${h.tls.fingerprint})` : '';
+      process.stdout.write(`hub ${h.hubId} ready on ${listeners.join(' and ')}${ca}\nconsole profile: ${profile}\n`);
       await new Promise<void>((done) => {
         stopRunning = () => void running.stop().then(done);
         if (starting.signal.aborted) stopRunning(); // a signal while the profile was written
@@ -145,7 +191,10 @@ export function registerHub(program: Command): void {
       process.stdout.write(`${created.key}\n`);
       process.stderr.write(
         `provisioning key ${created.row.id} for fleet ${o.fleet}${maxUses ? `, ${maxUses} device(s)` : ''}${expiresAt ? `, expires ${new Date(expiresAt).toISOString()}` : ''}.\n` +
-          `Put it in the device config as "provisioningKey"; it is shown only now.\n`,
+          `Put it in the device config as "provisioningKey"; it is shown only now.\n` +
+          (existsSync(join(resolve(o.dataDir), 'tls', 'ca.pem'))
+            ? `For the hub's mqtts:// URL put its CA in the device config as "hub": {"ca": ...}: the PEM of ${join(resolve(o.dataDir), 'tls', 'ca.pem')} (or that file's path on the device).\n`
+            : ''),
       );
     });
   keys

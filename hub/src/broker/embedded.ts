@@ -1,7 +1,12 @@
-// The embedded broker: aedes over TCP (and WebSocket), TCP_NODELAY on every socket, and the hub's
-// authentication and ACL hooks. The hub itself publishes and subscribes in-process (no client, no ACL).
+// The embedded broker: aedes over TCP (and WebSocket), and over TLS (MQTT on 8883, WSS), TCP_NODELAY on
+// every socket, and the hub's authentication and ACL hooks. Every listener hands its connections to the
+// same handler. The hub itself publishes and subscribes in-process (no client, no ACL).
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -17,26 +22,42 @@ export interface BrokerHooks {
   onDisconnect?(session: Session): void;
 }
 
+export interface BrokerTls {
+  port: number;
+  /** WSS listener; null for none. */
+  wsPort: number | null;
+  /** Certificate chain and key (PEM). */
+  cert: string;
+  key: string;
+  /** Mutual TLS: clients must present a certificate that this CA signed. */
+  clientCa: string | null;
+}
+
 export interface EmbeddedBrokerOptions {
   host: string;
-  port: number;
+  /** Plain MQTT; null for none (TLS only). */
+  port: number | null;
   /** WebSocket listener for browsers and firewalled devices; omit or null for none. */
   wsPort?: number | null;
+  /** MQTT over TLS and WSS; omit for none. */
+  tls?: BrokerTls;
   maxPayload: number;
   hooks: BrokerHooks;
   log: Logger;
 }
 
 export interface EmbeddedBroker extends Bus {
-  readonly mqttPort: number;
+  readonly mqttPort: number | null;
   readonly wsPort: number | null;
+  readonly mqttsPort: number | null;
+  readonly wssPort: number | null;
   connectedClients(): number;
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use (another hub or MQTT broker?); pick another with --port`) : err);
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use (another hub or MQTT broker?); pick another (--port, --ws-port, --tls-port, --wss-port)`) : err);
     };
     server.once('error', onError);
     server.listen(port, host, () => {
@@ -96,35 +117,80 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   });
 
   const sockets = new Set<Socket>();
-  const tcp = createServer({ noDelay: true }, (socket) => {
+  const track = (socket: Socket) => {
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    broker.handle(socket);
-  });
-  const mqttPort = await listen(tcp, opts.port, opts.host);
+  };
+  /** The one way in for every connection, whatever its listener (TCP, TLS, WebSocket, WSS). */
+  const handle = (stream: Duplex, req?: IncomingMessage) => broker.handle(stream as never, req as never);
+  const closers: (() => Promise<void>)[] = [];
+  const closeServer = (server: Server) => closers.push(() => new Promise<void>((r) => server.close(() => r())));
 
-  let wss: WebSocketServer | null = null;
+  let mqttPort: number | null = null;
+  if (opts.port !== null) {
+    const tcp = createServer({ noDelay: true }, (socket) => {
+      track(socket);
+      handle(socket);
+    });
+    mqttPort = await listen(tcp, opts.port, opts.host);
+    closeServer(tcp);
+  }
+
+  /** MQTT over WebSocket on an http(s) server (subprotocol `mqtt`); other requests get 426. */
+  const serveWebSocket = (http: import('node:http').Server) => {
+    http.on('request', (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('sosna hub: MQTT over WebSocket only\n');
+    });
+    const wss = new WebSocketServer({ server: http, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false) });
+    wss.on('connection', (ws, req) => handle(createWebSocketStream(ws), req));
+    closers.push(() => new Promise<void>((r) => wss.close(() => http.close(() => r()))));
+  };
+
   let wsPort: number | null = null;
   if (opts.wsPort !== undefined && opts.wsPort !== null) {
     const { createServer: createHttpServer } = await import('node:http');
-    const http = createHttpServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('sosna hub: MQTT over WebSocket only\n');
-    });
-    http.on('connection', (socket) => {
-      socket.setNoDelay(true);
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-    });
-    wss = new WebSocketServer({ server: http, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false) });
-    wss.on('connection', (ws, req) => broker.handle(createWebSocketStream(ws), req));
+    const http = createHttpServer();
+    http.on('connection', track);
+    serveWebSocket(http);
     wsPort = await listen(http as unknown as Server, opts.wsPort, opts.host);
-    const httpServer = http;
-    wss.once('close', () => httpServer.close());
+  }
+
+  let mqttsPort: number | null = null;
+  let wssPort: number | null = null;
+  if (opts.tls) {
+    const t = opts.tls;
+    const secure = {
+      cert: t.cert,
+      key: t.key,
+      minVersion: 'TLSv1.2' as const,
+      handshakeTimeout: 15_000,
+      ...(t.clientCa ? { requestCert: true, rejectUnauthorized: true, ca: t.clientCa } : {}),
+    };
+    // a failed handshake (wrong CA, plain MQTT on the TLS port, a scanner) never reaches aedes
+    const onTlsError = (err: Error, socket: TLSSocket) => log.debug('TLS handshake failed', { from: socket.remoteAddress, error: err.message });
+    const tlsServer = createTlsServer({ ...secure, noDelay: true } as never, (socket: TLSSocket) => {
+      track(socket);
+      handle(socket);
+    });
+    tlsServer.on('tlsClientError', onTlsError);
+    mqttsPort = await listen(tlsServer, t.port, opts.host);
+    closeServer(tlsServer);
+    if (t.wsPort !== null) {
+      const { createServer: createHttpsServer } = await import('node:https');
+      const https = createHttpsServer(secure);
+      https.on('connection', track);
+      https.on('tlsClientError', onTlsError);
+      serveWebSocket(https);
+      wssPort = await listen(https as unknown as Server, t.wsPort, opts.host);
+    }
   }
 
   return {
     mqttPort,
     wsPort,
+    mqttsPort,
+    wssPort,
     connectedClients: () => broker.connectedClients,
     publish: (topic, payload, o = {}) =>
       new Promise<void>((resolve, reject) =>
@@ -149,11 +215,10 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       }),
     close: async () => {
       // Stop accepting, then drop every connection (no Will is lost: aedes publishes them on close).
-      const tcpClosed = new Promise<void>((r) => tcp.close(() => r()));
-      const wssClosed = wss ? new Promise<void>((r) => wss!.close(() => r())) : Promise.resolve();
+      const closed = Promise.all(closers.map((c) => c()));
       await new Promise<void>((r) => broker.close(() => r()));
       for (const s of sockets) s.destroy();
-      await Promise.all([tcpClosed, wssClosed]);
+      await closed;
     },
   };
 }
