@@ -135,6 +135,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger; sign
         ? { tls: { port: config.tls.port, wsPort: config.tls.wsPort, cert: tls.cert, key: tls.key, clientCa: config.tls.requireClientCert ? tls.ca : null } }
         : {}),
       maxPayload: config.mqtt.maxPayloadBytes,
+      holdUntilOpen: true, // connections wait (in their sockets) until the services below have subscribed
       log: log.child('broker'),
       hooks: {
         authenticate: (clientId, username, password) => auth.authenticate(clientId, username, password),
@@ -211,6 +212,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger; sign
     // devices can reconnect and renew only now (the chain, payout reconciliation and the card took their
     // time): the scheduler's lease and offline-grace clocks start here, not when it was built
     jobs.scheduler.ready();
+    broker.open();
     log.info('hub ready', { hubId, mqtt: broker.mqttPort ?? 'off', ws: broker.wsPort ?? 'off', mqtts: broker.mqttsPort ?? 'off', wss: broker.wssPort ?? 'off', owner: signer.address, data: dataDir });
 
     return {

@@ -10,11 +10,11 @@ import { defineService } from './rpc/service.js';
 type Leaf = 'string' | 'number' | 'boolean' | 'list';
 
 /**
- * Never set from a hub: the link to the hub itself, secrets, where state lives, the on-chain trust checks of
+ * Never set from a hub: the link to the hub itself (its URL, CA) and the device's TLS client certificate, secrets, where state lives, the on-chain trust checks of
  * hubs, the device's own commands (system.*), and the owner's wallet (payouts are approved to it: a hub
  * that could change it could pay itself).
  */
-const NOT_REMOTE = [/^hub\./, /^hubPreference$/, /^owner$/, /^provisioningKey$/, /^stateDir$/, /^dashboard\.password/, /^chain\./, /^system\./];
+const NOT_REMOTE = [/^hub\./, /^tls\./, /^hubPreference$/, /^owner$/, /^provisioningKey$/, /^stateDir$/, /^dashboard\.password/, /^chain\./, /^system\./];
 
 /** DeviceConfig paths (dotted) a hub may set, with the kind of value each takes. */
 export const REMOTE_CONFIG_FIELDS: ReadonlyMap<string, Leaf> = new Map(

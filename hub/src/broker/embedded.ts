@@ -41,6 +41,12 @@ export interface EmbeddedBrokerOptions {
   wsPort?: number | null;
   /** MQTT over TLS and WSS; omit for none. */
   tls?: BrokerTls;
+  /**
+   * Hold accepted connections until open(): the hub's services subscribe in-process, and aedes gives
+   * in-process subscribers no retained messages, so a device that reconnects (after a hub restart) before
+   * the registry subscribed would publish its birth unseen and stay offline in the registry.
+   */
+  holdUntilOpen?: boolean;
   maxPayload: number;
   hooks: BrokerHooks;
   log: Logger;
@@ -52,6 +58,8 @@ export interface EmbeddedBroker extends Bus {
   readonly mqttsPort: number | null;
   readonly wssPort: number | null;
   connectedClients(): number;
+  /** Starts handing held and new connections to the broker (with holdUntilOpen). */
+  open(): void;
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -123,7 +131,18 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     socket.on('close', () => sockets.delete(socket));
   };
   /** The one way in for every connection, whatever its listener (TCP, TLS, WebSocket, WSS). */
-  const handle = (stream: Duplex, req?: IncomingMessage) => broker.handle(stream as never, req as never);
+  const serve = (stream: Duplex, req?: IncomingMessage) => broker.handle(stream as never, req as never);
+  let held: [Duplex, IncomingMessage | undefined][] | null = opts.holdUntilOpen ? [] : null;
+  const handle = (stream: Duplex, req?: IncomingMessage) => {
+    if (!held) return serve(stream, req);
+    held.push([stream, req]);
+    stream.once('close', () => held && (held = held.filter(([s]) => s !== stream)));
+  };
+  const open = () => {
+    const waiting = held ?? [];
+    held = null;
+    for (const [stream, req] of waiting) if (!stream.destroyed) serve(stream, req);
+  };
   const closers: (() => Promise<void>)[] = [];
   const closeServer = (server: Server) => closers.push(() => new Promise<void>((r) => server.close(() => r())));
 
@@ -192,6 +211,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     mqttsPort,
     wssPort,
     connectedClients: () => broker.connectedClients,
+    open,
     publish: (topic, payload, o = {}) =>
       new Promise<void>((resolve, reject) =>
         broker.publish(
