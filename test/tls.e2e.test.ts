@@ -1,20 +1,18 @@
 // TLS end to end (issue 12, item 7): a hub that serves only MQTT over TLS from its own CA (`sosna hub
 // --tls-only`), devices from the single-file agent bundle provisioned by `sosna provision fleet` (which
 // writes the hub's CA into their configs), a job on a private Docker Engine, the console over mqtts://, and
-// third-party clients: mosquitto_sub with the CA file, openssl s_client, and a raw TCP socket. Devices that
-// trust another CA, and a hub whose certificate has expired, are refused with the reason. Mutual TLS: a hub
-// that requires client certificates of its CA.
+// third-party clients: mosquitto_sub with the CA file, openssl s_client, and a raw TCP socket. A device that
+// trusts another CA is refused with the reason. (In-process: expired certificates, mutual TLS, WSS, the
+// plain-text warnings: test/tls.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ConsoleClient, ConsoleProfile, createProvisioningKey, startHub } from '@sosna/hub';
-import type { Hub } from '@sosna/hub';
-import { createCa, issueCertificate } from '@sosna/hub/tls';
-import { provision, StateStore } from '@sosna/agent';
-import { connectOnce, DeviceConfig, jobsService, silentLogger, topics, usernames } from '@sosna/protocol';
+import { ConsoleClient, ConsoleProfile } from '@sosna/hub';
+import { createCa } from '@sosna/hub/tls';
+import { jobsService, topics, usernames } from '@sosna/protocol';
 import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
@@ -34,7 +32,6 @@ let hubId: string;
 let bundle: string;
 let engine: PrivateDocker | null = null;
 const procs: Proc[] = [];
-const inProcess: Hub[] = [];
 const profile = () => ({ SOSNA_PROFILE: join(hubDir, 'console.json') });
 const admin = () => JSON.parse(readFileSync(join(hubDir, 'console.json'), 'utf8')) as { url: string; password: string; ca?: string; hubId: string };
 
@@ -63,7 +60,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of procs.reverse()) await p.stop('SIGKILL');
-  for (const h of inProcess) await h.stop();
   await engine?.stop();
   tmp.cleanup();
 }, 120_000);
@@ -171,52 +167,5 @@ describe('a hub that serves only TLS, from its own CA', { timeout: 180_000 }, ()
     expect(got.includes(0x20) && got[0] === 0x20).toBe(false);
     // whatever came back is at most a TLS alert record (content type 21), never MQTT
     if (got.length) expect(got[0]).toBe(0x15);
-  });
-});
-
-describe('an expired certificate', { timeout: 60_000 }, () => {
-  it('is refused by a device, with the reason', async () => {
-    const ca = await createCa({ name: 'test CA' });
-    const day = 86_400_000;
-    const expired = await issueCertificate({ ca, names: ['localhost', '127.0.0.1'], usage: 'server', notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day) });
-    const dir = join(tmp.dir, 'expired');
-    const certFile = join(tmp.dir, 'expired.pem');
-    const keyFile = join(tmp.dir, 'expired.key');
-    writeFileSync(certFile, expired.cert + ca.cert);
-    writeFileSync(keyFile, expired.key, { mode: 0o600 });
-    const h = await startHub({ dataDir: dir, mqtt: { host: '127.0.0.1', port: null, wsPort: null }, tls: { enabled: true, port: 0, wsPort: null, certFile, keyFile }, chain: { mode: 'off' }, scryptN: 1024 }, { log: silentLogger });
-    inProcess.push(h);
-    const { key } = await createProvisioningKey(h.store, { fleet: 'x', scrypt: { N: 1024, r: 8, p: 1 } });
-    const url = `mqtts://127.0.0.1:${h.mqttsPort}`;
-    const config = DeviceConfig.parse({ hub: { url, ca: ca.cert }, provisioningKey: key, stateDir: join(tmp.dir, 'dev-expired') });
-    await expect(provision({ config, state: new StateStore(config.stateDir), name: 'x', log: silentLogger })).rejects.toThrow(
-      `refusing the hub at ${url}: TLS: its certificate has expired [CERT_HAS_EXPIRED]`,
-    );
-  });
-});
-
-describe('mutual TLS', { timeout: 60_000 }, () => {
-  it('a hub that requires client certificates refuses a device without one and admits one with its CA\'s certificate', async () => {
-    const h = await startHub({ dataDir: join(tmp.dir, 'mtls'), mqtt: { host: '127.0.0.1', port: null, wsPort: null }, tls: { enabled: true, port: 0, wsPort: null, requireClientCert: true }, chain: { mode: 'off' }, scryptN: 1024 }, { log: silentLogger });
-    inProcess.push(h);
-    const url = `mqtts://127.0.0.1:${h.mqttsPort}`;
-    const { key } = await createProvisioningKey(h.store, { fleet: 'm', maxUses: 2, scrypt: { N: 1024, r: 8, p: 1 } });
-    const base = { hub: { url, ca: h.tls!.ca! }, provisioningKey: key };
-    const without = DeviceConfig.parse({ ...base, stateDir: join(tmp.dir, 'mtls-none') });
-    await expect(provision({ config: without, state: new StateStore(without.stateDir), name: 'no-cert', log: silentLogger })).rejects.toThrow(/refusing the hub at mqtts:|cannot reach mqtts:|connection closed/);
-
-    const client = (await h.tls!.clientCertificate('rig-1'))!;
-    const certFile = writeJson(join(tmp.dir, 'mtls-files', 'x.json'), {}).replace(/x\.json$/, 'client.pem');
-    writeFileSync(certFile, client.cert);
-    const keyFile = certFile.replace(/client\.pem$/, 'client.key');
-    writeFileSync(keyFile, client.key, { mode: 0o600 });
-    const withCert = DeviceConfig.parse({ ...base, tls: { cert: certFile, key: keyFile }, stateDir: join(tmp.dir, 'mtls-cert') });
-    const creds = await provision({ config: withCert, state: new StateStore(withCert.stateDir), name: 'rig-1', log: silentLogger });
-    expect(creds.url).toBe(url);
-    // a certificate of another CA is refused too
-    const stranger = await issueCertificate({ ca: await createCa({ name: 'stranger' }), names: ['rig-2'], usage: 'client' });
-    await expect(connectOnce({ url, clientId: creds.deviceId, username: creds.username, password: creds.password, tls: { ca: h.tls!.ca!, cert: stranger.cert, key: stranger.key }, connectTimeoutMs: 10_000 })).rejects.toThrow();
-    const ok = await connectOnce({ url, clientId: creds.deviceId, username: creds.username, password: creds.password, tls: { ca: h.tls!.ca!, cert: client.cert, key: client.key } });
-    ok.end(true);
   });
 });

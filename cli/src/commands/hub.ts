@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addOperator, createProvisioningKey, openSqliteStore, parseExpiry, revokeProvisioningKey, startHub } from '@sosna/hub';
 import type { Hub, HubConfigInput, HubStore, Role } from '@sosna/hub';
-import { createLogger } from '@sosna/protocol';
+import { createLogger, isTlsUrl } from '@sosna/protocol';
 import { DEFAULT_HUB_DIR, hubProfilePath, writeProfile } from '../profile.js';
 import { ago, table } from '../table.js';
 
@@ -238,7 +238,10 @@ export function registerHub(program: Command): void {
       if (!['viewer', 'operator', 'admin'].includes(o.role)) throw new Error(`--role ${JSON.stringify(o.role)}: use viewer, operator or admin`);
       const { password, hubId } = await withStore(o.dataDir, async (s) => ({ ...(await addOperator(s, name, o.role as Role)), hubId: s.getMeta('hubId') ?? '' }));
       if (o.writeProfile) {
-        writeProfile(o.writeProfile, { url: o.url, hubId, user: name, password });
+        // an mqtts:// or wss:// profile carries the hub's own CA (when it has one), as the hub's own profile does
+        const caFile = join(resolve(o.dataDir), 'tls', 'ca.pem');
+        const ca = isTlsUrl(o.url) && existsSync(caFile) ? { ca: readFileSync(caFile, 'utf8') } : {};
+        writeProfile(o.writeProfile, { url: o.url, hubId, user: name, password, ...ca });
         process.stdout.write(`operator ${name} (${o.role}); profile written to ${o.writeProfile}\n`);
       } else process.stdout.write(`${password}\n`);
     });
