@@ -147,6 +147,16 @@ describe('a hub that serves only TLS, from its own CA', { timeout: 180_000 }, ()
     expect(noCa.out).toMatch(/certificate verify failed|TLS|SSL/i);
   });
 
+  it('`sosna hub client-cert` issues a client certificate that openssl verifies against the hub CA', async () => {
+    const out = join(tmp.dir, 'client-certs');
+    const r = await cli(['hub', 'client-cert', 'rig-9', '--out', out, '--data-dir', hubDir]);
+    expect(r.code, r.output).toBe(0);
+    const v = await run('openssl', ['verify', '-CAfile', caFile, '-purpose', 'sslclient', join(out, 'rig-9.pem')], { timeout: 20_000 });
+    expect(v.stdout.trim()).toBe(`${join(out, 'rig-9.pem')}: OK`);
+    const { statSync } = await import('node:fs');
+    expect(statSync(join(out, 'rig-9.key')).mode & 0o777).toBe(0o600);
+  });
+
   it('openssl s_client shows the certificate chain to the hub CA and verifies it', async () => {
     const r = await run('sh', ['-c', `openssl s_client -connect 127.0.0.1:${port} -CAfile '${caFile}' -verify_ip 127.0.0.1 -verify_return_error -showcerts </dev/null`], { timeout: 30_000 });
     expect(r.stdout).toMatch(/Certificate chain\n 0 s:\s*CN\s*=\s*localhost[\s\S]*i:\s*CN\s*=\s*tls test hub CA[\s\S]* 1 s:\s*CN\s*=\s*tls test hub CA/);

@@ -99,3 +99,18 @@ describe('WSS and the plain-text warnings', { timeout: 60_000 }, () => {
     expect(warned('mqtts://hub.example:8883')).not.toContain('PLAIN');
   });
 });
+
+describe('a pinned fingerprint instead of the CA', { timeout: 60_000 }, () => {
+  it('joins the hub whose CA has that fingerprint, and refuses one whose chain has not', async () => {
+    const h = await startHub({ dataDir: join(tmp.dir, 'fp'), mqtt: { host: '127.0.0.1', port: null, wsPort: null }, tls: { enabled: true, port: 0, wsPort: null }, chain: { mode: 'off' }, scryptN: 1024 }, { log: silentLogger });
+    inProcess.push(h);
+    const url = `mqtts://127.0.0.1:${h.mqttsPort}`;
+    const { key } = await createProvisioningKey(h.store, { fleet: 'fp', maxUses: 2, scrypt: { N: 1024, r: 8, p: 1 } });
+    const pinned = DeviceConfig.parse({ hub: { url, fingerprint: h.tls!.fingerprint }, provisioningKey: key, stateDir: join(tmp.dir, 'fp-ok') });
+    expect((await provision({ config: pinned, state: new StateStore(pinned.stateDir), name: 'fp', log: silentLogger })).url).toBe(url);
+    const wrong = DeviceConfig.parse({ hub: { url, fingerprint: 'AB'.repeat(32) }, provisioningKey: key, stateDir: join(tmp.dir, 'fp-wrong') });
+    await expect(provision({ config: wrong, state: new StateStore(wrong.stateDir), name: 'fp2', log: silentLogger })).rejects.toThrow(
+      new RegExp(`^refusing the hub at ${url.replace(/[./]/g, '\\$&')}: TLS: its certificate does not match the pinned fingerprint \\(hub\\.fingerprint\\) \\[ERR_TLS_FINGERPRINT_MISMATCH\\]`),
+    );
+  });
+});

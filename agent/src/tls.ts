@@ -4,13 +4,13 @@
 import { isLoopbackHost, isTlsUrl, readPem, urlHost } from '@sosna/protocol';
 import type { DeviceConfig, Logger, TlsMaterial } from '@sosna/protocol';
 
-/** The configured CA for `url` (hub first, then `hubs`), with the config field it came from. Pure. */
-function caFor(config: DeviceConfig, url: string): { ca: string; field: string } | null {
-  if (config.hub.url === url && config.hub.ca) return { ca: config.hub.ca, field: 'hub.ca' };
+/** The configured CA (or its fingerprint) for `url` (hub first, then `hubs`), with the config field. Pure. */
+function caFor(config: DeviceConfig, url: string): { ca?: string; fingerprint?: string; field: string } | null {
+  const pick = (h: { ca?: string; fingerprint?: string }, at: string) =>
+    h.ca ? { ca: h.ca, field: `${at}.ca` } : h.fingerprint ? { fingerprint: h.fingerprint, field: `${at}.fingerprint` } : null;
+  if (config.hub.url === url) return pick(config.hub, 'hub');
   const i = config.hubs.findIndex((h) => h.url === url);
-  const h = config.hubs[i];
-  if (h?.ca) return { ca: h.ca, field: `hubs.${i}.ca` };
-  return null;
+  return i >= 0 ? pick(config.hubs[i]!, `hubs.${i}`) : null;
 }
 
 /**
@@ -21,7 +21,8 @@ export function tlsFor(config: DeviceConfig, url: string): TlsMaterial | undefin
   if (!isTlsUrl(url)) return undefined;
   const found = caFor(config, url);
   return {
-    ...(found ? { ca: readPem(found.ca, found.field, 'certificate') } : {}),
+    ...(found?.ca ? { ca: readPem(found.ca, found.field, 'certificate') } : {}),
+    ...(found?.fingerprint ? { fingerprint: found.fingerprint } : {}),
     ...(config.tls.cert && config.tls.key ? { cert: readPem(config.tls.cert, 'tls.cert', 'certificate'), key: readPem(config.tls.key, 'tls.key', 'key') } : {}),
   };
 }

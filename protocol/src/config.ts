@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { EthAddress, Id } from './messages.js';
 import { DEFAULT_MAX_PAYLOAD } from './codec.js';
+import { FINGERPRINT } from './tls.js';
 
 const MqttUrl = z
   .string()
@@ -15,6 +16,7 @@ export const DeviceTag = z.string().regex(/^[A-Za-z0-9._:=-]{1,64}$/, "must be 1
 const PemOrPath = (what: string) =>
   z.string().min(1).max(64 * 1024).refine((v) => v.includes('-----BEGIN ') || !/[\n\r]/.test(v), `must be ${what} in PEM (-----BEGIN ...) or the path of a PEM file`);
 const HubCa = PemOrPath('the CA certificate that signed the hub\'s certificate');
+const HubFingerprint = z.string().regex(FINGERPRINT, 'must be a SHA-256 fingerprint: 32 hex bytes, e.g. AB:CD:...:EF (the hub prints its CA\'s at start)');
 
 const ProvisioningKey = z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must look like keyId.secret');
 
@@ -33,6 +35,11 @@ export const DeviceConfig = z
          * hub's own CA from provisioning. Absent: the system's public CAs.
          */
         ca: HubCa.optional(),
+        /**
+         * Instead of `ca`: the SHA-256 fingerprint of the hub's CA certificate (AB:CD:..., printed by the hub at
+         * start); the agent fetches that certificate from the hub and trusts it as the CA.
+         */
+        fingerprint: HubFingerprint.optional(),
       })
       .strict(),
     /** Fleet provisioning key `keyId.secret`; exchanged for the device's own credentials on first boot. */
@@ -51,6 +58,7 @@ export const DeviceConfig = z
             id: Id.optional(),
             owner: EthAddress.optional(),
             ca: HubCa.optional(),
+            fingerprint: HubFingerprint.optional(),
             provisioningKey: ProvisioningKey.optional(),
           })
           .strict(),
@@ -179,11 +187,13 @@ export const DeviceConfig = z
       const urls = [c.hub.url, ...c.hubs.map((h) => h.url)];
       ctx.addIssue({ code: 'custom', path: ['hubPreference'], message: `${c.hubPreference} is not a configured hub: use "best" or one of ${urls.join(', ')}` });
     }
-    const plainWithCa = (url: string, ca: string | undefined, path: PropertyKey[]) => {
-      if (ca && !/^(mqtts|wss):\/\//i.test(url)) ctx.addIssue({ code: 'custom', path, message: `a CA is only used over TLS: ${url} is plain; use mqtts:// (port 8883) or wss://` });
+    const plainWithCa = (h: { url: string; ca?: string; fingerprint?: string }, path: PropertyKey[]) => {
+      const field = h.ca ? 'ca' : h.fingerprint ? 'fingerprint' : null;
+      if (field && !/^(mqtts|wss):\/\//i.test(h.url)) ctx.addIssue({ code: 'custom', path: [...path, field], message: `a CA is only used over TLS: ${h.url} is plain; use mqtts:// (port 8883) or wss://` });
+      if (h.ca && h.fingerprint) ctx.addIssue({ code: 'custom', path: [...path, 'fingerprint'], message: 'give the CA (ca) or its fingerprint, not both' });
     };
-    plainWithCa(c.hub.url, c.hub.ca, ['hub', 'ca']);
-    c.hubs.forEach((h, i) => plainWithCa(h.url, h.ca, ['hubs', i, 'ca']));
+    plainWithCa(c.hub, ['hub']);
+    c.hubs.forEach((h, i) => plainWithCa(h, ['hubs', i]));
     const seen = new Map<string, string>([[c.hub.url, 'hub.url']]);
     c.hubs.forEach((h, i) => {
       const first = seen.get(h.url);

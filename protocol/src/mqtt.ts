@@ -4,7 +4,7 @@
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { SosnaError } from './errors.js';
-import { tlsFailure } from './tls.js';
+import { fetchPinnedCa, tlsFailure } from './tls.js';
 import type { TlsMaterial } from './tls.js';
 
 export type { MqttClient } from 'mqtt';
@@ -75,8 +75,24 @@ export function clientOptions(o: ConnectOptions): IClientOptions {
   };
 }
 
-/** Connects once; resolves after CONNACK or rejects with a SosnaError. The client does not reconnect. */
-export function connectOnce(o: ConnectOptions): Promise<MqttClient> {
+/**
+ * Connects once; resolves after CONNACK or rejects with a SosnaError. The client does not reconnect. A pinned
+ * fingerprint (tls.fingerprint, no tls.ca) first fetches that certificate from the hub (fetchPinnedCa).
+ */
+export async function connectOnce(o: ConnectOptions): Promise<MqttClient> {
+  if (o.tls?.fingerprint && !o.tls.ca) {
+    let ca: string;
+    try {
+      ca = await fetchPinnedCa(o.url, o.tls.fingerprint, o.connectTimeoutMs ?? 10_000);
+    } catch (err) {
+      throw connectError(err, o.url);
+    }
+    return connectWith({ ...o, tls: { ...o.tls, ca } });
+  }
+  return connectWith(o);
+}
+
+function connectWith(o: ConnectOptions): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(o.url, clientOptions(o));
     const fail = (err: unknown) => {

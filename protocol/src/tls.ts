@@ -3,6 +3,8 @@
 // needs no public CA; a hub with a public certificate needs nothing on the device.
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import type { PeerCertificate, DetailedPeerCertificate } from 'node:tls';
 
 /** What a client presents and trusts: PEM text (never paths). */
 export interface TlsMaterial {
@@ -11,6 +13,53 @@ export interface TlsMaterial {
   /** Client certificate and key (mutual TLS), when the hub requires them. */
   cert?: string;
   key?: string;
+  /**
+   * Instead of `ca`: the SHA-256 fingerprint (AB:CD:..., as the hub prints it) of a certificate in the hub's
+   * chain, normally its CA. That certificate is fetched from the hub and then trusted as the CA.
+   */
+  fingerprint?: string;
+}
+
+/** A SHA-256 certificate fingerprint: 32 bytes in hex, with or without colons. */
+export const FINGERPRINT = /^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$/;
+const normal = (fp: string) => fp.replace(/:/g, '').toUpperCase();
+
+function pemOf(raw: Buffer): string {
+  return `-----BEGIN CERTIFICATE-----\n${raw.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
+}
+
+/**
+ * The certificate of the hub's chain whose SHA-256 fingerprint is `fingerprint`, as PEM, read in a TLS
+ * handshake that sends nothing else (no MQTT, no password). The connection that follows trusts it as its CA
+ * and verifies chain, validity and host name as with a configured `ca`.
+ */
+export function fetchPinnedCa(url: string, fingerprint: string, timeoutMs = 10_000): Promise<string> {
+  const u = new URL(url);
+  const port = Number(u.port) || (u.protocol === 'wss:' ? 443 : 8883);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((ok, fail) => {
+    const socket = tlsConnect({ host, port, servername: /^[\d.:]+$/.test(host) ? undefined : host, rejectUnauthorized: false, timeout: timeoutMs });
+    const done = (f: () => void) => {
+      socket.destroy();
+      f();
+    };
+    socket.once('timeout', () => done(() => fail(Object.assign(new Error(`no TLS handshake within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }))));
+    socket.once('error', (err) => done(() => fail(err)));
+    socket.once('secureConnect', () => {
+      const seen: string[] = [];
+      let c: DetailedPeerCertificate | PeerCertificate | undefined = socket.getPeerCertificate(true);
+      for (let i = 0; c && c.raw && i < 10; i++) {
+        if (normal(c.fingerprint256) === normal(fingerprint)) {
+          const raw = c.raw;
+          return done(() => ok(pemOf(raw)));
+        }
+        seen.push(`${c.subject?.CN ?? '?'} ${c.fingerprint256}`);
+        const next: DetailedPeerCertificate | undefined = (c as DetailedPeerCertificate).issuerCertificate;
+        c = next && next !== c ? next : undefined;
+      }
+      done(() => fail(Object.assign(new Error(`no certificate in its chain has the pinned fingerprint ${fingerprint} (it presented: ${seen.join('; ')})`), { code: 'ERR_TLS_FINGERPRINT_MISMATCH' })));
+    });
+  });
 }
 
 export const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
@@ -57,6 +106,7 @@ const TLS_REASONS: Record<string, string> = {
   ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'it requires a client certificate (config tls.cert and tls.key)',
   ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'it does not accept this client certificate (signed by a CA it does not trust)',
   ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'it does not accept this client certificate',
+  ERR_TLS_FINGERPRINT_MISMATCH: 'its certificate does not match the pinned fingerprint (hub.fingerprint)',
 };
 
 /** The reason of a TLS failure in words, with the code (e.g. CERT_HAS_EXPIRED); null when `err` is no TLS error. Pure. */

@@ -107,11 +107,14 @@ export async function benchTls(): Promise<Record<string, unknown>> {
       hub = start(hubArgs);
       await hub.waitFor(/hub \S+ ready/, PHASE_MS);
       const tReady = Date.now();
-      await until(`${kind}: all back after the restart`, () => sum('connected') >= N && sum('reconnects') >= N, PHASE_MS, () =>
-        console.log(`  ${sec(Date.now() - tStop)} after the restart began: ${sum('connected')}/${N} back`));
+      // past the phase deadline: say how many were back, and go on (the round trip is still measured)
+      const allBack = await until(`${kind}: all back after the restart`, () => sum('connected') >= N && sum('reconnects') >= N, PHASE_MS, () =>
+        console.log(`  ${sec(Date.now() - tStop)} after the restart began: ${sum('connected')}/${N} back`)).then(() => true, () => false);
       const tBack = Date.now();
-      const r = { connectMs, restartMs: tReady - tStop, backAfterReadyMs: tBack - tReady, backAfterStopMs: tBack - tStop, hubRssMiB: rssMiB(hub.child.pid!) };
-      console.log(`  ${kind.padEnd(5)}: all ${N} back ${sec(r.backAfterStopMs)} after the restart began (hub stop+start ${sec(r.restartMs)}, then ${sec(r.backAfterReadyMs)}; target: within 30 s)`);
+      const r = { connectMs, restartMs: tReady - tStop, backAfterReadyMs: tBack - tReady, backAfterStopMs: tBack - tStop, back: sum('connected'), hubRssMiB: rssMiB(hub.child.pid!) };
+      console.log(allBack
+        ? `  ${kind.padEnd(5)}: all ${N} back ${sec(r.backAfterStopMs)} after the restart began (hub stop+start ${sec(r.restartMs)}, then ${sec(r.backAfterReadyMs)}; target: within 30 s)`
+        : `  ${kind.padEnd(5)}: only ${r.back}/${N} back ${sec(r.backAfterStopMs)} after the restart began (BENCH_PHASE_SEC; hub stop+start ${sec(r.restartMs)}; target: all within 30 s)`);
       measured[kind] = r;
       if (after) await after(ids);
       for (const s of sims) s.proc.send({ type: 'stop' });

@@ -26,6 +26,7 @@ export interface HubOption {
   owner?: string;
   /** The CA the hub's TLS certificate must chain to (PEM or path; config `hub.ca`). */
   ca?: string;
+  fingerprint?: string;
   provisioningKey?: string;
 }
 
@@ -45,7 +46,7 @@ export function hubOptions(config: DeviceConfig): HubOption[] {
 export function configForHub(config: DeviceConfig, o: HubOption): DeviceConfig {
   return {
     ...config,
-    hub: { url: o.url, ...(o.id ? { id: o.id } : {}), ...(o.owner ? { owner: o.owner } : {}), ...(o.ca ? { ca: o.ca } : {}) },
+    hub: { url: o.url, ...(o.id ? { id: o.id } : {}), ...(o.owner ? { owner: o.owner } : {}), ...(o.ca ? { ca: o.ca } : {}), ...(o.fingerprint ? { fingerprint: o.fingerprint } : {}) },
     provisioningKey: o.provisioningKey,
   };
 }

@@ -1,5 +1,5 @@
 // `sosna hub` (run the hub) and its administration: provisioning keys and operators.
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addOperator, createProvisioningKey, openSqliteStore, parseExpiry, revokeProvisioningKey, startHub } from '@sosna/hub';
@@ -167,7 +167,7 @@ export function registerHub(program: Command): void {
         h.mqttsPort !== null ? `mqtts://0.0.0.0:${h.mqttsPort}` : null, h.wssPort !== null ? `wss://0.0.0.0:${h.wssPort}` : null,
         h.mqttPort !== null ? `mqtt://0.0.0.0:${h.mqttPort}` : null, h.wsPort !== null ? `ws://0.0.0.0:${h.wsPort}` : null,
       ].filter(Boolean);
-      const ca = h.tls?.caFile ? `\nTLS CA (devices get it as hub.ca): ${h.tls.caFile} (SHA-256 ${h.tls.fingerprint})` : '';
+      const ca = h.tls?.caFile ? `\nTLS CA (devices get it as hub.ca): ${h.tls.caFile}, or pin it as hub.fingerprint: ${h.tls.fingerprint}` : '';
       process.stdout.write(`hub ${h.hubId} ready on ${listeners.join(' and ')}${ca}\nconsole profile: ${profile}\n`);
       await new Promise<void>((done) => {
         stopRunning = () => void running.stop().then(done);
@@ -224,6 +224,28 @@ export function registerHub(program: Command): void {
     .action(async (keyId: string, o: { dataDir: string }) => {
       await withStore(o.dataDir, (s) => revokeProvisioningKey(s, keyId));
       process.stdout.write(`revoked ${keyId}\n`);
+    });
+
+  hub
+    .command('client-cert <name>')
+    .description("issue a TLS client certificate of the hub's own CA, for a device or console of a hub with --require-client-cert")
+    .requiredOption('--out <dir>', 'folder for NAME.pem and NAME.key (mode 0600)')
+    .option('--days <n>', 'validity in days', '398')
+    .option(...dataDirOpt)
+    .action(async (name: string, o: { out: string; days: string; dataDir: string }) => {
+      const days = Number(o.days);
+      if (!Number.isInteger(days) || days < 1 || days > 3650) throw new Error(`--days ${JSON.stringify(o.days)}: a whole number of days, 1-3650`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new Error(`${JSON.stringify(name)}: a certificate name is 1-64 letters, digits, '.', '_' or '-'`);
+      const dir = join(resolve(o.dataDir), 'tls');
+      if (!existsSync(join(dir, 'ca.key'))) throw new Error(`no hub CA in ${dir}: start the hub once with --tls (a hub with a given --tls-cert has no CA key here)`);
+      const { issueCertificate } = await import('@sosna/hub/tls');
+      const ca = { cert: readFileSync(join(dir, 'ca.pem'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
+      const issued = await issueCertificate({ ca, names: [name], usage: 'client', notAfter: new Date(Date.now() + days * 86_400_000) });
+      mkdirSync(o.out, { recursive: true });
+      writeFileSync(join(o.out, `${name}.pem`), issued.cert);
+      writeFileSync(join(o.out, `${name}.key`), issued.key, { mode: 0o600 });
+      chmodSync(join(o.out, `${name}.key`), 0o600); // also when it replaced an older file
+      process.stdout.write(`${join(o.out, `${name}.pem`)}\n${join(o.out, `${name}.key`)}\nput them in the device config as "tls": {"cert": ..., "key": ...}\n`);
     });
 
   const ops = hub.command('operators').description('console operators');

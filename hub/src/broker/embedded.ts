@@ -188,10 +188,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     };
     // a failed handshake (wrong CA, plain MQTT on the TLS port, a scanner) never reaches aedes
     const onTlsError = (err: Error, socket: TLSSocket) => log.debug('TLS handshake failed', { from: socket.remoteAddress, error: err.message });
-    const tlsServer = createTlsServer({ ...secure, noDelay: true } as never, (socket: TLSSocket) => {
-      track(socket);
-      handle(socket);
-    });
+    const tlsServer = createTlsServer({ ...secure, noDelay: true } as never, (socket: TLSSocket) => handle(socket));
+    tlsServer.on('connection', track); // the TCP socket, from the start: close() also ends handshakes under way
     tlsServer.on('tlsClientError', onTlsError);
     mqttsPort = await listen(tlsServer, t.port, opts.host);
     closeServer(tlsServer);
