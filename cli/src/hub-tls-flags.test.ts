@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import { HubConfig } from '@sosna/hub';
-import { hubConfigFrom } from './commands/hub.js';
+import { consoleUrl, hubConfigFrom } from './commands/hub.js';
 
 describe('sosna hub TLS flags', () => {
   it('--tls turns on TLS with the own CA; ports, names and client certificates', () => {
@@ -23,5 +23,15 @@ describe('sosna hub TLS flags', () => {
     expect(r.success ? '' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n')).toContain('tls.keyFile: tls.certFile and tls.keyFile go together');
     const off = HubConfig.safeParse(hubConfigFrom({ dataDir: '/d', port: 'off' }));
     expect(off.success ? '' : off.error.issues[0]!.message).toMatch(/the plain MQTT listener is off .* and TLS is not on/);
+  });
+});
+
+describe("the hub's own console profile URL", () => {
+  const tls = (names: string[]) => ({ ca: null, caFile: null, fingerprint: '', requireClientCert: false, names, clientCertificate: async () => null });
+  it('TLS on loopback when the certificate names 127.0.0.1; else plain loopback, else the certificate name', () => {
+    expect(consoleUrl({ mqttPort: 1883, mqttsPort: null, tls: null })).toBe('mqtt://127.0.0.1:1883');
+    expect(consoleUrl({ mqttPort: 1883, mqttsPort: 8883, tls: tls(['localhost', '127.0.0.1']) })).toBe('mqtts://127.0.0.1:8883');
+    expect(consoleUrl({ mqttPort: 1883, mqttsPort: 8883, tls: tls(['hub.example.org']) })).toBe('mqtt://127.0.0.1:1883');
+    expect(consoleUrl({ mqttPort: null, mqttsPort: 8883, tls: tls(['*.example.org', 'hub.example.org']) })).toBe('mqtts://hub.example.org:8883');
   });
 });

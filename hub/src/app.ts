@@ -44,6 +44,8 @@ export interface Hub {
     caFile: string | null;
     fingerprint: string;
     requireClientCert: boolean;
+    /** The names the server certificate is valid for (a client must connect by one of them). */
+    names: string[];
     /** A client certificate of the hub's own CA (mutual TLS); null with a given certificate. */
     clientCertificate(name: string, existing?: { cert: string; key: string } | null): Promise<{ cert: string; key: string } | null>;
   } | null;
@@ -217,7 +219,7 @@ export async function startHub(input: HubConfigInput, opts: { log?: Logger; sign
 
     return {
       hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort,
-      tls: tls ? { ca: tls.ca, caFile: tls.caFile, fingerprint: tls.fingerprint, requireClientCert: config.tls.requireClientCert, clientCertificate: tls.clientCertificate } : null, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,
+      tls: tls ? { ca: tls.ca, caFile: tls.caFile, fingerprint: tls.fingerprint, requireClientCert: config.tls.requireClientCert, names: tls.names, clientCertificate: tls.clientCertificate } : null, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,
       connectedClients: () => broker.connectedClients(),
       stop: stopAll,
     };

@@ -89,12 +89,25 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
 }
 
 /**
+ * Where the hub's own console profile connects. TLS when the hub offers it: on loopback when its
+ * certificate names 127.0.0.1 (its own CA's always does); a given certificate (a public CA's names only the
+ * host names) by its first name, unless a plain listener serves loopback, where nothing leaves the machine. Pure.
+ */
+export function consoleUrl(hub: Pick<Hub, 'mqttPort' | 'mqttsPort' | 'tls'>): string {
+  if (hub.mqttsPort === null || !hub.tls) return `mqtt://127.0.0.1:${hub.mqttPort}`;
+  if (hub.tls.names.includes('127.0.0.1')) return `mqtts://127.0.0.1:${hub.mqttsPort}`;
+  if (hub.mqttPort !== null) return `mqtt://127.0.0.1:${hub.mqttPort}`;
+  const name = hub.tls.names.find((n) => !n.includes('*')) ?? '127.0.0.1';
+  return `mqtts://${name.includes(':') ? `[${name}]` : name}:${hub.mqttsPort}`;
+}
+
+/**
  * First start: an `admin` operator and a console profile beside the database; later starts refresh its URL.
  * A hub that offers TLS gets an mqtts:// profile with its CA (the console and `sosna up` then use TLS).
  */
 export async function ensureConsoleProfile(hub: Hub): Promise<string> {
   const file = hubProfilePath(hub.dataDir);
-  const url = hub.mqttsPort !== null ? `mqtts://127.0.0.1:${hub.mqttsPort}` : `mqtt://127.0.0.1:${hub.mqttPort}`;
+  const url = consoleUrl(hub);
   let old: { password?: string; cert?: string; key?: string } = {};
   if (existsSync(file)) {
     try {
@@ -105,9 +118,9 @@ export async function ensureConsoleProfile(hub: Hub): Promise<string> {
   }
   let password = old.password;
   if (!password || !hub.store.getOperator('admin')) password = (await addOperator(hub.store, 'admin', 'admin')).password;
-  const tls = hub.mqttsPort !== null && hub.tls?.ca ? { ca: hub.tls.ca } : {};
+  const tls = url.startsWith('mqtts:') && hub.tls?.ca ? { ca: hub.tls.ca } : {};
   // mutual TLS: the console presents a certificate of the hub's CA too (kept while it still fits)
-  const client = hub.mqttsPort !== null && hub.tls?.requireClientCert ? await hub.tls.clientCertificate('admin', old.cert && old.key ? { cert: old.cert, key: old.key } : null) : null;
+  const client = url.startsWith('mqtts:') && hub.tls?.requireClientCert ? await hub.tls.clientCertificate('admin', old.cert && old.key ? { cert: old.cert, key: old.key } : null) : null;
   writeProfile(file, { url, hubId: hub.hubId, user: 'admin', password, ...tls, ...(client ? { cert: client.cert, key: client.key } : {}) });
   return file;
 }

@@ -103,6 +103,12 @@ export function certificateFits(certPem: string, caPem: string, names: string[],
   }
 }
 
+/** The DNS names and IP addresses a PEM certificate (its first, the leaf) is valid for. */
+export function certificateNames(certPem: string): string[] {
+  const san = new X509Certificate(certPem).subjectAltName ?? '';
+  return san.split(/,\s*/).map((e) => /^(DNS|IP Address):(.+)$/.exec(e)?.[2]).filter((n): n is string => !!n);
+}
+
 /** SHA-256 fingerprint of a PEM certificate, as openssl prints it (AB:CD:...). */
 export function fingerprint(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { silentLogger } from '@sosna/protocol';
-import { certificateFits } from './certs.js';
+import { certificateFits, certificateNames, createCa, issueCertificate } from './certs.js';
 import { loadOrCreateHubTls, serverNames } from './hub-tls.js';
 
 const nic = (address: string, family: 'IPv4' | 'IPv6', internal = false) => ({ address, family, internal, netmask: '', mac: '', cidr: null }) as NetworkInterfaceInfo;
@@ -28,5 +28,10 @@ describe('the hub TLS material', () => {
     expect(more.cert).not.toBe(first.cert);
     expect(certificateFits(readFileSync(join(dataDir, 'tls', 'server.pem'), 'utf8'), first.ca!, ['hub.lan', '127.0.0.1'], 0)).toBe(true);
     expect(certificateFits(readFileSync(join(dataDir, 'tls', 'server.pem'), 'utf8'), first.ca!, ['other.lan'], 0)).toBe(false);
+  });
+
+  it('reads the names of a given certificate', async () => {
+    const leaf = await issueCertificate({ ca: await createCa({ name: 'x' }), names: ['hub.example.org', '203.0.113.7'], usage: 'server' });
+    expect(certificateNames(leaf.cert)).toEqual(['hub.example.org', '203.0.113.7']);
   });
 });

@@ -6,7 +6,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { PEM_CERT, PEM_KEY } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
-import { certificateFits, createCa, fingerprint, issueCertificate } from './certs.js';
+import { certificateFits, certificateNames, createCa, fingerprint, issueCertificate } from './certs.js';
 import type { CertifiedKey } from './certs.js';
 
 export interface HubTlsConfig {
@@ -26,7 +26,7 @@ export interface HubTls {
   caFile: string | null;
   /** SHA-256 fingerprint of the CA (or of the leaf when there is no CA). */
   fingerprint: string;
-  /** The names the server certificate covers (own CA only; [] for a given certificate). */
+  /** The names the server certificate covers (DNS names and addresses, from its subjectAltName). */
   names: string[];
   /**
    * A client certificate of the own CA for `name` (mutual TLS: consoles, devices); `existing` is kept while it
@@ -79,7 +79,7 @@ export async function loadOrCreateHubTls(o: { dataDir: string; config: HubTlsCon
     const key = readChecked(config.keyFile, 'tls.keyFile', PEM_KEY, 'a PEM private key (-----BEGIN PRIVATE KEY-----)');
     const ca = config.caFile ? readChecked(config.caFile, 'tls.caFile', PEM_CERT, 'a PEM CA certificate') : null;
     log.info('TLS with the given certificate', { cert: config.certFile, ca: config.caFile ?? 'public (system CAs)' });
-    return { cert, key, ca, caFile: config.caFile ?? null, fingerprint: fingerprint(ca ?? cert), names: [], clientCertificate: async () => null };
+    return { cert, key, ca, caFile: config.caFile ?? null, fingerprint: fingerprint(ca ?? cert), names: certificateNames(cert), clientCertificate: async () => null };
   }
   const dir = join(o.dataDir, 'tls');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
