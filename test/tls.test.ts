@@ -1,5 +1,5 @@
-// TLS against in-process hubs (startHub) and real sockets: a hub whose certificate has expired is refused by
-// a device with the reason; mutual TLS; MQTT over WSS with the hub's CA; the loud warnings about plain MQTT
+// TLS against in-process hubs (startHub) and real sockets: a hub whose certificate has expired, or names
+// another host, is refused by a device with the reason; mutual TLS; a pinned CA fingerprint; MQTT over WSS with the hub's CA; the loud warnings about plain MQTT
 // off loopback in the hub and in the agent. (Processes, jobs and third-party clients: test/tls.e2e.test.ts.)
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
@@ -37,6 +37,25 @@ describe('an expired certificate', { timeout: 60_000 }, () => {
     const config = DeviceConfig.parse({ hub: { url, ca: ca.cert }, provisioningKey: key, stateDir: join(tmp.dir, 'dev-expired') });
     await expect(provision({ config, state: new StateStore(config.stateDir), name: 'x', log: silentLogger })).rejects.toThrow(
       `refusing the hub at ${url}: TLS: its certificate has expired [CERT_HAS_EXPIRED]`,
+    );
+  });
+});
+
+describe('a certificate for another host name', { timeout: 60_000 }, () => {
+  it('is refused by a device, with the reason', async () => {
+    const ca = await createCa({ name: 'names CA' });
+    const other = await issueCertificate({ ca, names: ['hub.example.org'], usage: 'server' });
+    const certFile = join(tmp.dir, 'other-name.pem');
+    const keyFile = join(tmp.dir, 'other-name.key');
+    writeFileSync(certFile, other.cert + ca.cert);
+    writeFileSync(keyFile, other.key, { mode: 0o600 });
+    const h = await startHub({ dataDir: join(tmp.dir, 'names'), mqtt: { host: '127.0.0.1', port: null, wsPort: null }, tls: { enabled: true, port: 0, wsPort: null, certFile, keyFile }, chain: { mode: 'off' }, scryptN: 1024 }, { log: silentLogger });
+    inProcess.push(h);
+    const { key } = await createProvisioningKey(h.store, { fleet: 'n', scrypt: { N: 1024, r: 8, p: 1 } });
+    const url = `mqtts://127.0.0.1:${h.mqttsPort}`;
+    const config = DeviceConfig.parse({ hub: { url, ca: ca.cert }, provisioningKey: key, stateDir: join(tmp.dir, 'dev-names') });
+    await expect(provision({ config, state: new StateStore(config.stateDir), name: 'n', log: silentLogger })).rejects.toThrow(
+      `refusing the hub at ${url}: TLS: its certificate does not name this host (hostname mismatch) [ERR_TLS_CERT_ALTNAME_INVALID]`,
     );
   });
 });
