@@ -4,7 +4,7 @@
 // --dir, the device refuses the console's reboot with the reason, it has a dev-chain owner at the hub,
 // and with --host 0.0.0.0 the banner gives the LAN addresses rigs use.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -138,5 +138,22 @@ describe('sosna up', () => {
     for (const a of lan) expect(out).toContain(`mqtt://${a}:${mqttPort}`);
     expect(out).toContain(`{"hub":{"url":"mqtt://${lan[0]}:${mqttPort}"},"provisioningKey":"<that key>"}`);
     expect(out).not.toContain('this machine only');
+  }, 150_000);
+
+  it('--tls: the local agent and the console use mqtts:// with the hub\'s CA; the rig config names the CA', async () => {
+    await up!.stop('SIGINT', 15_000);
+    const tlsPort = await freePort();
+    up = await startUp(['--tls', '--tls-port', String(tlsPort)]);
+    const out = up.output().slice(up.output().lastIndexOf('sosna is up'));
+    const device = /this machine is device (\S+)\./.exec(out)![1]!;
+    expect(out).toContain(`mqtts://127.0.0.1:${tlsPort}`);
+    const ca = readFileSync(join(dir, 'hub', 'tls', 'ca.pem'), 'utf8');
+    const agentConfig = JSON.parse(readFileSync(join(dir, 'agent', 'config.json'), 'utf8')) as { hub: { url: string; ca?: string } };
+    expect(agentConfig.hub).toMatchObject({ url: `mqtts://127.0.0.1:${tlsPort}`, ca });
+    const profile = JSON.parse(readFileSync(join(dir, 'hub', 'console.json'), 'utf8')) as { url: string; ca?: string };
+    expect(profile).toMatchObject({ url: `mqtts://127.0.0.1:${tlsPort}`, ca });
+    const devices = await cli(['console', 'devices', '--json', '--profile', join(dir, 'hub', 'console.json')], { cwd: tmp.dir, env: env() });
+    expect(devices.code, devices.output).toBe(0);
+    expect(JSON.parse(devices.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ id: device, online: true })]));
   }, 150_000);
 });

@@ -9,6 +9,7 @@ import { backoffDelay } from '@sosna/protocol';
 import { adoptCredentialsBesideConfig, Credentials, CREDENTIALS_FILE } from './credentials.js';
 import { basicInventory } from './inventory.js';
 import { HubLink } from './link.js';
+import { checkTlsConfig } from './tls.js';
 import { hubGateFor, trustView } from './trust/gate.js';
 import { chooseAndRecord, configForHub, hubOptions, optionAt, recordedChoice } from './trust/choose.js';
 import type { HubChoiceRecord } from './trust/choose.js';
@@ -84,6 +85,7 @@ export interface AgentOptions {
 
 export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentOptions = {}): Promise<Agent> {
   const state = new StateStore(config.stateDir);
+  checkTlsConfig(config, log); // a CA or client certificate that cannot be read fails now, with the field
   adoptCredentialsBesideConfig(opts.configPath, state, log); // pre-issued by `sosna provision fleet --credentials`
   const name = config.name ?? hostname();
   let stopped = false;

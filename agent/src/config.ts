@@ -1,7 +1,8 @@
 // Loads the device config: a JSON file (--config, SOSNA_CONFIG or /etc/sosna/config.json) overlaid with
 // SOSNA_* environment variables derived from the schema. Errors name the file, the field and the reason.
 import { readFileSync } from 'node:fs';
-import { applyEnv, DeviceConfig, parseConfig } from '@sosna/protocol';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { applyEnv, DeviceConfig, isPem, parseConfig } from '@sosna/protocol';
 import { configFilePath, DEFAULT_CONFIG_PATH } from './config-file.js';
 
 export { DEFAULT_CONFIG_PATH };
@@ -36,5 +37,16 @@ export function loadConfig(opts: { path?: string; env?: Record<string, string | 
   const { value, sources } = applyEnv(DeviceConfig, base, env);
   const r = parseConfig(DeviceConfig, value, { file: file ?? 'environment', sources });
   if (!r.ok) throw new ConfigError(r.errors);
-  return { config: r.config, file };
+  return { config: file ? pemPathsFrom(r.config, dirname(resolve(file))) : r.config, file };
+}
+
+/** TLS file paths in the config (hub.ca, hubs[].ca, tls.cert, tls.key) are relative to the config file's folder. Pure. */
+export function pemPathsFrom(config: DeviceConfig, baseDir: string): DeviceConfig {
+  const abs = <T extends string | undefined>(v: T): T => (v && !isPem(v) && !isAbsolute(v) ? (resolve(baseDir, v) as T) : v);
+  return {
+    ...config,
+    hub: { ...config.hub, ...(config.hub.ca ? { ca: abs(config.hub.ca) } : {}) },
+    hubs: config.hubs.map((h) => ({ ...h, ...(h.ca ? { ca: abs(h.ca) } : {}) })),
+    tls: { ...(config.tls.cert ? { cert: abs(config.tls.cert) } : {}), ...(config.tls.key ? { key: abs(config.tls.key) } : {}) },
+  };
 }

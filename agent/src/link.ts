@@ -5,6 +5,7 @@ import { backoffDelay, connectOnce, publishAsync, RpcPeer, SosnaError, subscribe
 import type { CallOptions, Codec, DeviceConfig, DeviceOnline, Logger, MqttClient, Params, Result, RpcEndpoint, ServiceSpec, Telemetry } from '@sosna/protocol';
 import type { Credentials } from './credentials.js';
 import type { CardSeen, HubGate, HubTrust } from './trust/gate.js';
+import { tlsFor } from './tls.js';
 
 export interface LinkEvents {
   onConnected?(): void;
@@ -86,6 +87,7 @@ export class HubLink {
         username: creds.username,
         password: creds.password,
         keepaliveSec: config.mqtt.keepaliveSec,
+        tls: tlsFor(config, creds.url),
         will: { topic: this.topic('state'), payload: codec.encode({ v: 1, status: 'offline', at: sessionAt, reason: 'will' }), retain: true, qos: 1 },
       });
     } catch (err) {
@@ -94,7 +96,8 @@ export class HubLink {
         this.refusals++;
         log.error('the hub refused this device', { reason: e.message, attempts: this.refusals });
         this.o.events?.onRefused?.(this.refusals);
-      } else log.warn('cannot connect to the hub', { reason: e.message });
+      } else if ((e as { details?: { tls?: boolean } }).details?.tls) log.error(e.message, { url: creds.url });
+      else log.warn('cannot connect to the hub', { reason: e.message });
       return this.schedule();
     }
     if (this.stopping) {

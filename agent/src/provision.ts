@@ -11,6 +11,7 @@ import { checkHub } from './trust/check.js';
 import { awaitVerifiedCard, configForHub, recordedChoice } from './trust/choose.js';
 import { jsonRpcReader } from './trust/rpc.js';
 import type { StateStore } from './state.js';
+import { tlsFor } from './tls.js';
 
 export async function provision(opts: { config: DeviceConfig; state: StateStore; name: string; log: Logger }): Promise<Credentials> {
   const { state, log } = opts;
@@ -28,7 +29,7 @@ export async function provision(opts: { config: DeviceConfig; state: StateStore;
   const clientId = `${PROVISION_CLIENT_PREFIX}${nonce}`;
   const codec = createCodec({ maxPayload: config.rpc.maxPayloadBytes });
   log.info('provisioning with the fleet key', { keyId, url: config.hub.url });
-  const client = await connectOnce({ url: config.hub.url, clientId, username: usernames.provision(keyId), password: secret, keepaliveSec: config.mqtt.keepaliveSec });
+  const client = await connectOnce({ url: config.hub.url, clientId, username: usernames.provision(keyId), password: secret, keepaliveSec: config.mqtt.keepaliveSec, tls: tlsFor(config, config.hub.url) });
   try {
     const card = await awaitVerifiedCard(client, codec, config.hub, 15_000, (reason) => log.warn('refusing hub', { reason }));
     log.info('hub card verified', { hubId: card.hubId, name: card.name, owner: card.owner });

@@ -12,7 +12,7 @@ export function profileCandidates(env = process.env): string[] {
   return [env.SOSNA_PROFILE, join(homedir(), '.config', 'sosna', 'console.json'), hubProfilePath(DEFAULT_HUB_DIR)].filter((p): p is string => !!p);
 }
 
-type ProfileFlags = { profile?: string; url?: string; user?: string; password?: string; hubId?: string };
+type ProfileFlags = { profile?: string; url?: string; user?: string; password?: string; hubId?: string; ca?: string };
 
 export function loadProfile(opts: ProfileFlags): Profile {
   return loadProfileFrom(opts).profile;
@@ -20,7 +20,7 @@ export function loadProfile(opts: ProfileFlags): Profile {
 
 /** Where the credentials came from, for errors a person can act on: `profile /x/console.json, --password`. Pure. */
 export function describeSource(from: string | null, opts: ProfileFlags, env = process.env): string {
-  const flags = (['url', 'hubId', 'user', 'password'] as const).filter((k) => opts[k]).map((k) => (k === 'hubId' ? '--hub-id' : `--${k}`));
+  const flags = (['url', 'hubId', 'user', 'password', 'ca'] as const).filter((k) => opts[k]).map((k) => (k === 'hubId' ? '--hub-id' : `--${k}`));
   if (!opts.password && env.SOSNA_CONSOLE_PASSWORD) flags.push('SOSNA_CONSOLE_PASSWORD');
   return [from ? `profile ${from}` : '', ...flags].filter(Boolean).join(', ');
 }
@@ -49,6 +49,7 @@ export function loadProfileFrom(opts: ProfileFlags): { profile: Profile; from: s
     ...(opts.user ? { user: opts.user } : {}),
     ...(opts.password ? { password: opts.password } : {}),
     ...(opts.hubId ? { hubId: opts.hubId } : {}),
+    ...(opts.ca ? { ca: resolve(opts.ca) } : {}),
     ...(process.env.SOSNA_CONSOLE_PASSWORD && !opts.password ? { password: process.env.SOSNA_CONSOLE_PASSWORD } : {}),
   };
   const r = ConsoleProfile.safeParse(merged);

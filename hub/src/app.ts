@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createCodec, createLogger, hubConfigService, parseOrThrow, payoutsService, RpcEndpoint } from '@sosna/protocol';
+import { createCodec, createLogger, hubConfigService, isLoopbackHost, parseOrThrow, payoutsService, RpcEndpoint } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
 import { HubConfig } from './config.js';
 import type { HubConfigInput } from './config.js';
@@ -35,8 +35,23 @@ import { VERSION } from './version.js';
 export interface Hub {
   readonly hubId: string;
   readonly owner: string;
-  readonly mqttPort: number;
+  /** Plain MQTT; null when the hub serves only TLS. */
+  readonly mqttPort: number | null;
   readonly wsPort: number | null;
+  /** MQTT over TLS and WSS; null when off. */
+  readonly mqttsPort: number | null;
+  readonly wssPort: number | null;
+  /** The CA devices and consoles trust for this hub (PEM and file) and its fingerprint; null without TLS or with a public CA. */
+  readonly tls: {
+    ca: string | null;
+    caFile: string | null;
+    fingerprint: string;
+    requireClientCert: boolean;
+    /** The names the server certificate is valid for (a client must connect by one of them). */
+    names: string[];
+    /** A client certificate of the hub's own CA (mutual TLS); null with a given certificate. */
+    clientCertificate(name: string, existing?: { cert: string; key: string } | null): Promise<{ cert: string; key: string } | null>;
+  } | null;
   readonly dataDir: string;
   readonly store: HubStore;
   readonly events: HubEventBus;
@@ -47,6 +62,17 @@ export interface Hub {
   readonly bus: Bus;
   connectedClients(): number;
   stop(): Promise<void>;
+}
+
+/** Plain listeners on a non-loopback address carry passwords and messages in clear: say so loudly. */
+function warnPlain(config: HubConfig, log: Logger): void {
+  const listens = [config.mqtt.port !== null ? 'MQTT' : null, config.mqtt.wsPort !== null ? 'WebSocket' : null].filter(Boolean);
+  if (!listens.length || isLoopbackHost(config.mqtt.host)) return;
+  log.warn(
+    `PLAIN ${listens.join(' and ')} on ${config.mqtt.host}: device and operator passwords and every message cross the network unencrypted. ` +
+      (config.tls.enabled ? 'TLS is on as well: give devices mqtts:// and turn the plain listeners off (--tls-only).' : 'Turn TLS on (--tls) and give devices mqtts://.'),
+    { host: config.mqtt.host },
+  );
 }
 
 export function resolveHubId(store: HubStore, configured: string | undefined, owner: string): string {
@@ -106,12 +132,22 @@ export async function startHub(
     });
     let dropProvisionSession: (s: string) => void = () => {};
 
+    // TLS material (own CA or given files); the X.509 library loads only when TLS is on
+    const hubTls = config.tls.enabled ? await import('./tls/hub-tls.js') : null;
+    const tls = hubTls
+      ? await hubTls.loadOrCreateHubTls({ dataDir, hubName: config.name, log: log.child('tls'), config: { ...config.tls, names: hubTls.serverNames(config.mqtt.host, config.tls.names) } })
+      : null;
+    warnPlain(config, log);
     const broker = await step(startEmbeddedBroker({
       host: config.mqtt.host,
       port: config.mqtt.port,
       wsPort: config.mqtt.wsPort,
+      ...(tls
+        ? { tls: { port: config.tls.port, wsPort: config.tls.wsPort, cert: tls.cert, key: tls.key, clientCa: config.tls.requireClientCert ? tls.ca : null } }
+        : {}),
       maxPayload: config.mqtt.maxPayloadBytes,
       limits: config.mqtt,
+      holdUntilOpen: true, // connections wait (in their sockets) until the services below have subscribed
       log: log.child('broker'),
       hooks: {
         authenticate: (clientId, username, password, address) => auth.authenticate(clientId, username, password, address),
@@ -139,7 +175,12 @@ export async function startHub(
     const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;
     const endpoints = config.publicUrls.length
       ? config.publicUrls
-      : [`mqtt://${host}:${broker.mqttPort}`, ...(broker.wsPort !== null ? [`ws://${host}:${broker.wsPort}`] : [])];
+      : [
+          ...(broker.mqttsPort !== null ? [`mqtts://${host}:${broker.mqttsPort}`] : []),
+          ...(broker.wssPort !== null ? [`wss://${host}:${broker.wssPort}`] : []),
+          ...(broker.mqttPort !== null ? [`mqtt://${host}:${broker.mqttPort}`] : []),
+          ...(broker.wsPort !== null ? [`ws://${host}:${broker.wsPort}`] : []),
+        ];
 
     // Money: the chain (embedded by default), payouts of the earnings ledger, the operators' payouts service.
     const money =
@@ -178,15 +219,17 @@ export async function startHub(
       ? { rpcUrl: money.chain.rpcUrl, chainId: money.chain.chainId, wallet: money.chain.contracts.wallet, whitelist: money.chain.contracts.whitelist, token: money.chain.contracts.token }
       : null;
     const runtime = join(dataDir, 'runtime.json');
-    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, endpoints, chain: chainInfo }, null, 2));
+    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort, caFile: tls?.caFile ?? null, endpoints, chain: chainInfo }, null, 2));
     renameSync(`${runtime}.tmp`, runtime);
     // devices can reconnect and renew only now (the chain, payout reconciliation and the card took their
     // time): the scheduler's lease and offline-grace clocks start here, not when it was built
     jobs.scheduler.ready();
-    log.info('hub ready', { hubId, mqtt: broker.mqttPort, ws: broker.wsPort ?? 'off', owner: signer.address, data: dataDir });
+    broker.open();
+    log.info('hub ready', { hubId, mqtt: broker.mqttPort ?? 'off', ws: broker.wsPort ?? 'off', mqtts: broker.mqttsPort ?? 'off', wss: broker.wssPort ?? 'off', owner: signer.address, data: dataDir });
 
     return {
-      hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,
+      hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort,
+      tls: tls ? { ca: tls.ca, caFile: tls.caFile, fingerprint: tls.fingerprint, requireClientCert: config.tls.requireClientCert, names: tls.names, clientCertificate: tls.clientCertificate } : null, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,
       connectedClients: () => broker.connectedClients(),
       stop: stopAll,
     };

@@ -15,7 +15,8 @@ export const HubConfig = z
     mqtt: z
       .object({
         host: z.string().min(1).default('0.0.0.0'),
-        port: z.number().int().min(0).max(65535).default(1883),
+        /** Plain MQTT; null: none (a hub that serves only TLS). */
+        port: z.number().int().min(0).max(65535).nullable().default(1883),
         wsPort: z.number().int().min(0).max(65535).nullable().default(8083),
         maxPayloadBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
         // Limits on connections (hub/src/broker/limits.ts), so that nobody can fill the hub's memory unauthenticated:
@@ -36,6 +37,31 @@ export const HubConfig = z
         path: ['maxPacketBytes'],
       })
       .transform((m) => ({ ...m, maxPacketBytes: m.maxPacketBytes ?? Math.min(m.maxPayloadBytes + PACKET_HEADROOM, MQTT_MAX_PACKET) }))
+      .prefault({}),
+    /**
+     * MQTT over TLS (and WebSocket over TLS) from a certificate and key it is given, or from the hub's own CA
+     * ({dataDir}/tls/, created on first start) that signs a server certificate for localhost, 127.0.0.1,
+     * the host name, the listen address and `names`.
+     */
+    tls: z
+      .object({
+        enabled: z.boolean().default(false),
+        port: z.number().int().min(0).max(65535).default(8883),
+        /** WSS listener; null for none. */
+        wsPort: z.number().int().min(0).max(65535).nullable().default(8084),
+        /** A certificate (chain, PEM) and its key, e.g. from a public CA; without them the hub's own CA signs one. */
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+        /** The CA of the given certificate, when devices need it (a private CA); also verifies client certificates. */
+        caFile: z.string().min(1).optional(),
+        /** More host names or addresses for the own CA's server certificate. */
+        names: z.array(z.string().regex(/^[A-Za-z0-9.:*-]{1,253}$/, 'must be a host name or an IP address')).max(64).default([]),
+        /** Mutual TLS: every client presents a certificate signed by the hub's CA (or caFile). */
+        requireClientCert: z.boolean().default(false),
+      })
+      .strict()
+      .refine((t) => !t.certFile === !t.keyFile, { message: 'tls.certFile and tls.keyFile go together: give both or neither (then the hub uses its own CA)', path: ['keyFile'] })
+      .refine((t) => !t.requireClientCert || !t.certFile || t.caFile, { message: 'tls.requireClientCert with a given certificate needs tls.caFile (the CA that signs client certificates)', path: ['caFile'] })
       .prefault({}),
     /** Endpoints announced to devices; default from the listeners. */
     publicUrls: z.array(z.string().min(1)).default([]),
@@ -82,6 +108,7 @@ export const HubConfig = z
     scryptN: z.number().int().min(1024).max(1_048_576).default(16_384),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info'), json: z.boolean().default(false) }).strict().prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.mqtt.port !== null || c.tls.enabled, { message: 'the plain MQTT listener is off (mqtt.port null) and TLS is not on: the hub would serve nothing; enable tls or set mqtt.port', path: ['mqtt', 'port'] });
 export type HubConfig = z.infer<typeof HubConfig>;
 export type HubConfigInput = z.input<typeof HubConfig>;

@@ -1,6 +1,6 @@
 // The operator's side of the console: one MQTT connection as op:{name}, RPC on console/{name}/rpc/*.
 import { z } from 'zod';
-import { clientIds, connectOnce, createCodec, Id, RpcPeer, SosnaError, subscribeAsync, topics, usernames } from '@sosna/protocol';
+import { clientIds, connectOnce, createCodec, Id, isTlsUrl, readPem, RpcPeer, SosnaError, subscribeAsync, topics, usernames } from '@sosna/protocol';
 import type { CallOptions, MqttClient, Params, Result, ServiceSpec } from '@sosna/protocol';
 import { randomBytes } from 'node:crypto';
 
@@ -9,6 +9,11 @@ export const ConsoleProfile = z.object({
   hubId: Id,
   user: Id,
   password: z.string().min(1),
+  /** For an mqtts:// or wss:// url: the hub's CA (PEM, or a file path); absent: the system's public CAs. */
+  ca: z.string().min(1).optional(),
+  /** A client certificate and key (PEM or file paths) for a hub that requires them (mutual TLS). */
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
 });
 export type ConsoleProfile = z.infer<typeof ConsoleProfile>;
 
@@ -23,6 +28,12 @@ export class ConsoleClient {
       username,
       password: profile.password,
       connectTimeoutMs: opts.timeoutMs ?? 10_000,
+      tls: isTlsUrl(profile.url)
+        ? {
+            ...(profile.ca ? { ca: readPem(profile.ca, 'console profile "ca"', 'certificate') } : {}),
+            ...(profile.cert && profile.key ? { cert: readPem(profile.cert, 'console profile "cert"', 'certificate'), key: readPem(profile.key, 'console profile "key"', 'key') } : {}),
+          }
+        : undefined,
     }).catch((err: unknown) => {
       // the hub answers a wrong user and a wrong password alike (it does not say which users exist)
       if (err instanceof SosnaError && err.code === 'E_UNAUTHORIZED') {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { EthAddress, Id } from './messages.js';
 import { DEFAULT_MAX_PAYLOAD } from './codec.js';
+import { FINGERPRINT } from './tls.js';
 
 const MqttUrl = z
   .string()
@@ -10,6 +11,12 @@ const MqttUrl = z
 
 /** A device tag: the same form the console's `devices tag` and the fleet CSV accept. */
 export const DeviceTag = z.string().regex(/^[A-Za-z0-9._:=-]{1,64}$/, "must be 1-64 letters, digits, '.', '_', ':', '=', '-'");
+
+/** PEM text, or the path of a PEM file (relative to the config file's folder); read when the agent starts. */
+const PemOrPath = (what: string) =>
+  z.string().min(1).max(64 * 1024).refine((v) => v.includes('-----BEGIN ') || !/[\n\r]/.test(v), `must be ${what} in PEM (-----BEGIN ...) or the path of a PEM file`);
+const HubCa = PemOrPath('the CA certificate that signed the hub\'s certificate');
+const HubFingerprint = z.string().regex(FINGERPRINT, 'must be a SHA-256 fingerprint: 32 hex bytes, e.g. AB:CD:...:EF (the hub prints its CA\'s at start)');
 
 const ProvisioningKey = z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must look like keyId.secret');
 
@@ -23,6 +30,16 @@ export const DeviceConfig = z
         id: Id.optional(),
         /** Pin the hub owner's Ethereum address; announcements signed by anyone else are refused. */
         owner: EthAddress.optional(),
+        /**
+         * For an mqtts:// or wss:// hub: the CA its certificate must chain to (PEM, or a file path), e.g. the
+         * hub's own CA from provisioning. Absent: the system's public CAs.
+         */
+        ca: HubCa.optional(),
+        /**
+         * Instead of `ca`: the SHA-256 fingerprint of the hub's CA certificate (AB:CD:..., printed by the hub at
+         * start); the agent fetches that certificate from the hub and trusts it as the CA.
+         */
+        fingerprint: HubFingerprint.optional(),
       })
       .strict(),
     /** Fleet provisioning key `keyId.secret`; exchanged for the device's own credentials on first boot. */
@@ -40,6 +57,8 @@ export const DeviceConfig = z
             url: MqttUrl,
             id: Id.optional(),
             owner: EthAddress.optional(),
+            ca: HubCa.optional(),
+            fingerprint: HubFingerprint.optional(),
             provisioningKey: ProvisioningKey.optional(),
           })
           .strict(),
@@ -52,6 +71,15 @@ export const DeviceConfig = z
      * them is still refused (with the reason) and the ranking's best is joined instead.
      */
     hubPreference: z.string().min(1).max(512).optional(),
+    /** A client certificate for hubs that require one (mutual TLS): both or neither, PEM or file paths. */
+    tls: z
+      .object({
+        cert: PemOrPath('a client certificate').optional(),
+        key: PemOrPath('the client certificate\'s private key').optional(),
+      })
+      .strict()
+      .refine((t) => !t.cert === !t.key, { message: 'tls.cert and tls.key go together: give both (a client certificate and its key) or neither', path: ['key'] })
+      .prefault({}),
     /** Human name of the device; defaults to the host name. */
     name: z.string().min(1).max(128).optional(),
     /** Tags the owner gives the device (e.g. from `sosna provision fleet --csv`); the hub records them at provisioning. */
@@ -163,6 +191,13 @@ export const DeviceConfig = z
       const urls = [c.hub.url, ...c.hubs.map((h) => h.url)];
       ctx.addIssue({ code: 'custom', path: ['hubPreference'], message: `${c.hubPreference} is not a configured hub: use "best" or one of ${urls.join(', ')}` });
     }
+    const plainWithCa = (h: { url: string; ca?: string; fingerprint?: string }, path: PropertyKey[]) => {
+      const field = h.ca ? 'ca' : h.fingerprint ? 'fingerprint' : null;
+      if (field && !/^(mqtts|wss):\/\//i.test(h.url)) ctx.addIssue({ code: 'custom', path: [...path, field], message: `a CA is only used over TLS: ${h.url} is plain; use mqtts:// (port 8883) or wss://` });
+      if (h.ca && h.fingerprint) ctx.addIssue({ code: 'custom', path: [...path, 'fingerprint'], message: 'give the CA (ca) or its fingerprint, not both' });
+    };
+    plainWithCa(c.hub, ['hub']);
+    c.hubs.forEach((h, i) => plainWithCa(h, ['hubs', i]));
     const seen = new Map<string, string>([[c.hub.url, 'hub.url']]);
     c.hubs.forEach((h, i) => {
       const first = seen.get(h.url);

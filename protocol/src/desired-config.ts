@@ -10,14 +10,14 @@ import { defineService } from './rpc/service.js';
 type Leaf = 'string' | 'number' | 'boolean' | 'list';
 
 /**
- * Never set from a hub: the link to the hub itself, secrets, where state lives, the on-chain trust checks of
+ * Never set from a hub: the link to the hub itself (its URL, CA) and the device's TLS client certificate, secrets, where state lives, the on-chain trust checks of
  * hubs, the device's own commands (system.*), and the owner's wallet (payouts are approved to it: a hub
  * that could change it could pay itself), nor the ceiling that bounds the jobs a hub sends (jobs.pidsLimit).
  */
 // what only the device's owner decides: where it connects and whom it trusts, its wallet, its passwords and
 // HTTPS, the machine itself, and the bounds and engine of the jobs a hub sends
 const NOT_REMOTE = [
-  /^hub\./, /^hubPreference$/, /^owner$/, /^provisioningKey$/, /^stateDir$/, /^dashboard\.password/, /^dashboard\.https$/, /^chain\./, /^system\./,
+  /^hub\./, /^tls\./, /^hubPreference$/, /^owner$/, /^provisioningKey$/, /^stateDir$/, /^dashboard\.password/, /^dashboard\.https$/, /^chain\./, /^system\./,
   /^jobs\.pidsLimit$/, /^jobs\.dockerHost$/,
 ];
 

@@ -20,3 +20,4 @@ export * from './payouts.js';
 export * from './amount.js';
 export * from './updates.js';
 export * from './admin.js';
+export * from './tls.js';

@@ -4,6 +4,8 @@
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { SosnaError } from './errors.js';
+import { fetchPinnedCa, tlsFailure } from './tls.js';
+import type { TlsMaterial } from './tls.js';
 
 export type { MqttClient } from 'mqtt';
 
@@ -15,6 +17,8 @@ export interface ConnectOptions {
   keepaliveSec?: number;
   will?: { topic: string; payload: Uint8Array; retain: boolean; qos: 0 | 1 };
   connectTimeoutMs?: number;
+  /** For mqtts:// and wss://: the CA to trust (else the system's) and a client certificate (mutual TLS). */
+  tls?: TlsMaterial;
 }
 
 /** Delay before reconnect attempt `attempt` (0-based): exponential up to max, "equal jitter". Pure. */
@@ -43,6 +47,8 @@ export function connectError(err: unknown, url: string): SosnaError {
   if (typeof code === 'number' && CONNACK[code]) {
     return new SosnaError(code === 4 || code === 5 ? 'E_UNAUTHORIZED' : 'E_UNAVAILABLE', `${url} refused the connection: ${CONNACK[code]}`);
   }
+  const tls = tlsFailure(err);
+  if (tls) return new SosnaError('E_UNAVAILABLE', `refusing the hub at ${url}: TLS: ${tls}`, { tls: true });
   const msg = err instanceof Error ? err.message : String(err);
   return new SosnaError('E_UNAVAILABLE', `cannot reach ${url}: ${msg}`);
 }
@@ -61,12 +67,32 @@ export function clientOptions(o: ConnectOptions): IClientOptions {
     // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids on the first write:
     // ~8 MiB of heap that a device cannot spare, for a speed-up no RPC rate here needs.
     writeCache: false,
+    // TLS: the hub's certificate must chain to `ca` (or a public CA) and name the host; never skipped
+    rejectUnauthorized: true,
+    ...(o.tls?.ca ? { ca: o.tls.ca } : {}),
+    ...(o.tls?.cert && o.tls.key ? { cert: o.tls.cert, key: o.tls.key } : {}),
     will: o.will ? { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain } : undefined,
   };
 }
 
-/** Connects once; resolves after CONNACK or rejects with a SosnaError. The client does not reconnect. */
-export function connectOnce(o: ConnectOptions): Promise<MqttClient> {
+/**
+ * Connects once; resolves after CONNACK or rejects with a SosnaError. The client does not reconnect. A pinned
+ * fingerprint (tls.fingerprint, no tls.ca) first fetches that certificate from the hub (fetchPinnedCa).
+ */
+export async function connectOnce(o: ConnectOptions): Promise<MqttClient> {
+  if (o.tls?.fingerprint && !o.tls.ca) {
+    let ca: string;
+    try {
+      ca = await fetchPinnedCa(o.url, o.tls.fingerprint, o.connectTimeoutMs ?? 10_000);
+    } catch (err) {
+      throw connectError(err, o.url);
+    }
+    return connectWith({ ...o, tls: { ...o.tls, ca } });
+  }
+  return connectWith(o);
+}
+
+function connectWith(o: ConnectOptions): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(o.url, clientOptions(o));
     const fail = (err: unknown) => {

@@ -46,6 +46,8 @@ export interface FleetHub {
   url: string;
   id?: string;
   owner?: string;
+  /** The CA (PEM) that signed the hub's TLS certificate, for an mqtts:// or wss:// hub with its own CA. */
+  ca?: string;
 }
 
 export interface ManifestDevice {
@@ -142,7 +144,7 @@ export function deviceDirNames(devices: DeviceSpec[]): string[] {
 export function deviceConfig(hub: FleetHub, device: DeviceSpec, provisioningKey: string | null, base: Partial<DeviceConfigInput> = {}): DeviceConfigInput {
   const config: DeviceConfigInput = {
     ...base,
-    hub: { url: hub.url, ...(hub.id ? { id: hub.id } : {}), ...(hub.owner ? { owner: hub.owner } : {}) },
+    hub: { url: hub.url, ...(hub.id ? { id: hub.id } : {}), ...(hub.owner ? { owner: hub.owner } : {}), ...(hub.ca ? { ca: hub.ca } : {}) },
     ...(provisioningKey ? { provisioningKey } : {}),
     name: device.name,
     // the owner's input reaches the device: its wallet (sent with its birth, where payouts go) and its tags

@@ -1,6 +1,7 @@
 // Entry of `npm run bench`: runs each benchmark, prints figures and writes bench-results/*.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { benchFleet } from './fleet.js';
+import { benchTls } from './tls.js';
 import { benchJobs } from './jobs.js';
 import { benchDashboard } from './dashboard.js';
 import { benchCli } from './cli.js';
@@ -13,6 +14,10 @@ mkdirSync('bench-results', { recursive: true });
 if (!only || only === 'fleet') {
   const r = await benchFleet();
   writeFileSync('bench-results/fleet.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'tls') {
+  const r = await benchTls();
+  writeFileSync('bench-results/tls.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'jobs') {
   const r = await benchJobs();

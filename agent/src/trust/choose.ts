@@ -17,12 +17,16 @@ import { cardPrice, chooseHub } from './prefer.js';
 import type { HubCandidate } from './prefer.js';
 import type { EthReader } from './rpc.js';
 import type { StateStore } from '../state.js';
+import { tlsFor } from '../tls.js';
 
 /** One hub the device may join: `hub` (with the top-level key) or an entry of `hubs`. */
 export interface HubOption {
   url: string;
   id?: string;
   owner?: string;
+  /** The CA the hub's TLS certificate must chain to (PEM or path; config `hub.ca`). */
+  ca?: string;
+  fingerprint?: string;
   provisioningKey?: string;
 }
 
@@ -42,7 +46,7 @@ export function hubOptions(config: DeviceConfig): HubOption[] {
 export function configForHub(config: DeviceConfig, o: HubOption): DeviceConfig {
   return {
     ...config,
-    hub: { url: o.url, ...(o.id ? { id: o.id } : {}), ...(o.owner ? { owner: o.owner } : {}) },
+    hub: { url: o.url, ...(o.id ? { id: o.id } : {}), ...(o.owner ? { owner: o.owner } : {}), ...(o.ca ? { ca: o.ca } : {}), ...(o.fingerprint ? { fingerprint: o.fingerprint } : {}) },
     provisioningKey: o.provisioningKey,
   };
 }
@@ -150,7 +154,7 @@ export async function surveyHub(option: HubOption, deps: SurveyDeps): Promise<Su
     // a throw-away client id: surveying is not provisioning, and the hub keeps nothing of it
     const client = await connectOnce({
       url: option.url, clientId: `${PROVISION_CLIENT_PREFIX}survey-${randomBytes(9).toString('base64url')}`,
-      username: usernames.provision(keyId), password: secret, keepaliveSec: config.mqtt.keepaliveSec,
+      username: usernames.provision(keyId), password: secret, keepaliveSec: config.mqtt.keepaliveSec, tls: tlsFor(config, option.url),
     });
     try {
       card = await awaitVerifiedCard(client, createCodec({ maxPayload: config.rpc.maxPayloadBytes }), option, deps.cardTimeoutMs ?? 5000);

@@ -8,6 +8,8 @@ export interface ConnFlags {
   user?: string;
   password?: string;
   hubId?: string;
+  /** The hub's CA (PEM file) for an mqtts:// or wss:// --url. */
+  ca?: string;
   /** Per-call time-out in ms (`--timeout` on most commands, `--call-timeout` where --timeout means something else). */
   timeout?: string;
   callTimeout?: string;
@@ -19,13 +21,14 @@ export function connOptions(cmd: Command, timeoutFlag: '--timeout' | '--call-tim
     .option('--profile <file>', 'console profile (url, hubId, user, password)')
     .option('--url <url>', 'hub MQTT URL')
     .option('--hub-id <id>', 'hub id')
+    .option('--ca <file>', "the hub's CA certificate (PEM) for an mqtts:// or wss:// URL, e.g. its {data-dir}/tls/ca.pem")
     .option('--user <name>', 'operator name')
     .option('--password <password>', 'operator password (or SOSNA_CONSOLE_PASSWORD)')
     .option(`${timeoutFlag} <ms>`, CALL_TIMEOUT);
 }
 
 const CALL_TIMEOUT = 'time-out for each call in ms';
-export const IDENTITY = [['profile', '--profile'], ['url', '--url'], ['hubId', '--hub-id'], ['user', '--user'], ['password', '--password']] as const;
+export const IDENTITY = [['profile', '--profile'], ['url', '--url'], ['hubId', '--hub-id'], ['user', '--user'], ['password', '--password'], ['ca', '--ca']] as const;
 
 /**
  * Connection flags given before a subcommand (`sosna console --profile v.json devices reboot ...`) are parsed by

@@ -1,10 +1,10 @@
 // `sosna hub` (run the hub) and its administration: provisioning keys and operators.
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addOperator, createProvisioningKey, openSqliteStore, parseExpiry, revokeProvisioningKey, startHub } from '@sosna/hub';
 import type { Hub, HubConfigInput, HubStore, Role } from '@sosna/hub';
-import { createLogger } from '@sosna/protocol';
+import { createLogger, isTlsUrl } from '@sosna/protocol';
 import { DEFAULT_HUB_DIR, hubProfilePath, writeProfile } from '../profile.js';
 import { ago, table } from '../table.js';
 
@@ -22,6 +22,16 @@ export interface HubFlags {
   /** commander sets chain=false for --no-chain */
   chain?: boolean;
   payoutEvery?: string;
+  /** TLS: own CA unless --tls-cert/--tls-key */
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsPort?: string;
+  wssPort?: string;
+  tlsName?: string[];
+  tlsOnly?: boolean;
+  requireClientCert?: boolean;
 }
 
 function int(flag: string, value: string): number {
@@ -40,9 +50,23 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     }
   }
   const mqtt = { ...(file.mqtt as object | undefined) } as Record<string, unknown>;
-  if (flags.port !== undefined) mqtt.port = int('--port', flags.port);
+  if (flags.port !== undefined) mqtt.port = flags.port === 'off' ? null : int('--port', flags.port);
   if (flags.wsPort !== undefined) mqtt.wsPort = flags.wsPort === 'off' ? null : int('--ws-port', flags.wsPort);
   if (flags.host !== undefined) mqtt.host = flags.host;
+  const tls = { ...(file.tls as object | undefined) } as Record<string, unknown>;
+  if (flags.tlsCert !== undefined) tls.certFile = resolve(flags.tlsCert);
+  if (flags.tlsKey !== undefined) tls.keyFile = resolve(flags.tlsKey);
+  if (flags.tlsCa !== undefined) tls.caFile = resolve(flags.tlsCa);
+  if (flags.tlsPort !== undefined) tls.port = int('--tls-port', flags.tlsPort);
+  if (flags.wssPort !== undefined) tls.wsPort = flags.wssPort === 'off' ? null : int('--wss-port', flags.wssPort);
+  if (flags.tlsName?.length) tls.names = [...((tls.names as string[] | undefined) ?? []), ...flags.tlsName.flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean)];
+  if (flags.requireClientCert) tls.requireClientCert = true;
+  if (flags.tls || flags.tlsOnly || flags.tlsCert !== undefined || flags.requireClientCert) tls.enabled = true;
+  if (flags.tlsOnly) {
+    if (flags.port !== undefined && flags.port !== 'off') throw new Error(`--tls-only turns the plain MQTT listener off; drop --port ${flags.port} (use --tls-port)`);
+    mqtt.port = null;
+    mqtt.wsPort = null;
+  }
   const chain = { ...(file.chain as object | undefined) } as Record<string, unknown>;
   if (flags.rpc !== undefined) Object.assign(chain, { mode: 'rpc', rpcUrl: flags.rpc });
   if (flags.contracts !== undefined) chain.contractsFile = flags.contracts;
@@ -56,6 +80,7 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     ...file,
     dataDir: flags.dataDir,
     mqtt,
+    tls,
     chain,
     ...(flags.name ? { name: flags.name } : {}),
     ...(flags.hubId ? { hubId: flags.hubId } : {}),
@@ -63,20 +88,40 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
   };
 }
 
-/** First start: an `admin` operator and a console profile beside the database; later starts refresh its URL. */
+/**
+ * Where the hub's own console profile connects. TLS when the hub offers it: on loopback when its
+ * certificate names 127.0.0.1 (its own CA's always does); a given certificate (a public CA's names only the
+ * host names) by its first name, unless a plain listener serves loopback, where nothing leaves the machine. Pure.
+ */
+export function consoleUrl(hub: Pick<Hub, 'mqttPort' | 'mqttsPort' | 'tls'>): string {
+  if (hub.mqttsPort === null || !hub.tls) return `mqtt://127.0.0.1:${hub.mqttPort}`;
+  if (hub.tls.names.includes('127.0.0.1')) return `mqtts://127.0.0.1:${hub.mqttsPort}`;
+  if (hub.mqttPort !== null) return `mqtt://127.0.0.1:${hub.mqttPort}`;
+  const name = hub.tls.names.find((n) => !n.includes('*')) ?? '127.0.0.1';
+  return `mqtts://${name.includes(':') ? `[${name}]` : name}:${hub.mqttsPort}`;
+}
+
+/**
+ * First start: an `admin` operator and a console profile beside the database; later starts refresh its URL.
+ * A hub that offers TLS gets an mqtts:// profile with its CA (the console and `sosna up` then use TLS).
+ */
 export async function ensureConsoleProfile(hub: Hub): Promise<string> {
   const file = hubProfilePath(hub.dataDir);
-  const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
-  let password: string | undefined;
+  const url = consoleUrl(hub);
+  let old: { password?: string; cert?: string; key?: string } = {};
   if (existsSync(file)) {
     try {
-      password = (JSON.parse(readFileSync(file, 'utf8')) as { password?: string }).password;
+      old = JSON.parse(readFileSync(file, 'utf8')) as typeof old;
     } catch {
-      password = undefined;
+      old = {};
     }
   }
+  let password = old.password;
   if (!password || !hub.store.getOperator('admin')) password = (await addOperator(hub.store, 'admin', 'admin')).password;
-  writeProfile(file, { url, hubId: hub.hubId, user: 'admin', password });
+  const tls = url.startsWith('mqtts:') && hub.tls?.ca ? { ca: hub.tls.ca } : {};
+  // mutual TLS: the console presents a certificate of the hub's CA too (kept while it still fits)
+  const client = url.startsWith('mqtts:') && hub.tls?.requireClientCert ? await hub.tls.clientCertificate('admin', old.cert && old.key ? { cert: old.cert, key: old.key } : null) : null;
+  writeProfile(file, { url, hubId: hub.hubId, user: 'admin', password, ...tls, ...(client ? { cert: client.cert, key: client.key } : {}) });
   return file;
 }
 
@@ -92,7 +137,7 @@ export function registerHub(program: Command): void {
   const dataDirOpt = ['--data-dir <dir>', 'hub data directory (database, owner key, console profile)', DEFAULT_HUB_DIR] as const;
   hub
     .option(...dataDirOpt)
-    .option('--port <port>', 'MQTT port (default 1883)')
+    .option('--port <port|off>', 'plain MQTT port (default 1883); off for none')
     .option('--ws-port <port|off>', 'MQTT over WebSocket port (default 8083)')
     .option('--host <addr>', 'listen address (default 0.0.0.0)')
     .option('--name <name>', 'hub name shown to devices')
@@ -103,6 +148,15 @@ export function registerHub(program: Command): void {
     .option('--contracts <file>', 'contract addresses and this hub\'s wallet: {chainId, token, dao, whitelist, factory, wallet}')
     .option('--no-chain', 'no chain at all: no payouts')
     .option('--payout-every <seconds>', 'how often owed earnings are paid (default 600)')
+    .option('--tls', "serve MQTT over TLS (--tls-port, default 8883) and WSS (--wss-port, default 8084) with the hub's own CA ({data-dir}/tls/ca.pem)")
+    .option('--tls-cert <file>', 'TLS certificate chain (PEM), e.g. from a public CA, instead of the own CA (implies --tls)')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+    .option('--tls-ca <file>', 'CA of --tls-cert that devices should trust (a private CA; not needed for a public one)')
+    .option('--tls-port <port>', 'MQTT over TLS port (default 8883)')
+    .option('--wss-port <port|off>', 'MQTT over WebSocket over TLS port (default 8084)')
+    .option('--tls-name <name...>', "more host names/addresses for the own CA's server certificate (localhost, 127.0.0.1, the host name and --host are always in)")
+    .option('--tls-only', 'TLS only: no plain MQTT or WebSocket listener (implies --tls)')
+    .option('--require-client-cert', 'mutual TLS: devices present a certificate signed by the hub CA (or --tls-ca)')
     .action(async (flags: HubFlags) => {
       const log = createLogger({ level: (flags.logLevel as 'info') ?? 'info', scope: 'hub' });
       // SIGINT/SIGTERM from the start on: one before the hub is ready aborts its start-up, which stops what
@@ -122,7 +176,12 @@ export function registerHub(program: Command): void {
       }
       const running = h;
       const profile = await ensureConsoleProfile(h);
-      process.stdout.write(`hub ${h.hubId} ready on mqtt://0.0.0.0:${h.mqttPort}${h.wsPort !== null ? ` and ws://0.0.0.0:${h.wsPort}` : ''}\nconsole profile: ${profile}\n`);
+      const listeners = [
+        h.mqttsPort !== null ? `mqtts://0.0.0.0:${h.mqttsPort}` : null, h.wssPort !== null ? `wss://0.0.0.0:${h.wssPort}` : null,
+        h.mqttPort !== null ? `mqtt://0.0.0.0:${h.mqttPort}` : null, h.wsPort !== null ? `ws://0.0.0.0:${h.wsPort}` : null,
+      ].filter(Boolean);
+      const ca = h.tls?.caFile ? `\nTLS CA (devices get it as hub.ca): ${h.tls.caFile}, or pin it as hub.fingerprint: ${h.tls.fingerprint}` : '';
+      process.stdout.write(`hub ${h.hubId} ready on ${listeners.join(' and ')}${ca}\nconsole profile: ${profile}\n`);
       await new Promise<void>((done) => {
         stopRunning = () => void running.stop().then(done);
         if (starting.signal.aborted) stopRunning(); // a signal while the profile was written
@@ -145,7 +204,10 @@ export function registerHub(program: Command): void {
       process.stdout.write(`${created.key}\n`);
       process.stderr.write(
         `provisioning key ${created.row.id} for fleet ${o.fleet}${maxUses ? `, ${maxUses} device(s)` : ''}${expiresAt ? `, expires ${new Date(expiresAt).toISOString()}` : ''}.\n` +
-          `Put it in the device config as "provisioningKey"; it is shown only now.\n`,
+          `Put it in the device config as "provisioningKey"; it is shown only now.\n` +
+          (existsSync(join(resolve(o.dataDir), 'tls', 'ca.pem'))
+            ? `For the hub's mqtts:// URL put its CA in the device config as "hub": {"ca": ...}: the PEM of ${join(resolve(o.dataDir), 'tls', 'ca.pem')} (or that file's path on the device).\n`
+            : ''),
       );
     });
   keys
@@ -177,6 +239,28 @@ export function registerHub(program: Command): void {
       process.stdout.write(`revoked ${keyId}\n`);
     });
 
+  hub
+    .command('client-cert <name>')
+    .description("issue a TLS client certificate of the hub's own CA, for a device or console of a hub with --require-client-cert")
+    .requiredOption('--out <dir>', 'folder for NAME.pem and NAME.key (mode 0600)')
+    .option('--days <n>', 'validity in days', '398')
+    .option(...dataDirOpt)
+    .action(async (name: string, o: { out: string; days: string; dataDir: string }) => {
+      const days = Number(o.days);
+      if (!Number.isInteger(days) || days < 1 || days > 3650) throw new Error(`--days ${JSON.stringify(o.days)}: a whole number of days, 1-3650`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new Error(`${JSON.stringify(name)}: a certificate name is 1-64 letters, digits, '.', '_' or '-'`);
+      const dir = join(resolve(o.dataDir), 'tls');
+      if (!existsSync(join(dir, 'ca.key'))) throw new Error(`no hub CA in ${dir}: start the hub once with --tls (a hub with a given --tls-cert has no CA key here)`);
+      const { issueCertificate } = await import('@sosna/hub/tls');
+      const ca = { cert: readFileSync(join(dir, 'ca.pem'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
+      const issued = await issueCertificate({ ca, names: [name], usage: 'client', notAfter: new Date(Date.now() + days * 86_400_000) });
+      mkdirSync(o.out, { recursive: true });
+      writeFileSync(join(o.out, `${name}.pem`), issued.cert);
+      writeFileSync(join(o.out, `${name}.key`), issued.key, { mode: 0o600 });
+      chmodSync(join(o.out, `${name}.key`), 0o600); // also when it replaced an older file
+      process.stdout.write(`${join(o.out, `${name}.pem`)}\n${join(o.out, `${name}.key`)}\nput them in the device config as "tls": {"cert": ..., "key": ...}\n`);
+    });
+
   const ops = hub.command('operators').description('console operators');
   ops
     .command('add <name>')
@@ -189,7 +273,10 @@ export function registerHub(program: Command): void {
       if (!['viewer', 'operator', 'admin'].includes(o.role)) throw new Error(`--role ${JSON.stringify(o.role)}: use viewer, operator or admin`);
       const { password, hubId } = await withStore(o.dataDir, async (s) => ({ ...(await addOperator(s, name, o.role as Role)), hubId: s.getMeta('hubId') ?? '' }));
       if (o.writeProfile) {
-        writeProfile(o.writeProfile, { url: o.url, hubId, user: name, password });
+        // an mqtts:// or wss:// profile carries the hub's own CA (when it has one), as the hub's own profile does
+        const caFile = join(resolve(o.dataDir), 'tls', 'ca.pem');
+        const ca = isTlsUrl(o.url) && existsSync(caFile) ? { ca: readFileSync(caFile, 'utf8') } : {};
+        writeProfile(o.writeProfile, { url: o.url, hubId, user: name, password, ...ca });
         process.stdout.write(`operator ${name} (${o.role}); profile written to ${o.writeProfile}\n`);
       } else process.stdout.write(`${password}\n`);
     });

@@ -8,6 +8,7 @@ import { createProvisioningKey, openSqliteStore, parseExpiry, preIssueDevice } f
 import type { HubStore } from '@sosna/hub';
 import { devicesFromCount, devicesFromCsv, writeFleet } from '@sosna/provisioning';
 import type { FleetAuth, FleetHub } from '@sosna/provisioning';
+import { isTlsUrl, readPem } from '@sosna/protocol';
 import { DEFAULT_HUB_DIR } from '../profile.js';
 
 interface FleetFlags {
@@ -23,6 +24,7 @@ interface FleetFlags {
   expires?: string;
   hubId?: string;
   hubOwner?: string;
+  hubCa?: string;
   dataDir: string;
   force?: boolean;
   json?: boolean;
@@ -32,6 +34,21 @@ function openStore(dataDir: string): HubStore {
   const db = join(resolve(dataDir), 'hub.db');
   if (!existsSync(db)) throw new Error(`no hub database at ${db}: pass --data-dir of your hub (or --key KEY to use an existing provisioning key)`);
   return openSqliteStore(db);
+}
+
+/**
+ * The CA a device config carries for the hub (PEM inline, so the file stands alone on the device): --hub-ca,
+ * else for a TLS URL the hub's own CA in its data directory; none for plain URLs and public CAs.
+ */
+export function hubCaFor(url: string, flag: string | undefined, dataDir: string): string | undefined {
+  if (flag === 'none') return undefined;
+  if (flag !== undefined) {
+    if (!isTlsUrl(url)) throw new Error(`--hub-ca: ${url} is plain MQTT; a CA is only used with an mqtts:// or wss:// hub URL`);
+    return readPem(flag, '--hub-ca', 'certificate');
+  }
+  if (!isTlsUrl(url)) return undefined;
+  const own = join(resolve(dataDir), 'tls', 'ca.pem');
+  return existsSync(own) ? readPem(own, 'the hub CA', 'certificate') : undefined;
 }
 
 export function registerProvision(program: Command): void {
@@ -51,6 +68,7 @@ export function registerProvision(program: Command): void {
     .option('--expires <when>', 'expiry of the created key: 7d, 12h or an ISO date')
     .option('--hub-id <id>', 'pin the hub id in the configs (default: the id in the hub database, when one is opened)')
     .option('--hub-owner <address>', "pin the hub owner's Ethereum address in the configs")
+    .option('--hub-ca <file|none>', "CA of the hub's TLS certificate, written into each config as hub.ca (default for an mqtts:// or wss:// hub: the hub's own CA, {data-dir}/tls/ca.pem, when it has one; none: a public CA)")
     .option('--data-dir <dir>', 'hub data directory (its database creates the key or the credentials)', DEFAULT_HUB_DIR)
     .option('--force', 'write into a folder that is not empty')
     .option('--json', 'print the manifest as JSON')
@@ -59,7 +77,8 @@ export function registerProvision(program: Command): void {
       if (!o.count === !o.csv) throw new Error('give either --count N or --csv FILE');
       if (o.key && o.credentials) throw new Error('--key and --credentials exclude each other');
       const devices = o.csv ? devicesFromCsv(readFileSync(o.csv, 'utf8'), o.csv) : devicesFromCount(o.prefix ?? o.fleet, Number(o.count));
-      const hub: FleetHub = { url: o.hub, ...(o.hubId ? { id: o.hubId } : {}), ...(o.hubOwner ? { owner: o.hubOwner } : {}) };
+      const ca = hubCaFor(o.hub, o.hubCa, o.dataDir);
+      const hub: FleetHub = { url: o.hub, ...(o.hubId ? { id: o.hubId } : {}), ...(o.hubOwner ? { owner: o.hubOwner } : {}), ...(ca ? { ca } : {}) };
       const store = o.key ? null : openStore(o.dataDir);
       try {
         let auth: FleetAuth;

@@ -78,15 +78,24 @@ export function registerUp(program: Command): void {
     .option('--ws-port <port|off>', 'MQTT over WebSocket port', '8083')
     .option('--host <addr>', 'hub listen address; 0.0.0.0 opens it to the LAN (rigs)', '127.0.0.1')
     .option('--allow-reboot', 'let `sosna console devices reboot` reboot this machine (off: it is your own computer)')
-    .action(async (o: { dir: string; port: string; wsPort: string; host: string; allowReboot?: boolean }) => {
+    .option('--tls', "MQTT over TLS with the hub's own CA (port 8883, --tls-port): this machine's agent and the console use it")
+    .option('--tls-port <port>', 'MQTT over TLS port with --tls', '8883')
+    .action(async (o: { dir: string; port: string; wsPort: string; host: string; allowReboot?: boolean; tls?: boolean; tlsPort: string }) => {
       const log = createLogger({ scope: 'up' });
       const bundle = agentBundlePath();
       if (!existsSync(bundle)) throw new Error(`agent bundle missing at ${bundle}: run npm run build first`);
       const dir = resolve(o.dir);
-      const hub = await startHub(hubConfigFrom({ dataDir: join(dir, 'hub'), port: o.port, wsPort: o.wsPort, host: o.host }), { log: log.child('hub') });
+      const hub = await startHub(
+        hubConfigFrom({ dataDir: join(dir, 'hub'), port: o.port, wsPort: o.wsPort, host: o.host, ...(o.tls ? { tls: true, tlsPort: o.tlsPort, wssPort: 'off' } : {}) }),
+        { log: log.child('hub') },
+      );
+      // With TLS the agent and the console use it (the hub's CA goes into the agent config as hub.ca).
+      const scheme = hub.mqttsPort !== null ? 'mqtts' : 'mqtt';
+      const hubPort = hub.mqttsPort ?? hub.mqttPort;
+      const urlAt = (host: string) => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${hubPort}`;
       // This machine reaches the hub on loopback unless it listens on one address only.
       const localHost = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
-      const localUrl = `mqtt://${localHost.includes(':') ? `[${localHost}]` : localHost}:${hub.mqttPort}`;
+      const localUrl = urlAt(localHost);
       const profile = await ensureConsoleProfile(hub);
       if (localHost !== '127.0.0.1') writeProfile(profile, { ...(JSON.parse(readFileSync(profile, 'utf8')) as object), url: localUrl } as never);
 
@@ -111,7 +120,7 @@ export function registerUp(program: Command): void {
       const { rebootDisabled: _off, ...system } = { ...(config.system as Record<string, unknown> | undefined) };
       config = {
         ...config,
-        hub: { url: localUrl, id: hub.hubId, owner: hub.owner },
+        hub: { url: localUrl, id: hub.hubId, owner: hub.owner, ...(hub.mqttsPort !== null && hub.tls?.ca ? { ca: hub.tls.ca } : {}) },
         name: (config.name as string | undefined) ?? hostname(),
         stateDir: join(agentDir, 'state'),
         owner,
@@ -134,11 +143,11 @@ export function registerUp(program: Command): void {
       const prof = `--profile ${join(o.dir, 'hub', 'console.json')}`;
       const hubDir = join(o.dir, 'hub');
       const lan = isLoopback(o.host) ? [] : reachableAddresses(o.host);
-      const rigUrl = lan.length ? `mqtt://${lan[0]!.includes(':') ? `[${lan[0]}]` : lan[0]}:${hub.mqttPort}` : null;
+      const rigUrl = lan.length ? urlAt(lan[0]!) : null;
       const ws = hub.wsPort !== null ? ` (WebSocket :${hub.wsPort})` : '';
       const where = isLoopback(o.host)
         ? [`sosna is up: hub ${hub.hubId} on ${localUrl}${ws}, this machine only; this machine is device ${first}.`, `  rigs on your LAN cannot reach it: start with \`npm start -- --host 0.0.0.0\` (sosna up --host 0.0.0.0) to open it.`]
-        : [`sosna is up: hub ${hub.hubId} on ${lan.map((a) => `mqtt://${a.includes(':') ? `[${a}]` : a}:${hub.mqttPort}`).join(', ') || `${o.host} (no LAN address found)`}${ws}; this machine is device ${first}.`];
+        : [`sosna is up: hub ${hub.hubId} on ${lan.map(urlAt).join(', ') || `${o.host} (no LAN address found)`}${ws}; this machine is device ${first}.`];
       const dashOff = dash.enabled === false;
       const dashUrl = dashPort ? `http://127.0.0.1:${dashPort}` : 'on the port the agent log above names';
       process.stdout.write(
@@ -158,7 +167,7 @@ export function registerUp(program: Command): void {
           `  reboot: ${o.allowReboot ? 'ON: `console devices reboot` reboots this machine' : 'off (this is your machine); sosna up --allow-reboot turns it on'}`,
           `  ${cli} hub keys create --fleet rigs --max 10 --data-dir ${hubDir}   # a key for your rigs`,
           rigUrl
-            ? `  then start an agent on a rig with a config like {"hub":{"url":"${rigUrl}"},"provisioningKey":"<that key>"} (README: "Put a device on the hub").`
+            ? `  then start an agent on a rig with a config like {"hub":{"url":"${rigUrl}"${hub.tls?.caFile ? ',"ca":"<the PEM of ' + hub.tls.caFile + '>"' : ''}},"provisioningKey":"<that key>"} (README: "Put a device on the hub").`
             : '  then start an agent on a rig with that key in its config (README: "Put a device on the hub"); open the hub to the LAN first (--host 0.0.0.0).',
           '',
           'Ctrl-C stops the agent and the hub; state stays in ' + dir + '.',

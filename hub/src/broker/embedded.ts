@@ -1,8 +1,12 @@
-// The embedded broker: aedes over TCP (and WebSocket), TCP_NODELAY on every socket, and the hub's
-// authentication and ACL hooks. The hub itself publishes and subscribes in-process (no client, no ACL).
+// The embedded broker: aedes over TCP (and WebSocket), and over TLS (MQTT on 8883, WSS), TCP_NODELAY on
+// every socket, and the hub's authentication and ACL hooks. Every listener hands its connections to the
+// same handler. The hub itself publishes and subscribes in-process (no client, no ACL).
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -23,11 +27,31 @@ export interface BrokerHooks {
   onDisconnect?(session: Session): void;
 }
 
+export interface BrokerTls {
+  port: number;
+  /** WSS listener; null for none. */
+  wsPort: number | null;
+  /** Certificate chain and key (PEM). */
+  cert: string;
+  key: string;
+  /** Mutual TLS: clients must present a certificate that this CA signed. */
+  clientCa: string | null;
+}
+
 export interface EmbeddedBrokerOptions {
   host: string;
-  port: number;
+  /** Plain MQTT; null for none (TLS only). */
+  port: number | null;
   /** WebSocket listener for browsers and firewalled devices; omit or null for none. */
   wsPort?: number | null;
+  /** MQTT over TLS and WSS; omit for none. */
+  tls?: BrokerTls;
+  /**
+   * Hold accepted connections until open(): the hub's services subscribe in-process, and aedes gives
+   * in-process subscribers no retained messages, so a device that reconnects (after a hub restart) before
+   * the registry subscribed would publish its birth unseen and stay offline in the registry.
+   */
+  holdUntilOpen?: boolean;
   maxPayload: number;
   /** Packet sizes, connect time-out, connections not yet authenticated (limits.ts). */
   limits: ConnectionLimits;
@@ -36,15 +60,19 @@ export interface EmbeddedBrokerOptions {
 }
 
 export interface EmbeddedBroker extends Bus {
-  readonly mqttPort: number;
+  readonly mqttPort: number | null;
   readonly wsPort: number | null;
+  readonly mqttsPort: number | null;
+  readonly wssPort: number | null;
   connectedClients(): number;
+  /** Starts handing held and new connections to the broker (with holdUntilOpen). */
+  open(): void;
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use (another hub or MQTT broker?); pick another with --port`) : err);
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use (another hub or MQTT broker?); pick another (--port, --ws-port, --tls-port, --wss-port)`) : err);
     };
     server.once('error', onError);
     server.listen(port, host, () => {
@@ -115,48 +143,110 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
 
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   };
-  /**
-   * A socket that carries MQTT itself: tracked for close(), then guarded (limits.ts), then aedes'. The one
-   * entry for every such listener: a TLS one is `tls.createServer(options, accept)` (the TLS socket once its
-   * handshake is done; tls' handshakeTimeout bounds the handshake).
-   */
-  const accept = (socket: Socket) => {
+  /** A TCP connection from any listener: tracked for close(), then admitted by the guard or closed at once. */
+  const admit = (socket: Socket): void => {
     track(socket);
-    guard.accept(socket, (stream) => broker.handle(stream as Socket));
+    guard.admit(socket);
   };
-  const tcp = createServer({ noDelay: true }, accept);
-  const mqttPort = await listen(tcp, opts.port, opts.host);
+  /**
+   * The one way in for every connection, whatever its listener (TCP, TLS, WebSocket, WSS): `stream` is what
+   * carries MQTT (the socket itself, a TLS socket, a WebSocket stream), `req` the upgrade request of a
+   * WebSocket. The guard checks every packet's size from the moment aedes reads the stream; until open()
+   * (holdUntilOpen) connections wait, still counted and timed by the guard.
+   */
+  type Way = { socket: Socket; stream: Duplex; req?: IncomingMessage };
+  const serve = ({ socket, stream, req }: Way) => {
+    const toBroker = (s: Duplex) => broker.handle(s as never, req as never);
+    if (req) guard.handleWebSocket(socket, stream, toBroker);
+    else guard.handle(socket, stream, toBroker);
+  };
+  let held: Way[] | null = opts.holdUntilOpen ? [] : null;
+  const handle = (way: Way) => {
+    if (way.socket.destroyed) return; // refused by the guard (or gone) before it got here
+    if (!held) return serve(way);
+    held.push(way);
+    way.stream.once('close', () => held && (held = held.filter((w) => w !== way)));
+  };
+  const open = () => {
+    const waiting = held ?? [];
+    held = null;
+    for (const way of waiting) if (!way.stream.destroyed) serve(way);
+  };
+  const closers: (() => Promise<void>)[] = [];
+  const closeServer = (server: Server) => closers.push(() => new Promise<void>((r) => server.close(() => r())));
 
-  let wss: WebSocketServer | null = null;
-  let wsPort: number | null = null;
-  if (opts.wsPort !== undefined && opts.wsPort !== null) {
-    const { createServer: createHttpServer } = await import('node:http');
-    const http = createHttpServer((_req, res) => {
+  let mqttPort: number | null = null;
+  if (opts.port !== null) {
+    const tcp = createServer({ noDelay: true }, (socket) => {
+      admit(socket);
+      handle({ socket, stream: socket });
+    });
+    mqttPort = await listen(tcp, opts.port, opts.host);
+    closeServer(tcp);
+  }
+
+  /** MQTT over WebSocket on an http(s) server (subprotocol `mqtt`); other requests get 426. */
+  const serveWebSocket = (http: import('node:http').Server) => {
+    http.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('sosna hub: MQTT over WebSocket only\n');
     });
-    http.on('connection', (socket: Socket) => {
-      socket.setNoDelay(true);
-      track(socket);
-      guard.admit(socket); // counted and timed from the TCP connection on, upgraded or not
-    });
+    // counted and timed from the TCP connection on, upgraded or not (for https: before the handshake)
+    http.on('connection', admit);
     // ws holds a whole message before it hands it on: none may exceed the packet cap (before login, the guard's)
-    wss = new WebSocketServer({
+    const wss = new WebSocketServer({
       server: http, maxPayload: opts.limits.maxPacketBytes, perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
     });
-    wss.on('connection', (ws, req) => guard.handleWebSocket(req.socket as Socket, createWebSocketStream(ws), (stream) => broker.handle(stream as Socket, req)));
+    wss.on('connection', (ws, req) => handle({ socket: req.socket as Socket, stream: createWebSocketStream(ws), req }));
+    closers.push(() => new Promise<void>((r) => wss.close(() => http.close(() => r()))));
+  };
+
+  let wsPort: number | null = null;
+  if (opts.wsPort !== undefined && opts.wsPort !== null) {
+    const { createServer: createHttpServer } = await import('node:http');
+    const http = createHttpServer();
+    serveWebSocket(http);
     wsPort = await listen(http as unknown as Server, opts.wsPort, opts.host);
-    const httpServer = http;
-    wss.once('close', () => httpServer.close());
+  }
+
+  let mqttsPort: number | null = null;
+  let wssPort: number | null = null;
+  if (opts.tls) {
+    const t = opts.tls;
+    const secure = {
+      cert: t.cert,
+      key: t.key,
+      minVersion: 'TLSv1.2' as const,
+      handshakeTimeout: 15_000,
+      ...(t.clientCa ? { requestCert: true, rejectUnauthorized: true, ca: t.clientCa } : {}),
+    };
+    // a failed handshake (wrong CA, plain MQTT on the TLS port, a scanner) never reaches aedes
+    const onTlsError = (err: Error, socket: TLSSocket) => log.debug('TLS handshake failed', { from: socket.remoteAddress, error: err.message });
+    const tlsServer = createTlsServer({ ...secure, noDelay: true } as never, (socket: TLSSocket) => handle({ socket, stream: socket }));
+    tlsServer.on('connection', admit); // the TCP socket, from the start: close() also ends handshakes under way
+    tlsServer.on('tlsClientError', onTlsError);
+    mqttsPort = await listen(tlsServer, t.port, opts.host);
+    closeServer(tlsServer);
+    if (t.wsPort !== null) {
+      const { createServer: createHttpsServer } = await import('node:https');
+      const https = createHttpsServer(secure);
+      https.on('tlsClientError', onTlsError);
+      serveWebSocket(https);
+      wssPort = await listen(https as unknown as Server, t.wsPort, opts.host);
+    }
   }
 
   return {
     mqttPort,
     wsPort,
+    mqttsPort,
+    wssPort,
     connectedClients: () => broker.connectedClients,
+    open,
     publish: (topic, payload, o = {}) =>
       new Promise<void>((resolve, reject) =>
         broker.publish(
@@ -180,11 +270,10 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       }),
     close: async () => {
       // Stop accepting, then drop every connection (no Will is lost: aedes publishes them on close).
-      const tcpClosed = new Promise<void>((r) => tcp.close(() => r()));
-      const wssClosed = wss ? new Promise<void>((r) => wss!.close(() => r())) : Promise.resolve();
+      const closed = Promise.all(closers.map((c) => c()));
       await new Promise<void>((r) => broker.close(() => r()));
       for (const s of sockets) s.destroy();
-      await Promise.all([tcpClosed, wssClosed]);
+      await closed;
     },
   };
 }

@@ -244,6 +244,13 @@ export function createConnectionGuard(opts: { limits: ConnectionLimits; log: Log
     r.loggedAt = now;
   };
 
+  /**
+   * The entry of an admitted socket. A TLS connection is admitted as its TCP socket, from the first byte and
+   * before any handshake, and handed on as the TLS socket over it: node's TLSSocket keeps the socket it wraps
+   * as `_parent`.
+   */
+  const entryOf = (socket: Socket): Entry | undefined => bySocket.get(socket) ?? bySocket.get((socket as Socket & { _parent?: Socket })._parent as Socket);
+
   const release = (e: Entry) => {
     if (e.released) return;
     e.released = true;
@@ -280,7 +287,7 @@ export function createConnectionGuard(opts: { limits: ConnectionLimits; log: Log
     },
 
     handle(socket, stream, handle) {
-      const entry = bySocket.get(socket);
+      const entry = entryOf(socket);
       if (!entry) {
         // a listener that skipped admit(): a bug, but never an unguarded connection (nor a throw in an event)
         log.error('connection guard: a socket that was not admitted; closed', { address: socket.remoteAddress });
@@ -308,7 +315,7 @@ export function createConnectionGuard(opts: { limits: ConnectionLimits; log: Log
 
     handleWebSocket(socket, stream, handle) {
       guard.handle(socket, stream, handle);
-      const entry = bySocket.get(socket);
+      const entry = entryOf(socket);
       if (!entry || socket.destroyed) return;
       // ws reads the socket in flowing mode ('data'); a second listener sees the same chunks, the bytes that
       // came with the upgrade request too (ws unshifts them and they flow on the next tick)

@@ -6,7 +6,7 @@ import { pbkdf2Sync } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { getPartitions } from 'partitioninfo';
-import { DeviceConfig, parseConfig } from '@sosna/protocol';
+import { DeviceConfig, isPem, parseConfig } from '@sosna/protocol';
 import { BOOT_PARTITION_NAME, BOOT_PATHS } from './layout.js';
 import { syncFatCopies } from './fat.js';
 
@@ -105,6 +105,15 @@ export function validateDeviceConfig(value: unknown, file: string): void {
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ImageError(`${file}: the device config must be a JSON object`);
   const r = parseConfig(DeviceConfig, value, { file });
   if (!r.ok) throw new ImageError('invalid device config, nothing written:', r.errors);
+  // a file path would name a file on this machine, not on the device: the image carries the PEM itself
+  const c = r.config;
+  const paths = [
+    ['hub.ca', c.hub.ca], ...c.hubs.map((h, i) => [`hubs.${i}.ca`, h.ca]), ['tls.cert', c.tls.cert], ['tls.key', c.tls.key],
+  ].filter((e): e is [string, string] => typeof e[1] === 'string' && !isPem(e[1]));
+  if (paths.length) {
+    throw new ImageError('invalid device config, nothing written:', paths.map(([field, v]) =>
+      `${file}: ${field}: ${field.endsWith('key') ? 'is a file path' : `is a file path (${v})`}; an image needs the PEM text itself in the config (sosna provision fleet writes the hub's CA inline)`));
+  }
 }
 
 /** wpa_supplicant network block with the PSK derived as wpa_passphrase does (no cleartext passphrase stored). */

@@ -9,6 +9,14 @@ describe('device config validation', () => {
     expect(() => validateDeviceConfig([], 'dev.json')).toThrow(/must be a JSON object/);
     expect(() => validateDeviceConfig({ hub: { url: 'mqtt://h:1' } }, 'dev.json')).not.toThrow();
   });
+
+  it('takes the hub CA as PEM text, never as a path on this machine', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    expect(() => validateDeviceConfig({ hub: { url: 'mqtts://h:8883', ca: pem } }, 'dev.json')).not.toThrow();
+    expect(() => validateDeviceConfig({ hub: { url: 'mqtts://h:8883', ca: '/home/me/hub/tls/ca.pem' } }, 'dev.json')).toThrow(
+      /dev\.json: hub\.ca: is a file path \(\/home\/me\/hub\/tls\/ca\.pem\); an image needs the PEM text itself in the config/,
+    );
+  });
 });
 
 describe('Wi-Fi', () => {

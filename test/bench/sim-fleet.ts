@@ -1,0 +1,123 @@
+// A child process of the TLS bench: many simulated devices that stay connected and come back after the hub
+// restarts, as agents do (reconnect with exponential backoff and jitter, a Will, the birth, rpc/in), over
+// plain MQTT or MQTT over TLS with the hub's CA. Credentials are provisioned once (over `provisionUrl`) and
+// kept in `credsFile`, so a second run of the same devices skips provisioning.
+// argv: connectUrl provisionUrl caFile|- key count namePrefix credsFile. Reports to the parent over IPC:
+// progress {connected, provisioned, reconnects}, ready {ids}.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  backoffDelay, connectOnce, createCodec, provisionService, PROVISION_CLIENT_PREFIX, publishAsync, RpcEndpoint, RpcPeer, subscribeAsync, systemService, topics, usernames,
+} from '@sosna/protocol';
+import type { MqttClient, TlsMaterial } from '@sosna/protocol';
+
+const [url, provisionUrl, caFile, key, countText, prefix, credsFile] = process.argv.slice(2) as [string, string, string, string, string, string, string];
+const count = Number(countText);
+const tls: TlsMaterial | undefined = caFile !== '-' ? { ca: readFileSync(caFile, 'utf8') } : undefined;
+const [keyId, secret] = key.split('.') as [string, string];
+const codec = createCodec();
+const inventory = {
+  hostname: hostname(), platform: 'linux', arch: 'x64', os: { distro: 'sim', release: '1', kernel: 'sim' },
+  cpu: { manufacturer: 'sim', brand: 'sim', cores: 4, physicalCores: 2, speedGHz: 2 }, memory: { totalBytes: 8 * 2 ** 30 },
+};
+interface Creds { hubId: string; deviceId: string; username: string; password: string }
+let connected = 0;
+let provisioned = 0;
+let reconnects = 0;
+let stopping = false;
+const clients = new Set<MqttClient>();
+
+async function provisionOne(name: string): Promise<Creds> {
+  const nonce = randomBytes(16).toString('base64url');
+  const clientId = `${PROVISION_CLIENT_PREFIX}${nonce}`;
+  const c = await connectOnce({ url: provisionUrl, clientId, username: usernames.provision(keyId), password: secret, keepaliveSec: 120, connectTimeoutMs: 120_000 });
+  try {
+    const card = new Promise<{ hubId: string }>((ok) => c.on('message', (t, p) => t.endsWith('/announce') && ok(codec.decode(p) as { hubId: string })));
+    await subscribeAsync(c, topics.announceAll());
+    const { hubId } = await card;
+    const peer = new RpcPeer({ role: 'caller', codec, send: (b) => c.publish(topics.provision(hubId, clientId, 'in'), Buffer.from(b), { qos: 1 }) });
+    c.on('message', (t, p) => t.endsWith('/rpc/out') && peer.receive(p));
+    await subscribeAsync(c, topics.provision(hubId, clientId, 'out'));
+    return await peer.call(provisionService, 'register', { key, nonce, name }, { timeoutMs: 120_000 });
+  } finally {
+    c.end(true);
+  }
+}
+
+/** One device: connect, register, and on every loss come back with the agent's backoff (500 ms .. 30 s). */
+function run(creds: Creds, name: string): Promise<void> {
+  let attempt = 0;
+  let first = true;
+  return new Promise((ready) => {
+    const connect = async () => {
+      if (stopping) return;
+      const at = Date.now();
+      const will = { topic: topics.device(creds.hubId, creds.deviceId, 'state'), payload: codec.encode({ v: 1, status: 'offline', at, reason: 'will' }), retain: true, qos: 1 as const };
+      let c: MqttClient;
+      try {
+        c = await connectOnce({ url, clientId: creds.deviceId, username: creds.username, password: creds.password, keepaliveSec: 120, will, connectTimeoutMs: 30_000, tls });
+        const endpoint = new RpcEndpoint().add(systemService, {
+          info: () => ({ deviceId: creds.deviceId, name, agentVersion: 'sim', uptimeSec: 1, node: process.version, inventory }),
+          ping: ({ echo }) => ({ echo, at: Date.now() }),
+        });
+        const out = topics.device(creds.hubId, creds.deviceId, 'rpc/out');
+        const peer = new RpcPeer({ role: 'owner', codec, endpoint, send: (b) => c.publish(out, Buffer.from(b), { qos: 1 }) });
+        c.on('message', (_t, p) => peer.receive(p));
+        await subscribeAsync(c, topics.device(creds.hubId, creds.deviceId, 'rpc/in'));
+        await publishAsync(c, will.topic, codec.encode({ v: 1, status: 'online', at, agentVersion: 'sim', name, inventory }), { retain: true, qos: 1 });
+      } catch {
+        setTimeout(() => void connect(), backoffDelay(attempt++, 500, 30_000));
+        return;
+      }
+      attempt = 0;
+      connected++;
+      clients.add(c);
+      if (!first) reconnects++;
+      first = false;
+      ready();
+      c.on('error', () => {});
+      c.once('close', () => {
+        connected--;
+        clients.delete(c);
+        c.end(true);
+        setTimeout(() => void connect(), backoffDelay(attempt++, 500, 30_000));
+      });
+    };
+    void connect();
+  });
+}
+
+async function main() {
+  const progress = setInterval(() => process.send?.({ type: 'progress', connected, provisioned, reconnects }), 250);
+  let all: Creds[] = existsSync(credsFile) ? (JSON.parse(readFileSync(credsFile, 'utf8')) as Creds[]) : [];
+  if (all.length < count) {
+    let next = all.length;
+    const worker = async () => {
+      while (next < count) {
+        const i = next++;
+        all[i] = await provisionOne(`${prefix}-${i}`);
+        provisioned++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(25, count) }, worker));
+    writeFileSync(credsFile, JSON.stringify(all));
+  }
+  all = all.slice(0, count);
+  // connect in waves of 50, as a fleet that was already running would be spread in time
+  for (let i = 0; i < all.length; i += 50) await Promise.all(all.slice(i, i + 50).map((c, j) => run(c, `${prefix}-${i + j}`)));
+  process.send?.({ type: 'ready', ids: all.map((c) => c.deviceId) });
+  void progress;
+}
+
+process.on('message', (m: { type?: string }) => {
+  if (m?.type === 'stop') {
+    stopping = true;
+    for (const c of clients) c.end(true);
+    process.exit(0);
+  }
+});
+main().catch((err: unknown) => {
+  process.send?.({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+});
