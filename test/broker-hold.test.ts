@@ -11,12 +11,14 @@ const hooks = {
   mayPublish: () => true,
   maySubscribe: () => true,
 };
+// the hub's default connection limits (a held connection is still counted and timed by the guard)
+const limits = { preAuthMaxPacketBytes: 8192, maxPacketBytes: (1 << 20) + 65_552, connectTimeoutMs: 15_000, maxPendingPerAddress: 32, maxPending: 256 };
 const clients: MqttClient[] = [];
 afterAll(() => clients.forEach((c) => c.end(true)));
 
 describe('a broker that holds connections until open()', () => {
   it('answers CONNECT only after open(), and in-process subscribers then see every birth', async () => {
-    const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, maxPayload: 1 << 20, hooks, log: silentLogger, holdUntilOpen: true });
+    const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, maxPayload: 1 << 20, limits, hooks, log: silentLogger, holdUntilOpen: true });
     try {
       let connected = false;
       const pending = connectOnce({ url: `mqtt://127.0.0.1:${broker.mqttPort}`, clientId: 'dev', username: 'u', password: 'p', connectTimeoutMs: 30_000 }).then((c) => {

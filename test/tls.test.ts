@@ -8,7 +8,7 @@ import { addOperator, createProvisioningKey, startHub } from '@sosna/hub';
 import type { Hub } from '@sosna/hub';
 import { createCa, issueCertificate } from '@sosna/hub/tls';
 import { provision, StateStore } from '@sosna/agent';
-import { connectOnce, DeviceConfig, silentLogger, usernames } from '@sosna/protocol';
+import { clientIds, connectOnce, DeviceConfig, silentLogger, usernames } from '@sosna/protocol';
 import { checkTlsConfig } from '../agent/src/tls.js';
 import { writeJson } from './procs.js';
 import { captureLogger, tempDir } from './helpers.js';
@@ -95,9 +95,9 @@ describe('WSS and the plain-text warnings', { timeout: 60_000 }, () => {
     inProcess.push(h);
     expect(lines.join('\n')).toMatch(/PLAIN MQTT on 0\.0\.0\.0: device and operator passwords and every message cross the network unencrypted\. TLS is on as well/);
     const { password } = await addOperator(h.store, 'wss-op', 'viewer', { N: 1024, r: 8, p: 1 });
-    const c = await connectOnce({ url: `wss://127.0.0.1:${h.wssPort}`, clientId: 'op-wss', username: usernames.operator('wss-op'), password, tls: { ca: h.tls!.ca! } });
+    const c = await connectOnce({ url: `wss://127.0.0.1:${h.wssPort}`, clientId: clientIds.operator('wss-op', 'wss'), username: usernames.operator('wss-op'), password, tls: { ca: h.tls!.ca! } });
     c.end(true);
-    await expect(connectOnce({ url: `wss://127.0.0.1:${h.wssPort}`, clientId: 'op-wss', username: usernames.operator('wss-op'), password, tls: { ca: (await createCa({ name: 'other' })).cert } }))
+    await expect(connectOnce({ url: `wss://127.0.0.1:${h.wssPort}`, clientId: clientIds.operator('wss-op', 'wss'), username: usernames.operator('wss-op'), password, tls: { ca: (await createCa({ name: 'other' })).cert } }))
       .rejects.toThrow(/refusing the hub at wss:\/\/127\.0\.0\.1:\d+: TLS: /);
     // a hub on loopback only says nothing
     const quiet = captureLogger();
