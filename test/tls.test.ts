@@ -2,16 +2,18 @@
 // another host, is refused by a device with the reason; mutual TLS; a pinned CA fingerprint; MQTT over WSS with the hub's CA; the loud warnings about plain MQTT
 // off loopback in the hub and in the agent. (Processes, jobs and third-party clients: test/tls.e2e.test.ts.)
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addOperator, createProvisioningKey, startHub } from '@sosna/hub';
 import type { Hub } from '@sosna/hub';
 import { createCa, issueCertificate } from '@sosna/hub/tls';
 import { provision, StateStore } from '@sosna/agent';
-import { clientIds, connectOnce, DeviceConfig, silentLogger, usernames } from '@sosna/protocol';
+import { clientIds, connectOnce, DeviceConfig, silentLogger, tlsSessions, usernames } from '@sosna/protocol';
 import { checkTlsConfig } from '../agent/src/tls.js';
-import { writeJson } from './procs.js';
-import { captureLogger, tempDir } from './helpers.js';
+import { freePort, writeJson } from './procs.js';
+import { captureLogger, tempDir, waitFor } from './helpers.js';
 
 const tmp = tempDir('sosna-tls-');
 const inProcess: Hub[] = [];
@@ -131,5 +133,47 @@ describe('a pinned fingerprint instead of the CA', { timeout: 60_000 }, () => {
     await expect(provision({ config: wrong, state: new StateStore(wrong.stateDir), name: 'fp2', log: silentLogger })).rejects.toThrow(
       new RegExp(`^refusing the hub at ${url.replace(/[./]/g, '\\$&')}: TLS: its certificate does not match the pinned fingerprint \\(hub\\.fingerprint\\) \\[ERR_TLS_FINGERPRINT_MISMATCH\\]`),
     );
+  });
+});
+
+describe('TLS sessions across a hub restart', { timeout: 90_000 }, () => {
+  it('resume: the ticket key is kept in the data dir, so openssl and a device resume after the restart', async () => {
+    const dataDir = join(tmp.dir, 'resume');
+    const port = await freePort();
+    const opts = { dataDir, mqtt: { host: '127.0.0.1', port: null, wsPort: null }, tls: { enabled: true, port, wsPort: null }, chain: { mode: 'off' as const }, scryptN: 1024 };
+    let h = await startHub(opts, { log: silentLogger });
+    const caFile = h.tls!.caFile!;
+    const url = `mqtts://127.0.0.1:${port}`;
+    const { password } = await addOperator(h.store, 'resume-op', 'viewer', { N: 1024, r: 8, p: 1 });
+    const login = { url, clientId: clientIds.operator('resume-op', 'r'), username: usernames.operator('resume-op'), password, tls: { ca: h.tls!.ca! } };
+    const reused = (c: Awaited<ReturnType<typeof connectOnce>>) => (c.stream as unknown as { isSessionReused(): boolean }).isSessionReused();
+    // a third-party client: openssl saves its session, and offers it to the restarted hub
+    const sessionFile = join(tmp.dir, 'resume.session');
+    // (not execFileSync: the hub runs in this process) s_client quits at the end of its input, so its input
+    // stays open until the handshake is done and, with -sess_out, the ticket (sent after it) was saved
+    const sClient = async (extra: string[]) => {
+      const run = promisify(execFile)('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', caFile, '-verify_return_error', ...extra], { timeout: 30_000 });
+      let out = '';
+      run.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      await waitFor('openssl s_client handshake', () => out.includes('Verify return code') && (!extra.includes('-sess_out') || existsSync(sessionFile)), 20_000);
+      run.child.stdin?.end();
+      return (await run).stdout;
+    };
+    expect(await sClient(['-sess_out', sessionFile])).toMatch(/^New, TLSv1\.3/m);
+    const sessions = tlsSessions();
+    const first = await connectOnce({ ...login, tlsSessions: sessions });
+    expect(reused(first)).toBe(false);
+    // the ticket arrives after the handshake: wait until the client holds one
+    await waitFor('a session ticket', () => sessions.get(url, login.tls), 10_000);
+    first.end(true);
+    await h.stop();
+    h = await startHub(opts, { log: silentLogger });
+    inProcess.push(h);
+    expect(await sClient(['-sess_in', sessionFile])).toMatch(/^Reused, TLSv1\.3/m);
+    const again = await connectOnce({ ...login, tlsSessions: sessions });
+    expect(reused(again)).toBe(true);
+    again.end(true);
+    // another CA's material is never offered the session (kept per URL and trusted material)
+    expect(sessions.get(url, { ca: (await createCa({ name: 'other' })).cert })).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 // The device's connection to its hub: connect with a retained `offline` Will, publish the retained
 // `online` birth, serve RPC on rpc/in, reconnect with exponential backoff and jitter, and say `offline`
 // on a clean shutdown (the broker only sends the Will when the connection dies).
-import { backoffDelay, connectOnce, publishAsync, RpcPeer, SosnaError, subscribeAsync, topics } from '@sosna/protocol';
+import { backoffDelay, connectOnce, publishAsync, RpcPeer, SosnaError, subscribeAsync, tlsSessions, topics } from '@sosna/protocol';
 import type { CallOptions, Codec, DeviceConfig, DeviceOnline, Logger, MqttClient, Params, Result, RpcEndpoint, ServiceSpec, Telemetry } from '@sosna/protocol';
 import type { Credentials } from './credentials.js';
 import type { CardSeen, HubGate, HubTrust } from './trust/gate.js';
@@ -25,6 +25,8 @@ export class HubLink {
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private sessionAt = 0;
+  /** TLS sessions kept between reconnects: after a hub restart the device resumes instead of a full handshake. */
+  private readonly tlsSessions = tlsSessions();
   private readonly peer: RpcPeer;
 
   constructor(
@@ -88,6 +90,7 @@ export class HubLink {
         password: creds.password,
         keepaliveSec: config.mqtt.keepaliveSec,
         tls: tlsFor(config, creds.url),
+        tlsSessions: this.tlsSessions,
         will: { topic: this.topic('state'), payload: codec.encode({ v: 1, status: 'offline', at: sessionAt, reason: 'will' }), retain: true, qos: 1 },
       });
     } catch (err) {

@@ -143,7 +143,7 @@ export async function startHub(
       port: config.mqtt.port,
       wsPort: config.mqtt.wsPort,
       ...(tls
-        ? { tls: { port: config.tls.port, wsPort: config.tls.wsPort, cert: tls.cert, key: tls.key, clientCa: config.tls.requireClientCert ? tls.ca : null } }
+        ? { tls: { port: config.tls.port, wsPort: config.tls.wsPort, cert: tls.cert, key: tls.key, clientCa: config.tls.requireClientCert ? tls.ca : null, ticketKeys: tls.ticketKeys } }
         : {}),
       maxPayload: config.mqtt.maxPayloadBytes,
       limits: config.mqtt,
@@ -158,6 +158,12 @@ export async function startHub(
         },
       },
     }), (b) => b.close());
+    if (tls && hubTls) {
+      // a new session ticket key each day (the old one's tickets then get a full handshake)
+      const rotate = setInterval(() => broker.setTicketKeys(tls.renewTicketKeys()), hubTls.TICKET_KEY_MS);
+      rotate.unref();
+      stops.push(() => clearInterval(rotate));
+    }
 
     const registry = await step(startRegistry({ bus: broker, store, codec, hubId, events, log: log.child('registry'), flushMs: config.devices.telemetryFlushMs }), (r) => r.stop());
     const deviceEndpoint = new RpcEndpoint<DeviceMeta>();

@@ -5,7 +5,7 @@ import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { SosnaError } from './errors.js';
 import { fetchPinnedCa, tlsFailure } from './tls.js';
-import type { TlsMaterial } from './tls.js';
+import type { TlsMaterial, TlsSessions } from './tls.js';
 
 export type { MqttClient } from 'mqtt';
 
@@ -19,6 +19,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** For mqtts:// and wss://: the CA to trust (else the system's) and a client certificate (mutual TLS). */
   tls?: TlsMaterial;
+  /** Where the client keeps its TLS sessions between connections (resumed on the next mqtts:// connect). */
+  tlsSessions?: TlsSessions;
 }
 
 /** Delay before reconnect attempt `attempt` (0-based): exponential up to max, "equal jitter". Pure. */
@@ -69,8 +71,11 @@ export function clientOptions(o: ConnectOptions): IClientOptions {
     writeCache: false,
     // TLS: the hub's certificate must chain to `ca` (or a public CA) and name the host; never skipped
     rejectUnauthorized: true,
-    ...(o.tls?.ca ? { ca: o.tls.ca } : {}),
-    ...(o.tls?.cert && o.tls.key ? { cert: o.tls.cert, key: o.tls.key } : {}),
+    ...(o.tls?.context ? { secureContext: o.tls.context } : {
+      ...(o.tls?.ca ? { ca: o.tls.ca } : {}),
+      ...(o.tls?.cert && o.tls.key ? { cert: o.tls.cert, key: o.tls.key } : {}),
+    }),
+    ...(o.tlsSessions && o.url.startsWith('mqtts:') ? { session: o.tlsSessions.get(o.url, o.tls) } : {}),
     will: o.will ? { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain } : undefined,
   };
 }
@@ -95,6 +100,9 @@ export async function connectOnce(o: ConnectOptions): Promise<MqttClient> {
 function connectWith(o: ConnectOptions): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(o.url, clientOptions(o));
+    // TLS 1.3 sends its tickets after the handshake; keep the newest for the next connection
+    const sessions = o.tlsSessions;
+    if (sessions && o.url.startsWith('mqtts:')) (client.stream as unknown as NodeJS.EventEmitter).on?.('session', (s: Buffer) => sessions.set(o.url, o.tls, s));
     const fail = (err: unknown) => {
       cleanup();
       client.end(true);

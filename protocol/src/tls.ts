@@ -1,6 +1,7 @@
 // TLS material for MQTT clients (mqtts://, wss://) and the reasons a handshake failed, in words a person
 // can act on. A hub with its own CA gives each device that CA (config `hub.ca`), so a self-hosted hub
 // needs no public CA; a hub with a public certificate needs nothing on the device.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -18,6 +19,37 @@ export interface TlsMaterial {
    * chain, normally its CA. That certificate is fetched from the hub and then trusted as the CA.
    */
   fingerprint?: string;
+  /**
+   * A context made once from `ca`/`cert`/`key` (tls.createSecureContext) for a client that opens many
+   * connections with the same material (the simulated fleets of the benches); a device needs none.
+   */
+  context?: import('node:tls').SecureContext;
+}
+
+/**
+ * TLS sessions a client keeps between its connections, so that a reconnect resumes the session (a ticket
+ * the hub issued; no certificate is sent or verified again) instead of a full handshake: after a hub
+ * restart the whole fleet reconnects at once. A session is kept per URL and trusted material, so a
+ * session of one hub or CA is never offered to another. Sessions live in memory only.
+ */
+export interface TlsSessions {
+  get(url: string, tls: TlsMaterial | undefined): Buffer | undefined;
+  set(url: string, tls: TlsMaterial | undefined, session: Buffer): void;
+}
+
+export function tlsSessions(max = 8): TlsSessions {
+  const kept = new Map<string, Buffer>();
+  const key = (url: string, tls: TlsMaterial | undefined) =>
+    createHash('sha256').update(`${url}\n${tls?.ca ?? ''}\n${tls?.fingerprint ?? ''}\n${tls?.cert ?? ''}`).digest('base64');
+  return {
+    get: (url, tls) => kept.get(key(url, tls)),
+    set: (url, tls, session) => {
+      const k = key(url, tls);
+      kept.delete(k);
+      kept.set(k, session);
+      while (kept.size > max) kept.delete(kept.keys().next().value!);
+    },
+  };
 }
 
 /** A SHA-256 certificate fingerprint: 32 bytes in hex, with or without colons. */

@@ -3,18 +3,22 @@
 // plain MQTT or MQTT over TLS with the hub's CA. Credentials are provisioned once (over `provisionUrl`) and
 // kept in `credsFile`, so a second run of the same devices skips provisioning.
 // argv: connectUrl provisionUrl caFile|- key count namePrefix credsFile. Reports to the parent over IPC:
-// progress {connected, provisioned, reconnects}, ready {ids}.
+// progress {connected, provisioned, reconnects, resumed}, ready {ids}. Over TLS each device keeps its session
+// between connections, as the agent's link does, so a reconnect resumes it (counted in `resumed`); the CA's
+// context is made once for all devices of the process (a device makes one for its only connection).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { createSecureContext } from 'node:tls';
 import {
-  backoffDelay, connectOnce, createCodec, provisionService, PROVISION_CLIENT_PREFIX, publishAsync, RpcEndpoint, RpcPeer, subscribeAsync, systemService, topics, usernames,
+  backoffDelay, connectOnce, createCodec, provisionService, PROVISION_CLIENT_PREFIX, publishAsync, RpcEndpoint, RpcPeer, subscribeAsync, systemService, tlsSessions, topics, usernames,
 } from '@sosna/protocol';
 import type { MqttClient, TlsMaterial } from '@sosna/protocol';
 
 const [url, provisionUrl, caFile, key, countText, prefix, credsFile] = process.argv.slice(2) as [string, string, string, string, string, string, string];
 const count = Number(countText);
-const tls: TlsMaterial | undefined = caFile !== '-' ? { ca: readFileSync(caFile, 'utf8') } : undefined;
+const ca = caFile !== '-' ? readFileSync(caFile, 'utf8') : null;
+const tls: TlsMaterial | undefined = ca ? { ca, context: createSecureContext({ ca }) } : undefined;
 const [keyId, secret] = key.split('.') as [string, string];
 const codec = createCodec();
 const inventory = {
@@ -25,6 +29,7 @@ interface Creds { hubId: string; deviceId: string; username: string; password: s
 let connected = 0;
 let provisioned = 0;
 let reconnects = 0;
+let resumed = 0;
 let stopping = false;
 const clients = new Set<MqttClient>();
 
@@ -49,6 +54,7 @@ async function provisionOne(name: string): Promise<Creds> {
 function run(creds: Creds, name: string): Promise<void> {
   let attempt = 0;
   let first = true;
+  const sessions = tlsSessions(1);
   return new Promise((ready) => {
     const connect = async () => {
       if (stopping) return;
@@ -56,7 +62,8 @@ function run(creds: Creds, name: string): Promise<void> {
       const will = { topic: topics.device(creds.hubId, creds.deviceId, 'state'), payload: codec.encode({ v: 1, status: 'offline', at, reason: 'will' }), retain: true, qos: 1 as const };
       let c: MqttClient;
       try {
-        c = await connectOnce({ url, clientId: creds.deviceId, username: creds.username, password: creds.password, keepaliveSec: 120, will, connectTimeoutMs: 30_000, tls });
+        c = await connectOnce({ url, clientId: creds.deviceId, username: creds.username, password: creds.password, keepaliveSec: 120, will, connectTimeoutMs: 30_000, tls, tlsSessions: sessions });
+        if ((c.stream as unknown as { isSessionReused?: () => boolean }).isSessionReused?.()) resumed++;
         const endpoint = new RpcEndpoint().add(systemService, {
           info: () => ({ deviceId: creds.deviceId, name, agentVersion: 'sim', uptimeSec: 1, node: process.version, inventory }),
           ping: ({ echo }) => ({ echo, at: Date.now() }),
@@ -89,7 +96,7 @@ function run(creds: Creds, name: string): Promise<void> {
 }
 
 async function main() {
-  const progress = setInterval(() => process.send?.({ type: 'progress', connected, provisioned, reconnects }), 250);
+  const progress = setInterval(() => process.send?.({ type: 'progress', connected, provisioned, reconnects, resumed }), 250);
   let all: Creds[] = existsSync(credsFile) ? (JSON.parse(readFileSync(credsFile, 'utf8')) as Creds[]) : [];
   if (all.length < count) {
     let next = all.length;

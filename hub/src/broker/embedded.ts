@@ -36,7 +36,15 @@ export interface BrokerTls {
   key: string;
   /** Mutual TLS: clients must present a certificate that this CA signed. */
   clientCa: string | null;
+  /**
+   * The 48-byte key of the session tickets (kept in the data dir, so that tickets survive a restart and a
+   * reconnecting fleet resumes its sessions); omitted: a random key per process.
+   */
+  ticketKeys?: Buffer;
 }
+
+/** How long a TLS session (ticket) stays resumable: a day, the ticket key's lifetime (hub/src/tls/hub-tls.ts). */
+export const TLS_SESSION_SEC = 86_400;
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -67,6 +75,8 @@ export interface EmbeddedBroker extends Bus {
   connectedClients(): number;
   /** Starts handing held and new connections to the broker (with holdUntilOpen). */
   open(): void;
+  /** Replaces the TLS session ticket key (rotation); tickets of the old key get a full handshake. */
+  setTicketKeys(keys: Buffer): void;
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -215,6 +225,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
 
   let mqttsPort: number | null = null;
   let wssPort: number | null = null;
+  const tlsServers: { setTicketKeys(keys: Buffer): void }[] = [];
   if (opts.tls) {
     const t = opts.tls;
     const secure = {
@@ -222,6 +233,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       key: t.key,
       minVersion: 'TLSv1.2' as const,
       handshakeTimeout: 15_000,
+      sessionTimeout: TLS_SESSION_SEC,
+      ...(t.ticketKeys ? { ticketKeys: t.ticketKeys } : {}),
       ...(t.clientCa ? { requestCert: true, rejectUnauthorized: true, ca: t.clientCa } : {}),
     };
     // a failed handshake (wrong CA, plain MQTT on the TLS port, a scanner) never reaches aedes
@@ -229,12 +242,14 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     const tlsServer = createTlsServer({ ...secure, noDelay: true } as never, (socket: TLSSocket) => handle({ socket, stream: socket }));
     tlsServer.on('connection', admit); // the TCP socket, from the start: close() also ends handshakes under way
     tlsServer.on('tlsClientError', onTlsError);
+    tlsServers.push(tlsServer);
     mqttsPort = await listen(tlsServer, t.port, opts.host);
     closeServer(tlsServer);
     if (t.wsPort !== null) {
       const { createServer: createHttpsServer } = await import('node:https');
       const https = createHttpsServer(secure);
       https.on('tlsClientError', onTlsError);
+      tlsServers.push(https);
       serveWebSocket(https);
       wssPort = await listen(https as unknown as Server, t.wsPort, opts.host);
     }
@@ -247,6 +262,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     wssPort,
     connectedClients: () => broker.connectedClients,
     open,
+    setTicketKeys: (keys) => tlsServers.forEach((s) => s.setTicketKeys(keys)),
     publish: (topic, payload, o = {}) =>
       new Promise<void>((resolve, reject) =>
         broker.publish(

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { silentLogger } from '@sosna/protocol';
 import { certificateFits, certificateNames, createCa, issueCertificate } from './certs.js';
-import { loadOrCreateHubTls, serverNames } from './hub-tls.js';
+import { loadOrCreateHubTls, serverNames, TICKET_KEY_MS, ticketKeys } from './hub-tls.js';
 
 const nic = (address: string, family: 'IPv4' | 'IPv6', internal = false) => ({ address, family, internal, netmask: '', mac: '', cidr: null }) as NetworkInterfaceInfo;
 
@@ -33,5 +33,21 @@ describe('the hub TLS material', () => {
   it('reads the names of a given certificate', async () => {
     const leaf = await issueCertificate({ ca: await createCa({ name: 'x' }), names: ['hub.example.org', '203.0.113.7'], usage: 'server' });
     expect(certificateNames(leaf.cert)).toEqual(['hub.example.org', '203.0.113.7']);
+  });
+
+  it('keeps the session ticket key (48 bytes, 0600) for a day, then makes a new one; a malformed one is replaced', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sosna-tickets-'));
+    const file = join(dir, 'ticket-keys');
+    const now = Date.now();
+    const first = ticketKeys(dir, silentLogger, now);
+    expect(first.length).toBe(48);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(ticketKeys(dir, silentLogger, now + TICKET_KEY_MS - 60_000).equals(first)).toBe(true);
+    const next = ticketKeys(dir, silentLogger, now + TICKET_KEY_MS + 60_000);
+    expect(next.equals(first)).toBe(false);
+    expect(readFileSync(file).equals(next)).toBe(true);
+    writeFileSync(file, 'short');
+    expect(ticketKeys(dir, silentLogger).length).toBe(48);
+    expect(ticketKeys(dir, silentLogger, Date.now(), true).equals(readFileSync(file))).toBe(true);
   });
 });

@@ -1,6 +1,9 @@
 // The hub's TLS material at start: a certificate and key it is given (config tls.certFile/keyFile), or
 // its own CA in {dataDir}/tls/ (created on first start, key files mode 0600) and a server certificate that
-// CA signs for the names the hub serves (re-issued when a name is added or it nears expiry).
+// CA signs for the names the hub serves (re-issued when a name is added or it nears expiry). Either way the
+// key of the TLS session tickets is kept in {dataDir}/tls/ticket-keys, renewed daily: a fleet that
+// reconnects after a restart resumes its sessions instead of a full handshake each.
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +36,33 @@ export interface HubTls {
    * is signed by this CA and valid for 30 more days. Null with a given certificate (the hub holds no CA key).
    */
   clientCertificate(name: string, existing?: CertifiedKey | null): Promise<CertifiedKey | null>;
+  /** The session ticket key (48 bytes), kept across restarts. */
+  ticketKeys: Buffer;
+  /** Makes, keeps and returns a new ticket key (the hub rotates it daily). */
+  renewTicketKeys(): Buffer;
+}
+
+/** How long one ticket key is used: tickets outlive neither it nor TLS_SESSION_SEC (a day). */
+export const TICKET_KEY_MS = 86_400_000;
+const TICKET_KEY_BYTES = 48;
+
+/**
+ * The ticket key in {dir}/ticket-keys: the one there while it is younger than TICKET_KEY_MS and well formed,
+ * else a new one (written 0600 before use). Whoever holds it can resume a device's session as the hub, so it
+ * is as secret as the server key beside it.
+ */
+export function ticketKeys(dir: string, log: Logger, now = Date.now(), renew = false): Buffer {
+  const file = join(dir, 'ticket-keys');
+  if (!renew && existsSync(file)) {
+    tightenKey(file, log);
+    const st = statSync(file);
+    const keys = readFileSync(file);
+    if (keys.length === TICKET_KEY_BYTES && now - st.mtimeMs < TICKET_KEY_MS) return keys;
+  }
+  const keys = randomBytes(TICKET_KEY_BYTES);
+  writeFileSync(`${file}.tmp`, keys, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+  return keys;
 }
 
 const RENEW_MS = 30 * 86_400_000;
@@ -74,15 +104,16 @@ export function serverNames(listenHost: string, extra: string[], host = hostname
 
 export async function loadOrCreateHubTls(o: { dataDir: string; config: HubTlsConfig; hubName: string; log: Logger }): Promise<HubTls> {
   const { config, log } = o;
+  const dir = join(o.dataDir, 'tls');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const sessions = { ticketKeys: ticketKeys(dir, log), renewTicketKeys: () => ticketKeys(dir, log, Date.now(), true) };
   if (config.certFile && config.keyFile) {
     const cert = readChecked(config.certFile, 'tls.certFile', PEM_CERT, 'a PEM certificate (-----BEGIN CERTIFICATE-----)');
     const key = readChecked(config.keyFile, 'tls.keyFile', PEM_KEY, 'a PEM private key (-----BEGIN PRIVATE KEY-----)');
     const ca = config.caFile ? readChecked(config.caFile, 'tls.caFile', PEM_CERT, 'a PEM CA certificate') : null;
     log.info('TLS with the given certificate', { cert: config.certFile, ca: config.caFile ?? 'public (system CAs)' });
-    return { cert, key, ca, caFile: config.caFile ?? null, fingerprint: fingerprint(ca ?? cert), names: certificateNames(cert), clientCertificate: async () => null };
+    return { cert, key, ca, caFile: config.caFile ?? null, fingerprint: fingerprint(ca ?? cert), names: certificateNames(cert), clientCertificate: async () => null, ...sessions };
   }
-  const dir = join(o.dataDir, 'tls');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caFile = join(dir, 'ca.pem');
   const caKeyFile = join(dir, 'ca.key');
   let ca: { cert: string; key: string };
@@ -119,5 +150,5 @@ export async function loadOrCreateHubTls(o: { dataDir: string; config: HubTlsCon
     if (existing && certificateFits(existing.cert, ca.cert, [], RENEW_MS)) return existing;
     return issueCertificate({ ca, names: [name], usage: 'client' });
   };
-  return { cert: leaf.cert + ca.cert, key: leaf.key, ca: ca.cert, caFile, fingerprint: fingerprint(ca.cert), names, clientCertificate };
+  return { cert: leaf.cert + ca.cert, key: leaf.key, ca: ca.cert, caFile, fingerprint: fingerprint(ca.cert), names, clientCertificate, ...sessions };
 }
