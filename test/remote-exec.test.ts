@@ -44,7 +44,8 @@ beforeAll(async () => {
       logs: () => {},
     })
     .add(deviceRemoteService, {
-      open: async (_p, ctx) => {
+      open: async ({ sessionId }, ctx) => {
+        ctx.emit({ kind: 'started', sessionId, deviceId: id } satisfies RemoteChunk);
         ctx.emit({ kind: 'out', data: '$ ' } satisfies RemoteChunk);
         await new Promise<void>((r) => (endShell = r));
         ctx.emit({ kind: 'exit', code: 0 } satisfies RemoteChunk);
@@ -55,8 +56,9 @@ beforeAll(async () => {
         return { ok: true as const };
       },
       resize: () => ({ ok: true as const }),
-      exec: ({ runId, cmd }, ctx) => {
+      exec: ({ sessionId, runId, cmd }, ctx) => {
         execs.push({ runId, cmd });
+        ctx.emit({ kind: 'started', sessionId, deviceId: id } satisfies RemoteChunk);
         ctx.emit({ kind: 'out', data: `ran ${cmd.join(' ')} in ${runId}\n`, stream: 'stdout' } satisfies RemoteChunk);
         ctx.emit({ kind: 'exit', code: 7 } satisfies RemoteChunk);
       },

@@ -4,7 +4,7 @@
 // exiting 3, the session on the hub's record; refusals for a viewer, an operator, a device whose owner has
 // not allowed it, an unknown and an offline device; the agent's log, once and followed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShellSessionRecord } from '@sosna/protocol';
@@ -130,6 +130,38 @@ describe('sosna console shell DEVICE', () => {
     const shown = await cli(['console', 'sessions'], { env: profile() });
     expect(shown.stdout).toMatch(new RegExp(`${rec!.id}\\s+shell\\s+admin\\s+${id}\\s+\\S+\\s+\\d+ s\\s+3`));
   }, 90_000);
+
+  it('takes piped input as a script (its end is Ctrl-D), and ends the session when the terminal closes', async () => {
+    const id = byName('open-1').id;
+    const run = (input: string) => new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'console', 'shell', id], { env: { ...process.env, ...profile() }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (out += d));
+      child.once('exit', (code) => resolve({ code, out }));
+      child.stdin.end(input);
+    });
+    const scripted = await run('echo piped-$((1+1))\nexit 4\n');
+    expect(scripted.code, scripted.out).toBe(4);
+    expect(scripted.out).toMatch(/^piped-2/m);
+    const eof = await run('true\n');
+    expect(eof.code, eof.out).toBe(0);
+
+    // a terminal that goes away (SIGHUP) cancels the session: the hub records its end without waiting for the idle time-out
+    const env = Object.entries({ ...profile(), HOME: tmp.dir }).map(([k, v]) => `'${k}=${v}'`).join(' ');
+    tmux('new-session', '-d', '-s', 'gone', '-x', '100', '-y', '30', `env ${env} '${process.execPath}' '${CLI}' console shell ${id}`);
+    type('gone', 'echo here-$((2+3))');
+    keys('gone', 'Enter');
+    await see('gone', /^here-5/m);
+    const open = async () => {
+      const r = await cli(['console', 'sessions', '--device', id, '--json'], { env: profile() });
+      return (JSON.parse(r.stdout) as { endedAt: number | null; reason: string | null }[])[0]!;
+    };
+    expect((await open()).endedAt).toBeNull();
+    tmux('kill-session', '-t', 'gone');
+    const ended = await waitFor('the session ended on the record', async () => ((await open()).endedAt !== null ? open() : null), 20_000, 300);
+    expect(ended.reason).toMatch(/cancel/);
+  }, 60_000);
 
   it('refuses a viewer and an operator, a device whose owner has not allowed it, an unknown and an offline device', async () => {
     const open = byName('open-1').id;

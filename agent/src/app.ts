@@ -173,7 +173,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     .add(deviceUpdateService, updater.handlers());
   // Remote shell (off unless the owner turns it on), exec in a job's container, the agent's log (remote/).
   const remote = remoteHandlers({
-    config: config.remoteShell, bytesPerSec: config.jobs.logBytesPerSec, configPath: opts.configPath ?? null, log: log.child('remote'),
+    deviceId: () => creds!.deviceId, config: config.remoteShell, bytesPerSec: config.jobs.logBytesPerSec, configPath: opts.configPath ?? null, log: log.child('remote'),
     engine, containerOf: (runId) => jobs.containerOf(runId), logTail: opts.logTail ?? null, journal: journalSource(),
   });
   endpoint.add(deviceRemoteService, remote);

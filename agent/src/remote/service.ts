@@ -16,6 +16,7 @@ import { defaultShell, findScript, spawnPty } from './pty.js';
 import type { Pty } from './pty.js';
 
 export interface RemoteDeps {
+  deviceId(): string;
   config: DeviceConfig['remoteShell'];
   /** Bytes per second of output (jobs.logBytesPerSec). */
   bytesPerSec: number;
@@ -99,6 +100,8 @@ export function remoteHandlers(d: RemoteDeps): Handlers<typeof deviceRemoteServi
       pace = paced(bucket, () => pty.pause(), () => pty.resume());
       sessions.set(sessionId, { pty, operator, touch });
       touch();
+      // from here on input is taken: the hub tells the console only now, so no early keystroke is lost
+      ctx.emit({ kind: 'started', sessionId, deviceId: d.deviceId() } satisfies RemoteChunk);
       d.log.info('remote shell opened', { sessionId, operator, pid: pty.pid });
       const onAbort = () => {
         ended ??= { code: 129, reason: 'closed by the hub' };
@@ -142,6 +145,7 @@ export function remoteHandlers(d: RemoteDeps): Handlers<typeof deviceRemoteServi
       const exec = await container.exec({ Cmd: cmd, AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false });
       const stream = (await exec.start({ hijack: true, stdin: false })) as NodeJS.ReadableStream & { destroy?: () => void };
       d.log.info('exec in a job container', { sessionId, runId, cmd: cmd.join(' ') });
+      ctx.emit({ kind: 'started', sessionId, deviceId: d.deviceId() } satisfies RemoteChunk);
       const pace = paced(new ByteBucket(d.bytesPerSec, now), () => stream.pause(), () => stream.resume());
       const demux = new Demuxer((s, b) => {
         ctx.emit({ kind: 'out', data: b.toString('utf8'), stream: s } satisfies RemoteChunk);

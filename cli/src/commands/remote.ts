@@ -62,14 +62,22 @@ export async function remoteShell(c: ConsoleClient, deviceId: string, io = { std
   const onResize = () => {
     if (sessionId) void c.call(remoteService, 'resize', { sessionId, cols: stdout.columns, rows: stdout.rows }).catch(() => {});
   };
+  // piped input (not a terminal): its end is a Ctrl-D on an empty line, so `echo 'cmd' | sosna console shell D` ends
+  const onEnd = () => queue?.push('\x04');
   const attach = (id: string) => {
     sessionId = id;
     queue = new InputQueue((data) => c.call(remoteService, 'input', { sessionId: id, data }), (err) => stderr.write(`\r\nsosna: input not delivered: ${err.message}\r\n`));
     if (tty) stdin.setRawMode(true); // Ctrl-C, Ctrl-D, arrows go to the remote terminal as bytes
     stdin.on('data', onData);
+    if (!tty) stdin.once('end', onEnd);
     stdin.resume();
     if (tty) stdout.on('resize', onResize);
   };
+  // the terminal closed or the process was told to stop: cancel the call, so the hub and the device end the
+  // session now rather than at the idle time-out
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  for (const sig of ['SIGHUP', 'SIGTERM'] as const) process.once(sig, onSignal);
   try {
     await c.call(
       remoteService,
@@ -77,6 +85,7 @@ export async function remoteShell(c: ConsoleClient, deviceId: string, io = { std
       { deviceId, cols: tty ? stdout.columns : 80, rows: tty ? stdout.rows : 24 },
       {
         timeoutMs: SESSION_CALL_MS,
+        signal: ac.signal,
         onChunk: (chunk) => {
           const ch = chunk as RemoteChunk;
           if (ch.kind === 'started') attach(ch.sessionId);
@@ -89,9 +98,14 @@ export async function remoteShell(c: ConsoleClient, deviceId: string, io = { std
         },
       },
     );
+  } catch (err) {
+    if (!ac.signal.aborted) throw err;
+    code = 129; // hung up
   } finally {
+    for (const sig of ['SIGHUP', 'SIGTERM'] as const) process.off(sig, onSignal);
     (queue as InputQueue | null)?.close();
     stdin.off('data', onData);
+    stdin.off('end', onEnd);
     if (tty) {
       stdout.off('resize', onResize);
       stdin.setRawMode(false);

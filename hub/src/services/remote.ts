@@ -60,12 +60,12 @@ export function remoteServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { stor
     live.set(id, l);
     let exit: { code: number | null; reason: string | null } = { code: null, reason: null };
     try {
-      emit({ kind: 'started', sessionId: id, deviceId: s.deviceId });
+      // `started` comes from the device once it takes input for the session; the console sends keys only then
       await open(id, (raw) => {
         const c = RemoteChunk.parse(raw);
         if (c.kind === 'out') l.bytesOut += Buffer.byteLength(c.data);
         if (c.kind === 'exit') exit = { code: c.code, reason: c.reason ?? null };
-        if (c.kind !== 'started') emit(c);
+        emit(c.kind === 'started' ? { kind: 'started', sessionId: id, deviceId: s.deviceId } : c);
       });
       if (exit.code === null) exit = { code: null, reason: 'ended without an exit code' };
     } catch (err) {
