@@ -60,6 +60,20 @@ describe('remote shell on the device', () => {
     await expect((async () => h.input({ sessionId: id, data: 'x' }, c.ctx))()).rejects.toThrow(/no remote shell session/);
   }, 30_000);
 
+  it('slows output down to the rate bound without losing any of it', async () => {
+    const h = deps({ bytesPerSec: 40_000 });
+    const c = ctx<RemoteChunk>();
+    const done = Promise.resolve(h.open({ sessionId: 's-00000000000000d1', operator: 'ada', cols: 80, rows: 24 }, c.ctx));
+    await until('started', () => c.chunks.length > 0);
+    // 100,000 bytes at 40,000 a second: the PTY's reader pauses, the program waits, nothing is dropped
+    await h.input({ sessionId: 's-00000000000000d1', data: 'stty -echo; head -c 100000 /dev/zero | tr "\\0" x; echo; exit 0\n' }, c.ctx);
+    await done;
+    const text = c.chunks.map((x) => (x.kind === 'out' ? x.data : '')).join('');
+    expect(text.match(/x{100000}/)).not.toBeNull();
+    expect(c.chunks.some((x) => x.kind === 'dropped')).toBe(false);
+    expect(c.chunks.at(-1)).toEqual({ kind: 'exit', code: 0 });
+  }, 30_000);
+
   it('ends a session idle for remoteShell.idleTimeoutSec', async () => {
     const h = deps({ config: { ...base, enabled: true, command: ['/bin/sh'], idleTimeoutSec: 1 } });
     const c = ctx<RemoteChunk>();
