@@ -130,11 +130,25 @@ describe('shell sessions on the hub', () => {
     await expect(consoles.rooty!.call(remoteService, 'resize', { sessionId, cols: 10, rows: 10 })).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
     await expect(consoles.alice!.call(remoteService, 'input', { sessionId, data: 'x' })).rejects.toMatchObject({ message: expect.stringContaining('remote.input needs the admin role') });
     expect(device.inputs).toEqual([]);
+
+    // the console's way (one call at a time) is slowed down past 200 calls a second, never refused: a paste arrives whole
+    for (let i = 0; i < 400; i++) await consoles.root!.call(remoteService, 'input', { sessionId, data: `k${i} ` });
+    expect(device.inputs).toHaveLength(400);
+    expect(device.inputs.join('')).toBe(Array.from({ length: 400 }, (_, i) => `k${i} `).join(''));
+    // a client that floods calls at once gets the burst through, a few waiting, the rest refused
+    const flood = await Promise.allSettled(Array.from({ length: 1000 }, () => consoles.root!.call(remoteService, 'input', { sessionId, data: 'f' })));
+    const refused = flood.filter((r) => r.status === 'rejected');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(String((refused[0] as PromiseRejectedResult).reason.message)).toMatch(/calls are waiting on session s-[0-9a-f]{16} \(at most 200 a second\); send one at a time/);
+    expect(device.inputs.length).toBe(400 + flood.filter((r) => r.status === 'fulfilled').length);
+    device.inputs.length = 0;
+
     await consoles.root!.call(remoteService, 'input', { sessionId, data: 'exit\n' });
     await session;
     expect(chunks.at(-1)).toEqual({ kind: 'exit', code: 0 });
     const rec = hub.store.sessions.get(sessionId)!;
-    expect(rec).toMatchObject({ kind: 'shell', operator: 'root', deviceId: device.id, exitCode: 0, bytesIn: 5 });
+    expect(rec).toMatchObject({ kind: 'shell', operator: 'root', deviceId: device.id, exitCode: 0 });
+    expect(rec.bytesIn).toBeGreaterThan(400 * 3);
     expect(rec.endedAt).not.toBeNull();
     // a session that ended takes no more input
     await expect(consoles.root!.call(remoteService, 'input', { sessionId, data: 'x' })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });

@@ -14,16 +14,23 @@ import { requireRole } from './console.js';
 
 /** The longest a session lives, whatever its traffic (the device's idle time-out usually ends it first). */
 export const MAX_SESSION_MS = 12 * 3600_000;
-/** Input calls per second a session may make (the console sends one at a time, so a person never meets it). */
+/**
+ * Input and resize calls per second a session may make: above it a call waits for its turn (the console
+ * sends one at a time, so a fast paste or piped input is slowed down, not refused); a session with more than
+ * MAX_WAITING calls waiting at once is refused.
+ */
 export const INPUT_CALLS_PER_SEC = 200;
+export const MAX_WAITING = 8;
 
 interface Live {
   operator: string;
   deviceId: string;
   bytesIn: number;
   bytesOut: number;
-  /** Input calls in the current second. */
-  window: { at: number; calls: number };
+  /** Call tokens (a bucket of INPUT_CALLS_PER_SEC, refilled continuously) and calls waiting for one. */
+  tokens: number;
+  at: number;
+  waiting: number;
 }
 
 export const newSessionId = () => `s-${randomBytes(8).toString('hex')}`;
@@ -35,14 +42,24 @@ export function remoteServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { stor
   const closed = store.sessions.closeOpen(now(), 'hub restarted');
   if (closed) log.warn('remote sessions left open by the previous hub process closed', { count: closed });
 
-  /** The session of `meta`'s operator, or a refusal that says why. */
-  const mine = (sessionId: string, meta: OperatorMeta): Live => {
+  /** The session of `meta`'s operator once its turn comes (rate bound), or a refusal that says why. */
+  const mine = async (sessionId: string, meta: OperatorMeta): Promise<Live> => {
     const s = live.get(sessionId);
     if (!s) throw new SosnaError('E_NOT_FOUND', `no open remote session ${sessionId}`);
     if (s.operator !== meta.operator) throw new SosnaError('E_UNAUTHORIZED', `session ${sessionId} belongs to ${s.operator}, not ${meta.operator}`);
     const t = now();
-    if (t - s.window.at >= 1000) s.window = { at: t, calls: 0 };
-    if (++s.window.calls > INPUT_CALLS_PER_SEC) throw new SosnaError('E_UNAVAILABLE', `more than ${INPUT_CALLS_PER_SEC} calls a second on session ${sessionId}; slow down`);
+    s.tokens = Math.min(INPUT_CALLS_PER_SEC, s.tokens + ((t - s.at) / 1000) * INPUT_CALLS_PER_SEC);
+    s.at = t;
+    s.tokens -= 1;
+    if (s.tokens < 0) {
+      if (s.waiting >= MAX_WAITING) {
+        s.tokens += 1;
+        throw new SosnaError('E_UNAVAILABLE', `${MAX_WAITING} calls are waiting on session ${sessionId} (at most ${INPUT_CALLS_PER_SEC} a second); send one at a time`);
+      }
+      s.waiting++;
+      await new Promise((r) => setTimeout(r, Math.ceil((-s.tokens / INPUT_CALLS_PER_SEC) * 1000)));
+      s.waiting--;
+    }
     return s;
   };
 
@@ -53,7 +70,7 @@ export function remoteServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { stor
     open: (sessionId: string, onChunk: (c: unknown) => void) => Promise<unknown>,
   ) => {
     const id = newSessionId();
-    const l: Live = { operator: s.operator, deviceId: s.deviceId, bytesIn: 0, bytesOut: 0, window: { at: 0, calls: 0 } };
+    const l: Live = { operator: s.operator, deviceId: s.deviceId, bytesIn: 0, bytesOut: 0, tokens: INPUT_CALLS_PER_SEC, at: now(), waiting: 0 };
     const startedAt = now();
     store.sessions.start({ id, ...s, startedAt });
     log.info(`remote ${s.kind} session started`, { sessionId: id, operator: s.operator, deviceId: s.deviceId, ...(s.jobId ? { jobId: s.jobId } : {}) });
@@ -89,13 +106,13 @@ export function remoteServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { stor
       );
     },
     input: async ({ sessionId, data }, ctx) => {
-      const s = mine(sessionId, ctx.meta);
+      const s = await mine(sessionId, ctx.meta);
       s.bytesIn += Buffer.byteLength(data);
       await links.call(s.deviceId, 'remote', 'input', { sessionId, data }, { timeoutMs: 15_000 });
       return { ok: true as const };
     },
     resize: async ({ sessionId, cols, rows }, ctx) => {
-      const s = mine(sessionId, ctx.meta);
+      const s = await mine(sessionId, ctx.meta);
       await links.call(s.deviceId, 'remote', 'resize', { sessionId, cols, rows }, { timeoutMs: 15_000 });
       return { ok: true as const };
     },
