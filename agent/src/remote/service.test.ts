@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DeviceConfig, silentLogger } from '@sosna/protocol';
 import type { CallContext, RemoteChunk } from '@sosna/protocol';
 import { LogTail } from '../dashboard/logtail.js';
-import { remoteHandlers } from './service.js';
+import { journalSource, remoteHandlers } from './service.js';
 import { ByteBucket } from './rate.js';
 import { scriptArgv, shellQuote } from './pty.js';
 
@@ -118,6 +118,30 @@ describe('agent log', () => {
     const dropped = c.chunks.reduce((n, x) => n + x.dropped, 0);
     expect(sent).toBe(9);
     expect(dropped).toBe(91 * 1001);
+  });
+});
+
+describe('agent log from journald', () => {
+  it('runs journalctl with -n and -f, sends its lines, and stops it when cancelled', async () => {
+    // a stand-in journalctl: prints its arguments and two lines, then (with -f) one line a moment later and waits
+    const fake = ['/bin/sh', '-c', 'echo "args: $*"; echo j-one; echo j-two; case "$*" in *-f*) sleep 0.2; echo j-three; exec sleep 60;; esac', 'journalctl', '-u', 'sosna-agent', '-o', 'cat'];
+    const once = ctx<{ lines: string[]; source: string }>();
+    await deps({ journal: { command: fake } }).logs({ lines: 5, follow: false }, once.ctx);
+    expect(once.chunks.flatMap((c) => c.lines)).toEqual(['args: -u sosna-agent -o cat -n 5', 'j-one', 'j-two']);
+    expect(once.chunks[0]!.source).toBe('journald');
+    const f = ctx<{ lines: string[] }>();
+    const following = Promise.resolve(deps({ journal: { command: fake } }).logs({ lines: 2, follow: true }, f.ctx));
+    await until('j-three', () => f.chunks.some((c) => c.lines.includes('j-three')));
+    expect(f.chunks[0]!.lines[0]).toBe('args: -u sosna-agent -o cat -n 2 -f');
+    f.abort();
+    await following; // journalctl was stopped, or this would wait for its sleep
+  });
+
+  it('is used when systemd started the agent and journalctl is there', () => {
+    const all = () => true;
+    expect(journalSource({ INVOCATION_ID: 'abc' }, all)).toEqual({ command: ['/usr/bin/journalctl', '-u', 'sosna-agent', '-o', 'cat', '--no-pager'] });
+    expect(journalSource({}, all)).toBeNull();
+    expect(journalSource({ INVOCATION_ID: 'abc' }, (p) => p !== '/run/systemd/journal/socket')).toBeNull();
   });
 });
 
