@@ -36,7 +36,8 @@ export interface Pty {
   resize(cols: number, rows: number): Promise<void>;
   pause(): void;
   resume(): void;
-  kill(): void;
+  /** Hangs up the shell; `now`: also kills script at once (the agent is exiting and cannot wait). */
+  kill(now?: boolean): void;
   /** Resolves with the shell's exit code (128 + n for a signal). */
   readonly exited: Promise<number>;
 }
@@ -102,10 +103,11 @@ export function spawnPty(o: { script: string; command: string[]; cols: number; r
       }),
     pause: () => child.stdout!.pause(),
     resume: () => child.stdout!.resume(),
-    kill: () => {
+    kill: (now = false) => {
       // script itself outlives a SIGHUP: hang up the shell (its foreground job goes with it), and script
       // then exits; whatever is left after 3 s is killed
       for (const pid of shells()) signal(pid, 'SIGHUP');
+      if (now) return signal(child.pid!, 'SIGKILL');
       child.stdin!.end();
       setTimeout(() => {
         if (child.exitCode === null && child.signalCode === null) signal(child.pid!, 'SIGKILL');

@@ -46,6 +46,12 @@ interface Session {
 
 export function remoteHandlers(d: RemoteDeps): Handlers<typeof deviceRemoteService> & { stop(): void } {
   const sessions = new Map<string, Session>();
+  // A shell must not outlive the agent: script and the shell are in sessions of their own and an agent that
+  // exits (crash included) leaves them waiting on their PTY. Under systemd the service's cgroup is killed
+  // anyway; elsewhere (sosna up) this hangs them up while the agent exits.
+  const onExit = () => {
+    for (const s of sessions.values()) s.pty.kill(true);
+  };
   const now = d.now ?? Date.now;
   const where = d.configPath ? `in ${d.configPath}` : 'in the device config (or SOSNA_REMOTE_SHELL_ENABLED=true)';
   const own = (sessionId: string) => {
@@ -99,6 +105,7 @@ export function remoteHandlers(d: RemoteDeps): Handlers<typeof deviceRemoteServi
       });
       pace = paced(bucket, () => pty.pause(), () => pty.resume());
       sessions.set(sessionId, { pty, operator, touch });
+      if (sessions.size === 1) process.on('exit', onExit);
       touch();
       // from here on input is taken: the hub tells the console only now, so no early keystroke is lost
       ctx.emit({ kind: 'started', sessionId, deviceId: d.deviceId() } satisfies RemoteChunk);
@@ -118,6 +125,7 @@ export function remoteHandlers(d: RemoteDeps): Handlers<typeof deviceRemoteServi
         if (idle) clearTimeout(idle);
         ctx.signal.removeEventListener('abort', onAbort);
         sessions.delete(sessionId);
+        if (sessions.size === 0) process.off('exit', onExit);
       }
     },
     input: ({ sessionId, data }) => {
