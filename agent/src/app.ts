@@ -29,6 +29,8 @@ import { Updater } from './update/manager.js';
 import type { DashboardSources, LogTail } from './dashboard/index.js';
 import { hubConfigService } from '@sosna/protocol';
 import { DesiredConfigApplier } from './desired-config.js';
+import { journalSource, remoteHandlers } from './remote/service.js';
+import { deviceRemoteService } from '@sosna/protocol';
 import { dashboardFeeds } from './dashboard/feeds.js';
 
 /** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
@@ -169,6 +171,12 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     .add(agentSystemService, system)
     .add(deviceJobsService, jobs.handlers())
     .add(deviceUpdateService, updater.handlers());
+  // Remote shell (off unless the owner turns it on), exec in a job's container, the agent's log (remote/).
+  const remote = remoteHandlers({
+    deviceId: () => creds!.deviceId, config: config.remoteShell, bytesPerSec: config.jobs.logBytesPerSec, configPath: opts.configPath ?? null, log: log.child('remote'),
+    engine, containerOf: (runId) => jobs.containerOf(runId), logTail: opts.logTail ?? null, journal: journalSource(),
+  });
+  endpoint.add(deviceRemoteService, remote);
 
   let benchmarks: Record<string, number> | null = null;
   // The hub's retained desired config: written by the dashboard's settings writer (loaded on first use).
@@ -308,6 +316,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       clearInterval(telemetryTimer);
       clearInterval(inventoryTimer);
       system.stop(); // an LED blinking for identify goes back to how it was
+      remote.stop(); // open remote shells end
       await dashboard?.stop();
       await jobs.stop();
       await link.stop();

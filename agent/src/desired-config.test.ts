@@ -48,6 +48,15 @@ describe('the desired config from the hub', () => {
     expect(reports[1]).toMatchObject({ version: 2, status: 'failed', errors: [{ field: 'hub.url', reason: expect.stringContaining('cannot be changed') }] });
   });
 
+  it("refuses a hub's attempt to turn the remote shell on: only the device's owner may (remoteShell.*)", async () => {
+    const { file, reports, make } = setup();
+    const before = readFileSync(file, 'utf8');
+    await make().receive({ v: 1, version: 1, values: { 'remoteShell.enabled': true }, at: 1 });
+    await make().receive({ v: 1, version: 2, values: { 'remoteShell.command': ['/bin/sh', '-c', 'id'] }, at: 1 });
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    expect(reports.map((r) => [r.status, r.status === 'failed' ? r.errors[0]!.field : null])).toEqual([['failed', 'remoteShell.enabled'], ['failed', 'remoteShell.command']]);
+  });
+
   it('applies a version once: after a restart the retained message is only reported again', async () => {
     const { file, reports, make, read } = setup();
     await make().receive({ v: 1, version: 5, values: { 'telemetry.intervalSec': 30 }, at: 1 });

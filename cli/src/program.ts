@@ -26,6 +26,11 @@ async function registerConsoleTree(program: Command, session: ConsoleSession): P
     await runShell({ build: buildConsoleProgram, flags });
   });
   registerJobs(program, session);
+  const repl = async (flags: ConnFlags) => {
+    const { buildConsoleProgram, runShell } = await import('./commands/shell.js');
+    await runShell({ build: buildConsoleProgram, flags });
+  };
+  (await import('./commands/remote.js')).registerRemote(consoleCmd, session, { repl }); // shell DEVICE, logs, sessions, jobs exec
   registerUpdate(consoleCmd, session);
   registerAdmin(consoleCmd, session);
   return consoleCmd;

@@ -28,6 +28,7 @@ import { loadOrCreateUpdateKey, startUpdates } from './services/updates.js';
 import { startMoney } from './services/money.js';
 import { testPauseHooks } from './payouts/test-pause.js';
 import { adminServices } from './services/admin-console.js';
+import { remoteServices } from './services/remote.js';
 import { startJobs } from './jobs/index.js';
 import type { DeviceMeta, Scheduler } from './jobs/index.js';
 import { VERSION } from './version.js';
@@ -207,6 +208,7 @@ export async function startHub(
         jobs.consoleServices(endpoint);
         updates.consoleServices(endpoint);
         adminServices(endpoint, { store, log: log.child('admin'), scrypt }); // operator passwords at the configured cost
+        remoteServices(endpoint, { store, links, log: log.child('remote') }); // shell, exec, agent logs
         if (money) {
           endpoint.add(payoutsService, {
             ...money.handlers,

@@ -184,6 +184,19 @@ export const DeviceConfig = z
       .strict()
       .prefault({}),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).strict().prefault({}),
+    /** `sosna console shell DEVICE` (admins of the hub): off unless the device's owner turns it on here (never from a hub). */
+    remoteShell: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** A session with no keystroke and no output for this long is ended. */
+        idleTimeoutSec: z.number().int().min(1).max(86_400).default(900),
+        /** Sessions at once. */
+        maxSessions: z.number().int().min(1).max(16).default(2),
+        /** The shell, as argv; default bash (or sh) as an interactive login shell. */
+        command: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -7,6 +7,7 @@ import { benchDashboard } from './dashboard.js';
 import { benchCli } from './cli.js';
 import { benchFlood } from './flood.js';
 import { benchLogins } from './logins.js';
+import { benchRemoteShell } from './remote-shell.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -38,6 +39,10 @@ if (!only || only === 'flood') {
 if (!only || only === 'logins') {
   const r = await benchLogins();
   writeFileSync('bench-results/logins.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'remote-shell') {
+  const r = await benchRemoteShell();
+  writeFileSync('bench-results/remote-shell.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');

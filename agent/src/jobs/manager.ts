@@ -90,6 +90,13 @@ export class JobManager {
     this.scheduleLease(1000);
   }
 
+  /** The container of a run of this device, for `remote.exec` (null: no such run, or its container is gone). */
+  containerOf(runId: string): { containerId: string; state: string } | null {
+    const rec = this.records.get(runId);
+    if (!rec || !rec.containerId || rec.cleaned) return null;
+    return { containerId: rec.containerId, state: rec.state };
+  }
+
   /** Containers of this device with no record (the state directory was wiped): nobody will report them. */
   private async removeOrphans(): Promise<void> {
     const e = this.d.engine;

@@ -13,6 +13,7 @@ import { registerJobs } from './jobs.js';
 import { registerMoney } from './money.js';
 import { registerUpdate } from './update.js';
 import { registerAdmin } from './admin.js';
+import { registerRemote } from './remote.js';
 import { sharedSession } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 
@@ -21,6 +22,7 @@ export function buildConsoleProgram(session: ConsoleSession): Command {
   const program = new Command('sosna').exitOverride().enablePositionalOptions().showHelpAfterError();
   const consoleCmd = registerConsole(program, session);
   registerJobs(program, session);
+  registerRemote(consoleCmd, session, { inRepl: true });
   registerMoney(program, consoleCmd, session);
   registerUpdate(consoleCmd, session);
   registerAdmin(consoleCmd, session);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { devicesService, earningsService, hubService, jobsService, keysService, locatorService, operatorsService, payoutsService } from '@sosna/protocol';
+import { deviceRemoteService, devicesService, earningsService, hubService, jobsService, keysService, locatorService, operatorsService, payoutsService, remoteService } from '@sosna/protocol';
 import type { ServiceSpec } from '@sosna/protocol';
 import { authorizeOperator } from './console.js';
 import { checkDeviceCall, checkRole, CONSOLE_ROLES, roleNeeded } from './roles.js';
@@ -11,7 +11,7 @@ const ADMIN = ['payouts.run', 'keys.create', 'keys.list', 'keys.revoke', 'operat
 
 describe('console roles table', () => {
   it('lists every method of the console services (nothing falls to the default by accident)', () => {
-    const specs: ServiceSpec[] = [devicesService, jobsService, earningsService, payoutsService, hubService, locatorService, keysService, operatorsService];
+    const specs: ServiceSpec[] = [devicesService, jobsService, earningsService, payoutsService, hubService, locatorService, keysService, operatorsService, remoteService];
     const missing = specs.flatMap((s) => Object.keys(s.methods).map((m) => `${s.name}.${m}`)).filter((k) => !(k in CONSOLE_ROLES));
     expect(missing).toEqual([]);
   });
@@ -83,5 +83,15 @@ describe('calls forwarded to a device (devices.call)', () => {
     for (const c of ['jobs.start', 'jobs.cancel']) expect([may('viewer', c), may('operator', c), may('admin', c)], c).toEqual([false, false, false]);
     expect(() => checkDeviceCall('alice', 'admin', 'jobs', 'start')).toThrow(/jobs\.start is the hub's own call to a device and is not forwarded; use sosna console jobs submit/);
     expect(() => checkDeviceCall('bob', 'viewer', 'system', 'reboot')).toThrow('calling system.reboot on a device needs the operator role; bob is a viewer');
+  });
+
+  it('keeps the remote shell to admins, exec and logs to operators, and never forwards the device side of it', () => {
+    for (const m of ['shell', 'input', 'resize', 'sessions']) expect(roleNeeded('remote', m), m).toBe('admin');
+    for (const m of ['exec', 'logs']) expect(roleNeeded('remote', m), m).toBe('operator');
+    expect(() => checkRole('olga', 'operator', 'remote', 'shell')).toThrow('remote.shell needs the admin role; olga is a operator');
+    // through devices.call a session would bypass the hub's record and its owner check: refused for every role
+    for (const m of Object.keys(deviceRemoteService.methods)) expect(() => checkDeviceCall('root', 'admin', 'remote', m), m).toThrow(/is the hub's own call to a device and is not forwarded/);
+    expect(() => checkDeviceCall('root', 'admin', 'remote', 'open')).toThrow(/use sosna console shell DEVICE/);
+    expect(() => checkDeviceCall('root', 'admin', 'remote', 'logs')).toThrow(/use sosna console logs/);
   });
 });

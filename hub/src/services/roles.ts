@@ -43,6 +43,14 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'operators.remove': 'admin',
   'updates.upload': 'admin',
   'updates.publish': 'admin',
+  // remote access (hub/src/services/remote.ts): exec is checked again against the job's submitter, input
+  // and resize against the session's owner
+  'remote.shell': 'admin',
+  'remote.input': 'admin',
+  'remote.resize': 'admin',
+  'remote.sessions': 'admin',
+  'remote.exec': 'operator',
+  'remote.logs': 'operator',
 };
 
 export const ROLE_DEFAULT: Role = 'admin';
@@ -78,13 +86,26 @@ export const DEVICE_CALL_ROLES: Readonly<Record<string, Role | 'never'>> = {
   'update.offer': 'admin',
   'jobs.start': 'never',
   'jobs.cancel': 'never',
+  // the remote service goes through the console's remote.* only, which records every session
+  'remote.open': 'never',
+  'remote.input': 'never',
+  'remote.resize': 'never',
+  'remote.exec': 'never',
+  'remote.logs': 'never',
+};
+
+const INSTEAD: Record<string, string> = {
+  'jobs.start': 'sosna console jobs submit',
+  'jobs.cancel': 'sosna console jobs cancel',
+  'remote.exec': 'sosna console jobs exec',
+  'remote.logs': 'sosna console logs',
 };
 
 /** Throws E_UNAUTHORIZED when `operator` (with `role`) may not forward service.method to a device. Pure. */
 export function checkDeviceCall(operator: string, role: Role, service: string, method: string): void {
   const needed = DEVICE_CALL_ROLES[`${service}.${method}`] ?? 'admin';
   if (needed === 'never') {
-    const instead = method === 'start' ? 'sosna console jobs submit' : 'sosna console jobs cancel';
+    const instead = INSTEAD[`${service}.${method}`] ?? 'sosna console shell DEVICE';
     throw new SosnaError('E_UNAUTHORIZED', `${service}.${method} is the hub's own call to a device and is not forwarded; use ${instead}`, { needed, role });
   }
   if (ROLE_RANK[role] < ROLE_RANK[needed]) {
