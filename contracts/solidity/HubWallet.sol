@@ -272,8 +272,10 @@ contract HubWallet {
         return s == State.Registered || s == State.Idle ? allowance[miner] : 0;
     }
 
-    /// @notice Funds a transfer could still use (balance minus frozen, locked and owed).
+    /// @notice Funds a transfer could still use (balance minus frozen, locked and owed); none once banned
+    /// (the balance is seized).
     function available() external view returns (uint256) {
+        if (state == State.Punished) return 0;
         uint256 bal = _balance();
         uint256 reserved = frozenFunds + lockedFunds + totalOwed;
         return bal > reserved ? bal - reserved : 0;

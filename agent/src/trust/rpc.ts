@@ -1,7 +1,23 @@
-// Read-only JSON-RPC to an Ethereum node (eth_call, eth_chainId) over fetch, with a time-out.
+// Read-only JSON-RPC to an Ethereum node (eth_call, eth_chainId, eth_getLogs, eth_getBlockByNumber) over
+// fetch, with a time-out.
+
+/** One log entry as the node returns it (hex strings). */
+export interface EthLog {
+  address: string;
+  topics: string[];
+  data: string;
+  blockNumber: string;
+  /** Some nodes (geth 1.14+, anvil) include the block's time; otherwise read the block. */
+  blockTimestamp?: string;
+}
+
 export interface EthReader {
   chainId(): Promise<number>;
   call(to: string, data: string): Promise<string>;
+  /** Logs of `address` whose first topic is one of `topic0s`, from block 0 to the latest. */
+  logs(address: string, topic0s: readonly string[]): Promise<EthLog[]>;
+  /** The time (unix seconds) of block `number`, or of the latest block. */
+  blockTime(number: bigint | 'latest'): Promise<number>;
 }
 
 export function jsonRpcReader(url: string, timeoutMs = 5000, fetchImpl: typeof fetch = fetch): EthReader {
@@ -21,5 +37,15 @@ export function jsonRpcReader(url: string, timeoutMs = 5000, fetchImpl: typeof f
   return {
     chainId: async () => Number(BigInt(String(await request('eth_chainId', [])))),
     call: async (to, data) => String(await request('eth_call', [{ to, data }, 'latest'])),
+    logs: async (address, topic0s) => {
+      const result = await request('eth_getLogs', [{ address, fromBlock: '0x0', toBlock: 'latest', topics: [[...topic0s]] }]);
+      if (!Array.isArray(result)) throw new Error(`${url}: eth_getLogs: not a list`);
+      return result as EthLog[];
+    },
+    blockTime: async (number) => {
+      const block = (await request('eth_getBlockByNumber', [number === 'latest' ? 'latest' : `0x${number.toString(16)}`, false])) as { timestamp?: string } | null;
+      if (!block?.timestamp) throw new Error(`${url}: no block ${number}`);
+      return Number(BigInt(block.timestamp));
+    },
   };
 }

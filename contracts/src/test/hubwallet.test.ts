@@ -269,6 +269,7 @@ describe('HubWallet suspect, rehab, ban', () => {
     expect(await d.token.balanceOf(d.addresses.dao)).toBe(0n);
     expect(await info()).toEqual({ state: HubState.Punished, balance: 101n * SNM, frozen: 0n, locked: 0n, owed: 0n });
     expect(await wallet.seizedFunds()).toBe(101n * SNM);
+    expect(await wallet.available()).toBe(0n);
     const freeAt = (await wallet.bannedAt()) + 30n * DAY;
     const frozen = await expectRevert(wallet.connect(stranger).releaseSeized(), wallet, 'SeizedFundsFrozen');
     expect(frozen.args.toArray()).toEqual([freeAt]);
