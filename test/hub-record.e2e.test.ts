@@ -5,7 +5,9 @@
 // B first, reads both wallets' payout history from the chain logs, joins A, and says why in its log and on
 // its dashboard: the record's standing, count, average amount, gaps, time since the last payout, age.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { Wallet } from 'ethers';
 import { confirm, hubWalletAt, increaseTime } from '@sosna/contracts';
 import { cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
@@ -19,6 +21,7 @@ const password = 'record-test-password';
 const PRICE_A = '1000000000';
 const PRICE_B = '5000000000';
 const DAY = 86_400n;
+const CHROMIUM = '/usr/bin/chromium';
 let fx: ChainFixture;
 const procs: Proc[] = [];
 let agent: Proc;
@@ -101,4 +104,29 @@ describe('the agent judges hubs by their wallets’ payout record', () => {
     expect(first!.record!.summary).toMatch(/^regular: 4 payouts/);
     expect(second).toMatchObject({ hubId: b.id, price: PRICE_B, record: { standing: 'none', payouts: 0, total: '0', typicalGapSec: null, sinceLastSec: null } });
   }, 150_000);
+
+  it('shows each hub’s record in the hub-choice card of the dashboard (headless Chromium)', async () => {
+    const { a, b } = hubs as Required<typeof hubs>;
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/test-deps/browser.sh (npm test does)`);
+    const context = await chromium.launchPersistentContext(join(tmp.dir, 'chromium-profile'), {
+      executablePath: CHROMIUM, headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const [name, value] = cookie.split('=') as [string, string];
+      await context.addCookies([{ name, value, url: dashboard }]);
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(`${dashboard}/`);
+      const card = page.getByTestId('hub-choice');
+      await card.waitFor({ timeout: 30_000 });
+      const items = await card.locator('li').allTextContents();
+      expect(items).toHaveLength(2);
+      expect(items[0]).toContain(a.id);
+      expect(items[0]).toMatch(/record regular: 4 payouts to 4 miners, avg 2000000000000000000 wei, every ~1d \(longest gap 1d\), last \d+h ago, wallet 4d old/);
+      expect(items[1]).toContain(b.id);
+      expect(items[1]).toMatch(/record none: no payouts/);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
 });
