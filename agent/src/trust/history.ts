@@ -27,12 +27,19 @@ export function historyFromLogs(logs: readonly EthLog[], times: ReadonlyMap<bigi
       h.untimed.miners += p.miners;
     }
   };
+  const word = (log: EthLog, name: string, n: number): bigint => {
+    try {
+      return returnWord(log.data, n);
+    } catch (err) {
+      throw new Error(`${name} log in block ${BigInt(log.blockNumber)}: data has no word ${n} (${(err as Error).message})`);
+    }
+  };
   for (const log of sorted) {
     const topic = log.topics[0]?.toLowerCase();
     const at = times.get(BigInt(log.blockNumber)) ?? (log.blockTimestamp ? Number(BigInt(log.blockTimestamp)) : null);
-    if (topic === WALLET_EVENTS.paid) payout({ amount: returnWord(log.data, 0), miners: 1 }, at);
-    else if (topic === WALLET_EVENTS.batchPaid) payout({ amount: returnWord(log.data, 1), miners: Number(returnWord(log.data, 0)) }, at);
-    else if (topic === WALLET_EVENTS.registered) h.registeredAt ??= Number(returnWord(log.data, 1));
+    if (topic === WALLET_EVENTS.paid) payout({ amount: word(log, 'Paid', 0), miners: 1 }, at);
+    else if (topic === WALLET_EVENTS.batchPaid) payout({ amount: word(log, 'BatchPaid', 1), miners: Number(word(log, 'BatchPaid', 0)) }, at);
+    else if (topic === WALLET_EVENTS.registered) h.registeredAt ??= Number(word(log, 'HubRegistered', 1));
     else if (topic === WALLET_EVENTS.suspected) h.suspicions++;
     else if (topic === WALLET_EVENTS.banned) h.banned = true;
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventTopic } from './abi.js';
 import { historyFromLogs, WALLET_EVENTS } from './history.js';
+import { jsonRpcReader } from './rpc.js';
 import { describeRecord, summarize } from './record.js';
 import type { WalletHistory } from './record.js';
 
@@ -69,5 +70,27 @@ describe('the history from a wallet’s logs (pure)', () => {
       payouts: [{ at: 500, amount: 40n, miners: 1 }, { at: 700, amount: 300n, miners: 3 }],
       untimed: { payouts: 1, amount: 1n, miners: 1 },
     });
+  });
+
+  it('names the event and block of a log too short for its event', () => {
+    expect(() => historyFromLogs([log(WALLET_EVENTS.batchPaid, 12, [3])], new Map(), 1)).toThrow(/^BatchPaid log in block 12: data has no word 1/);
+  });
+});
+
+describe('reading logs over JSON-RPC: a node’s bad answer is a clear error (parser test, canned answers)', () => {
+  const answering = (result: unknown) => jsonRpcReader('http://node.test', 1000, (async () => new Response(JSON.stringify({ jsonrpc: '2.0', id: 1, result }))) as typeof fetch);
+
+  it('names the field and the accepted form', async () => {
+    await expect(answering('nope').logs('0xabc', [WALLET_EVENTS.paid])).rejects.toThrow('http://node.test: eth_getLogs for 0xabc: result "nope" is not a list of logs');
+    await expect(answering([{ address: '0xabc', topics: [WALLET_EVENTS.paid], data: '0x', blockNumber: 'twelve' }]).logs('0xabc', [WALLET_EVENTS.paid]))
+      .rejects.toThrow('http://node.test: eth_getLogs for 0xabc: result[0].blockNumber: a hex quantity like 0x1a');
+    await expect(answering({ timestamp: 12 }).blockTime(5n)).rejects.toThrow('http://node.test: block 5: timestamp 12 is not a hex quantity like 0x1a');
+    await expect(answering(null).blockTime('latest')).rejects.toThrow('http://node.test: no block latest');
+  });
+
+  it('passes good logs through', async () => {
+    const good = [{ address: '0xabc', topics: [WALLET_EVENTS.paid], data: `0x${'00'.repeat(64)}`, blockNumber: '0xc', blockTimestamp: '0x10' }];
+    expect(await answering(good).logs('0xabc', [WALLET_EVENTS.paid])).toEqual(good);
+    expect(await answering({ timestamp: '0x10' }).blockTime(1n)).toBe(16);
   });
 });
