@@ -110,7 +110,7 @@ describe('the agent prefers the best acceptable hub among those configured', () 
   it('moves to the other hub when its hub fails the trust check on a reconnect (DAO suspects its wallet)', async () => {
     const { a, b } = hubs as Required<typeof hubs>;
     const member = fx.chain.signers[0]!; // the deployer is the DAO's member
-    await proposeCall(fx.chain.deployment.dao.connect(member), member, hubWalletAt(b.on.wallet, member), 'suspect', []);
+    await proposeCall(fx.chain.deployment.dao.connect(member), member, hubWalletAt(b.on.wallet, member), 'suspect', [], { fastForward: fx.chain.provider });
     const mark = agent.output().length;
     await b.proc!.stop();
     await startHub(b);

@@ -124,7 +124,7 @@ describe('agents trust only solvent, whitelisted hubs', () => {
     const contracts = JSON.parse(readFileSync(join(hubDir, 'contracts.json'), 'utf8'));
     const member = await provider.getSigner(0); // the embedded chain's deployer is the DAO's member
     const d = attachDeployment(contracts, member);
-    await proposeCall(d.dao, member, hubWalletAt(contracts.wallet, member), 'suspect', []);
+    await proposeCall(d.dao, member, hubWalletAt(contracts.wallet, member), 'suspect', [], { fastForward: provider });
     const a = startAgent('wary', await newKey());
     await a.waitFor(/refusing hub \S+: .*Suspected, not Registered/, 30_000);
   });

@@ -56,9 +56,9 @@ describe('agent trust on chain', () => {
     const d = chain.deployment;
     const member = chain.signers[0]!;
     expect(await checkHub(cardFor(hub.address), reader(), whitelist(), deviceOwner, { ...policy, requireTrusted: true })).toMatchObject({ ok: false });
-    await proposeCall(d.dao, member, d.whitelist, 'setTrusted', [hub.address, true]);
+    await proposeCall(d.dao, member, d.whitelist, 'setTrusted', [hub.address, true], { fastForward: chain.provider });
     expect(await checkHub(cardFor(hub.address), reader(), whitelist(), deviceOwner, { ...policy, requireTrusted: true })).toMatchObject({ ok: true });
-    await proposeCall(d.dao, member, hub.wallet, 'suspect', []);
+    await proposeCall(d.dao, member, hub.wallet, 'suspect', [], { fastForward: chain.provider });
     expect(await checkHub(cardFor(hub.address), reader(), whitelist(), deviceOwner, policy))
       .toMatchObject({ ok: false, reasons: [expect.stringMatching(/Suspected, not Registered/)] });
   });

@@ -145,7 +145,7 @@ describe('the agent checks the hub on every connection', () => {
 
   it('refuses it on the next reconnect after the DAO suspects its wallet', async () => {
     const member = fx.chain.signers[0]!; // the deployer is the DAO's member
-    await proposeCall(fx.chain.deployment.dao.connect(member), member, hubWalletAt(fx.wallet, member), 'suspect', []);
+    await proposeCall(fx.chain.deployment.dao.connect(member), member, hubWalletAt(fx.wallet, member), 'suspect', [], { fastForward: fx.chain.provider });
     const mark = agent.output().length;
     await restartHub();
     await agentSays(/refusing hub \S+: wallet \S+ is Suspected, not Registered/, mark);

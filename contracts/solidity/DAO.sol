@@ -2,9 +2,12 @@
 pragma solidity ^0.8.28;
 
 /// @title DAO: members vote on proposals (a target contract plus calldata) and execute them.
-/// @notice A proposal passes once it has at least `quorum` yes votes and more yes than no votes;
-/// members vote until its deadline, and a passed proposal is executed once, by anyone. Membership,
-/// quorum and voting period change only through proposals targeting this contract. The DAO is
+/// @notice A proposal passes with at least `quorum` yes votes and more yes than no votes. Members vote
+/// until its deadline (`votingPeriod` after the proposal); a passed proposal is executed once, by anyone,
+/// from `executionDelay` seconds after the deadline: never before the deadline, so that a quorum of early
+/// voters cannot act before the others have voted, and with a delay in which everyone affected sees the
+/// decision before it takes effect. Membership, quorum, voting period and execution delay change only
+/// through proposals targeting this contract. The DAO is
 /// the only caller of HubWallet.suspect/rehab/ban and Whitelist.setTrusted, and it receives the
 /// payDay fees and banned wallets' funds.
 contract DAO {
@@ -29,13 +32,16 @@ contract DAO {
     error VotingClosed(uint256 id);
     error AlreadyVoted(uint256 id, address voter);
     error NotPassed(uint256 id);
+    error NotExecutableYet(uint256 id, uint256 executableAt);
     error AlreadyExecuted(uint256 id);
     error ExecutionFailed(uint256 id);
+    error ZeroVotingPeriod();
 
     event MemberAdded(address indexed account);
     event MemberRemoved(address indexed account);
     event QuorumChanged(uint256 quorum);
     event VotingPeriodChanged(uint256 votingPeriod);
+    event ExecutionDelayChanged(uint256 executionDelay);
     event Proposed(uint256 indexed id, address indexed proposer, address target, string description);
     event Voted(uint256 indexed id, address indexed voter, bool support);
     event Executed(uint256 indexed id);
@@ -44,6 +50,8 @@ contract DAO {
     uint256 public memberCount;
     uint256 public quorum;
     uint256 public votingPeriod;
+    /// @notice Seconds between a proposal's voting deadline and the earliest time it can be executed.
+    uint256 public executionDelay;
 
     Proposal[] private _proposals;
     mapping(uint256 id => mapping(address voter => bool)) public hasVoted;
@@ -58,10 +66,12 @@ contract DAO {
         _;
     }
 
-    constructor(address[] memory members, uint256 quorum_, uint256 votingPeriod_) {
+    constructor(address[] memory members, uint256 quorum_, uint256 votingPeriod_, uint256 executionDelay_) {
         for (uint256 i; i < members.length; ++i) _addMember(members[i]);
         _setQuorum(quorum_);
+        if (votingPeriod_ == 0) revert ZeroVotingPeriod();
         votingPeriod = votingPeriod_;
+        executionDelay = executionDelay_;
     }
 
     // ---------------------------------------------------------------- proposals
@@ -94,10 +104,13 @@ contract DAO {
         _vote(id, support);
     }
 
-    /// @notice Executes a passed proposal. A failing call reverts with the target's own error.
+    /// @notice Executes a passed proposal, from `executableAt(id)` on (its voting deadline plus the
+    /// execution delay). A failing call reverts with the target's own error.
     function execute(uint256 id) external returns (bytes memory result) {
         Proposal storage p = _proposal(id);
         if (p.executed) revert AlreadyExecuted(id);
+        uint256 at = _executableAt(p);
+        if (block.timestamp < at) revert NotExecutableYet(id, at);
         if (!_passed(p)) revert NotPassed(id);
         p.executed = true;
         bool ok;
@@ -130,8 +143,15 @@ contract DAO {
     }
 
     function setVotingPeriod(uint256 votingPeriod_) external onlySelf {
+        if (votingPeriod_ == 0) revert ZeroVotingPeriod();
         votingPeriod = votingPeriod_;
         emit VotingPeriodChanged(votingPeriod_);
+    }
+
+    /// @notice Applies to proposals executed from now on, whenever they were made.
+    function setExecutionDelay(uint256 executionDelay_) external onlySelf {
+        executionDelay = executionDelay_;
+        emit ExecutionDelayChanged(executionDelay_);
     }
 
     // ---------------------------------------------------------------- views
@@ -148,16 +168,25 @@ contract DAO {
         return _passed(_proposal(id));
     }
 
+    /// @notice The earliest time `execute(id)` is allowed: the voting deadline plus the execution delay.
+    function executableAt(uint256 id) external view returns (uint256) {
+        return _executableAt(_proposal(id));
+    }
+
     // ---------------------------------------------------------------- internals
 
     function _vote(uint256 id, bool support) private {
         Proposal storage p = _proposal(id);
-        if (block.timestamp > p.deadline || p.executed) revert VotingClosed(id);
+        if (block.timestamp >= p.deadline || p.executed) revert VotingClosed(id);
         if (hasVoted[id][msg.sender]) revert AlreadyVoted(id, msg.sender);
         hasVoted[id][msg.sender] = true;
         if (support) ++p.yes;
         else ++p.no;
         emit Voted(id, msg.sender, support);
+    }
+
+    function _executableAt(Proposal storage p) private view returns (uint256) {
+        return uint256(p.deadline) + executionDelay;
     }
 
     function _passed(Proposal storage p) private view returns (bool) {

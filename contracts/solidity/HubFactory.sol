@@ -26,6 +26,7 @@ contract HubFactory {
     uint256 public immutable daoFeeBps;
     uint256 public immutable payoutPeriod;
     uint256 public immutable suspectPeriod;
+    uint256 public immutable banFreezePeriod;
 
     constructor(IERC20 token_, address dao_, Whitelist whitelist_, HubParams memory p) {
         if (address(token_) == address(0) || dao_ == address(0) || address(whitelist_) == address(0)) {
@@ -40,6 +41,7 @@ contract HubFactory {
         daoFeeBps = p.daoFeeBps;
         payoutPeriod = p.payoutPeriod;
         suspectPeriod = p.suspectPeriod;
+        banFreezePeriod = p.banFreezePeriod;
     }
 
     function params() public view returns (HubParams memory) {
@@ -48,12 +50,13 @@ contract HubFactory {
             lockFeeBps: lockFeeBps,
             daoFeeBps: daoFeeBps,
             payoutPeriod: payoutPeriod,
-            suspectPeriod: suspectPeriod
+            suspectPeriod: suspectPeriod,
+            banFreezePeriod: banFreezePeriod
         });
     }
 
     function createHubWallet(string calldata endpoint) external returns (HubWallet wallet) {
-        wallet = new HubWallet(token, msg.sender, dao, params());
+        wallet = new HubWallet(token, msg.sender, dao, address(whitelist), params());
         if (deposit != 0) token.safeTransferFrom(msg.sender, address(wallet), deposit);
         wallet.register();
         whitelist.register(msg.sender, address(wallet), endpoint);

@@ -13,6 +13,8 @@ struct HubParams {
     uint256 payoutPeriod;
     /// Seconds a suspected wallet stays blocked before the DAO may ban it [120 days].
     uint256 suspectPeriod;
+    /// Seconds a banned wallet's seized funds stay frozen before they can be released to the DAO [30 days].
+    uint256 banFreezePeriod;
 }
 
 uint256 constant BPS = 10_000;

@@ -5,12 +5,19 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {HubParams, BPS} from "./HubParams.sol";
 
+/// @notice What a HubWallet tells the Whitelist when it is banned (the Whitelist checks it is listed).
+interface IBanRegistry {
+    function reportBan() external;
+}
+
 /// @title HubWallet (SONM whitepaper 2.4.3.2)
 /// @notice The wallet a hub pays its miners from. Registration freezes a deposit; every payout locks
 /// a lock fee of the hub's own funds until payDay, so a hub that drains its wallet "as payouts" still
 /// leaves the lock behind. Payouts are approvals: a miner claims its allowance from this contract.
 /// The DAO can suspect the wallet (everything blocked), rehabilitate it, or, after the suspect
-/// period, ban it and take every token it holds.
+/// period, ban it: every token it holds is seized, stays frozen in the wallet for `banFreezePeriod`
+/// (whitepaper 2.4.3.2: "frozen for some specified time", against malicious DAO decisions) and only
+/// then can be released to the DAO; the ban is reported to the Whitelist.
 ///
 /// Balance invariant while Registered or Idle: balance >= frozenFunds + lockedFunds + totalOwed.
 contract HubWallet {
@@ -37,6 +44,7 @@ contract HubWallet {
     error ClaimExceedsAllowance(uint256 allowance, uint256 requested);
     error PayoutPeriodNotOver(uint256 endsAt);
     error SuspectPeriodNotOver(uint256 endsAt);
+    error SeizedFundsFrozen(uint256 endsAt);
 
     event HubRegistered(uint256 frozen, uint256 at);
     event Paid(address indexed miner, uint256 amount, uint256 lock);
@@ -47,20 +55,25 @@ contract HubWallet {
     event HubSuspected(uint256 at);
     event HubRehabilitated();
     event HubBanned(uint256 seized);
+    event SeizedReleased(uint256 amount);
 
     IERC20 public immutable token;
     address public immutable owner;
     address public immutable dao;
     address public immutable factory;
+    /// @notice The Whitelist told of a ban (zero for a wallet made outside the factory: never listed).
+    address public immutable whitelist;
     uint256 public immutable deposit;
     uint256 public immutable lockFeeBps;
     uint256 public immutable daoFeeBps;
     uint256 public immutable payoutPeriod;
     uint256 public immutable suspectPeriod;
+    uint256 public immutable banFreezePeriod;
 
     State public state;
     uint64 public registeredAt;
     uint64 public suspectedAt;
+    uint64 public bannedAt;
 
     /// @notice The registration deposit, frozen while Registered.
     uint256 public frozenFunds;
@@ -68,6 +81,8 @@ contract HubWallet {
     uint256 public lockedFunds;
     /// @notice Sum of all miners' unclaimed allowances.
     uint256 public totalOwed;
+    /// @notice What the ban seized, frozen here until `bannedAt + banFreezePeriod` (then zero once released).
+    uint256 public seizedFunds;
     /// @notice What each miner may claim (only while Registered or Idle).
     mapping(address miner => uint256) public allowance;
 
@@ -87,18 +102,20 @@ contract HubWallet {
     }
 
     /// @dev The deployer is the factory: only it can register a Created wallet.
-    constructor(IERC20 token_, address owner_, address dao_, HubParams memory p) {
+    constructor(IERC20 token_, address owner_, address dao_, address whitelist_, HubParams memory p) {
         if (address(token_) == address(0) || owner_ == address(0) || dao_ == address(0)) revert ZeroAddress();
         if (p.lockFeeBps > BPS || p.daoFeeBps > BPS) revert InvalidParams();
         token = token_;
         owner = owner_;
         dao = dao_;
         factory = msg.sender;
+        whitelist = whitelist_;
         deposit = p.deposit;
         lockFeeBps = p.lockFeeBps;
         daoFeeBps = p.daoFeeBps;
         payoutPeriod = p.payoutPeriod;
         suspectPeriod = p.suspectPeriod;
+        banFreezePeriod = p.banFreezePeriod;
     }
 
     // ---------------------------------------------------------------- registration
@@ -219,7 +236,8 @@ contract HubWallet {
         emit HubRehabilitated();
     }
 
-    /// @notice After suspectPeriod: every token goes to the DAO and the wallet is Punished for good.
+    /// @notice After suspectPeriod: every token the wallet holds is seized and frozen here for
+    /// banFreezePeriod, the wallet is Punished for good, and the Whitelist marks the hub banned.
     function ban() external onlyDAO inState(State.Suspected) {
         uint256 endsAt = uint256(suspectedAt) + suspectPeriod;
         if (block.timestamp < endsAt) revert SuspectPeriodNotOver(endsAt);
@@ -227,9 +245,23 @@ contract HubWallet {
         lockedFunds = 0;
         frozenFunds = 0;
         totalOwed = 0;
+        seizedFunds = seized;
+        bannedAt = uint64(block.timestamp);
         state = State.Punished;
         emit HubBanned(seized);
-        if (seized != 0) token.safeTransfer(dao, seized);
+        if (whitelist != address(0)) IBanRegistry(whitelist).reportBan();
+    }
+
+    /// @notice After the freeze, anyone may send what the wallet holds (the seized funds and anything
+    /// sent to it since) to the DAO.
+    function releaseSeized() external inState(State.Punished) {
+        uint256 endsAt = uint256(bannedAt) + banFreezePeriod;
+        if (block.timestamp < endsAt) revert SeizedFundsFrozen(endsAt);
+        uint256 amount = _balance();
+        if (amount == 0) revert ZeroAmount();
+        seizedFunds = 0;
+        emit SeizedReleased(amount);
+        token.safeTransfer(dao, amount);
     }
 
     // ---------------------------------------------------------------- views
@@ -240,8 +272,10 @@ contract HubWallet {
         return s == State.Registered || s == State.Idle ? allowance[miner] : 0;
     }
 
-    /// @notice Funds a transfer could still use (balance minus frozen, locked and owed).
+    /// @notice Funds a transfer could still use (balance minus frozen, locked and owed); none once banned
+    /// (the balance is seized).
     function available() external view returns (uint256) {
+        if (state == State.Punished) return 0;
         uint256 bal = _balance();
         uint256 reserved = frozenFunds + lockedFunds + totalOwed;
         return bal > reserved ? bal - reserved : 0;

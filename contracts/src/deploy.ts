@@ -58,6 +58,7 @@ export function hubParamsOf(p: HubParams): HubParams {
     daoFeeBps: p.daoFeeBps,
     payoutPeriod: p.payoutPeriod,
     suspectPeriod: p.suspectPeriod,
+    banFreezePeriod: p.banFreezePeriod,
   };
 }
 
@@ -68,7 +69,7 @@ export async function deployAll(signer: Signer, overrides: Partial<DeployParams>
   const members = params.daoMembers.length > 0 ? params.daoMembers : [deployer];
 
   const token = await deployContract(SNMToken, signer, [deployer]);
-  const dao = await deployContract(DAO, signer, [members, params.daoQuorum, params.daoVotingPeriod]);
+  const dao = await deployContract(DAO, signer, [members, params.daoQuorum, params.daoVotingPeriod, params.daoExecutionDelay]);
   const daoAddress = await dao.contract.getAddress();
   const whitelist = await deployContract(Whitelist, signer, [daoAddress]);
   const addresses = {

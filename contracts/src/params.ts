@@ -19,6 +19,8 @@ export interface HubParams {
   payoutPeriod: bigint;
   /** Seconds a suspected wallet stays blocked before a ban is allowed. */
   suspectPeriod: bigint;
+  /** Seconds a banned wallet's seized funds stay frozen before `releaseSeized` sends them to the DAO. */
+  banFreezePeriod: bigint;
 }
 
 export interface DeployParams extends HubParams {
@@ -26,22 +28,30 @@ export interface DeployParams extends HubParams {
   daoMembers: readonly string[];
   /** Yes votes a proposal needs. */
   daoQuorum: bigint;
-  /** Seconds a proposal stays open for votes. */
+  /** Seconds a proposal stays open for votes (at least 1). */
   daoVotingPeriod: bigint;
+  /** Seconds from a proposal's voting deadline until it can be executed. */
+  daoExecutionDelay: bigint;
   /** SNM minted to the deployer right after deployment, wei. */
   initialMint: bigint;
 }
 
-/** The whitepaper's values (SONM 2.4.3.2): 1 SNM deposit, 30% lock, 0.5% DAO fee, 30 and 120 days. */
+/**
+ * The whitepaper's values (SONM 2.4.3.2): 1 SNM deposit, 30% lock, 0.5% DAO fee, 30 and 120 days. The
+ * whitepaper leaves the freeze of a ban's seized funds at "some specified time": 30 days here. Proposals
+ * are open 3 days and executable 1 day after their deadline.
+ */
 export const defaults: Readonly<DeployParams> = Object.freeze({
   deposit: SNM,
   lockFeeBps: 3_000n,
   daoFeeBps: 50n,
   payoutPeriod: 30n * DAY,
   suspectPeriod: 120n * DAY,
+  banFreezePeriod: 30n * DAY,
   daoMembers: [],
   daoQuorum: 1n,
   daoVotingPeriod: 3n * DAY,
+  daoExecutionDelay: DAY,
   initialMint: 1_000_000n * SNM,
 });
 

@@ -9,6 +9,11 @@ export function selector(signature: string): string {
   return `0x${hex(keccak_256(new TextEncoder().encode(signature)).subarray(0, 4))}`;
 }
 
+/** The topic of an event signature like `Paid(address,uint256,uint256)` (its keccak-256), as 0x-hex. */
+export function eventTopic(signature: string): string {
+  return `0x${hex(keccak_256(new TextEncoder().encode(signature)))}`;
+}
+
 function word(value: bigint): string {
   if (value < 0n || value >= 2n ** 256n) throw new RangeError(`${value} does not fit a uint256`);
   return value.toString(16).padStart(64, '0');

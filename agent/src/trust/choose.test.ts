@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { DeviceConfig } from '@sosna/protocol';
 import type { HubCard } from '@sosna/protocol';
 import { StateStore } from '../state.js';
-import { candidateFrom, configForHub, describeRanking, HUB_CHOICE_FILE, hubOptions, rankSurvey, recordedChoice } from './choose.js';
+import { candidateFrom, configForHub, describeRanking, HUB_CHOICE_FILE, HubChoiceRecord, hubOptions, rankSurvey, recordedChoice } from './choose.js';
+import { summarize } from './record.js';
 
 const ownerB = `0x${'bb'.repeat(20)}`;
 const config = DeviceConfig.parse({
@@ -45,7 +46,7 @@ describe('choosing among configured hubs (pure parts)', () => {
       refused: [{ hubId: 'mqtt://c:3', url: 'mqtt://c:3', reasons: ['hub mqtt://c:3: connection refused'] }],
     });
     expect(describeRanking(record!)).toBe(
-      '1. hub-b (listed, pays 5000000000000000000000 wei/s, approved to owner 7, available 10) | 2. hub-a (listed, pays 1 wei/s, approved to owner 0, available 10) | mqtt://c:3 refused: hub mqtt://c:3: connection refused',
+      '1. hub-b (listed, pays 5000000000000000000000 wei/s, approved to owner 7, available 10, record unknown) | 2. hub-a (listed, pays 1 wei/s, approved to owner 0, available 10, record unknown) | mqtt://c:3 refused: hub mqtt://c:3: connection refused',
     );
   });
 
@@ -57,6 +58,30 @@ describe('choosing among configured hubs (pure parts)', () => {
     const none = rankSurvey([candidateFrom(c, card('hub-c'), refused)], 'w', 1);
     expect(none.record).toBeNull();
     expect(describeRanking(none.ranking)).toMatch(/^hub-c refused: wallet 0x1 is Suspected/);
+  });
+
+  it('ranks the hub with a regular payout record first and shows the evidence in the line and the record', () => {
+    const DAY = 86_400;
+    const now = 10 * DAY;
+    const regularHistory = { now, registeredAt: 4 * DAY, payouts: [5, 6, 7, 8].map((d) => ({ at: d * DAY, amount: 5n * 10n ** 18n, miners: 1 })), untimed: { payouts: 0, amount: 0n, miners: 0 }, suspicions: 0, banned: false };
+    const regular = summarize(regularHistory);
+    const none = summarize({ now, registeredAt: 9 * DAY, payouts: [], untimed: { payouts: 0, amount: 0n, miners: 0 }, suspicions: 0, banned: false });
+    expect(regular.standing).toBe('regular'); // the last payout two days old, the typical gap one day
+    expect(summarize({ ...regularHistory, now: 12 * DAY }).standing).toBe('irregular'); // four days without a payout
+    const fresh = summarize({ now: 8 * DAY + 3600, registeredAt: 4 * DAY, payouts: [5, 6, 7, 8].map((d) => ({ at: d * DAY, amount: 5n * 10n ** 18n, miners: 1 })), untimed: { payouts: 0, amount: 0n, miners: 0 }, suspicions: 0, banned: false });
+    const { record } = rankSurvey([
+      candidateFrom(a, card('hub-a', { cpu: '9' }), ok({ record: none })),
+      candidateFrom(b, card('hub-b', { cpu: '1' }), ok({ record: fresh })),
+    ], 'first provisioning', 1);
+    expect(record).toMatchObject({ hubId: 'hub-b', ranking: [{ hubId: 'hub-b', record: { standing: 'regular', payouts: 4, average: '5000000000000000000', typicalGapSec: DAY, maxGapSec: DAY, sinceLastSec: 3600, ageSec: 4 * DAY + 3600 } }, { hubId: 'hub-a', record: { standing: 'none', payouts: 0 } }] });
+    expect(describeRanking(record!)).toBe(
+      '1. hub-b (listed, pays 1 wei/s, approved to owner 0, available 10, record regular: 4 payouts to 4 miners, avg 5000000000000000000 wei, every ~1d (longest gap 1d), last 1h ago, wallet 4d old)'
+      + ' | 2. hub-a (listed, pays 9 wei/s, approved to owner 0, available 10, record none: no payouts, wallet 1d old)',
+    );
+    // what hub-choice.json holds parses back; a file written before records existed still does
+    expect(HubChoiceRecord.parse(JSON.parse(JSON.stringify(record)))).toEqual(record);
+    const { record: _r, ...old } = record!.ranking[0]!;
+    expect(HubChoiceRecord.safeParse({ ...record, ranking: [old] }).success).toBe(true);
   });
 
   it('reads back a recorded choice only while the config still lists that hub', () => {

@@ -11,6 +11,9 @@ import { z } from 'zod';
 import { connectOnce, createCodec, PROVISION_CLIENT_PREFIX, SosnaError, subscribeAsync, topics, usernames, verifyHubCard } from '@sosna/protocol';
 import type { Codec, DeviceConfig, HubCard, Logger, MqttClient } from '@sosna/protocol';
 import { hubFacts } from './check.js';
+import { readWalletHistory } from './history.js';
+import { describeRecord, STANDINGS, summarize } from './record.js';
+import type { PayoutRecord } from './record.js';
 import { judgeHub } from './policy.js';
 import type { Verdict } from './policy.js';
 import { cardPrice, chooseHub } from './prefer.js';
@@ -57,6 +60,19 @@ export function optionAt(config: DeviceConfig, url: string): HubOption | null {
 }
 
 const Wei = z.string().regex(/^\d{1,78}$/);
+const Seconds = z.number().int().nonnegative();
+/** A hub's payout record as the ranking shows it (record.ts), with its one-line summary. */
+export const RecordView = z.object({
+  standing: z.enum(STANDINGS), payouts: Seconds, miners: Seconds, total: Wei, average: Wei,
+  typicalGapSec: Seconds.nullable(), maxGapSec: Seconds.nullable(), sinceLastSec: Seconds.nullable(), ageSec: Seconds.nullable(),
+  suspicions: Seconds, banned: z.boolean(), summary: z.string(),
+});
+export type RecordView = z.infer<typeof RecordView>;
+
+/** The record for the ranking file and the dashboard (amounts as decimal strings). Pure. */
+export function recordView(r: PayoutRecord): RecordView {
+  return { ...r, total: r.total.toString(), average: r.average.toString(), summary: describeRecord(r) };
+}
 /** What hub-choice.json holds and the dashboard shows (amounts as decimal wei strings). */
 export const HubChoiceRecord = z.object({
   v: z.literal(1),
@@ -65,7 +81,11 @@ export const HubChoiceRecord = z.object({
   why: z.string(),
   hubId: z.string(),
   url: z.string(),
-  ranking: z.array(z.object({ hubId: z.string(), url: z.string(), name: z.string().nullable(), trusted: z.boolean(), price: Wei.nullable(), paidToOwner: Wei, available: Wei })),
+  ranking: z.array(z.object({
+    hubId: z.string(), url: z.string(), name: z.string().nullable(), trusted: z.boolean(), price: Wei.nullable(), paidToOwner: Wei, available: Wei,
+    /** The wallet's payout record (absent in records written before it was read; null: not read). */
+    record: RecordView.nullable().optional(),
+  })),
   refused: z.array(z.object({ hubId: z.string(), url: z.string(), reasons: z.array(z.string()) })),
   /** The owner's hub preference (config `hubPreference`) when it names a hub: chosen, or refused with the reasons. */
   preferred: z.object({ url: z.string(), chosen: z.boolean(), reasons: z.array(z.string()) }).optional(),
@@ -84,12 +104,12 @@ export interface Surveyed {
 export function candidateFrom(
   option: HubOption,
   card: HubCard | null,
-  found: { verdict: Verdict; trusted: boolean; available: bigint; paidToOwner: bigint } | { refused: string },
+  found: { verdict: Verdict; trusted: boolean; available: bigint; paidToOwner: bigint; record?: PayoutRecord | null } | { refused: string },
 ): Surveyed {
   const hubId = card?.hubId ?? option.id ?? option.url;
   const base = { hubId, price: card ? cardPrice(card, PRICE_KEY) : null };
-  if ('refused' in found) return { option, card, candidate: { ...base, verdict: { ok: false, reasons: [found.refused], claimable: 0n }, trusted: false, available: 0n, paidToOwner: 0n } };
-  return { option, card, candidate: { ...base, ...found } };
+  if ('refused' in found) return { option, card, candidate: { ...base, verdict: { ok: false, reasons: [found.refused], claimable: 0n }, trusted: false, available: 0n, paidToOwner: 0n, record: null } };
+  return { option, card, candidate: { ...base, record: null, ...found } };
 }
 
 /**
@@ -121,6 +141,7 @@ export function rankSurvey(
     ranking: choice.ranked.map((c) => ({
       hubId: c.hubId, url: byId.get(c.hubId)!.option.url, name: byId.get(c.hubId)!.card?.name ?? null, trusted: c.trusted,
       price: c.price === null ? null : c.price.toString(), paidToOwner: c.paidToOwner.toString(), available: c.available.toString(),
+      record: c.record ? recordView(c.record) : null,
     })),
     refused: choice.refused.map((r) => ({ hubId: r.hubId, url: byId.get(r.hubId)!.option.url, reasons: r.reasons })),
     ...(preferred ? { preferred } : {}),
@@ -131,7 +152,7 @@ export function rankSurvey(
 /** One line for the log: the ranking, best first, and the refusals with their reasons. Pure. */
 export function describeRanking(r: Pick<HubChoiceRecord, 'ranking' | 'refused' | 'preferred'>): string {
   const pref = r.preferred ? [r.preferred.chosen ? `preferred ${r.preferred.url}: chosen` : `preferred ${r.preferred.url} refused: ${r.preferred.reasons.join('; ')}`] : [];
-  const ranked = r.ranking.map((h, i) => `${i + 1}. ${h.hubId} (${h.trusted ? 'trusted' : 'listed'}, pays ${h.price ?? 'unknown'} wei/s, approved to owner ${h.paidToOwner}, available ${h.available})`);
+  const ranked = r.ranking.map((h, i) => `${i + 1}. ${h.hubId} (${h.trusted ? 'trusted' : 'listed'}, pays ${h.price ?? 'unknown'} wei/s, approved to owner ${h.paidToOwner}, available ${h.available}, record ${h.record ? h.record.summary : 'unknown'})`);
   const refused = r.refused.map((h) => `${h.hubId} refused: ${h.reasons.join('; ')}`);
   return [...pref, ...ranked, ...refused].join(' | ') || 'no hubs';
 }
@@ -170,7 +191,16 @@ export async function surveyHub(option: HubOption, deps: SurveyDeps): Promise<Su
   try {
     const facts = await hubFacts(card, deps.reader, config.chain.whitelist, config.owner ?? null);
     const verdict = judgeHub(facts, { requireTrusted: config.chain.requireTrusted, minAvailable: BigInt(config.chain.minAvailableWei) });
-    return candidateFrom(option, card, { verdict, trusted: facts.trusted, available: facts.available, paidToOwner: facts.claimable });
+    let record: PayoutRecord | null = null;
+    if (verdict.ok && card.wallet) {
+      // the wallet's history ranks acceptable hubs; without it the hub still ranks, as one with no record
+      try {
+        record = summarize(await readWalletHistory(deps.reader, card.wallet));
+      } catch (err) {
+        deps.log.warn(`cannot read the payout record of hub ${card.hubId} (wallet ${card.wallet}): ${(err as Error).message}`);
+      }
+    }
+    return candidateFrom(option, card, { verdict, trusted: facts.trusted, available: facts.available, paidToOwner: facts.claimable, record });
   } catch (err) {
     return candidateFrom(option, card, { refused: `cannot check hub ${card.hubId} on chain: ${(err as Error).message}` });
   }

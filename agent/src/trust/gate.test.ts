@@ -35,6 +35,8 @@ function chain(facts: { listed?: boolean; state?: number; available?: bigint; wa
       if (a === undefined) throw new Error(`unexpected call ${data.slice(0, 10)}`);
       return a;
     },
+    logs: async () => [],
+    blockTime: async () => 0,
   };
   return r;
 }

@@ -3,7 +3,8 @@ import { cardPrice, chooseHub, compareHubs } from './prefer.js';
 import type { HubCandidate } from './prefer.js';
 
 const ok = { ok: true as const, score: 1, claimable: 0n };
-const hub = (hubId: string, o: Partial<HubCandidate> = {}): HubCandidate => ({ hubId, verdict: ok, trusted: false, price: null, paidToOwner: 0n, available: 10n ** 20n, ...o });
+const hub = (hubId: string, o: Partial<HubCandidate> = {}): HubCandidate => ({ hubId, verdict: ok, trusted: false, price: null, paidToOwner: 0n, available: 10n ** 20n, record: null, ...o });
+const rec = (standing: 'none' | 'irregular' | 'regular', payouts = 0) => ({ standing, payouts, miners: payouts, total: 0n, average: 0n, typicalGapSec: null, maxGapSec: null, sinceLastSec: null, ageSec: null, suspicions: 0, banned: false });
 
 describe('hub preference', () => {
   it('never picks a refused hub, however good it looks, and reports why it was left out', () => {
@@ -14,6 +15,18 @@ describe('hub preference', () => {
     expect(c.chosen?.hubId).toBe('hub-plain');
     expect(c.refused).toEqual([{ hubId: 'hub-rich', reasons: ['wallet 0x1 is Suspected, not Registered'] }]);
     expect(chooseHub([hub('x', { verdict: { ok: false, reasons: ['r'], claimable: 0n } })])).toMatchObject({ chosen: null, ranked: [] });
+  });
+
+  it('ranks a regular payout record above a better price, and an irregular one above none; then the number of payouts', () => {
+    const ranked = chooseHub([
+      hub('h-rich-unproven', { price: 10n ** 18n, record: rec('none') }),
+      hub('h-unknown', { price: 10n ** 17n }),
+      hub('h-irregular', { price: 1n, record: rec('irregular', 2) }),
+      hub('h-regular', { price: 1n, record: rec('regular', 5) }),
+      hub('h-regular-more', { price: 1n, record: rec('regular', 9) }),
+      hub('h-trusted', { trusted: true, record: rec('none') }),
+    ]).ranked.map((h) => h.hubId);
+    expect(ranked).toEqual(['h-trusted', 'h-regular-more', 'h-regular', 'h-irregular', 'h-rich-unproven', 'h-unknown']);
   });
 
   it('ranks trusted first, then price, then payouts to this owner, then funds, then id', () => {

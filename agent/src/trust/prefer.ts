@@ -4,12 +4,17 @@
 // The order, most important first (bigints compared exactly, no float mixing):
 //   1. acceptable only: a refused hub never ranks, it is reported with its reasons;
 //   2. trusted by the DAO before merely listed;
-//   3. the higher price the hub pays for this device (its card's `prices[key]`, wei per second; unknown last);
-//   4. the more the hub has already approved to this owner on chain (evidence that it pays);
-//   5. the more funds its wallet can pay out now;
-//   6. the hub id, so that the choice is stable.
+//   3. the better payout record on chain (record.ts: regular, then irregular, then none or unknown): what
+//      the hub's wallet has done outweighs the price its card promises;
+//   4. the higher price the hub pays for this device (its card's `prices[key]`, wei per second; unknown last);
+//   5. the more the hub has already approved to this owner on chain (evidence that it pays);
+//   6. the more payouts in its record;
+//   7. the more funds its wallet can pay out now;
+//   8. the hub id, so that the choice is stable.
 import type { HubCard } from '@sosna/protocol';
 import type { Verdict } from './policy.js';
+import { standingRank } from './record.js';
+import type { PayoutRecord } from './record.js';
 
 export interface HubCandidate {
   hubId: string;
@@ -21,6 +26,8 @@ export interface HubCandidate {
   paidToOwner: bigint;
   /** Token wei the hub's wallet can pay out now. */
   available: bigint;
+  /** The wallet's payout record from its on-chain history; null when not read (no chain, or unreadable). */
+  record: PayoutRecord | null;
 }
 
 export interface HubChoice {
@@ -37,13 +44,15 @@ const desc = (a: bigint, b: bigint): number => (a === b ? 0 : a > b ? -1 : 1);
 /** Negative when `a` is the better hub. */
 export function compareHubs(a: HubCandidate, b: HubCandidate): number {
   if (a.trusted !== b.trusted) return a.trusted ? -1 : 1;
+  const standing = standingRank(b.record) - standingRank(a.record);
+  if (standing !== 0) return standing;
   if (a.price !== b.price) {
     if (a.price === null) return 1;
     if (b.price === null) return -1;
     const p = desc(a.price, b.price);
     if (p !== 0) return p;
   }
-  return desc(a.paidToOwner, b.paidToOwner) || desc(a.available, b.available) || (a.hubId < b.hubId ? -1 : a.hubId > b.hubId ? 1 : 0);
+  return desc(a.paidToOwner, b.paidToOwner) || desc(BigInt(a.record?.payouts ?? 0), BigInt(b.record?.payouts ?? 0)) || desc(a.available, b.available) || (a.hubId < b.hubId ? -1 : a.hubId > b.hubId ? 1 : 0);
 }
 
 export function chooseHub(candidates: readonly HubCandidate[]): HubChoice {

@@ -1,7 +1,7 @@
 import { ContractFactory } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { increaseTime } from '../chain.js';
-import { proposeCall } from '../dao.js';
+import { executeWhenDue, proposeCall } from '../dao.js';
 import { confirm, createHubWallet, deployAll, hubParamsOf } from '../deploy.js';
 import { DAO, HubFactory } from '../generated/artifacts.js';
 import { DAY, HubState, SNM, defaults } from '../params.js';
@@ -16,6 +16,9 @@ const ctx = useDevChain(async (chain) => {
   return { d, deployer, owner, alice, bob, stranger, hub };
 });
 
+/** Executes proposal `id` once it is due (the clock moves past its deadline and the execution delay). */
+const executeDue = (id: bigint) => executeWhenDue(ctx().d.dao, id, ctx().chain.provider);
+
 describe('DAO', () => {
   it('starts with its members and quorum', async () => {
     const { d, deployer, alice, bob, stranger } = ctx();
@@ -29,10 +32,11 @@ describe('DAO', () => {
     const { d, alice, bob, hub } = ctx();
     const { id, executed } = await proposeCall(d.dao, alice, d.whitelist, 'setTrusted', [hub.address, true]);
     expect(executed).toBeNull();
-    await expectRevert(d.dao.execute(id), d.dao, 'NotPassed');
+    await expectRevert(d.dao.execute(id), d.dao, 'NotExecutableYet');
     await confirm(d.dao.connect(bob).vote(id, true));
     expect(await d.dao.passed(id)).toBe(true);
-    const receipt = await confirm(d.dao.execute(id));
+    await expectRevert(d.dao.execute(id), d.dao, 'NotExecutableYet');
+    const receipt = await executeDue(id);
     expect(eventsOf(receipt, d.dao)).toEqual([{ name: 'Executed', args: [id] }]);
     expect(await d.whitelist.isTrusted(hub.address)).toBe(true);
     await expectRevert(d.dao.execute(id), d.dao, 'AlreadyExecuted');
@@ -47,7 +51,7 @@ describe('DAO', () => {
     await confirm(d.dao.connect(deployer).vote(id, false));
     const p = await d.dao.proposal(id);
     expect([p.yes, p.no, p.executed]).toEqual([1n, 2n, false]);
-    await expectRevert(d.dao.execute(id), d.dao, 'NotPassed');
+    await expectRevert(executeDue(id), d.dao, 'NotPassed');
   });
 
   it('closes voting at the deadline', async () => {
@@ -55,7 +59,7 @@ describe('DAO', () => {
     const { id } = await proposeCall(d.dao, alice, d.whitelist, 'setTrusted', [hub.address, true]);
     await increaseTime(ctx().chain.provider, defaults.daoVotingPeriod + 1n);
     await expectRevert(d.dao.connect(bob).vote(id, true), d.dao, 'VotingClosed');
-    await expectRevert(d.dao.execute(id), d.dao, 'NotPassed');
+    await expectRevert(executeDue(id), d.dao, 'NotPassed');
   });
 
   it('refuses non-members and unknown proposals', async () => {
@@ -72,20 +76,31 @@ describe('DAO', () => {
     await expectRevert(d.dao.addMember(stranger.address), d.dao, 'NotSelf');
     await expectRevert(d.dao.setQuorum(1n), d.dao, 'NotSelf');
     await expectRevert(d.dao.removeMember(bob.address), d.dao, 'NotSelf');
+    await expectRevert(d.dao.setExecutionDelay(0n), d.dao, 'NotSelf');
+    await expectRevert(d.dao.setVotingPeriod(DAY), d.dao, 'NotSelf');
+
+    const delay = await proposeCall(d.dao, alice, d.dao, 'setExecutionDelay', [2n * DAY]);
+    await confirm(d.dao.connect(bob).vote(delay.id, true));
+    await executeDue(delay.id);
+    expect(await d.dao.executionDelay()).toBe(2n * DAY);
+    const zero = await proposeCall(d.dao, alice, d.dao, 'setVotingPeriod', [0n]);
+    await confirm(d.dao.connect(bob).vote(zero.id, true));
+    expect(await d.dao.executableAt(zero.id)).toBe((await d.dao.proposal(zero.id)).deadline + 2n * DAY);
+    await expectRevert(executeDue(zero.id), d.dao, 'ZeroVotingPeriod');
 
     const add = await proposeCall(d.dao, alice, d.dao, 'addMember', [stranger.address]);
     await confirm(d.dao.connect(bob).vote(add.id, true));
-    await confirm(d.dao.execute(add.id));
+    await executeDue(add.id);
     expect(await d.dao.memberCount()).toBe(4n);
 
     const tooHigh = await proposeCall(d.dao, alice, d.dao, 'setQuorum', [5n]);
     await confirm(d.dao.connect(bob).vote(tooHigh.id, true));
-    const refused = await expectRevert(d.dao.execute(tooHigh.id), d.dao, 'InvalidQuorum');
+    const refused = await expectRevert(executeDue(tooHigh.id), d.dao, 'InvalidQuorum');
     expect(refused.args.toArray()).toEqual([5n, 4n]);
 
     const again = await proposeCall(d.dao, alice, d.dao, 'addMember', [bob.address]);
     await confirm(d.dao.connect(bob).vote(again.id, true));
-    await expectRevert(d.dao.execute(again.id), d.dao, 'AlreadyMember');
+    await expectRevert(executeDue(again.id), d.dao, 'AlreadyMember');
   });
 
   it('reports a call that failed without an error as ExecutionFailed', async () => {
@@ -93,14 +108,15 @@ describe('DAO', () => {
     const receipt = await confirm(d.dao.connect(alice).propose(d.addresses.token, '0xdeadbeef', 'garbage'));
     const id = eventsOf(receipt, d.dao).find((e) => e.name === 'Proposed')?.args[0] as bigint;
     await confirm(d.dao.connect(bob).vote(id, true));
-    await expectRevert(d.dao.execute(id), d.dao, 'ExecutionFailed');
+    await expectRevert(executeDue(id), d.dao, 'ExecutionFailed');
   });
 
   it('rejects an impossible quorum at deployment', async () => {
     const { deployer } = ctx();
     const factory = new ContractFactory(DAO.abi as never, DAO.bytecode, deployer);
-    await expectRevert(factory.deploy([deployer.address], 2n, DAY), ctx().d.dao, 'InvalidQuorum');
-    await expectRevert(factory.deploy([deployer.address, deployer.address], 1n, DAY), ctx().d.dao, 'AlreadyMember');
+    await expectRevert(factory.deploy([deployer.address], 2n, DAY, DAY), ctx().d.dao, 'InvalidQuorum');
+    await expectRevert(factory.deploy([deployer.address, deployer.address], 1n, DAY, DAY), ctx().d.dao, 'AlreadyMember');
+    await expectRevert(factory.deploy([deployer.address], 1n, 0n, DAY), ctx().d.dao, 'ZeroVotingPeriod');
   });
 
   it('spends the DAO’s tokens only by proposal', async () => {
@@ -108,7 +124,7 @@ describe('DAO', () => {
     await confirm(d.token.transfer(d.addresses.dao, 10n * SNM));
     const pay = await proposeCall(d.dao, alice, d.token, 'transfer', [stranger.address, 4n * SNM]);
     await confirm(d.dao.connect(bob).vote(pay.id, true));
-    await confirm(d.dao.execute(pay.id));
+    await executeDue(pay.id);
     expect(await d.token.balanceOf(stranger.address)).toBe(4n * SNM);
     expect(await d.token.balanceOf(d.addresses.dao)).toBe(6n * SNM);
   });
@@ -151,13 +167,16 @@ describe('HubFactory', () => {
   it('creates registered wallets with its parameters', async () => {
     const { d, owner, hub } = ctx();
     const p = await d.factory.params();
-    expect([p.deposit, p.lockFeeBps, p.daoFeeBps, p.payoutPeriod, p.suspectPeriod]).toEqual([
+    expect([p.deposit, p.lockFeeBps, p.daoFeeBps, p.payoutPeriod, p.suspectPeriod, p.banFreezePeriod]).toEqual([
       SNM,
       3_000n,
       50n,
       30n * DAY,
       120n * DAY,
+      30n * DAY,
     ]);
+    expect(await hub.wallet.banFreezePeriod()).toBe(30n * DAY);
+    expect(await hub.wallet.whitelist()).toBe(d.addresses.whitelist);
     expect(await hub.wallet.state()).toBe(HubState.Registered);
     expect(await hub.wallet.owner()).toBe(owner.address);
     expect(await d.token.balanceOf(hub.address)).toBe(SNM);

@@ -1,7 +1,7 @@
 // Shared test plumbing: one dev chain per test file, a snapshot per test, revert assertions.
-import type { Interface, JsonRpcSigner, Result } from 'ethers';
+import type { Interface, JsonRpcProvider, JsonRpcSigner, Result } from 'ethers';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { revertTo, snapshot } from '../chain.js';
+import { increaseTime, latestTimestamp, revertTo, snapshot } from '../chain.js';
 import { startDevChain, type DevChain, type DevChainOptions } from '../devchain.js';
 import { decodeRevert, type DecodedRevert } from '../errors.js';
 
@@ -72,4 +72,10 @@ export function eventsOf(
     if (parsed) out.push({ name: parsed.name, args: parsed.args });
   }
   return out;
+}
+
+/** Moves the dev chain's clock to `at` (unix seconds) unless it is there already, and mines a block. */
+export async function moveClockTo(provider: JsonRpcProvider, at: bigint): Promise<void> {
+  const now = await latestTimestamp(provider);
+  if (now < at) await increaseTime(provider, at - now);
 }

@@ -1,12 +1,12 @@
 import { ContractFactory } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { increaseTime, latestTimestamp } from '../chain.js';
-import { proposeCall } from '../dao.js';
+import { propose, proposeCall } from '../dao.js';
 import { confirm, hubParamsOf, hubWalletAt } from '../deploy.js';
 import { HubWallet } from '../generated/artifacts.js';
 import { DAY, HubState, SNM, daoFeeFor, defaults, lockFor } from '../params.js';
 import { hubFixture } from './fixture.js';
-import { eventsOf, expectRevert, useDevChain } from './helpers.js';
+import { eventsOf, expectRevert, moveClockTo, useDevChain } from './helpers.js';
 
 const ctx = useDevChain((chain) => hubFixture(chain));
 
@@ -15,10 +15,10 @@ async function info() {
   return { state, balance, frozen, locked, owed };
 }
 
-/** Has the DAO (deployer is its only member, quorum 1) call `method` on the wallet. */
+/** Has the DAO (deployer is its only member, quorum 1) call `method` on the wallet (the clock moves past the vote). */
 async function daoCalls(method: 'suspect' | 'rehab' | 'ban') {
-  const { d, deployer, wallet } = ctx();
-  return proposeCall(d.dao, deployer, wallet, method);
+  const { d, deployer, wallet, chain } = ctx();
+  return proposeCall(d.dao, deployer, wallet, method, [], { fastForward: chain.provider });
 }
 
 describe('HubWallet creation and registration', () => {
@@ -37,7 +37,7 @@ describe('HubWallet creation and registration', () => {
   it('stays Created when deployed directly: only its deployer may register it, and it is not listed', async () => {
     const { d, owner, stranger } = ctx();
     const factory = new ContractFactory(HubWallet.abi as never, HubWallet.bytecode, stranger);
-    const deployed = await factory.deploy(d.addresses.token, owner.address, d.addresses.dao, hubParamsOf(defaults));
+    const deployed = await factory.deploy(d.addresses.token, owner.address, d.addresses.dao, d.addresses.whitelist, hubParamsOf(defaults));
     await deployed.waitForDeployment();
     const direct = hubWalletAt(await deployed.getAddress(), owner);
     await confirm(d.token.connect(owner).transfer(await direct.getAddress(), 5n * SNM));
@@ -53,7 +53,7 @@ describe('HubWallet creation and registration', () => {
     const { d, owner } = ctx();
     const factory = new ContractFactory(HubWallet.abi as never, HubWallet.bytecode, owner);
     const bad = { ...hubParamsOf(defaults), lockFeeBps: 10_001n };
-    await expectRevert(factory.deploy(d.addresses.token, owner.address, d.addresses.dao, bad), ctx().wallet, 'InvalidParams');
+    await expectRevert(factory.deploy(d.addresses.token, owner.address, d.addresses.dao, d.addresses.whitelist, bad), ctx().wallet, 'InvalidParams');
   });
 });
 
@@ -251,18 +251,31 @@ describe('HubWallet suspect, rehab, ban', () => {
     expect(await d.token.balanceOf(d.addresses.dao)).toBe(0n);
   });
 
-  it('ban is refused before 120 days and then takes every token to the DAO', async () => {
-    const { wallet, miners, owner, d } = ctx();
+  it('ban is refused before 120 days and then seizes every token, frozen for 30 days before the DAO gets it', async () => {
+    const { wallet, miners, d, deployer, stranger } = ctx();
+    const provider = ctx().chain.provider;
     await confirm(wallet.transfer(miners[0].address, 5n * SNM));
     await daoCalls('suspect');
     const endsAt = (await wallet.suspectedAt()) + 120n * DAY;
     const early = await expectRevert(daoCalls('ban'), wallet, 'SuspectPeriodNotOver');
     expect(early.args.toArray()).toEqual([endsAt]);
-    await increaseTime(ctx().chain.provider, 120n * DAY - 60n);
-    await expectRevert(daoCalls('ban'), wallet, 'SuspectPeriodNotOver');
-    await increaseTime(ctx().chain.provider, 60n);
-    const { executed } = await daoCalls('ban');
-    expect(executed && eventsOf(executed, wallet)).toEqual([{ name: 'HubBanned', args: [101n * SNM] }]);
+    const late = await propose(d.dao, deployer, wallet, 'ban');
+    await moveClockTo(provider, endsAt - 60n);
+    await expectRevert(d.dao.execute(late), wallet, 'SuspectPeriodNotOver');
+    await moveClockTo(provider, endsAt);
+    const executed = await confirm(d.dao.execute(late));
+    expect(eventsOf(executed, wallet)).toEqual([{ name: 'HubBanned', args: [101n * SNM] }]);
+    expect(eventsOf(executed, d.whitelist)).toEqual([{ name: 'HubBanned', args: [ctx().walletAddress, await wallet.bannedAt()] }]);
+    expect(await d.token.balanceOf(d.addresses.dao)).toBe(0n);
+    expect(await info()).toEqual({ state: HubState.Punished, balance: 101n * SNM, frozen: 0n, locked: 0n, owed: 0n });
+    expect(await wallet.seizedFunds()).toBe(101n * SNM);
+    expect(await wallet.available()).toBe(0n);
+    const freeAt = (await wallet.bannedAt()) + 30n * DAY;
+    const frozen = await expectRevert(wallet.connect(stranger).releaseSeized(), wallet, 'SeizedFundsFrozen');
+    expect(frozen.args.toArray()).toEqual([freeAt]);
+    await moveClockTo(provider, freeAt);
+    const released = await confirm(wallet.connect(stranger).releaseSeized());
+    expect(eventsOf(released, wallet)).toEqual([{ name: 'SeizedReleased', args: [101n * SNM] }]);
     expect(await d.token.balanceOf(d.addresses.dao)).toBe(101n * SNM);
     expect(await info()).toEqual({ state: HubState.Punished, balance: 0n, frozen: 0n, locked: 0n, owed: 0n });
   });
@@ -270,10 +283,11 @@ describe('HubWallet suspect, rehab, ban', () => {
   it('a punished wallet blocks its owner and miners for good', async () => {
     const { wallet, miners, owner, d } = ctx();
     await confirm(wallet.transfer(miners[0].address, 5n * SNM));
+    await expectRevert(wallet.releaseSeized(), wallet, 'WrongState');
     await daoCalls('suspect');
     await increaseTime(ctx().chain.provider, 120n * DAY);
     await daoCalls('ban');
-    await confirm(d.token.connect(owner).transfer(ctx().walletAddress, SNM)); // tokens sent afterwards are stuck
+    await confirm(d.token.connect(owner).transfer(ctx().walletAddress, SNM)); // tokens sent afterwards go with the seized ones
     await expectRevert(wallet.transfer(miners[0].address, 1n), wallet, 'WrongState');
     await expectRevert(wallet.payDay(), wallet, 'WrongState');
     await expectRevert(wallet.withdraw(owner.address, 1n), wallet, 'WrongState');
@@ -281,6 +295,10 @@ describe('HubWallet suspect, rehab, ban', () => {
     await expectRevert(wallet.connect(miners[0]).claim(1n), wallet, 'WrongState');
     await expectRevert(daoCalls('rehab'), wallet, 'WrongState');
     await expectRevert(daoCalls('suspect'), wallet, 'WrongState');
+    await expectRevert(daoCalls('ban'), wallet, 'WrongState');
+    await increaseTime(ctx().chain.provider, 30n * DAY);
+    await confirm(wallet.releaseSeized());
+    expect(await d.token.balanceOf(d.addresses.dao)).toBe(102n * SNM);
   });
 });
 

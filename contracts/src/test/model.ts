@@ -12,7 +12,8 @@ export type Step =
   | { kind: 'register' }
   | { kind: 'suspect' }
   | { kind: 'rehab' }
-  | { kind: 'ban'; wait: boolean };
+  | { kind: 'ban'; wait: boolean }
+  | { kind: 'release'; wait: boolean };
 
 export interface WalletModel {
   state: bigint;
@@ -23,6 +24,9 @@ export interface WalletModel {
   allowance: bigint[];
   registeredAt: bigint;
   suspectedAt: bigint;
+  bannedAt: bigint;
+  /** What a ban seized, frozen in the wallet until released. */
+  seized: bigint;
   /** Token balances of the other holders, by name. */
   holders: Record<'owner' | 'dao' | 'miner0' | 'miner1' | 'miner2', bigint>;
 }
@@ -132,12 +136,22 @@ export function apply(m: WalletModel, step: Step, p: HubParams, now: bigint): Ou
       const endsAt = m.suspectedAt + p.suspectPeriod;
       if (now + 30n < endsAt) return fail('SuspectPeriodNotOver');
       if (now < endsAt) return { ok: 'unknown' };
-      m.holders.dao += m.balance;
-      m.balance = 0n;
+      m.seized = m.balance; // frozen in the wallet, not the DAO's yet
       m.locked = 0n;
       m.frozen = 0n;
       m.totalOwed = 0n;
       m.state = HubState.Punished;
+      return { ok: true }; // bannedAt is read back from the chain
+    }
+    case 'release': {
+      if (m.state !== HubState.Punished) return fail('WrongState');
+      const endsAt = m.bannedAt + p.banFreezePeriod;
+      if (now + 30n < endsAt) return fail('SeizedFundsFrozen');
+      if (now < endsAt) return { ok: 'unknown' };
+      if (m.balance === 0n) return fail('ZeroAmount');
+      m.holders.dao += m.balance;
+      m.balance = 0n;
+      m.seized = 0n;
       return { ok: true };
     }
   }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { increaseTime } from '../chain.js';
-import { proposeCall } from '../dao.js';
+import { propose, proposeCall } from '../dao.js';
 import { confirm, createHubWallet } from '../deploy.js';
 import { DAY, HubState, SNM, daoFeeFor, defaults, hubStateName, lockFor, type HubParams } from '../params.js';
-import { expectRevert, takeSigners, useDevChain } from './helpers.js';
+import { expectRevert, moveClockTo, takeSigners, useDevChain } from './helpers.js';
 
 /** Every number differs from the defaults, to show each one is a constructor parameter. */
 const custom: HubParams = {
@@ -12,6 +12,7 @@ const custom: HubParams = {
   daoFeeBps: 77n,
   payoutPeriod: DAY,
   suspectPeriod: 2n * DAY,
+  banFreezePeriod: 3n * DAY,
 };
 
 const ctx = useDevChain(
@@ -23,18 +24,19 @@ const ctx = useDevChain(
     await confirm(d.token.connect(owner).transfer(hub.address, 50n * SNM));
     return { d, deployer, owner, miner, wallet: hub.wallet };
   },
-  { params: custom },
+  { params: { ...custom, daoVotingPeriod: 60n, daoExecutionDelay: 30n } },
 );
 
 describe('custom parameters', () => {
   it('the whitepaper defaults are what the default deployment uses', () => {
     expect(defaults).toMatchObject({ deposit: SNM, lockFeeBps: 3_000n, daoFeeBps: 50n, payoutPeriod: 30n * DAY, suspectPeriod: 120n * DAY });
+    expect(defaults).toMatchObject({ banFreezePeriod: 30n * DAY, daoVotingPeriod: 3n * DAY, daoExecutionDelay: DAY });
   });
 
   it('reach the wallet', async () => {
     const { wallet } = ctx();
-    const got = [await wallet.deposit(), await wallet.lockFeeBps(), await wallet.daoFeeBps(), await wallet.payoutPeriod(), await wallet.suspectPeriod()];
-    expect(got).toEqual([custom.deposit, custom.lockFeeBps, custom.daoFeeBps, custom.payoutPeriod, custom.suspectPeriod]);
+    const got = [await wallet.deposit(), await wallet.lockFeeBps(), await wallet.daoFeeBps(), await wallet.payoutPeriod(), await wallet.suspectPeriod(), await wallet.banFreezePeriod()];
+    expect(got).toEqual([custom.deposit, custom.lockFeeBps, custom.daoFeeBps, custom.payoutPeriod, custom.suspectPeriod, custom.banFreezePeriod]);
     expect(await wallet.frozenFunds()).toBe(5n * SNM);
   });
 
@@ -55,14 +57,24 @@ describe('custom parameters', () => {
     expect(hubStateName(await wallet.state())).toBe('Idle');
   });
 
-  it('drive the suspect period', async () => {
+  it('drive the suspect period and the freeze of seized funds', async () => {
     const { d, deployer, wallet } = ctx();
-    await proposeCall(d.dao, deployer, wallet, 'suspect');
-    await increaseTime(ctx().chain.provider, 2n * DAY - 60n);
-    await expectRevert(proposeCall(d.dao, deployer, wallet, 'ban'), wallet, 'SuspectPeriodNotOver');
-    await increaseTime(ctx().chain.provider, 60n);
-    await proposeCall(d.dao, deployer, wallet, 'ban');
+    const provider = ctx().chain.provider;
+    await proposeCall(d.dao, deployer, wallet, 'suspect', [], { fastForward: provider });
+    const endsAt = (await wallet.suspectedAt()) + 2n * DAY;
+    const early = await propose(d.dao, deployer, wallet, 'ban');
+    await moveClockTo(provider, endsAt - 60n); // past the early proposal's voting deadline and delay
+    await expectRevert(d.dao.execute(early), wallet, 'SuspectPeriodNotOver');
+    await moveClockTo(provider, endsAt);
+    await proposeCall(d.dao, deployer, wallet, 'ban', [], { fastForward: provider });
     expect(await wallet.state()).toBe(HubState.Punished);
+    expect(await d.token.balanceOf(d.addresses.dao)).toBe(0n);
+    expect(await wallet.seizedFunds()).toBe(55n * SNM);
+    const freeEnds = (await wallet.bannedAt()) + 3n * DAY;
+    await moveClockTo(provider, freeEnds - 60n);
+    await expectRevert(wallet.releaseSeized(), wallet, 'SeizedFundsFrozen');
+    await moveClockTo(provider, freeEnds);
+    await confirm(wallet.releaseSeized());
     expect(await d.token.balanceOf(d.addresses.dao)).toBe(55n * SNM);
   });
 });

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { increaseTime, latestTimestamp, revertTo, snapshot } from '../chain.js';
-import { proposeCall } from '../dao.js';
+import { propose } from '../dao.js';
 import { confirm } from '../deploy.js';
 import { decodeRevert } from '../errors.js';
 import { HubState, SNM, hubStateName } from '../params.js';
 import { hubFixture } from './fixture.js';
-import { useDevChain } from './helpers.js';
+import { moveClockTo, useDevChain } from './helpers.js';
 import { apply, claimAmount, withdrawAmount, type Step, type WalletModel } from './model.js';
 
 const ctx = useDevChain((chain) => hubFixture(chain, 60n * SNM));
@@ -37,10 +37,23 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.constant<Step>({ kind: 'suspect' }) },
   { weight: 1, arbitrary: fc.constant<Step>({ kind: 'rehab' }) },
   { weight: 2, arbitrary: fc.boolean().map((wait): Step => ({ kind: 'ban', wait })) },
+  { weight: 1, arbitrary: fc.boolean().map((wait): Step => ({ kind: 'release', wait })) },
 );
 
+/**
+ * A DAO step's proposal, made and brought to its execution time before the model decides (the DAO
+ * executes only after the voting deadline and the execution delay, so the clock moves first).
+ */
+async function prepareDao(s: Step): Promise<bigint | null> {
+  if (s.kind !== 'suspect' && s.kind !== 'rehab' && s.kind !== 'ban') return null;
+  const { d, deployer, wallet, chain } = ctx();
+  const id = await propose(d.dao, deployer, wallet, s.kind);
+  await moveClockTo(chain.provider, await d.dao.executableAt(id));
+  return id;
+}
+
 /** Sends the transaction(s) of `step`, with amounts computed from the model before the step. */
-async function execute(s: Step, pre: WalletModel): Promise<void> {
+async function execute(s: Step, pre: WalletModel, proposal: bigint | null): Promise<void> {
   const { d, owner, stranger, miners, wallet, walletAddress, deployer } = ctx();
   const minerAt = (i: number) => miners[i as 0 | 1 | 2];
   switch (s.kind) {
@@ -65,10 +78,14 @@ async function execute(s: Step, pre: WalletModel): Promise<void> {
     case 'register':
       await confirm(wallet.register());
       return;
+    case 'release':
+      await confirm(wallet.connect(stranger).releaseSeized());
+      return;
     case 'suspect':
     case 'rehab':
     case 'ban':
-      await proposeCall(d.dao, deployer, wallet, s.kind);
+      if (proposal === null) throw new Error(`no proposal for ${s.kind}`);
+      await confirm(d.dao.connect(deployer).execute(proposal));
       return;
   }
 }
@@ -76,6 +93,7 @@ async function execute(s: Step, pre: WalletModel): Promise<void> {
 async function readChain() {
   const { d, owner, miners, wallet } = ctx();
   const [state, balance, frozen, locked, totalOwed, registeredAt, suspectedAt] = await wallet.info();
+  const [bannedAt, seized] = [await wallet.bannedAt(), await wallet.seizedFunds()];
   const allowance = await Promise.all(miners.map((m) => wallet.allowance(m.address)));
   const [ownerBal, daoBal, m0, m1, m2] = await Promise.all(
     [owner.address, d.addresses.dao, ...miners.map((m) => m.address)].map((a) => d.token.balanceOf(a)),
@@ -89,6 +107,8 @@ async function readChain() {
     allowance,
     registeredAt,
     suspectedAt,
+    bannedAt,
+    seized,
     holders: { owner: ownerBal!, dao: daoBal!, miner0: m0!, miner1: m1!, miner2: m2! },
   } satisfies WalletModel;
 }
@@ -119,16 +139,17 @@ describe('HubWallet under random operation sequences', () => {
           // Deposits come from the owner's balance; ask for no more than it holds.
           const st: Step = s.kind === 'deposit' ? { ...s, amount: s.amount > model.holders.owner ? model.holders.owner : s.amount } : s;
           if (st.kind === 'deposit' && st.amount === 0n) continue;
-          if ((st.kind === 'payDay' || st.kind === 'ban') && st.wait) {
-            await increaseTime(provider, st.kind === 'payDay' ? params.payoutPeriod : params.suspectPeriod);
+          if ((st.kind === 'payDay' || st.kind === 'ban' || st.kind === 'release') && st.wait) {
+            await increaseTime(provider, st.kind === 'payDay' ? params.payoutPeriod : st.kind === 'ban' ? params.suspectPeriod : params.banFreezePeriod);
           }
+          const proposal = await prepareDao(st);
           const pre = structuredClone(model);
           const expected = apply(model, st, params, await latestTimestamp(provider));
           if (expected.ok === 'unknown') continue; // within seconds of a deadline: not decidable here
 
           let error: string | undefined;
           try {
-            await execute(st, pre);
+            await execute(st, pre, proposal);
           } catch (err) {
             error = decodeRevert(err)?.name ?? (err instanceof Error ? err.message : String(err));
           }
@@ -140,6 +161,7 @@ describe('HubWallet under random operation sequences', () => {
           const got = await readChain();
           if (st.kind === 'register' && expected.ok) model.registeredAt = got.registeredAt;
           if (st.kind === 'suspect' && expected.ok) model.suspectedAt = got.suspectedAt;
+          if (st.kind === 'ban' && expected.ok === true) model.bannedAt = got.bannedAt;
           expect(got, label).toEqual(model);
 
           // Tokens are conserved.
@@ -151,6 +173,8 @@ describe('HubWallet under random operation sequences', () => {
             expect(got.frozen + got.locked + got.totalOwed <= got.balance, label).toBe(true);
           }
           // Only the DAO moves a suspected wallet's funds.
+          // A ban's seized funds stay in the wallet until released (never before the freeze is over).
+          if (got.state === HubState.Punished && st.kind !== 'release') expect(got.balance >= got.seized, label).toBe(true);
           if (pre.state === HubState.Suspected && st.kind !== 'rehab' && st.kind !== 'ban') {
             expect(got.balance >= pre.balance, label).toBe(true);
             expect([got.allowance, got.locked, got.frozen, got.totalOwed]).toEqual([pre.allowance, pre.locked, pre.frozen, pre.totalOwed]);

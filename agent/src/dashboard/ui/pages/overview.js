@@ -33,7 +33,8 @@ export function Overview() {
         <h3>Hub choice</h3>
         <p>Chose <b>${d.hubChoice.hubId}</b> <span class="muted">${d.hubChoice.url}, ${fmtTime(d.hubChoice.at)}: ${d.hubChoice.why}</span></p>
         <ol>
-          ${d.hubChoice.ranking.map((h) => html`<li>${h.hubId} <span class="muted">${h.trusted ? 'trusted' : 'listed'}, pays ${h.price ?? '?'} wei/s, approved to owner ${h.paidToOwner} wei</span></li>`)}
+          ${d.hubChoice.ranking.map((h) => html`<li>${h.hubId} <span class="muted">${h.trusted ? 'trusted' : 'listed'}, pays ${h.price ?? '?'} wei/s, approved to owner ${h.paidToOwner} wei</span>
+            <div class="muted" data-testid="hub-record">record ${h.record ? h.record.summary : 'unknown'}</div></li>`)}
         </ol>
         ${d.hubChoice.refused.map((h) => html`<div><${Badge} level="error">refused<//> ${h.hubId}: <span class="muted">${h.reasons.join('; ')}</span></div>`)}
       </div>` : null}
