@@ -5,6 +5,7 @@ import type { BirthUpdate, DesiredConfigRow, DeviceRow, HubStore, KeyRow, Operat
 import { createSqliteJobStore, JOBS_MIGRATION } from './jobs-sqlite.js';
 import { createSqlitePayoutStore, PAYOUTS_MIGRATION } from './payouts-sqlite.js';
 import { createSqliteUpdateStore, UPDATES_MIGRATION } from './updates-sqlite.js';
+import { createSqliteAlertStore, ALERTS_MIGRATION } from '../alerts/store.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,6 +30,8 @@ const MIGRATIONS: string[] = [
      status TEXT NOT NULL, reason TEXT, updated_at INTEGER NOT NULL, reported_at INTEGER);`,
   // 5: agent releases and their per-device rollouts (hub/src/services/updates.ts)
   UPDATES_MIGRATION,
+  // 6: alerts (firing/resolved, acknowledged) and their webhook deliveries (hub/src/alerts)
+  ALERTS_MIGRATION,
 ];
 
 type Raw = Record<string, unknown>;
@@ -221,6 +224,7 @@ export function openSqliteStore(file: string): HubStore {
     jobs: createSqliteJobStore(db),
     payouts: createSqlitePayoutStore(db),
     updates: createSqliteUpdateStore(db),
+    alerts: createSqliteAlertStore(db),
     close: () => db.close(),
   };
 }

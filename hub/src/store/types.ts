@@ -2,6 +2,7 @@
 import type { JobStore } from '../jobs/store.js';
 import type { PayoutStore } from '../payouts/types.js';
 import type { UpdateStore } from './updates-sqlite.js';
+import type { AlertStore } from '../alerts/store.js';
 export interface DeviceRow {
   id: string;
   name: string;
@@ -99,6 +100,8 @@ export interface HubStore {
   readonly payouts: PayoutStore;
   /** Agent releases and rollouts (same database). */
   readonly updates: UpdateStore;
+  /** Alerts and their webhook deliveries (same database). */
+  readonly alerts: AlertStore;
 
   close(): void;
 }
