@@ -28,6 +28,7 @@ async function registerConsoleTree(program: Command, session: ConsoleSession): P
   registerJobs(program, session);
   registerUpdate(consoleCmd, session);
   registerAdmin(consoleCmd, session);
+  (await import('./commands/alerts.js')).registerAlerts(consoleCmd, session);
   return consoleCmd;
 }
 

@@ -13,6 +13,7 @@ import { registerJobs } from './jobs.js';
 import { registerMoney } from './money.js';
 import { registerUpdate } from './update.js';
 import { registerAdmin } from './admin.js';
+import { registerAlerts } from './alerts.js';
 import { sharedSession } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 
@@ -24,6 +25,7 @@ export function buildConsoleProgram(session: ConsoleSession): Command {
   registerMoney(program, consoleCmd, session);
   registerUpdate(consoleCmd, session);
   registerAdmin(consoleCmd, session);
+  registerAlerts(consoleCmd, session);
   return consoleCmd;
 }
 
