@@ -98,11 +98,14 @@ beforeAll(async () => {
         { name: 'flaky', kind: 'json', url: `${hook}/flaky`, backoff: '300ms', maxAttempts: 6 },
         { name: 'slack', kind: 'slack', url: `${hook}/services/T000/B000/SLACKSECRET` },
         { name: 'tg', kind: 'telegram', url: `${hook}/bot123:TGSECRET`, chatId: 4242 },
+        { name: 'hot', kind: 'json', url: `${hook}/hot` },
       ],
       rules: [
         { name: 'solo-offline', metric: 'device.offline', for: '1s', fleet: 'solo', webhooks: ['ops'] },
         { name: 'farm-offline', metric: 'device.offline', for: '1s', fleet: 'farm', webhooks: ['farm'] },
         { name: 'flaky-offline', metric: 'device.offline', for: '1s', fleet: 'flaky', webhooks: ['flaky'] },
+        { name: 'cpu-hot', metric: 'cpu.tempC', above: 80, fleet: 'hot', webhooks: ['hot'] },
+        { name: 'gpu-hot', metric: 'gpu.tempC', above: 85, for: '500ms', fleet: 'hot', webhooks: ['hot'] },
       ],
     },
   };
@@ -138,6 +141,22 @@ describe('alerts', () => {
     gaps.forEach((g, i) => expect(g).toBeGreaterThanOrEqual(300 * 2 ** i - 50));
     const delivery = hub.store.alerts.listDeliveries(100).find((d) => d.webhook === 'flaky');
     expect(delivery).toMatchObject({ status: 'sent', attempts: 4 });
+  });
+
+  it('temperatures from telemetry: CPU and GPU rules fire on a hot device and resolve when it cools', async () => {
+    const [dev] = await addSims('hot', 1);
+    await connectSim(dev!);
+    await waitFor('the hot device online', () => online([dev!], true), 15_000);
+    let seq = 0;
+    const report = (metrics: Record<string, number>) =>
+      publishAsync(dev!.client!, topics.device(hub.hubId, dev!.deviceId, 'telemetry'), codec.encode({ v: 1, at: Date.now(), seq: seq++, full: true, metrics }), { qos: 1 });
+    await report({ 'cpu.tempC': 92, 'gpu.count': 2, 'gpu.0.tempC': 70, 'gpu.1.tempC': 91 });
+    await waitFor('two firing messages', () => at('/hot').length >= 2, 30_000);
+    const firing = at('/hot').map((r) => r.body as { status: string; rule: string; devices: { value: string }[] });
+    expect(firing.map((b) => [b.status, b.rule, b.devices[0]!.value]).sort()).toEqual([['firing', 'cpu-hot', '92'], ['firing', 'gpu-hot', '91']]);
+    await report({ 'cpu.tempC': 60, 'gpu.count': 2, 'gpu.0.tempC': 60, 'gpu.1.tempC': 61 });
+    await waitFor('two resolved messages', () => at('/hot').length >= 4, 30_000);
+    expect(at('/hot').slice(2).map((r) => [r.body.status, r.body.rule]).sort()).toEqual([['resolved', 'cpu-hot'], ['resolved', 'gpu-hot']]);
   });
 
   it('50 devices killed at once: one grouped message listing all 50, not 50; back at once: one resolved message', async () => {
