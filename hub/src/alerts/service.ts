@@ -41,11 +41,6 @@ export const summarizeAlert = (a: AlertRow): AlertSummary => ({
   startsAt: a.startsAt, endsAt: a.endsAt, ackedBy: a.ackedBy, ackedAt: a.ackedAt,
 });
 
-const gpusOf = (inventory: Record<string, unknown> | null): number | null => {
-  const gpus = (inventory?.hardware as { gpus?: unknown[] } | undefined)?.gpus;
-  return Array.isArray(gpus) ? gpus.length : null;
-};
-
 export function startAlerts(deps: AlertsDeps): Alerts {
   const { config, store, log } = deps;
   const now = deps.now ?? Date.now;
@@ -60,30 +55,23 @@ export function startAlerts(deps: AlertsDeps): Alerts {
   let busy: Promise<void> | null = null;
   let stopped = false;
 
-  const devices = (): DeviceSnapshot[] =>
-    store.listDevices().map((d) => ({
-      id: d.id, name: d.name, fleet: d.fleet, tags: d.tags, online: deps.isOnline(d.id), firstSeen: d.firstSeen, lastSeen: d.lastSeen,
-      telemetry: d.telemetry, inventoryGpus: gpusOf(d.inventory),
-    }));
+  const devices = (): DeviceSnapshot[] => store.alerts.deviceSnapshot().map((d) => ({ ...d, online: deps.isOnline(d.id) }));
+  /** The wallet is read from the chain at most this often (two RPC calls), not on every evaluation. */
+  const walletEveryMs = Math.max(config.evalInterval, 60_000);
+  let walletRead: { at: number; value: HubSnapshot['wallet'] } | null = null;
 
   const hubSnapshot = async (at: number): Promise<HubSnapshot> => {
-    const finishedJobs: HubSnapshot['finishedJobs'] = [];
-    if (jobsWindow > 0) {
-      for (const state of ['failed', 'succeeded'] as const) {
-        for (const j of store.jobs.listJobs({ state, limit: 10_000 })) {
-          if (j.finishedAt !== null && j.finishedAt >= at - jobsWindow) finishedJobs.push({ at: j.finishedAt, failed: state === 'failed' });
-        }
-      }
-    }
-    let wallet: HubSnapshot['wallet'] = null;
-    if (walletRule && deps.wallet) {
+    const finishedJobs = jobsWindow > 0 ? store.alerts.finishedJobsSince(at - jobsWindow) : [];
+    if (walletRule && deps.wallet && (!walletRead || at - walletRead.at >= walletEveryMs)) {
+      let value: HubSnapshot['wallet'] = null;
       try {
-        wallet = await deps.wallet();
+        value = await deps.wallet();
       } catch (err) {
         log.warn('could not read the hub wallet for alerts', { error: (err as Error).message });
       }
+      walletRead = { at, value };
     }
-    return { finishedJobs, wallet };
+    return { finishedJobs, wallet: walletRead?.value ?? null };
   };
 
   const evaluate = async () => {
@@ -101,7 +89,7 @@ export function startAlerts(deps: AlertsDeps): Alerts {
     }
     const unsent = store.alerts.unsent();
     if (!unsent.length) return;
-    const names = new Map((devs.length ? devs : store.listDevices()).map((d) => [d.id, d.name]));
+    const names = new Map((devs.length ? devs : store.alerts.deviceSnapshot()).map((d) => [d.id, d.name]));
     const planned = planNotifications({ unsent, now: at, groupWindowMs: config.groupWindow, rules: config.rules, webhooks: webhookNames, names });
     if (!planned.length) return;
     store.alerts.recordNotifications(planned, at); // the outbox first, then the sending

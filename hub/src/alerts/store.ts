@@ -3,7 +3,7 @@
 // delivery per webhook before it is sent (an outbox): a restart neither forgets a firing alert nor sends
 // a message twice, short of a crash between a receiver's answer and the write that records it.
 import type Database from 'better-sqlite3';
-import type { Notification, NewAlert, UnsentTransition } from './planner.js';
+import type { DeviceSnapshot, Notification, NewAlert, UnsentTransition } from './planner.js';
 
 export const ALERTS_MIGRATION = `
   CREATE TABLE alerts (
@@ -45,6 +45,13 @@ export interface DeliveryRow {
 }
 
 export interface AlertStore {
+  /**
+   * What device rules read, in one light query (no inventory JSON beyond its GPU count): a fleet of
+   * thousands is read every evaluation. `online` is the stored flag; the executor puts the registry's in.
+   */
+  deviceSnapshot(): DeviceSnapshot[];
+  /** Jobs that succeeded or failed at or after `since` (the jobs table, same database). */
+  finishedJobsSince(since: number): { at: number; failed: boolean }[];
   firing(): AlertRow[];
   get(id: number): AlertRow | undefined;
   /** Firing alerts and those resolved at or after `resolvedSince`, newest first. */
@@ -84,6 +91,11 @@ const toDelivery = (r: Raw): DeliveryRow => ({
 
 export function createSqliteAlertStore(db: Database.Database): AlertStore {
   const q = {
+    devices: db.prepare(
+      `SELECT id, name, fleet, tags, online, first_seen, last_seen, telemetry,
+         json_array_length(inventory, '$.hardware.gpus') AS gpus FROM devices ORDER BY id`,
+    ),
+    finishedJobs: db.prepare("SELECT finished_at, state FROM jobs WHERE state IN ('failed', 'succeeded') AND finished_at >= ?"),
     firing: db.prepare("SELECT * FROM alerts WHERE status = 'firing' ORDER BY id"),
     get: db.prepare('SELECT * FROM alerts WHERE id = ?'),
     list: db.prepare("SELECT * FROM alerts WHERE status = 'firing' OR ends_at >= ? ORDER BY id DESC"),
@@ -112,6 +124,14 @@ export function createSqliteAlertStore(db: Database.Database): AlertStore {
     }
   });
   return {
+    deviceSnapshot: () =>
+      (q.devices.all() as Raw[]).map((r) => ({
+        id: r.id as string, name: r.name as string, fleet: (r.fleet as string | null) ?? null, tags: JSON.parse((r.tags as string) || '[]') as string[],
+        online: r.online === 1, firstSeen: (r.first_seen as number | null) ?? null, lastSeen: (r.last_seen as number | null) ?? null,
+        telemetry: typeof r.telemetry === 'string' ? (JSON.parse(r.telemetry) as Record<string, number>) : null,
+        inventoryGpus: (r.gpus as number | null) ?? null,
+      })),
+    finishedJobsSince: (since) => (q.finishedJobs.all(since) as Raw[]).map((r) => ({ at: r.finished_at as number, failed: r.state === 'failed' })),
     firing: () => (q.firing.all() as Raw[]).map(toAlert),
     get: (id) => {
       const r = q.get.get(id) as Raw | undefined;
