@@ -66,6 +66,14 @@ describe('webhook messages', () => {
       url: 'https://api.telegram.org/bot123:ABC/sendMessage', body: { chat_id: -100, text: messageText(n, 'hub-1') },
     });
   });
+  it('a long list stays within what Telegram takes (4096 characters), saying how many more', () => {
+    const many = { ...n, alerts: Array.from({ length: 500 }, (_, i) => ({ ...n.alerts[0]!, id: i + 1, subject: `rig-${i}-abcdef`, name: `rig-${i}` })) };
+    const text = messageText(many, 'hub-1');
+    expect(text.length).toBeLessThanOrEqual(4096);
+    const listed = text.split('\n').filter((l) => l.startsWith('- rig-')).length;
+    expect(text).toContain(`- and ${500 - listed} more`);
+    expect(listed).toBeGreaterThan(20);
+  });
   it('logs show a URL by its origin only', () => {
     expect(redactUrl('https://api.telegram.org/bot123:ABC/sendMessage')).toBe('https://api.telegram.org/…');
     expect(scrub('request to https://h.example/path/TOKEN failed (/path/TOKEN)', 'https://h.example/path/TOKEN')).toBe('request to https://h.example/… failed (/…)');

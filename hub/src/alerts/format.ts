@@ -30,19 +30,27 @@ export function scrub(text: string, url: string): string {
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const MAX_LISTED = 50;
+/** Telegram takes up to 4096 characters of text; Slack truncates long ones: the list stops before that. */
+const MAX_TEXT = 3900;
 
-/** The one-line-per-device text of Slack and Telegram messages. Pure. */
+/** The one-line-per-device text of Slack and Telegram messages, at most MAX_TEXT characters. Pure. */
 export function messageText(n: Outgoing, hubId: string): string {
   if (n.status === 'test') return `[TEST] sosna hub ${hubId}: test message from sosna console alerts test`;
   const head = `[${n.status.toUpperCase()}] ${n.rule} (${n.metric}) on hub ${hubId}: ${n.alerts.length} ${n.alerts.length === 1 ? 'subject' : 'subjects'}`;
-  const lines = n.alerts.slice(0, MAX_LISTED).map((a) => {
+  const lines = [head];
+  let length = head.length;
+  for (const [i, a] of n.alerts.entries()) {
     const who = a.name !== a.subject ? `${a.name} (${a.subject})` : a.subject;
     const when = n.status === 'firing' ? `since ${iso(a.startsAt)}` : `from ${iso(a.startsAt)} to ${iso(a.endsAt)}`;
-    return `- ${who}${a.value !== null ? `: ${a.value}` : ''}, ${when}`;
-  });
-  if (n.alerts.length > MAX_LISTED) lines.push(`- and ${n.alerts.length - MAX_LISTED} more`);
-  return [head, ...lines].join('\n');
+    const line = `- ${who}${a.value !== null ? `: ${a.value}` : ''}, ${when}`;
+    if (length + line.length + 40 > MAX_TEXT) {
+      lines.push(`- and ${n.alerts.length - i} more`);
+      break;
+    }
+    lines.push(line);
+    length += line.length + 1;
+  }
+  return lines.join('\n');
 }
 
 /** The request a webhook gets for a notification: where to POST and the JSON body. Pure. */
