@@ -33,6 +33,7 @@ async function registerConsoleTree(program: Command, session: ConsoleSession): P
   (await import('./commands/remote.js')).registerRemote(consoleCmd, session, { repl }); // shell DEVICE, logs, sessions, jobs exec
   registerUpdate(consoleCmd, session);
   registerAdmin(consoleCmd, session);
+  (await import('./commands/alerts.js')).registerAlerts(consoleCmd, session);
   return consoleCmd;
 }
 

@@ -32,6 +32,7 @@ import { remoteServices } from './services/remote.js';
 import { startJobs } from './jobs/index.js';
 import type { DeviceMeta, Scheduler } from './jobs/index.js';
 import { VERSION } from './version.js';
+import { startAlerts } from './alerts/service.js';
 
 export interface Hub {
   readonly hubId: string;
@@ -92,9 +93,10 @@ export function resolveHubId(store: HubStore, configured: string | undefined, ow
  */
 export async function startHub(
   input: HubConfigInput,
-  opts: { log?: Logger; signal?: AbortSignal; verify?: SecretVerifier; loginThrottle?: ThrottlePolicy } = {},
+  opts: { log?: Logger; signal?: AbortSignal; verify?: SecretVerifier; loginThrottle?: ThrottlePolicy; configFile?: string } = {},
 ): Promise<Hub> {
-  const config = parseOrThrow(HubConfig, input, 'hub config'); // names the field, the value's problem and the accepted form
+  // opts.configFile: the file the config came from, named in a refusal
+  const config = parseOrThrow(HubConfig, input, opts.configFile ? `hub config ${opts.configFile}` : 'hub config'); // names the field, the value's problem and the accepted form
   const log = opts.log ?? createLogger({ level: config.log.level, json: config.log.json, scope: 'hub' });
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -201,12 +203,22 @@ export async function startHub(
           }), (m) => m.stop());
     walletAddress = money?.chain.contracts.wallet ?? null;
 
+    const alerts = startAlerts({
+      config: config.alerts, hubId, store, isOnline: (id) => registry.isOnline(id), log: log.child('alerts'),
+      wallet: money ? async () => {
+        const c = await money.handlers.chain({}, null as never); // reads the chain; no caller context needed
+        return { owed: BigInt(c.owed), available: BigInt(c.available) };
+      } : undefined,
+    });
+    stops.push(() => alerts.stop());
+
     const console = await step(startConsole({
       bus: broker, codec, hubId, name: config.name, owner: signer.address, version: VERSION, connections: () => broker.connectedClients(),
       log: log.child('console'), store, registry, links, desired, events, jobs: jobs.scheduler,
       extend: (endpoint) => {
         jobs.consoleServices(endpoint);
         updates.consoleServices(endpoint);
+        alerts.consoleServices(endpoint);
         adminServices(endpoint, { store, log: log.child('admin'), scrypt }); // operator passwords at the configured cost
         remoteServices(endpoint, { store, links, log: log.child('remote') }); // shell, exec, agent logs
         if (money) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id } from '@sosna/protocol';
+import { AlertsConfig } from './alerts/config.js';
 
 /** MQTT's largest packet: remaining length 268435455 plus a fixed header of at most 5 bytes. */
 const MQTT_MAX_PACKET = 268_435_455 + 5;
@@ -106,6 +107,8 @@ export const HubConfig = z
       .prefault({}),
     /** scrypt cost (N) for new operator passwords and the dummy an unknown operator is checked against; stored hashes keep their own. */
     scryptN: z.number().int().min(1024).max(1_048_576).default(16_384),
+    /** Alert rules and the webhooks they notify (hub/src/alerts/config.ts). */
+    alerts: AlertsConfig.prefault({}),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info'), json: z.boolean().default(false) }).strict().prefault({}),
   })
   .strict()

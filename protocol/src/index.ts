@@ -22,3 +22,4 @@ export * from './updates.js';
 export * from './admin.js';
 export * from './tls.js';
 export * from './remote.js';
+export * from './alerts.js';

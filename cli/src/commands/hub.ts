@@ -168,7 +168,7 @@ export function registerHub(program: Command): void {
       process.once('SIGTERM', onSignal);
       let h: Awaited<ReturnType<typeof startHub>>;
       try {
-        h = await startHub(hubConfigFrom(flags), { log, signal: starting.signal });
+        h = await startHub(hubConfigFrom(flags), { log, signal: starting.signal, configFile: flags.config });
       } catch (err) {
         if (!starting.signal.aborted) throw err;
         log.info((starting.signal.reason as Error).message);

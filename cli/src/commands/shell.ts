@@ -14,6 +14,7 @@ import { registerMoney } from './money.js';
 import { registerUpdate } from './update.js';
 import { registerAdmin } from './admin.js';
 import { registerRemote } from './remote.js';
+import { registerAlerts } from './alerts.js';
 import { sharedSession } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 
@@ -26,6 +27,7 @@ export function buildConsoleProgram(session: ConsoleSession): Command {
   registerMoney(program, consoleCmd, session);
   registerUpdate(consoleCmd, session);
   registerAdmin(consoleCmd, session);
+  registerAlerts(consoleCmd, session);
   return consoleCmd;
 }
 

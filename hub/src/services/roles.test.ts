@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { deviceRemoteService, devicesService, earningsService, hubService, jobsService, keysService, locatorService, operatorsService, payoutsService, remoteService } from '@sosna/protocol';
+import { deviceRemoteService, devicesService, earningsService, hubService, jobsService, keysService, locatorService, operatorsService, payoutsService, remoteService, alertsService } from '@sosna/protocol';
 import type { ServiceSpec } from '@sosna/protocol';
 import { authorizeOperator } from './console.js';
 import { checkDeviceCall, checkRole, CONSOLE_ROLES, roleNeeded } from './roles.js';
 import type { OperatorRow, Role } from '../store/types.js';
 
-const READ = ['devices.call', 'devices.list', 'devices.show', 'jobs.ls', 'jobs.show', 'jobs.logs', 'payouts.ls', 'earnings.list', 'hub.info', 'locator.list', 'locator.resolve'];
-const OPERATE = ['devices.set', 'devices.tag', 'jobs.submit', 'jobs.cancel'];
+const READ = ['devices.call', 'devices.list', 'devices.show', 'jobs.ls', 'jobs.show', 'jobs.logs', 'payouts.ls', 'earnings.list', 'hub.info', 'locator.list', 'locator.resolve', 'alerts.ls'];
+const OPERATE = ['devices.set', 'devices.tag', 'jobs.submit', 'jobs.cancel', 'alerts.ack', 'alerts.test'];
 const ADMIN = ['payouts.run', 'keys.create', 'keys.list', 'keys.revoke', 'operators.add', 'operators.list', 'operators.setRole', 'operators.remove'];
 
 describe('console roles table', () => {
   it('lists every method of the console services (nothing falls to the default by accident)', () => {
-    const specs: ServiceSpec[] = [devicesService, jobsService, earningsService, payoutsService, hubService, locatorService, keysService, operatorsService, remoteService];
+    const specs: ServiceSpec[] = [devicesService, jobsService, earningsService, payoutsService, hubService, locatorService, keysService, operatorsService, remoteService, alertsService];
     const missing = specs.flatMap((s) => Object.keys(s.methods).map((m) => `${s.name}.${m}`)).filter((k) => !(k in CONSOLE_ROLES));
     expect(missing).toEqual([]);
   });

@@ -23,6 +23,7 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'payouts.ls': 'viewer',
   'payouts.chain': 'viewer',
   'updates.status': 'viewer',
+  'alerts.ls': 'viewer',
   // changing devices and jobs
   // devices.call is checked again per forwarded method (DEVICE_CALL_ROLES): its own floor is the lowest there
   'devices.call': 'viewer',
@@ -32,6 +33,9 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'devices.identify': 'operator',
   'jobs.submit': 'operator',
   'jobs.cancel': 'operator',
+  // alerts: acknowledging one (recorded who and when), a test message through each webhook
+  'alerts.ack': 'operator',
+  'alerts.test': 'operator',
   // money, keys, operators, updates
   'payouts.run': 'admin',
   'keys.create': 'admin',

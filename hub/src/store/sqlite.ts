@@ -6,6 +6,7 @@ import { createSqliteJobStore, JOBS_MIGRATION } from './jobs-sqlite.js';
 import { createSqlitePayoutStore, PAYOUTS_MIGRATION } from './payouts-sqlite.js';
 import { createSqliteUpdateStore, UPDATES_MIGRATION } from './updates-sqlite.js';
 import { createSqliteSessionStore, SESSIONS_MIGRATION } from './sessions-sqlite.js';
+import { createSqliteAlertStore, ALERTS_MIGRATION } from '../alerts/store.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,6 +33,8 @@ const MIGRATIONS: string[] = [
   UPDATES_MIGRATION,
   // 6: remote shell and exec sessions (hub/src/services/remote.ts)
   SESSIONS_MIGRATION,
+  // 7: alerts (firing/resolved, acknowledged) and their webhook deliveries (hub/src/alerts)
+  ALERTS_MIGRATION,
 ];
 
 type Raw = Record<string, unknown>;
@@ -225,6 +228,7 @@ export function openSqliteStore(file: string): HubStore {
     payouts: createSqlitePayoutStore(db),
     updates: createSqliteUpdateStore(db),
     sessions: createSqliteSessionStore(db),
+    alerts: createSqliteAlertStore(db),
     close: () => db.close(),
   };
 }

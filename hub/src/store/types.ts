@@ -3,6 +3,7 @@ import type { JobStore } from '../jobs/store.js';
 import type { PayoutStore } from '../payouts/types.js';
 import type { UpdateStore } from './updates-sqlite.js';
 import type { SessionStore } from './sessions-sqlite.js';
+import type { AlertStore } from '../alerts/store.js';
 export interface DeviceRow {
   id: string;
   name: string;
@@ -102,6 +103,8 @@ export interface HubStore {
   readonly updates: UpdateStore;
   /** Remote shell and exec sessions (same database). */
   readonly sessions: SessionStore;
+  /** Alerts and their webhook deliveries (same database). */
+  readonly alerts: AlertStore;
 
   close(): void;
 }
