@@ -21,3 +21,4 @@ export * from './amount.js';
 export * from './updates.js';
 export * from './admin.js';
 export * from './tls.js';
+export * from './metrics-http.js';
