@@ -7,6 +7,7 @@ import { benchDashboard } from './dashboard.js';
 import { benchCli } from './cli.js';
 import { benchFlood } from './flood.js';
 import { benchLogins } from './logins.js';
+import { benchMetrics } from './metrics.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -38,6 +39,10 @@ if (!only || only === 'flood') {
 if (!only || only === 'logins') {
   const r = await benchLogins();
   writeFileSync('bench-results/logins.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'metrics') {
+  const r = await benchMetrics();
+  writeFileSync('bench-results/metrics.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');
