@@ -11,6 +11,7 @@ import type { MqttClient } from '@sosna/protocol';
 import { createAgentMetrics, telemetrySamples } from '../agent/src/metrics.js';
 import { rpcLabels } from '../hub/src/metrics/hub-metrics.js';
 import { captureLogger, tempDir, waitFor } from './helpers.js';
+import { BUNDLE, requireBuild, start, writeJson } from './procs.js';
 import { promtoolCheck, sampleValue, scrapeAndCheck } from './promtool.js';
 
 const tmp = tempDir('sosna-metrics-');
@@ -165,6 +166,15 @@ describe("the agent's metrics", () => {
       await server.close();
       m.stop();
     }
+  });
+
+  it('the agent refuses a malformed metrics config with the file, the field and the reason (exit 78)', async () => {
+    requireBuild();
+    const file = writeJson(join(tmp.dir, 'bad-agent', 'config.json'), { hub: { url: 'mqtt://127.0.0.1:1' }, stateDir: join(tmp.dir, 'bad-agent', 'state'), metrics: { enabled: 'yes', port: 99999 } });
+    const agent = start([BUNDLE, '--config', file]);
+    expect(await agent.exited).toBe(78);
+    expect(agent.output()).toContain(`${file}: metrics.enabled: must be true or false (true: serve Prometheus /metrics on metrics.host:metrics.port) (got "yes")`);
+    expect(agent.output()).toContain(`${file}: metrics.port: must be a port number 0-65535 (got 99999)`);
   });
 
   it('promtool itself refuses a broken exposition (the check is real)', () => {
