@@ -2,9 +2,11 @@
 // single-file bundle in a folder without node_modules; the operator uses the real `sosna console`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
+import { sampleValue, scrapeAndCheck } from './promtool.js';
 
 // rig-2 is the one frozen below: a short keepalive so that the hub drops it soon. The others get a keepalive
 // that a busy machine (or a hub stalled for a moment) does not break: they must stay online throughout.
@@ -17,6 +19,8 @@ let hub: Proc;
 const agents: Proc[] = [];
 let bundle: string;
 const profile = () => ({ SOSNA_PROFILE: join(hubDir, 'console.json') });
+/** The hub's /metrics URL as its runtime.json says (the hub takes any free port by default). */
+const hubMetricsUrl = () => (JSON.parse(readFileSync(join(hubDir, 'runtime.json'), 'utf8')) as { metricsUrl: string }).metricsUrl;
 
 function startHubProc(): Proc {
   return start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1']);
@@ -44,6 +48,8 @@ beforeAll(async () => {
       stateDir: join(tmp.dir, `agent${i}`, 'state'),
       telemetry: { intervalSec: 1 },
       mqtt: { keepaliveSec: i === 2 ? FROZEN_KEEPALIVE_SEC : KEEPALIVE_SEC, reconnectMinMs: 200, reconnectMaxMs: 2000 },
+      // rig-3's owner turns Prometheus' /metrics on (any free port: its log says which)
+      ...(i === 3 ? { metrics: { enabled: true, port: 0 } } : {}),
     });
     // cwd is a folder without node_modules: the bundle must stand alone
     agents.push(start([bundle, '--config', config], { cwd: join(tmp.dir, 'device-bin') }));
@@ -126,6 +132,44 @@ describe('hub + three agents from the bundle', { timeout: 150_000 }, () => {
     }
   });
 
+  it("/metrics of the hub and of rig-3's agent pass promtool and agree with the console", async () => {
+    const list = await devices();
+    const online = list.filter((d) => d.online).length;
+    const hub = await scrapeAndCheck(hubMetricsUrl());
+    expect(hub.code, hub.output).toBe(0);
+    expect(sampleValue(hub.text, 'sosna_hub_devices', { state: 'online' })).toBe(online);
+    expect(sampleValue(hub.text, 'sosna_hub_devices', { state: 'offline' })).toBe(list.length - online);
+    expect(sampleValue(hub.text, 'sosna_hub_connections', { kind: 'device' })).toBe(online);
+    for (const c of ['cpu', 'gpu', 'asic', 'board']) {
+      const r = await cli(['console', 'devices', '--json', '--online', '--class', c], { env: profile() });
+      expect(r.code, r.output).toBe(0);
+      expect(sampleValue(hub.text, 'sosna_hub_devices_online', { class: c }), c).toBe((JSON.parse(r.stdout) as unknown[]).length);
+    }
+    const jobs = await cli(['console', 'jobs', 'ls', '--json', '--limit', '1000'], { env: profile() });
+    expect(jobs.code, jobs.output).toBe(0);
+    const byState = new Map<string, number>();
+    for (const j of JSON.parse(jobs.stdout) as { state: string }[]) byState.set(j.state, (byState.get(j.state) ?? 0) + 1);
+    for (const s of ['queued', 'assigned', 'pulling', 'running', 'succeeded', 'failed', 'cancelled', 'lost']) expect(sampleValue(hub.text, 'sosna_hub_jobs', { state: s }), s).toBe(byState.get(s) ?? 0);
+    for (const d of list) expect(hub.text).not.toContain(d.id); // per-device figures belong to the agent's endpoint
+
+    const rig3 = list.find((d) => d.name === 'rig-3')!;
+    const url = (await agents[2]!.waitFor(/metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/))[1]!;
+    const info = JSON.parse((await cli(['console', 'call', rig3.id, 'system.info'], { env: profile() })).stdout) as { agentVersion: string };
+    // the first telemetry sample comes one interval after start
+    const agent = await waitFor('a telemetry sample on the agent\'s /metrics', async () => {
+      const r = await scrapeAndCheck(url);
+      return sampleValue(r.text, 'sosna_agent_telemetry_sample_timestamp_seconds') !== undefined ? r : null;
+    }, 15_000, 250);
+    expect(agent.code, agent.output).toBe(0);
+    expect(agent.text).toContain(`sosna_build_info{component="agent",version="${info.agentVersion}"`);
+    expect(sampleValue(agent.text, 'sosna_agent_hub_connected')).toBe(1);
+    expect(sampleValue(agent.text, 'sosna_agent_hub_connects_total')).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(agent.text, 'sosna_agent_memory_used_bytes')).toBeGreaterThan(0);
+    for (const s of ['assigned', 'pulling', 'running']) expect(sampleValue(agent.text, 'sosna_agent_jobs', { state: s })).toBe(0);
+    // rig-1 and rig-2 did not turn metrics on: their logs name no metrics listener
+    expect(agents[0]!.output()).not.toMatch(/metrics on http/);
+  });
+
   it('kill -9 of an agent shows it offline', async () => {
     const victim = (await devices()).find((d) => d.name === 'rig-1')!;
     const t0 = Date.now();
@@ -158,6 +202,11 @@ describe('hub + three agents from the bundle', { timeout: 150_000 }, () => {
     }, 60_000, 200); // reconnect backoff with jitter; generous for a loaded CI machine
     expect(after.map((d) => d.id).sort()).toEqual(before.map((d) => d.id).sort());
     expect(after.find((d) => d.name === 'rig-1')?.online).toBe(false);
+    // the restarted hub took another free port for /metrics (runtime.json says which) and counts the two
+    const scraped = await scrapeAndCheck(hubMetricsUrl());
+    expect(scraped.code, scraped.output).toBe(0);
+    expect(sampleValue(scraped.text, 'sosna_hub_devices', { state: 'online' })).toBe(2);
+    expect(sampleValue(scraped.text, 'sosna_hub_devices_online', { class: 'cpu' })).toBe(2);
     const r = await cli(['console', 'call', after.find((d) => d.name === 'rig-3')!.id, 'system.ping', '{"echo":"after restart"}'], { env: profile() });
     expect(JSON.parse(r.stdout)).toMatchObject({ echo: 'after restart' });
   });

@@ -10,6 +10,7 @@ import { jobsService } from '@sosna/protocol';
 import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
+import { sampleValue, scrapeAndCheck } from './promtool.js';
 import { sosnaContainers, startPrivateDocker } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 
@@ -266,5 +267,25 @@ describe.skipIf(SKIP)('jobs on a fleet with a real Docker Engine', { timeout: 18
     const total = [...expected.values()].reduce((a, b) => a + b, 0n);
     expect(BigInt(e.total)).toBe(total);
     expect(total).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
+  });
+
+  it("the hub's /metrics agrees with the console on jobs by state, and saw the scheduling and the device calls", async () => {
+    const url = (JSON.parse(readFileSync(join(hubDir, 'runtime.json'), 'utf8')) as { metricsUrl: string }).metricsUrl;
+    const states = ['queued', 'assigned', 'pulling', 'running', 'succeeded', 'failed', 'cancelled', 'lost'];
+    // the console's list and a scrape are two reads: a job that moves between them is read again
+    const { text, counts } = await waitFor('the same jobs by state in the console and in /metrics', async () => {
+      const list = JSON.parse((await sosna(['jobs', 'ls', '--json', '--limit', '1000'])).stdout) as { state: string }[];
+      const r = await scrapeAndCheck(url);
+      expect(r.code, r.output).toBe(0);
+      const counts = new Map<string, number>();
+      for (const j of list) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
+      return states.every((s) => sampleValue(r.text, 'sosna_hub_jobs', { state: s }) === (counts.get(s) ?? 0)) ? { text: r.text, counts } : null;
+    }, 30_000, 500);
+    expect(counts.get('succeeded')).toBeGreaterThan(0);
+    expect(counts.get('failed')).toBeGreaterThan(0);
+    // every job that was placed went from the queue to a device at least once (this hub process saw them all)
+    expect(sampleValue(text, 'sosna_hub_job_scheduling_latency_seconds_count')).toBeGreaterThanOrEqual((counts.get('succeeded') ?? 0));
+    expect(sampleValue(text, 'sosna_hub_device_rpc_duration_seconds_count', { service: 'jobs', method: 'start', outcome: 'ok' })).toBeGreaterThan(0);
+    expect(text).toMatch(/^sosna_hub_payout_batches\{status="paid"\} \d+$/m); // the embedded chain is on: payout figures are there
   });
 });

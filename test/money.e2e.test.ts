@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { attachDeployment, hubWalletAt, proposeCall } from '@sosna/contracts';
 import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
+import { sampleValue, scrapeAndCheck } from './promtool.js';
 import { tempDir } from './helpers.js';
 
 const tmp = tempDir('sosna-money-');
@@ -117,6 +118,20 @@ describe('agents trust only solvent, whitelisted hubs', () => {
     expect(show.stdout).toContain('can claim 0.000000000000004 SNM');
     const again = await cli(['console', 'payouts', 'run'], { env: profile(), timeoutMs: 120_000 });
     expect(again.stdout).toContain('no payout sent: nothing is owed: all earnings already paid');
+  });
+
+  it("the hub's /metrics agrees with payouts ls: batches by status, failures, the total paid", async () => {
+    const ls = await cli(['console', 'payouts', 'ls', '--json', '--limit', '1000'], { env: profile() });
+    expect(ls.code, ls.output).toBe(0);
+    const batches = JSON.parse(ls.stdout) as { status: string; total: string }[];
+    const r = await scrapeAndCheck((JSON.parse(readFileSync(join(hubDir, 'runtime.json'), 'utf8')) as { metricsUrl: string }).metricsUrl);
+    expect(r.code, r.output).toBe(0);
+    for (const s of ['planned', 'signed', 'paid', 'failed', 'unknown']) expect(sampleValue(r.text, 'sosna_hub_payout_batches', { status: s }), s).toBe(batches.filter((b) => b.status === s).length);
+    expect(sampleValue(r.text, 'sosna_hub_payout_batches', { status: 'paid' })).toBe(2);
+    expect(sampleValue(r.text, 'sosna_hub_payout_failures_total')).toBe(batches.filter((b) => b.status === 'failed' || b.status === 'unknown').length);
+    const paid = batches.filter((b) => b.status === 'paid').reduce((sum, b) => sum + BigInt(b.total), 0n);
+    expect(paid).toBe(100000000000004000n);
+    expect(sampleValue(r.text, 'sosna_hub_paid_wei_total')).toBe(Number(paid)); // a float: the exact amount is the console's
   });
 
   it('refuses a hub whose wallet the DAO suspects', async () => {

@@ -3,7 +3,7 @@
 //   -> container engine and jobs (runs of an earlier process resume) -> RPC services
 //   -> hub link (Will, birth, reconnects) -> local dashboard -> telemetry loop.
 import { hostname } from 'node:os';
-import { agentSystemService, createCodec, deviceEarningsService, deviceJobsService, RpcEndpoint } from '@sosna/protocol';
+import { agentSystemService, createCodec, deviceEarningsService, deviceJobsService, RpcEndpoint, startMetricsServer } from '@sosna/protocol';
 import type { BasicInventory, DashboardInfo, DeviceConfig, Logger } from '@sosna/protocol';
 import { backoffDelay } from '@sosna/protocol';
 import { adoptCredentialsBesideConfig, Credentials, CREDENTIALS_FILE } from './credentials.js';
@@ -192,6 +192,9 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   let dashboardInfo: DashboardInfo | null = null;
   let moving = false;
   let surveyedAt = 0;
+  /** For /metrics (config `metrics`): connections to the hub so far and the latest telemetry sample. */
+  let connects = 0;
+  let lastSample: { at: number; values: Record<string, number> } | null = null;
   /** The current hub was refused: survey every configured hub (at most every 15 s) and join the best acceptable other one. */
   const moveFrom = async (refused: Extract<HubTrust, { state: 'refused' }>) => {
     if (!survey || moving || stopped || Date.now() - surveyedAt < 15_000) return;
@@ -231,7 +234,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
           trust = t;
           if (t.state === 'refused') void moveFrom(t);
         },
-        onConnected: () => (jobs.onConnected(), void updater.onConnected()),
+        onConnected: () => (connects++, jobs.onConnected(), void updater.onConnected()),
         onDesiredConfig: (payload) => void desired.receive((() => { try { return codec.decode(payload); } catch { return undefined; } })()),
         // Three refusals in a row with a fleet key at hand: the hub no longer knows these credentials.
         onRefused: (n) => {
@@ -283,16 +286,31 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     void link.republish(); // a birth sent before the dashboard listened lacked it
   }
 
+  // Prometheus' /metrics (metrics.ts, loaded only when the owner turns it on); like the dashboard, if it cannot
+  // listen (port taken) the agent runs on without it and says why.
+  const metricsServer = config.metrics.enabled
+    ? await import('./metrics.js').then(async ({ createAgentMetrics }) => {
+        const m = createAgentMetrics({
+          version: AGENT_VERSION, sample: () => lastSample, connected: () => link.connected, connects: () => connects,
+          runs: () => jobs.active(), maxJobs: engine ? config.jobs.maxJobs : 0,
+        });
+        const server = await startMetricsServer({ host: config.metrics.host, port: config.metrics.port, scrape: m.scrape, setting: 'metrics.port', onError: (err) => log.warn('metrics scrape failed', { error: err.message }) });
+        log.info(`metrics on ${server.url}`, { url: server.url });
+        return { server, stop: async () => (await server.close(), m.stop()) };
+      }).catch((err: Error) => (log.warn('metrics not started', { reason: err.message }), null))
+    : null;
+
   const sample = createSystemSampler();
   let plan: PlanState = { last: {}, lastFullAt: null, seq: 0 };
   let ticking = false;
   const tick = async () => {
-    if (ticking || (!link.connected && !dashboard)) return;
+    if (ticking || (!link.connected && !dashboard && !metricsServer)) return;
     ticking = true;
     try {
       const metrics = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}) };
       jobs.observe(metrics);
       const now = Date.now();
+      lastSample = { at: now, values: metrics };
       dashboard?.telemetry(metrics, now); // every sample, for the charts
       if (!link.connected) return;
       const r = planTelemetry(plan, metrics, now, { fullEveryMs: config.telemetry.fullEverySec * 1000 });
@@ -318,6 +336,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       system.stop(); // an LED blinking for identify goes back to how it was
       remote.stop(); // open remote shells end
       await dashboard?.stop();
+      await metricsServer?.stop();
       await jobs.stop();
       await link.stop();
     },

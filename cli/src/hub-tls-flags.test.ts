@@ -26,6 +26,15 @@ describe('sosna hub TLS flags', () => {
   });
 });
 
+describe('sosna hub metrics flags', () => {
+  it('--metrics-port and --metrics-host set the /metrics listener; off turns it off; the default is loopback, any free port', () => {
+    expect(HubConfig.parse(hubConfigFrom({ dataDir: '/d' })).metrics).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(HubConfig.parse(hubConfigFrom({ dataDir: '/d', metricsPort: '9480', metricsHost: '0.0.0.0' })).metrics).toEqual({ host: '0.0.0.0', port: 9480 });
+    expect(HubConfig.parse(hubConfigFrom({ dataDir: '/d', metricsPort: 'off' })).metrics.port).toBeNull();
+    expect(() => hubConfigFrom({ dataDir: '/d', metricsPort: 'ninety' })).toThrow('--metrics-port "ninety": must be a port number (0-65535)');
+  });
+});
+
 describe("the hub's own console profile URL", () => {
   const tls = (names: string[]) => ({ ca: null, caFile: null, fingerprint: '', requireClientCert: false, names, clientCertificate: async () => null });
   it('TLS on loopback when the certificate names 127.0.0.1; else plain loopback, else the certificate name', () => {

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createCodec, createLogger, hubConfigService, isLoopbackHost, parseOrThrow, payoutsService, RpcEndpoint } from '@sosna/protocol';
+import { createCodec, createLogger, hubConfigService, isLoopbackHost, parseOrThrow, payoutsService, RpcEndpoint, startMetricsServer } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
 import { HubConfig } from './config.js';
 import type { HubConfigInput } from './config.js';
@@ -33,6 +33,7 @@ import { startJobs } from './jobs/index.js';
 import type { DeviceMeta, Scheduler } from './jobs/index.js';
 import { VERSION } from './version.js';
 import { startAlerts } from './alerts/service.js';
+import { createHubMetrics } from './metrics/hub-metrics.js';
 
 export interface Hub {
   readonly hubId: string;
@@ -43,6 +44,8 @@ export interface Hub {
   /** MQTT over TLS and WSS; null when off. */
   readonly mqttsPort: number | null;
   readonly wssPort: number | null;
+  /** Prometheus' /metrics listener (hub/src/metrics/); null when off (metrics.port null). */
+  readonly metrics: { url: string; port: number } | null;
   /** The CA devices and consoles trust for this hub (PEM and file) and its fingerprint; null without TLS or with a public CA. */
   readonly tls: {
     ca: string | null;
@@ -168,12 +171,16 @@ export async function startHub(
       stops.push(() => clearInterval(rotate));
     }
 
+    // /metrics: built before the registry and the links, which feed it; it listens once the hub is ready (below)
+    const metrics = createHubMetrics({ version: VERSION, store, events, broker, payouts: config.chain.mode !== 'off' });
+    stops.push(() => metrics.stop());
     const registry = await step(startRegistry({ bus: broker, store, codec, hubId, events, log: log.child('registry'), flushMs: config.devices.telemetryFlushMs }), (r) => r.stop());
     const deviceEndpoint = new RpcEndpoint<DeviceMeta>();
-    const links = await step(startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs, endpoint: deviceEndpoint }), (l) => l.stop());
+    const links = await step(startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs, endpoint: deviceEndpoint, observe: (...a) => metrics.observeRpc(...a) }), (l) => l.stop());
     let walletAddress: string | null = null; // set once the chain is up (devices ask for it with their earnings)
     const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true });
     stops.push(() => jobs.stop());
+    jobs.scheduler.feed.on('job', (job) => metrics.observeJob(job));
     let card: Awaited<ReturnType<typeof announce>> | null = null;
     const updates = startUpdates({ dataDir, store, links, registry, events, log: log.child('updates'), updateKey, card: () => card, deviceEndpoint });
     stops.push(() => updates.stop());
@@ -238,17 +245,21 @@ export async function startHub(
     const chainInfo = money
       ? { rpcUrl: money.chain.rpcUrl, chainId: money.chain.chainId, wallet: money.chain.contracts.wallet, whitelist: money.chain.contracts.whitelist, token: money.chain.contracts.token }
       : null;
+    const metricsServer = config.metrics.port === null
+      ? null
+      : await step(startMetricsServer({ host: config.metrics.host, port: config.metrics.port, scrape: () => metrics.scrape(), setting: 'metrics.port (--metrics-port)', onError: (err) => log.error('metrics scrape failed', { error: err.message }) }), (m) => m.close());
     const runtime = join(dataDir, 'runtime.json');
-    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort, caFile: tls?.caFile ?? null, endpoints, chain: chainInfo }, null, 2));
+    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort, metricsPort: metricsServer?.port ?? null, metricsUrl: metricsServer?.url ?? null, caFile: tls?.caFile ?? null, endpoints, chain: chainInfo }, null, 2));
     renameSync(`${runtime}.tmp`, runtime);
     // devices can reconnect and renew only now (the chain, payout reconciliation and the card took their
     // time): the scheduler's lease and offline-grace clocks start here, not when it was built
     jobs.scheduler.ready();
     broker.open();
-    log.info('hub ready', { hubId, mqtt: broker.mqttPort ?? 'off', ws: broker.wsPort ?? 'off', mqtts: broker.mqttsPort ?? 'off', wss: broker.wssPort ?? 'off', owner: signer.address, data: dataDir });
+    log.info('hub ready', { hubId, mqtt: broker.mqttPort ?? 'off', ws: broker.wsPort ?? 'off', mqtts: broker.mqttsPort ?? 'off', wss: broker.wssPort ?? 'off', metrics: metricsServer?.url ?? 'off', owner: signer.address, data: dataDir });
 
     return {
       hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort,
+      metrics: metricsServer ? { url: metricsServer.url, port: metricsServer.port } : null,
       tls: tls ? { ca: tls.ca, caFile: tls.caFile, fingerprint: tls.fingerprint, requireClientCert: config.tls.requireClientCert, names: tls.names, clientCertificate: tls.clientCertificate } : null, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,
       connectedClients: () => broker.connectedClients(),
       stop: stopAll,

@@ -64,6 +64,17 @@ export const HubConfig = z
       .refine((t) => !t.certFile === !t.keyFile, { message: 'tls.certFile and tls.keyFile go together: give both or neither (then the hub uses its own CA)', path: ['keyFile'] })
       .refine((t) => !t.requireClientCert || !t.certFile || t.caFile, { message: 'tls.requireClientCert with a given certificate needs tls.caFile (the CA that signs client certificates)', path: ['caFile'] })
       .prefault({}),
+    /**
+     * Prometheus' /metrics (hub/src/metrics/) on its own HTTP listener: loopback and any free port by default
+     * (runtime.json and the ready line say which); give a fixed port for Prometheus, null for none.
+     */
+    metrics: z
+      .object({
+        host: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or an IP address (127.0.0.1: this machine only; 0.0.0.0: every interface)').default('127.0.0.1'),
+        port: z.number({ error: 'must be a port number 0-65535 (0: any free port), or null for no metrics listener' }).int('must be a whole port number 0-65535').min(0, 'must be a port number 0-65535').max(65535, 'must be a port number 0-65535').nullable().default(0),
+      })
+      .strict()
+      .prefault({}),
     /** Endpoints announced to devices; default from the listeners. */
     publicUrls: z.array(z.string().min(1)).default([]),
     /**

@@ -50,4 +50,20 @@ describe('device config', () => {
     expect(dupText).toContain('c.json: hubs.0.url: mqtt://a:1 is already configured as hub.url');
     expect(dupText).toContain('hubs.1.provisioningKey: hub mqtt://b:2 needs a provisioningKey');
   });
+
+  it('metrics: off by default; the owner turns it on in the file or the environment; a bad value names the field and the reason', () => {
+    const def = parseConfig(DeviceConfig, { hub: { url: 'mqtt://a:1' } });
+    expect(def.ok && def.config.metrics).toEqual({ enabled: false, host: '127.0.0.1', port: 9481 });
+    const { value, sources } = applyEnv(DeviceConfig, { hub: { url: 'mqtt://a:1' } }, { SOSNA_METRICS_ENABLED: 'true', SOSNA_METRICS_PORT: '0', SOSNA_METRICS_HOST: '0.0.0.0' });
+    const on = parseConfig(DeviceConfig, value, { sources });
+    expect(on.ok && on.config.metrics).toEqual({ enabled: true, host: '0.0.0.0', port: 0 });
+    const bad = parseConfig(DeviceConfig, { hub: { url: 'mqtt://a:1' }, metrics: { enabled: 'yes', port: 99999, host: 'a b' } }, { file: 'c.json' });
+    const text = bad.ok ? '' : bad.errors.join('\n');
+    expect(text).toContain('c.json: metrics.enabled: must be true or false (true: serve Prometheus /metrics on metrics.host:metrics.port) (got "yes")');
+    expect(text).toContain('c.json: metrics.port: must be a port number 0-65535 (got 99999)');
+    expect(text).toContain('c.json: metrics.host: must be a host name or an IP address');
+    const env = applyEnv(DeviceConfig, { hub: { url: 'mqtt://a:1' } }, { SOSNA_METRICS_PORT: 'nine' });
+    const fromEnv = parseConfig(DeviceConfig, env.value, { sources: env.sources });
+    expect(fromEnv.ok ? '' : fromEnv.errors.join()).toContain('metrics.port (from SOSNA_METRICS_PORT): must be a port number 0-65535 (0: any free port) (got "nine")');
+  });
 });

@@ -155,6 +155,20 @@ export const DeviceConfig = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Prometheus' /metrics on its own HTTP listener (agent/src/metrics.ts): the latest telemetry sample (GPU
+     * temperature, power, fan, ASIC hashrate, ...), the hub link and the runs. Off unless the owner turns it on.
+     */
+    metrics: z
+      .object({
+        enabled: z.boolean({ error: 'must be true or false (true: serve Prometheus /metrics on metrics.host:metrics.port)' }).default(false),
+        /** 127.0.0.1: this machine only; 0.0.0.0 for a Prometheus on another machine. */
+        host: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or an IP address (127.0.0.1: this machine only; 0.0.0.0: every interface)').default('127.0.0.1'),
+        /** 0 picks a free port (the log says which). */
+        port: z.number({ error: 'must be a port number 0-65535 (0: any free port)' }).int('must be a whole port number 0-65535').min(0, 'must be a port number 0-65535').max(65_535, 'must be a port number 0-65535').default(9481),
+      })
+      .strict()
+      .prefault({}),
     /** The device owner's Ethereum address: hubs approve its earnings to it (no key lives on the device). */
     owner: EthAddress.optional(),
     /** On-chain checks of a hub before working for it (skipped when rpcUrl is not set). */

@@ -18,7 +18,7 @@ type Leaf = 'string' | 'number' | 'boolean' | 'list';
 // HTTPS, the machine itself, and the bounds and engine of the jobs a hub sends
 const NOT_REMOTE = [
   /^hub\./, /^tls\./, /^hubPreference$/, /^owner$/, /^provisioningKey$/, /^stateDir$/, /^dashboard\.password/, /^dashboard\.https$/, /^chain\./, /^system\./,
-  /^jobs\.pidsLimit$/, /^jobs\.dockerHost$/, /^remoteShell\./,
+  /^jobs\.pidsLimit$/, /^jobs\.dockerHost$/, /^remoteShell\./, /^metrics\./,
 ];
 
 /** DeviceConfig paths (dotted) a hub may set, with the kind of value each takes. */

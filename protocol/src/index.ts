@@ -23,3 +23,4 @@ export * from './admin.js';
 export * from './tls.js';
 export * from './remote.js';
 export * from './alerts.js';
+export * from './metrics-http.js';

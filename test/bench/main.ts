@@ -8,6 +8,7 @@ import { benchCli } from './cli.js';
 import { benchFlood } from './flood.js';
 import { benchLogins } from './logins.js';
 import { benchRemoteShell } from './remote-shell.js';
+import { benchMetrics } from './metrics.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -43,6 +44,10 @@ if (!only || only === 'logins') {
 if (!only || only === 'remote-shell') {
   const r = await benchRemoteShell();
   writeFileSync('bench-results/remote-shell.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'metrics') {
+  const r = await benchMetrics();
+  writeFileSync('bench-results/metrics.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');

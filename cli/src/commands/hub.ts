@@ -32,6 +32,9 @@ export interface HubFlags {
   tlsName?: string[];
   tlsOnly?: boolean;
   requireClientCert?: boolean;
+  /** Prometheus' /metrics: port (0 any free, off none) and listen address */
+  metricsPort?: string;
+  metricsHost?: string;
 }
 
 function int(flag: string, value: string): number {
@@ -67,6 +70,9 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     mqtt.port = null;
     mqtt.wsPort = null;
   }
+  const metrics = { ...(file.metrics as object | undefined) } as Record<string, unknown>;
+  if (flags.metricsPort !== undefined) metrics.port = flags.metricsPort === 'off' ? null : int('--metrics-port', flags.metricsPort);
+  if (flags.metricsHost !== undefined) metrics.host = flags.metricsHost;
   const chain = { ...(file.chain as object | undefined) } as Record<string, unknown>;
   if (flags.rpc !== undefined) Object.assign(chain, { mode: 'rpc', rpcUrl: flags.rpc });
   if (flags.contracts !== undefined) chain.contractsFile = flags.contracts;
@@ -81,6 +87,7 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     dataDir: flags.dataDir,
     mqtt,
     tls,
+    metrics,
     chain,
     ...(flags.name ? { name: flags.name } : {}),
     ...(flags.hubId ? { hubId: flags.hubId } : {}),
@@ -157,6 +164,8 @@ export function registerHub(program: Command): void {
     .option('--tls-name <name...>', "more host names/addresses for the own CA's server certificate (localhost, 127.0.0.1, the host name and --host are always in)")
     .option('--tls-only', 'TLS only: no plain MQTT or WebSocket listener (implies --tls)')
     .option('--require-client-cert', 'mutual TLS: devices present a certificate signed by the hub CA (or --tls-ca)')
+    .option('--metrics-port <port|off>', "Prometheus /metrics port (default 0: any free port, see runtime.json); off for none")
+    .option('--metrics-host <addr>', 'listen address of /metrics (default 127.0.0.1)')
     .action(async (flags: HubFlags) => {
       const log = createLogger({ level: (flags.logLevel as 'info') ?? 'info', scope: 'hub' });
       // SIGINT/SIGTERM from the start on: one before the hub is ready aborts its start-up, which stops what
@@ -181,7 +190,8 @@ export function registerHub(program: Command): void {
         h.mqttPort !== null ? `mqtt://0.0.0.0:${h.mqttPort}` : null, h.wsPort !== null ? `ws://0.0.0.0:${h.wsPort}` : null,
       ].filter(Boolean);
       const ca = h.tls?.caFile ? `\nTLS CA (devices get it as hub.ca): ${h.tls.caFile}, or pin it as hub.fingerprint: ${h.tls.fingerprint}` : '';
-      process.stdout.write(`hub ${h.hubId} ready on ${listeners.join(' and ')}${ca}\nconsole profile: ${profile}\n`);
+      const metrics = h.metrics ? `\nmetrics: ${h.metrics.url}` : '';
+      process.stdout.write(`hub ${h.hubId} ready on ${listeners.join(' and ')}${ca}${metrics}\nconsole profile: ${profile}\n`);
       await new Promise<void>((done) => {
         stopRunning = () => void running.stop().then(done);
         if (starting.signal.aborted) stopRunning(); // a signal while the profile was written

@@ -67,7 +67,25 @@ export interface EmbeddedBrokerOptions {
   log: Logger;
 }
 
+/** Counts for /metrics, read when scraped (hub/src/metrics/): plain numbers, no metrics library here. */
+export interface BrokerStats {
+  /** Connected clients by the kind of their login. */
+  connections: Record<Session['principal']['kind'], number>;
+  /** Connections not yet authenticated. */
+  pending: number;
+  /** PUBLISH packets from clients that the ACL and the size cap let through, and their payload bytes. */
+  received: number;
+  receivedBytes: number;
+  /** Messages the hub itself published in-process. */
+  published: number;
+  /** Refused PUBLISH packets by reason (acl, too_large). */
+  refusedPublishes: Record<string, number>;
+  /** Refused logins (not_authorized, throttled, error) and connections the guard refused or closed (limits.ts kinds). */
+  refusedConnections: Record<string, number>;
+}
+
 export interface EmbeddedBroker extends Bus {
+  stats(): BrokerStats;
   readonly mqttPort: number | null;
   readonly wsPort: number | null;
   readonly mqttsPort: number | null;
@@ -103,13 +121,18 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const sessions = new WeakMap<Client, Session>();
   // every listener's sockets go through the guard before aedes reads a byte (see accept below)
   const guard = createConnectionGuard({ limits: opts.limits, log });
+  const counts = { received: 0, receivedBytes: 0, published: 0, refusedPublishes: { acl: 0, too_large: 0 }, refusedLogins: { not_authorized: 0, throttled: 0, error: 0 } };
   const broker = await Aedes.createBroker({
     connectTimeout: opts.limits.connectTimeoutMs,
     authenticate(client, username, password, done) {
       hooks.authenticate(client.id, username, password, remoteAddress(client)).then(
         (session) => {
-          if (session === 'throttled') return done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as never, null);
+          if (session === 'throttled') {
+            counts.refusedLogins.throttled++;
+            return done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as never, null);
+          }
           if (!session) {
+            counts.refusedLogins.not_authorized++;
             log.info('connection refused', { clientId: client.id, username });
             return done(Object.assign(new Error('not authorized'), { returnCode: 5 }) as never, null);
           }
@@ -118,6 +141,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
           done(null, true);
         },
         (err: unknown) => {
+          counts.refusedLogins.error++;
           log.error('authentication failed', { clientId: client.id, error: String(err) });
           done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as never, null);
         },
@@ -128,13 +152,17 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       const session = sessions.get(client);
       const size = packet.payload?.length ?? 0;
       if (!session || !hooks.mayPublish(session, packet.topic)) {
+        counts.refusedPublishes.acl++;
         log.warn('publish refused', { clientId: client.id, topic: packet.topic });
         return callback(new Error('publish not authorized'));
       }
       if (size > opts.maxPayload) {
+        counts.refusedPublishes.too_large++;
         log.warn('oversized publish refused', { clientId: client.id, topic: packet.topic, bytes: size });
         return callback(new Error('payload too large'));
       }
+      counts.received++;
+      counts.receivedBytes += size;
       callback(null);
     },
     authorizeSubscribe(client, sub, callback) {
@@ -261,15 +289,28 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     mqttsPort,
     wssPort,
     connectedClients: () => broker.connectedClients,
+    stats: () => {
+      const connections = { device: 0, operator: 0, provision: 0 };
+      // aedes' table of connected clients, walked when scraped rather than counted per connection
+      const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
+      for (const id in clients) {
+        const kind = sessions.get(clients[id]!)?.principal.kind;
+        if (kind) connections[kind]++;
+      }
+      return {
+        connections, pending: guard.pending(), received: counts.received, receivedBytes: counts.receivedBytes, published: counts.published,
+        refusedPublishes: { ...counts.refusedPublishes }, refusedConnections: { ...counts.refusedLogins, ...guard.refusals() },
+      };
+    },
     open,
     setTicketKeys: (keys) => tlsServers.forEach((s) => s.setTicketKeys(keys)),
     publish: (topic, payload, o = {}) =>
-      new Promise<void>((resolve, reject) =>
+      (counts.published++, new Promise<void>((resolve, reject) =>
         broker.publish(
           { cmd: 'publish', topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: o.qos ?? 1, retain: o.retain ?? false, dup: false },
           (err) => (err ? reject(err) : resolve()),
         ),
-      ),
+      )),
     subscribe: (filter, handler: MessageHandler) =>
       new Promise((resolve) => {
         const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {

@@ -216,6 +216,8 @@ export interface ConnectionGuard {
   authenticated(stream: Duplex): void;
   /** Connections not yet authenticated (from `address`, or all). */
   pending(address?: string): number;
+  /** Connections refused or closed so far, per kind (address-full, all-full, timeout, too-large-*, not-connect, malformed). */
+  refusals(): Record<string, number>;
 }
 
 interface Entry {
@@ -233,7 +235,9 @@ export function createConnectionGuard(opts: { limits: ConnectionLimits; log: Log
   const byStream = new WeakMap<Duplex, Entry>();
   // a flood must not flood the log: one warning per kind of refusal per 10 s, with the count since the last one
   const refusals = new Map<string, { count: number; loggedAt: number }>();
+  const totals: Record<string, number> = {}; // never reset: the counters of /metrics
   const warn = (kind: string, msg: string, fields: Record<string, unknown>) => {
+    totals[kind] = (totals[kind] ?? 0) + 1;
     const r = refusals.get(kind) ?? { count: 0, loggedAt: 0 };
     r.count++;
     refusals.set(kind, r);
@@ -344,6 +348,7 @@ export function createConnectionGuard(opts: { limits: ConnectionLimits; log: Log
     },
 
     pending: (address) => ledger.pending(address),
+    refusals: () => ({ ...totals }),
   };
   return guard;
 }

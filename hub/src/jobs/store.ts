@@ -97,6 +97,8 @@ export interface JobStore {
   listJobs(filter: { state?: JobState; limit: number }): JobRow[];
   /** Jobs not in a final state, oldest first. */
   liveJobs(): JobRow[];
+  /** How many jobs are in each state (states with none are absent); one grouped query, for /metrics. */
+  countByState(): Partial<Record<JobState, number>>;
   updateJob(id: string, patch: Partial<Omit<JobRow, 'id' | 'spec' | 'createdAt' | 'submittedBy' | 'key'>>): void;
 
   insertRun(row: RunRow): void;

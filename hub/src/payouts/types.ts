@@ -42,6 +42,8 @@ export interface PayoutStore {
   /** Batches whose outcome is not settled yet (planned or signed), oldest first. */
   open(): PayoutRow[];
   list(limit?: number): PayoutRow[];
+  /** Batches per status (statuses with none are absent) and the total of the paid ones, in wei; for /metrics. */
+  stats(): { byStatus: Partial<Record<PayoutStatus, number>>; paidWei: bigint };
   /** Of one device's earnings: the (jobId) entries in payouts mined on chain, with their amounts. */
   paidOf(deviceId: string): { jobId: string; amount: bigint }[];
 }

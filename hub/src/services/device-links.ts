@@ -1,6 +1,6 @@
 // The hub's RPC link to each device: the hub calls on dev/{id}/rpc/in and hears on dev/{id}/rpc/out.
 // A device calls the hub's services for devices (`endpoint`, e.g. jobs.lease) on odd channels of rpc/out.
-import { SosnaError, topics } from '@sosna/protocol';
+import { SosnaError, toSosnaError, topics } from '@sosna/protocol';
 import type { CallOptions, Codec, Logger, RpcEndpoint } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
 import type { HubEventBus } from '../events.js';
@@ -17,6 +17,8 @@ export async function startDeviceLinks(deps: {
   bus: Bus; codec: Codec; hubId: string; log: Logger; registry: Registry; store: HubStore; events: HubEventBus; timeoutMs: number;
   /** The hub's services for devices; `meta.deviceId` is the device the topic (and so the broker's ACL) names. */
   endpoint?: RpcEndpoint<{ deviceId: string }>;
+  /** Each call that reached a device: how it ended (`ok` or the error code) and how long it took (for /metrics). */
+  observe?: (service: string, method: string, outcome: string, seconds: number) => void;
 }): Promise<DeviceLinks> {
   const table = new PeerTable<{ deviceId: string }>({
     bus: deps.bus,
@@ -46,7 +48,17 @@ export async function startDeviceLinks(deps: {
         const seen = row.lastSeen ? `last seen ${new Date(row.lastSeen).toISOString()}` : 'never seen';
         throw new SosnaError('E_UNAVAILABLE', `device ${deviceId} is offline (${seen})`);
       }
-      return table.get(deviceId)!.callRaw(service, method, params, opts);
+      const observe = deps.observe;
+      if (!observe) return table.get(deviceId)!.callRaw(service, method, params, opts);
+      const t0 = performance.now();
+      try {
+        const chunks = await table.get(deviceId)!.callRaw(service, method, params, opts);
+        observe(service, method, 'ok', (performance.now() - t0) / 1000);
+        return chunks;
+      } catch (err) {
+        observe(service, method, toSosnaError(err).code, (performance.now() - t0) / 1000);
+        throw err;
+      }
     },
     async stop() {
       deps.events.off('online', onOnline);

@@ -103,6 +103,7 @@ function sqlValue(v: unknown): unknown {
 
 export function createSqliteJobStore(db: Database.Database): JobStore {
   const q = {
+    countByState: db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state'),
     insertJob: db.prepare(
       `INSERT INTO jobs (id, spec, state, reason, replicas, retries, digest, exit_code, submitted_by, idem_key, created_at, updated_at, finished_at)
        VALUES (@id, @spec, @state, @reason, @replicas, @retries, @digest, @exitCode, @submittedBy, @key, @createdAt, @updatedAt, @finishedAt)`,
@@ -181,6 +182,7 @@ export function createSqliteJobStore(db: Database.Database): JobStore {
       return (rows as Raw[]).map(toJob);
     },
     liveJobs: () => (q.live.all() as Raw[]).map(toJob),
+    countByState: () => Object.fromEntries((q.countByState.all() as { state: JobState; n: number }[]).map((r) => [r.state, r.n])),
     updateJob: (id, patch) => update('jobs', JOB_COLUMNS, id, patch),
     insertRun: (row) => void q.insertRun.run(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, sqlValue(v)]))),
     getRun: (id) => {

@@ -59,6 +59,8 @@ export function createSqlitePayoutStore(db: Database.Database): PayoutStore {
     setStatus: db.prepare('UPDATE payouts SET status = ?, reason = ?, updated_at = ? WHERE id = ?'),
     open: db.prepare(`SELECT * FROM payouts WHERE status IN ('planned', 'signed') ORDER BY created_at, id`),
     list: db.prepare('SELECT * FROM payouts ORDER BY created_at DESC, id DESC LIMIT ?'),
+    byStatus: db.prepare('SELECT status, COUNT(*) AS n FROM payouts GROUP BY status'),
+    paidTotals: db.prepare(`SELECT total FROM payouts WHERE status = 'paid'`).pluck(),
     paidOf: db.prepare(
       `SELECT e.job_id, e.amount FROM earnings e JOIN earnings_paid p ON p.job_id = e.job_id AND p.device_id = e.device_id
        JOIN payouts s ON s.id = p.payout_id WHERE e.device_id = ? AND s.status = 'paid'`,
@@ -133,6 +135,10 @@ export function createSqlitePayoutStore(db: Database.Database): PayoutStore {
     unknown: (id, reason, at) => void q.setStatus.run('unknown', reason, at, id),
     open: () => (q.open.all() as Raw[]).map(toRow),
     list: (limit = 50) => (q.list.all(limit) as Raw[]).map(toRow),
+    stats: () => ({
+      byStatus: Object.fromEntries((q.byStatus.all() as { status: PayoutStatus; n: number }[]).map((r) => [r.status, r.n])),
+      paidWei: (q.paidTotals.all() as string[]).reduce((sum, t) => sum + BigInt(t), 0n),
+    }),
     paidOf: (deviceId) => (q.paidOf.all(deviceId) as Raw[]).map((r) => ({ jobId: r.job_id as string, amount: BigInt(r.amount as string) })),
   };
 }
