@@ -29,14 +29,8 @@ export type LogLinesChunk = z.infer<typeof LogLinesChunk>;
 
 const ExecCommand = z.array(z.string().min(1).max(4096)).min(1).max(256);
 
-/** Offered by the agent on dev/{id}/rpc/in; the hub never forwards these through devices.call (DEVICE_CALL_ROLES). */
-export const deviceRemoteService = defineService('remote', {
-  /** Starts a shell on a PTY (refused unless the device's config has remoteShell.enabled); streams until it exits. */
-  open: {
-    params: z.object({ sessionId: SessionId, operator: z.string().min(1).max(64), cols: Cols.default(80), rows: Rows.default(24) }),
-    result: RemoteChunk,
-    streaming: true,
-  },
+/** Keystrokes and a new window size for a session (the hub's and the device's service take the same). */
+const sessionControl = {
   input: {
     params: z.object({ sessionId: SessionId, data: z.string().min(1).max(SHELL_INPUT_MAX) }),
     result: z.object({ ok: z.literal(true) }),
@@ -45,6 +39,17 @@ export const deviceRemoteService = defineService('remote', {
     params: z.object({ sessionId: SessionId, cols: Cols, rows: Rows }),
     result: z.object({ ok: z.literal(true) }),
   },
+};
+
+/** Offered by the agent on dev/{id}/rpc/in; the hub never forwards these through devices.call (DEVICE_CALL_ROLES). */
+export const deviceRemoteService = defineService('remote', {
+  /** Starts a shell on a PTY (refused unless the device's config has remoteShell.enabled); streams until it exits. */
+  open: {
+    params: z.object({ sessionId: SessionId, operator: z.string().min(1).max(64), cols: Cols.default(80), rows: Rows.default(24) }),
+    result: RemoteChunk,
+    streaming: true,
+  },
+  ...sessionControl,
   /** Runs a command in the container of a run of this device (docker exec, no stdin); streams output, then the exit code. */
   exec: {
     params: z.object({ sessionId: SessionId, runId: Id, cmd: ExecCommand }),
@@ -84,15 +89,8 @@ export const remoteService = defineService('remote', {
     result: RemoteChunk,
     streaming: true,
   },
-  /** Keystrokes for a session of the caller's own. */
-  input: {
-    params: z.object({ sessionId: SessionId, data: z.string().min(1).max(SHELL_INPUT_MAX) }),
-    result: z.object({ ok: z.literal(true) }),
-  },
-  resize: {
-    params: z.object({ sessionId: SessionId, cols: Cols, rows: Rows }),
-    result: z.object({ ok: z.literal(true) }),
-  },
+  /** Keystrokes and resizes, for a session of the caller's own. */
+  ...sessionControl,
   /** A command in a running job's container (the job's submitter or an admin). */
   exec: {
     params: z.object({ jobId: Id, cmd: ExecCommand, replica: z.number().int().nonnegative().optional() }),

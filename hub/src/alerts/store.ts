@@ -17,15 +17,7 @@ export const ALERTS_MIGRATION = `
     attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT, created_at INTEGER NOT NULL, sent_at INTEGER);
   CREATE INDEX alert_deliveries_due ON alert_deliveries(status, next_at);`;
 
-export interface AlertRow {
-  id: number;
-  rule: string;
-  metric: string;
-  subject: string;
-  status: 'firing' | 'resolved';
-  value: string | null;
-  startsAt: number;
-  endsAt: number | null;
+export interface AlertRow extends UnsentTransition {
   ackedBy: string | null;
   ackedAt: number | null;
   firedSent: boolean;
