@@ -2,16 +2,15 @@
 // key, connects with its own credentials and a Will, publishes its birth and answers system.ping.
 // argv: url keyString count namePrefix concurrency. Reports progress to the parent over IPC.
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import {
-  connectOnce, createCodec, provisionService, PROVISION_CLIENT_PREFIX, publishAsync, RpcEndpoint, RpcPeer, subscribeAsync, systemService, topics, usernames,
+  connectOnce, createCodec, publishAsync, RpcEndpoint, RpcPeer, subscribeAsync, systemService, topics,
 } from '@sosna/protocol';
+import { provisionSim } from './provision-sim.js';
 import type { MqttClient } from '@sosna/protocol';
 
 const [url, key, countText, prefix, concText] = process.argv.slice(2) as [string, string, string, string, string];
 const count = Number(countText);
 const concurrency = Number(concText ?? 25);
-const [keyId, secret] = key.split('.') as [string, string];
 const codec = createCodec();
 const inventory = {
   hostname: hostname(), platform: 'linux', arch: 'x64', os: { distro: 'sim', release: '1', kernel: 'sim' },
@@ -27,20 +26,7 @@ function send(msg: unknown) {
 }
 
 async function provisionOne(name: string) {
-  const nonce = randomBytes(16).toString('base64url');
-  const clientId = `${PROVISION_CLIENT_PREFIX}${nonce}`;
-  const c = await connectOnce({ url, clientId, username: usernames.provision(keyId), password: secret, keepaliveSec: 120, connectTimeoutMs: 120_000 });
-  try {
-    const card = new Promise<{ hubId: string }>((ok) => c.on('message', (t, p) => t.endsWith('/announce') && ok(codec.decode(p) as { hubId: string })));
-    await subscribeAsync(c, topics.announceAll());
-    const { hubId } = await card;
-    const peer = new RpcPeer({ role: 'caller', codec, send: (b) => c.publish(topics.provision(hubId, clientId, 'in'), Buffer.from(b), { qos: 1 }) });
-    c.on('message', (t, p) => t.endsWith('/rpc/out') && peer.receive(p));
-    await subscribeAsync(c, topics.provision(hubId, clientId, 'out'));
-    return await peer.call(provisionService, 'register', { key, nonce, name }, { timeoutMs: 120_000 });
-  } finally {
-    c.end(true);
-  }
+  return provisionSim({ url, key, name, codec });
 }
 
 async function deviceOne(i: number) {

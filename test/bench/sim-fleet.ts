@@ -7,19 +7,18 @@
 // between connections, as the agent's link does, so a reconnect resumes it (counted in `resumed`); the CA's
 // context is made once for all devices of the process (a device makes one for its only connection).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
 import {
-  backoffDelay, connectOnce, createCodec, provisionService, PROVISION_CLIENT_PREFIX, publishAsync, RpcEndpoint, RpcPeer, subscribeAsync, systemService, tlsSessions, topics, usernames,
+  backoffDelay, connectOnce, createCodec, publishAsync, RpcEndpoint, RpcPeer, subscribeAsync, systemService, tlsSessions, topics,
 } from '@sosna/protocol';
+import { provisionSim } from './provision-sim.js';
 import type { MqttClient, TlsMaterial } from '@sosna/protocol';
 
 const [url, provisionUrl, caFile, key, countText, prefix, credsFile] = process.argv.slice(2) as [string, string, string, string, string, string, string];
 const count = Number(countText);
 const ca = caFile !== '-' ? readFileSync(caFile, 'utf8') : null;
 const tls: TlsMaterial | undefined = ca ? { ca, context: createSecureContext({ ca }) } : undefined;
-const [keyId, secret] = key.split('.') as [string, string];
 const codec = createCodec();
 const inventory = {
   hostname: hostname(), platform: 'linux', arch: 'x64', os: { distro: 'sim', release: '1', kernel: 'sim' },
@@ -33,21 +32,8 @@ let resumed = 0;
 let stopping = false;
 const clients = new Set<MqttClient>();
 
-async function provisionOne(name: string): Promise<Creds> {
-  const nonce = randomBytes(16).toString('base64url');
-  const clientId = `${PROVISION_CLIENT_PREFIX}${nonce}`;
-  const c = await connectOnce({ url: provisionUrl, clientId, username: usernames.provision(keyId), password: secret, keepaliveSec: 120, connectTimeoutMs: 120_000 });
-  try {
-    const card = new Promise<{ hubId: string }>((ok) => c.on('message', (t, p) => t.endsWith('/announce') && ok(codec.decode(p) as { hubId: string })));
-    await subscribeAsync(c, topics.announceAll());
-    const { hubId } = await card;
-    const peer = new RpcPeer({ role: 'caller', codec, send: (b) => c.publish(topics.provision(hubId, clientId, 'in'), Buffer.from(b), { qos: 1 }) });
-    c.on('message', (t, p) => t.endsWith('/rpc/out') && peer.receive(p));
-    await subscribeAsync(c, topics.provision(hubId, clientId, 'out'));
-    return await peer.call(provisionService, 'register', { key, nonce, name }, { timeoutMs: 120_000 });
-  } finally {
-    c.end(true);
-  }
+function provisionOne(name: string): Promise<Creds> {
+  return provisionSim({ url: provisionUrl, key, name, codec });
 }
 
 /** One device: connect, register, and on every loss come back with the agent's backoff (500 ms .. 30 s). */
