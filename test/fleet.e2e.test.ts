@@ -1,8 +1,12 @@
 // The walking skeleton end to end with real processes: a hub (sosna hub) and three agents started from the
-// single-file bundle in a folder without node_modules; the operator uses the real `sosna console`.
+// single-file bundle in a folder without node_modules; the operator uses the real `sosna console`. The hub's
+// config has an offline alert with a webhook to a receiver in this test (an agent killed and started again).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
@@ -22,8 +26,14 @@ const profile = () => ({ SOSNA_PROFILE: join(hubDir, 'console.json') });
 /** The hub's /metrics URL as its runtime.json says (the hub takes any free port by default). */
 const hubMetricsUrl = () => (JSON.parse(readFileSync(join(hubDir, 'runtime.json'), 'utf8')) as { metricsUrl: string }).metricsUrl;
 
+/** What the alert webhook received (plain JSON messages). */
+interface AlertMessage { status: 'firing' | 'resolved'; rule: string; devices: { id: string; name: string }[] }
+const alertMessages: AlertMessage[] = [];
+let receiver: Server;
+let hubConfig: string;
+
 function startHubProc(): Proc {
-  return start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1']);
+  return start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--config', hubConfig]);
 }
 
 async function devices(): Promise<{ id: string; name: string; online: boolean; lastSeen: number | null; inventory: { cpu?: { cores?: number } } | null }[]> {
@@ -36,6 +46,22 @@ beforeAll(async () => {
   requireBuild();
   port = await freePort();
   bundle = installBundle(join(tmp.dir, 'device-bin'));
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      alertMessages.push(JSON.parse(body) as AlertMessage);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  hubConfig = writeJson(join(tmp.dir, 'hub.json'), {
+    alerts: {
+      evalInterval: '500ms', groupWindow: '1s',
+      webhooks: [{ name: 'test', kind: 'json', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts` }],
+      rules: [{ name: 'rig-down', metric: 'device.offline', for: '1s' }],
+    },
+  });
   hub = startHubProc();
   await hub.waitFor(/hub \S+ ready/);
   const key = await cli(['hub', 'keys', 'create', '--fleet', 'e2e', '--max', '3', '--data-dir', hubDir]);
@@ -62,6 +88,7 @@ afterAll(async () => {
     await p.stop('SIGKILL');
   }
   await hub?.stop();
+  await new Promise((r) => receiver?.close(r));
   tmp.cleanup();
 });
 
@@ -177,6 +204,25 @@ describe('hub + three agents from the bundle', { timeout: 150_000 }, () => {
     // the socket closes with the process: the hub need not wait for the keepalive (how soon is not timed here)
     const gone = await waitFor('rig-1 offline', async () => (await devices()).find((d) => d.id === victim.id && !d.online), 1.5 * KEEPALIVE_SEC * 1000 + 30_000, 100);
     expect(gone.lastSeen!).toBeGreaterThanOrEqual(t0 - 1000);
+  });
+
+  it('the agent killed and started again: the alert webhook gets exactly one "firing" and one "resolved" message for it', async () => {
+    const about = (status: AlertMessage['status']) => alertMessages.filter((m) => m.status === status && m.rule === 'rig-down' && m.devices.some((d) => d.name === 'rig-1'));
+    await waitFor('the firing message for rig-1', () => about('firing').length > 0, 30_000, 100);
+    agents[0] = start([bundle, '--config', join(tmp.dir, 'agent1', 'config.json')], { cwd: join(tmp.dir, 'device-bin') });
+    await waitFor('rig-1 back online', async () => (await devices()).find((d) => d.name === 'rig-1' && d.online), 60_000, 200);
+    await waitFor('the resolved message for rig-1', () => about('resolved').length > 0, 30_000, 100);
+    // the hub's record agrees: one alert about rig-1, resolved
+    const rig1 = (await devices()).find((d) => d.name === 'rig-1')!.id;
+    const ls = await cli(['console', 'alerts', 'ls', '--json'], { env: profile() });
+    expect(ls.code, ls.output).toBe(0);
+    const rows = JSON.parse(ls.stdout) as { subject: string; status: string }[];
+    expect(rows.filter((a) => a.subject === rig1).map((a) => a.status)).toEqual(['resolved']);
+    expect(about('firing')).toHaveLength(1);
+    expect(about('resolved')).toHaveLength(1);
+    // back to where the tests below expect it: rig-1 killed and offline
+    agents[0]!.child.kill('SIGKILL');
+    await waitFor('rig-1 offline again', async () => (await devices()).find((d) => d.id === rig1 && !d.online), 1.5 * KEEPALIVE_SEC * 1000 + 30_000, 100);
   });
 
   it('a frozen agent (socket open, no traffic) goes offline by keepalive and comes back when it thaws', async () => {
