@@ -14,6 +14,7 @@ import type { Logger } from '@sosna/protocol';
 import type { Bus, MessageHandler } from './bus.js';
 import type { Session } from '../auth/policy.js';
 import { createConnectionGuard } from './limits.js';
+import { indexedMemoryPersistence } from './retained-index.js';
 import type { ConnectionLimits } from './limits.js';
 
 export interface BrokerHooks {
@@ -123,6 +124,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const guard = createConnectionGuard({ limits: opts.limits, log });
   const counts = { received: 0, receivedBytes: 0, published: 0, refusedPublishes: { acl: 0, too_large: 0 }, refusedLogins: { not_authorized: 0, throttled: 0, error: 0 } };
   const broker = await Aedes.createBroker({
+    persistence: indexedMemoryPersistence(),
     connectTimeout: opts.limits.connectTimeoutMs,
     authenticate(client, username, password, done) {
       hooks.authenticate(client.id, username, password, remoteAddress(client)).then(
