@@ -70,7 +70,7 @@ export class Authenticator {
       this.throttle.succeeded(username);
       // a device's id is its client id: nobody else may take it (and so close the device's connection).
       // Checked only after the secret, so that nobody learns from it which device ids exist.
-      return principal.kind !== 'device' && this.store.getDevice(clientId) ? null : session;
+      return principal.kind !== 'device' && this.store.hasDevice(clientId) ? null : session;
     }
     const locks = this.throttle.failed(address, username);
     if (locks.address || locks.user) {
@@ -82,12 +82,13 @@ export class Authenticator {
   private async secretMatches(principal: Principal, secret: string, clientId: string): Promise<boolean> {
     switch (principal.kind) {
       case 'device': {
-        const row = this.store.getDevice(principal.deviceId);
-        const good = await this.verify(secret, row?.secretHash ?? this.dummyMachine);
-        if (!row || !good) return false;
+        const id = principal.deviceId;
+        const hash = this.store.getDeviceSecretHash(id);
+        const good = await this.verify(secret, hash ?? this.dummyMachine);
+        if (hash === undefined || !good) return false;
         // a device provisioned before machine hashes: store its secret as one now (if it did not change meanwhile)
-        if (hashKind(row.secretHash) === 'scrypt' && this.store.getDevice(row.id)?.secretHash === row.secretHash) {
-          this.store.setDeviceSecret(row.id, hashMachineSecret(secret));
+        if (hashKind(hash) === 'scrypt' && this.store.getDeviceSecretHash(id) === hash) {
+          this.store.setDeviceSecret(id, hashMachineSecret(secret));
         }
         return true;
       }

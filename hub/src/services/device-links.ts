@@ -30,7 +30,7 @@ export async function startDeviceLinks(deps: {
     idOf: topicId('device', deps.hubId),
     timeoutMs: deps.timeoutMs,
     endpoint: deps.endpoint,
-    meta: deps.endpoint ? (id) => (deps.store.getDevice(id) ? { deviceId: id } : undefined) : undefined,
+    meta: deps.endpoint ? (id) => (deps.store.hasDevice(id) ? { deviceId: id } : undefined) : undefined,
   });
   await table.start();
   // A new session may be a new agent version: resolve its services again. A death fails calls at once.

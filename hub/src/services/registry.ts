@@ -50,7 +50,7 @@ export async function startRegistry(deps: RegistryDeps): Promise<Registry> {
     if (value === undefined) return;
     const msg = DeviceState.safeParse(value);
     if (!msg.success) return log.warn('invalid state message', { deviceId: t.deviceId, error: msg.error.issues[0]?.message });
-    if (!store.getDevice(t.deviceId)) return log.warn('state from an unknown device', { deviceId: t.deviceId });
+    if (!store.hasDevice(t.deviceId)) return log.warn('state from an unknown device', { deviceId: t.deviceId });
     const now = Date.now();
     if (msg.data.status === 'online') {
       sessionAt.set(t.deviceId, msg.data.at);

@@ -96,6 +96,7 @@ export function openSqliteStore(file: string): HubStore {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
     setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     getDevice: db.prepare('SELECT * FROM devices WHERE id = ?'),
+    deviceSecret: db.prepare('SELECT secret_hash FROM devices WHERE id = ?').pluck(),
     byNonce: db.prepare('SELECT * FROM devices WHERE key_id = ? AND provision_nonce = ?'),
     count: db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(online), 0) AS online FROM devices'),
     insertDevice: db.prepare(
@@ -177,6 +178,8 @@ export function openSqliteStore(file: string): HubStore {
       const r = q.getDevice.get(id) as Raw | undefined;
       return r ? toDevice(r) : undefined;
     },
+    getDeviceSecretHash: (id) => q.deviceSecret.get(id) as string | undefined,
+    hasDevice: (id) => q.deviceSecret.get(id) !== undefined,
     listDevices: (filter = {}) => {
       const where: string[] = [];
       const args: unknown[] = [];

@@ -64,6 +64,10 @@ export interface HubStore {
   setMeta(key: string, value: string): void;
 
   getDevice(id: string): DeviceRow | undefined;
+  /** A device's stored secret hash, without the rest of its row (every login and reconnect reads it). */
+  getDeviceSecretHash(id: string): string | undefined;
+  /** Whether a device id is known (a birth, an RPC from a device), without reading its row. */
+  hasDevice(id: string): boolean;
   listDevices(filter?: { fleet?: string; tag?: string; online?: boolean }): DeviceRow[];
   countDevices(): { total: number; online: number };
   findDeviceByNonce(keyId: string, nonce: string): DeviceRow | undefined;
