@@ -7,6 +7,7 @@ import { benchDashboard } from './dashboard.js';
 import { benchCli } from './cli.js';
 import { benchFlood } from './flood.js';
 import { benchLogins } from './logins.js';
+import { benchTrust } from './trust.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -38,6 +39,10 @@ if (!only || only === 'flood') {
 if (!only || only === 'logins') {
   const r = await benchLogins();
   writeFileSync('bench-results/logins.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'trust') {
+  const r = await benchTrust();
+  writeFileSync('bench-results/trust.json', JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');

@@ -2,7 +2,7 @@
 // `sosna hub keys ...` commands can write while the hub runs). Migrations are numbered by user_version.
 import Database from 'better-sqlite3';
 import type { BirthUpdate, DesiredConfigRow, DeviceRow, HubStore, KeyRow, OperatorRow, Role } from './types.js';
-import { createSqliteJobStore, JOBS_MIGRATION } from './jobs-sqlite.js';
+import { createSqliteJobStore, JOBS_MIGRATION, TRUST_MIGRATION } from './jobs-sqlite.js';
 import { createSqlitePayoutStore, PAYOUTS_MIGRATION } from './payouts-sqlite.js';
 import { createSqliteUpdateStore, UPDATES_MIGRATION } from './updates-sqlite.js';
 
@@ -29,6 +29,8 @@ const MIGRATIONS: string[] = [
      status TEXT NOT NULL, reason TEXT, updated_at INTEGER NOT NULL, reported_at INTEGER);`,
   // 5: agent releases and their per-device rollouts (hub/src/services/updates.ts)
   UPDATES_MIGRATION,
+  // 6: verification records, ringers and stake slashes (hub/src/jobs/trust.ts)
+  TRUST_MIGRATION,
 ];
 
 type Raw = Record<string, unknown>;
