@@ -585,6 +585,11 @@ export class Scheduler {
     this.forget(job);
   }
 
+  /** Rebuilds an online device's view (its owner's stake changed). */
+  refreshView(id: string): void {
+    this.refreshDeviceIfOnline(id);
+  }
+
   private refreshDeviceIfOnline(id: string): void {
     if (this.views.has(id)) this.refreshDevice(id);
   }
