@@ -169,3 +169,25 @@ describe('adaptive verification with stakes', () => {
     for (const [streak, chance] of seq) expect(chance).toBeCloseTo(Math.max(0.05, 1 / (1 + streak)), 10);
   });
 });
+
+describe('bad trust config', () => {
+  it('a ringer with no known answer stops the hub from starting, naming it', async () => {
+    const dir = tempDir('sosna-trust-bad-');
+    try {
+      await expect(
+        startHub(
+          {
+            dataDir: join(dir.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, chain: { mode: 'off' },
+            jobs: { trust: { enabled: true, ringers: [{ spec: { image: 'sosna/check' }, digest: RINGER_ANSWER }, { spec: { image: 'busybox' } }] } },
+          },
+          { log: silentLogger },
+        ),
+      ).rejects.toThrow('jobs.trust.ringers[1] (image busybox): a ringer needs its known answer: digest must be sha256:<64 hex digits>, got none');
+      await expect(
+        startHub({ dataDir: join(dir.dir, 'hub2'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, chain: { mode: 'off' }, jobs: { trust: { minStake: '0' } } }, { log: silentLogger }),
+      ).rejects.toThrow(/jobs\.trust\.minStake.*positive whole number of wei/);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
