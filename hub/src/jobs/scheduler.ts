@@ -313,6 +313,7 @@ export class Scheduler {
         continue;
       }
       if (decision.kind !== 'place') continue;
+      if (this.verifier && this.dropUnplaceableCheck(job, runs, decision.replicas)) continue;
       const held = runs.filter((r) => isActive(r.state) || r.state === 'succeeded' || r.state === 'failed');
       needs.push({
         jobId: job.id,
@@ -375,6 +376,25 @@ export class Scheduler {
     const device = this.views.get(run.deviceId);
     const ringer = device ? v.pickRinger((s) => staticMismatch(device, need(s)) === null) : null;
     if (ringer) this.enqueue(ringer.spec, RINGER_SUBMITTER, undefined, { deviceId: run.deviceId, expected: ringer.digest });
+  }
+
+  /**
+   * A verification replica that no other owner online can run any more (they left after the draw) is
+   * dropped once the first result is in, so that the job does not wait for ever; true when dropped.
+   */
+  private dropUnplaceableCheck(job: JobRow, runs: RunRow[], missing: number[]): boolean {
+    if (job.spec.replicas !== 1 || job.replicas !== 2 || missing.length !== 1 || missing[0] !== 1 || runs.some((r) => r.replica === 1)) return false;
+    const first = latestRuns(runs).get(0);
+    if (!first || (first.state !== 'succeeded' && first.state !== 'failed')) return false;
+    const need = { bid: job.spec.bid, resources: job.spec.resources, constraints: job.spec.constraints };
+    if ([...this.views.values()].some((w) => w.owner !== first.owner && staticMismatch(w, need) === null)) return false;
+    this.jobs.tx(() => {
+      job.replicas = 1;
+      this.jobs.updateJob(job.id, { replicas: 1, updatedAt: this.now() });
+      this.jobs.addEvent({ jobId: job.id, runId: null, at: this.now(), from: job.state, to: job.state, reason: 'verification dropped: no other owner online can run it' });
+    });
+    this.kick();
+    return true;
   }
 
   private sendStart(job: JobRow, run: RunRow): void {
