@@ -314,6 +314,11 @@ export class Scheduler {
       }
       if (decision.kind !== 'place') continue;
       if (this.verifier && this.dropUnplaceableCheck(job, runs, decision.replicas)) continue;
+      const ringer = this.ringers.get(job.id);
+      if (ringer && !this.views.has(ringer.deviceId)) {
+        this.cancel(job.id, `check dropped: device ${ringer.deviceId} is offline`); // a ringer waits for no one
+        continue;
+      }
       const held = runs.filter((r) => isActive(r.state) || r.state === 'succeeded' || r.state === 'failed');
       needs.push({
         jobId: job.id,
@@ -323,7 +328,7 @@ export class Scheduler {
         constraints: job.spec.constraints,
         excludeDevices: new Set([...runs.filter((r) => r.replica < job.replicas && r.state !== 'lost').map((r) => r.deviceId), ...(this.refused.get(job.id) ?? [])]),
         excludeOwners: new Set(held.map((r) => r.owner)),
-        onlyDevice: this.ringers.get(job.id)?.deviceId,
+        onlyDevice: ringer?.deviceId,
       });
       slots.set(job.id, decision.replicas);
     }

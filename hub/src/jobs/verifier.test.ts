@@ -120,6 +120,22 @@ describe('adaptive verification in the scheduler', () => {
   });
 });
 
+describe('ringers and offline devices', () => {
+  it('a ringer whose device went offline is cancelled rather than kept in the queue', async () => {
+    const [a] = [device(0), device(1)];
+    hub({ ringerRate: 1 }); // every run brings a ringer for its device
+    scheduler.start();
+    scheduler.submit(JobSpec.parse({ image: 'work', command: ['w'] }), 'alice');
+    await pass();
+    const ringer = store.jobs.listJobs({ limit: 10 }).find((j) => j.submittedBy === RINGER_SUBMITTER && store.jobs.getRinger(j.id)?.deviceId === a);
+    expect(ringer).toBeDefined();
+    online.delete(a);
+    events.emit('offline', a);
+    await pass();
+    expect(store.jobs.getJob(ringer!.id)).toMatchObject({ state: 'cancelled', reason: `check dropped: device ${a} is offline` });
+  });
+});
+
 describe('stakes in memory', () => {
   it('refuse a stake below the minimum and a slash beyond the stake, leaving the book as it was', () => {
     const book = new MemoryStakes(DEFAULT_TRUST_POLICY);
