@@ -107,6 +107,8 @@ export const HubConfig = z
             enabled: z.boolean().default(false),
             /** Lowest replication chance of a device with a clean record. */
             floor: z.number().min(0.001).max(1).default(0.05),
+            /** Verified results that count as one step of streak: chance = 1 / (1 + streak / streakScale) down to the floor. */
+            streakScale: z.number().min(1).max(1000).default(4),
             /** Chance that a dispatched buyer run brings a ringer (a job with a known answer) for the same device. */
             ringerRate: z.number().min(0).max(1).default(0.05),
             /** Verified results after which a device is no longer a newcomer (ranked first). */

@@ -25,6 +25,8 @@ export interface SimOptions {
   /** 'adaptive': the hub's trust policy; 'fixed': every job asks for 2 replicas; 'none': single runs, no checks. */
   mode?: 'adaptive' | 'fixed' | 'none';
   policy?: Partial<TrustPolicy>;
+  /** Jobs in flight at most (default: one per device, the fleet kept busy). */
+  wave?: number;
   /** Owners staking (index -> wei). */
   stake?: (i: number, cheat: boolean) => bigint;
 }
@@ -41,6 +43,8 @@ export interface SimResult {
   overhead: number;
   wrongRate: number;
   slashed: bigint;
+  /** Runs (buyers' jobs, replicas and ringers) each device got. */
+  runsPerDevice: Record<string, number>;
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -142,7 +146,8 @@ export async function runTrustSim(o: SimOptions): Promise<SimResult> {
   const buyerJobs: string[] = [];
   let submitted = 0;
   let runs = 0;
-  const wave = n;
+  const wave = o.wave ?? n;
+  const runsPerDevice: Record<string, number> = {};
   while (submitted < jobsTotal || scheduler['live'].size > 0) {
     if (scheduler['live'].size < wave && submitted < jobsTotal) {
       const add = Math.min(wave, jobsTotal - submitted);
@@ -175,6 +180,7 @@ export async function runTrustSim(o: SimOptions): Promise<SimResult> {
       const found = scheduler.findRun(s.job.id, s.deviceId);
       if (!found) continue;
       runs++;
+      runsPerDevice[s.deviceId] = (runsPerDevice[s.deviceId] ?? 0) + 1;
       scheduler.applyReport(found.run, 'succeeded', { exitCode: 0, digest: answer(s.deviceId, s.job), runtimeMs: 1000, startedAt: clock - 1000, finishedAt: clock }, null);
     }
     for (const s of batch) held.delete(s.job.jobId);
@@ -199,6 +205,6 @@ export async function runTrustSim(o: SimOptions): Promise<SimResult> {
   store.close();
   return {
     cheat: o.cheat, mode, accepted, wrongAccepted: wrong, failedJobs: failed, runs, ringerRuns,
-    overhead: runs / Math.max(1, accepted), wrongRate: wrong / Math.max(1, accepted), slashed,
+    overhead: runs / Math.max(1, accepted), wrongRate: wrong / Math.max(1, accepted), slashed, runsPerDevice,
   };
 }

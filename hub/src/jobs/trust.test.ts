@@ -6,7 +6,7 @@ import type { Standing } from './trust.js';
 import { planDispatch } from './matcher.js';
 import type { DeviceView, JobNeed } from './matcher.js';
 
-const P = DEFAULT_TRUST_POLICY;
+const P = { ...DEFAULT_TRUST_POLICY, streakScale: 1 }; // BOINC's 1/(1 + N); the default scale is tested apart
 const SNM = 10n ** 18n;
 const streakOf = (n: number): Standing => ({ streak: n, verified: n, failures: 0 });
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -41,6 +41,14 @@ describe('streak and replication chance', () => {
     expect(replicationProbability(streakOf(1000), { ...streakOf(1000), failures: 4 }, 0n, P)).toBe(1);
     // the device's own streak counts too: min(device, owner)
     expect(replicationProbability(FRESH, streakOf(100), 0n, P)).toBe(1);
+  });
+
+  it('the default streak scale K = 4 counts four verified results as one step', () => {
+    const D = DEFAULT_TRUST_POLICY;
+    expect(D.streakScale).toBe(4);
+    expect(replicationProbability(streakOf(4), streakOf(4), 0n, D)).toBe(1 / 2);
+    expect(replicationProbability(streakOf(36), streakOf(36), 0n, D)).toBe(1 / 10);
+    expect(replicationProbability(streakOf(76), streakOf(76), 0n, D)).toBe(D.floor);
   });
 
   it('a stake lowers the replication a streak needs, never below the floor', () => {

@@ -10,6 +10,8 @@ import { SosnaError } from '@sosna/protocol';
 export interface TrustPolicy {
   /** Lowest replication probability of a device with no proven wrong result. */
   floor: number;
+  /** Verified results that count as one step of streak (1: BOINC's 1/(1 + N)). */
+  streakScale: number;
   /** Chance that a dispatched buyer run brings a ringer for the same device. */
   ringerRate: number;
   /** A device with fewer verified results (and an owner with no proven wrong result) is a newcomer. */
@@ -26,6 +28,7 @@ export interface TrustPolicy {
 
 export const DEFAULT_TRUST_POLICY: TrustPolicy = {
   floor: 0.05,
+  streakScale: 4,
   ringerRate: 0.05,
   newcomerResults: 10,
   slashBps: 1000,
@@ -61,17 +64,19 @@ export function stakeBoost(stake: bigint, p: TrustPolicy): number {
 
 /**
  * The chance that a device's next result is replicated:
- *   w = (1 + f)^2, s = min(device streak, owner streak), b = 1 + stake boost
- *   p = min(1, max(floor * w, w / (1 + s * b)))
+ *   w = (1 + f)^2, s = min(device streak, owner streak), b = 1 + stake boost, K = streakScale
+ *   p = min(1, max(floor * w, w / (1 + s * b / K)))
  * where f counts the owner's proven wrong results (kept per owner: a re-provisioned device starts at
- * streak 0 and inherits its owner's failures). With no failure and no stake that is BOINC's 1/(1 + N)
- * down to the floor; each failure squares the streak needed and raises the floor (f >= 4: always).
+ * streak 0 and inherits its owner's failures). With no failure and no stake that is BOINC's 1/(1 + N/K)
+ * down to the floor (K = 4: a cheater wrong one time in ten gets about 9/K wrong results through before
+ * its first is caught, against 9 with K = 1; see README); each failure squares the streak needed and
+ * raises the floor (f >= 4: always).
  */
 export function replicationProbability(device: Standing, owner: Standing, stake: bigint, p: TrustPolicy): number {
   const s = Math.min(device.streak, owner.streak);
   const w = (1 + owner.failures) ** 2;
   const b = 1 + stakeBoost(stake, p);
-  return Math.min(1, Math.max(p.floor * w, w / (1 + s * b)));
+  return Math.min(1, Math.max(p.floor * w, w / (1 + (s * b) / p.streakScale)));
 }
 
 /** Newcomer: few verified results and an owner with a clean record. */
