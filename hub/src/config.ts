@@ -118,6 +118,8 @@ export const HubConfig = z
             /** Least stake (wei, decimal); each whole multiple is one boost step. */
             minStake: z.string().regex(/^[1-9][0-9]{0,77}$/, 'must be a positive whole number of wei (decimal digits)').default('100000000000000000000'),
             maxStakeBoost: z.number().int().min(0).max(10).default(3),
+            /** Verified results a device needs before its owner's stake lowers its replication. */
+            stakeAfterResults: z.number().int().min(0).max(100_000).default(20),
             /** Proven wrong results after which an owner with more than one per 10 verified is quarantined. */
             quarantineFailures: z.number().int().min(1).max(1000).default(3),
             /** Jobs whose answers the hub knows: {spec, digest: "sha256:<64 hex>"}. */

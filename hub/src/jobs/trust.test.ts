@@ -55,10 +55,14 @@ describe('streak and replication chance', () => {
     expect(stakeBoost(P.minStake - 1n, P)).toBe(0);
     expect(stakeBoost(P.minStake, P)).toBe(1);
     expect(stakeBoost(P.minStake * 100n, P)).toBe(P.maxStakeBoost);
-    const s = streakOf(4);
-    expect(replicationProbability(s, s, 0n, P)).toBe(1 / 5);
-    expect(replicationProbability(s, s, P.minStake, P)).toBe(1 / 9);
-    expect(replicationProbability(streakOf(30), streakOf(30), P.minStake * 3n, P)).toBe(P.floor);
+    const s = streakOf(24);
+    const low = { ...P, floor: 0.01 };
+    expect(replicationProbability(s, s, 0n, low)).toBe(1 / 25);
+    expect(replicationProbability(s, s, P.minStake, low)).toBe(1 / 49);
+    expect(replicationProbability(s, s, P.minStake * 3n, P)).toBe(P.floor);
+    // a young record gets no speed-up: the stake counts from stakeAfterResults verified results
+    const young = streakOf(P.stakeAfterResults - 1);
+    expect(replicationProbability(young, young, P.minStake * 3n, P)).toBe(replicationProbability(young, young, 0n, P));
   });
 
   it('quarantines an owner with repeated wrong results and a poor record', () => {

@@ -22,6 +22,8 @@ export interface TrustPolicy {
   minStake: bigint;
   /** Most boost steps a stake gives (priority steps, and the streak multiplier less one). */
   maxStakeBoost: number;
+  /** Verified results a device needs before its owner's stake speeds its streak (the young record is the risky one). */
+  stakeAfterResults: number;
   /** Proven wrong results after which an owner with a poor record is quarantined (isQuarantined). */
   quarantineFailures: number;
 }
@@ -34,6 +36,7 @@ export const DEFAULT_TRUST_POLICY: TrustPolicy = {
   slashBps: 1000,
   minStake: 100n * 10n ** 18n,
   maxStakeBoost: 3,
+  stakeAfterResults: 20,
   quarantineFailures: 3,
 };
 
@@ -64,7 +67,8 @@ export function stakeBoost(stake: bigint, p: TrustPolicy): number {
 
 /**
  * The chance that a device's next result is replicated:
- *   w = (1 + f)^2, s = min(device streak, owner streak), b = 1 + stake boost, K = streakScale
+ *   w = (1 + f)^2, s = min(device streak, owner streak), K = streakScale,
+ *   b = 1 + stake boost once the device has stakeAfterResults verified results, else 1
  *   p = min(1, max(floor * w, w / (1 + s * b / K)))
  * where f counts the owner's proven wrong results (kept per owner: a re-provisioned device starts at
  * streak 0 and inherits its owner's failures). With no failure and no stake that is BOINC's 1/(1 + N/K)
@@ -75,7 +79,7 @@ export function stakeBoost(stake: bigint, p: TrustPolicy): number {
 export function replicationProbability(device: Standing, owner: Standing, stake: bigint, p: TrustPolicy): number {
   const s = Math.min(device.streak, owner.streak);
   const w = (1 + owner.failures) ** 2;
-  const b = 1 + stakeBoost(stake, p);
+  const b = 1 + (device.verified >= p.stakeAfterResults ? stakeBoost(stake, p) : 0);
   return Math.min(1, Math.max(p.floor * w, w / (1 + (s * b) / p.streakScale)));
 }
 
