@@ -30,6 +30,8 @@ import { testPauseHooks } from './payouts/test-pause.js';
 import { adminServices } from './services/admin-console.js';
 import { remoteServices } from './services/remote.js';
 import { startJobs } from './jobs/index.js';
+import { checkRingers } from './jobs/trust.js';
+import { ChainStakes } from './chain/stakes.js';
 import type { DeviceMeta, Scheduler } from './jobs/index.js';
 import { VERSION } from './version.js';
 import { startAlerts } from './alerts/service.js';
@@ -178,7 +180,13 @@ export async function startHub(
     const deviceEndpoint = new RpcEndpoint<DeviceMeta>();
     const links = await step(startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs, endpoint: deviceEndpoint, observe: (...a) => metrics.observeRpc(...a) }), (l) => l.stop());
     let walletAddress: string | null = null; // set once the chain is up (devices ask for it with their earnings)
-    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true });
+    // adaptive verification: ringers checked here (one without a known answer stops the start, named)
+    const trustConfig = config.jobs.trust;
+    const stakes = new ChainStakes({ jobs: store.jobs, log: log.child('stakes') });
+    const trust = trustConfig.enabled
+      ? { policy: { ...trustConfig, minStake: BigInt(trustConfig.minStake) }, ringers: checkRingers(trustConfig.ringers, 'jobs.trust.ringers'), stakes }
+      : undefined;
+    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true, trust });
     stops.push(() => jobs.stop());
     jobs.scheduler.feed.on('job', (job) => metrics.observeJob(job));
     let card: Awaited<ReturnType<typeof announce>> | null = null;
@@ -209,6 +217,27 @@ export async function startHub(
             signal,
           }), (m) => m.stop());
     walletAddress = money?.chain.contracts.wallet ?? null;
+    if (trust && trustConfig.stakeContract) {
+      if (!money) log.warn('jobs.trust.stakeContract needs the chain (chain.mode is off): no stakes');
+      else {
+        const owner = money.chain.owner;
+        stakes.attach(trustConfig.stakeContract, owner, owner.address);
+        const refresh = (id: string) =>
+          void stakes.refresh(jobs.scheduler.ownerOf(id)).then(
+            () => jobs.scheduler.refreshView(id),
+            (err: unknown) => log.warn('stake not read', { deviceId: id, error: (err as Error).message }),
+          );
+        events.on('online', refresh);
+        const timer = setInterval(() => store.listDevices({ online: true }).forEach((d) => refresh(d.id)), 60_000);
+        timer.unref();
+        stops.push(() => {
+          clearInterval(timer);
+          events.off('online', refresh);
+          return stakes.settled();
+        });
+        for (const d of store.listDevices({ online: true })) refresh(d.id);
+      }
+    }
 
     const alerts = startAlerts({
       config: config.alerts, hubId, store, isOnline: (id) => registry.isOnline(id), log: log.child('alerts'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id } from '@sosna/protocol';
+import { EthAddress, Id, JobSpec } from '@sosna/protocol';
 import { AlertsConfig } from './alerts/config.js';
 
 /** MQTT's largest packet: remaining length 268435455 plus a fixed header of at most 5 bytes. */
@@ -113,6 +113,34 @@ export const HubConfig = z
         /** Output kept per run; beyond it output is dropped (and said so). */
         maxLogBytesPerRun: z.number().int().min(1024).max(1024 * 1024 * 1024).default(1024 * 1024),
         tickMs: z.number().int().min(50).max(60_000).default(1000),
+        /** Adaptive verification and stakes (README "Verification and stakes"; hub/src/jobs/trust.ts). Off: replication is what the buyer asks. */
+        trust: z
+          .object({
+            enabled: z.boolean().default(false),
+            /** Lowest replication chance of a device with a clean record. */
+            floor: z.number().min(0.001).max(1).default(0.05),
+            /** Verified results that count as one step of streak: chance = 1 / (1 + streak / streakScale) down to the floor. */
+            streakScale: z.number().min(1).max(1000).default(4),
+            /** Chance that a dispatched buyer run brings a ringer (a job with a known answer) for the same device. */
+            ringerRate: z.number().min(0).max(1).default(0.05),
+            /** Verified results after which a device is no longer a newcomer (ranked first). */
+            newcomerResults: z.number().int().min(0).max(100_000).default(10),
+            /** Part of the stake a proven wrong result costs (basis points). */
+            slashBps: z.number().int().min(1).max(10_000).default(1000),
+            /** Least stake (wei, decimal); each whole multiple is one boost step. */
+            minStake: z.string().regex(/^[1-9][0-9]{0,77}$/, 'must be a positive whole number of wei (decimal digits)').default('100000000000000000000'),
+            maxStakeBoost: z.number().int().min(0).max(10).default(3),
+            /** Verified results a device needs before its owner's stake lowers its replication. */
+            stakeAfterResults: z.number().int().min(0).max(100_000).default(20),
+            /** Proven wrong results after which an owner with more than one per 10 verified is quarantined. */
+            quarantineFailures: z.number().int().min(1).max(1000).default(3),
+            /** Jobs whose answers the hub knows: {spec, digest: "sha256:<64 hex>"}. */
+            ringers: z.array(z.object({ spec: JobSpec, digest: z.string().optional() }).strict()).max(10_000).default([]),
+            /** The Stake contract (contracts/solidity/Stake.sol) on the hub's chain; without it stakes are none. */
+            stakeContract: EthAddress.optional(),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

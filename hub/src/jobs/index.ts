@@ -8,6 +8,7 @@ import type { OperatorMeta } from '../services/console.js';
 import type { HubStore } from '../store/types.js';
 import { Scheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
+import type { TrustConfig } from './verifier.js';
 import { deviceEarningsHandlers, deviceJobsHandlers } from './device-service.js';
 import type { DeviceMeta } from './device-service.js';
 import { earningsHandlers, jobsHandlers } from './console-service.js';
@@ -23,6 +24,8 @@ export function startJobs(deps: {
   wallet?: () => string | null;
   /** Lease and offline-grace clocks wait for scheduler.ready() (the hub's start-up calls it when ready). */
   holdClocksUntilReady?: boolean;
+  /** Adaptive verification (off without it). */
+  trust?: TrustConfig;
 }): { scheduler: Scheduler; consoleServices: (endpoint: RpcEndpoint<OperatorMeta>) => void; stop(): void } {
   const scheduler = new Scheduler(deps);
   deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler)).add(deviceEarningsService, deviceEarningsHandlers(deps.store, deps.wallet ?? (() => null)));

@@ -17,7 +17,11 @@ export interface DeviceView {
   askPerSec: bigint;
   /** 0..1; dissent lowers it, agreement raises it. */
   reputation: number;
+  /** The matcher's rank (higher first): trust.ts rankOf; without it, reputation in steps of 0.05. */
+  rank?: number;
   healthy: boolean;
+  /** Not healthy because its owner is quarantined for proven wrong results (trust.ts isQuarantined). */
+  quarantined?: boolean;
   capacity: { cpus: number; memoryBytes: number; jobs: number };
   gpus: DeviceGpu[];
   diskFreeBytes: number | null;
@@ -45,6 +49,8 @@ export interface JobNeed {
   excludeDevices: ReadonlySet<string>;
   /** Owners that already hold a replica: replicas go to distinct owners. */
   excludeOwners: ReadonlySet<string>;
+  /** Only this device may run it (a ringer, mixed in for that device). */
+  onlyDevice?: string;
 }
 
 export interface Assignment {
@@ -68,7 +74,7 @@ function suitableGpus(d: DeviceView, r: JobResources): DeviceGpu[] {
 /** Why a device can never run a job whatever its load ("devices that ..."), or null when it can. */
 export function staticMismatch(d: DeviceView, need: Pick<JobNeed, 'bid' | 'resources' | 'constraints'>): string | null {
   const r = need.resources;
-  if (!d.healthy) return 'are marked unhealthy';
+  if (!d.healthy) return d.quarantined ? 'are quarantined (their owner returned proven wrong results)' : 'are marked unhealthy';
   if (d.capacity.jobs <= 0) return 'run no jobs (no container engine)';
   if (d.askPerSec > need.bid) return `ask more than the bid of ${need.bid} wei/s`;
   if (r.cpus > d.capacity.cpus + EPS) return `offer fewer than ${r.cpus} CPUs`;
@@ -93,10 +99,13 @@ export function fitNow(d: DeviceView, u: Usage, need: Pick<JobNeed, 'resources'>
   return free.length >= r.gpus.count ? free.slice(0, r.gpus.count).map((g) => g.index) : null;
 }
 
-/** Candidates in order of preference: reputation first (in steps of 0.05), then load, then ask. */
+/** A device's rank: given (newcomers, stake: see trust.ts), else its reputation in steps of 0.05. */
+export const rankOfView = (d: DeviceView): number => d.rank ?? Math.round(d.reputation * 20);
+
+/** Candidates in order of preference: rank first (reputation in steps of 0.05), then load, then ask. */
 export function better(a: DeviceView, ua: Usage, b: DeviceView, ub: Usage): boolean {
-  const ra = Math.round(a.reputation * 20);
-  const rb = Math.round(b.reputation * 20);
+  const ra = rankOfView(a);
+  const rb = rankOfView(b);
   if (ra !== rb) return ra > rb;
   const la = ua.jobs / a.capacity.jobs;
   const lb = ub.jobs / b.capacity.jobs;
@@ -121,7 +130,7 @@ export function planDispatch(needs: readonly JobNeed[], devices: readonly Device
     if (u.jobs >= d.capacity.jobs) continue;
     open.push(d);
     uses.push(u);
-    ranks.push(Math.round(d.reputation * 20));
+    ranks.push(rankOfView(d));
   }
   const out: Assignment[] = [];
   for (const need of needs) {
@@ -133,6 +142,7 @@ export function planDispatch(needs: readonly JobNeed[], devices: readonly Device
       for (let i = 0; i < open.length; i++) {
         const d = open[i]!;
         if (d.askPerSec > need.bid || owners.has(d.owner) || need.excludeDevices.has(d.id)) continue;
+        if (need.onlyDevice !== undefined && d.id !== need.onlyDevice) continue;
         const u = uses[i]!;
         if (best >= 0) {
           // cheap pre-check: not better than the best so far, so no need to fit it

@@ -11,11 +11,15 @@ import type { DeviceLinks } from '../services/device-links.js';
 import type { Registry } from '../services/registry.js';
 import type { HubStore } from '../store/types.js';
 import { declaredOwner, DEFAULT_REPUTATION, deviceView, ownerOf } from './device-view.js';
-import { emptyUsage, explainNoMatch, planDispatch } from './matcher.js';
+import { emptyUsage, explainNoMatch, planDispatch, staticMismatch } from './matcher.js';
 import type { DeviceView, JobNeed, Usage } from './matcher.js';
-import type { JobRow, JobStore, LogRow, MarketRow, RunRow } from './store.js';
+import type { JobRow, JobStore, LogRow, MarketRow, RingerRow, RunRow } from './store.js';
 import { runLapse } from './lapse.js';
 import { amountFor, billedSeconds, decide, latestRuns, liveState, nextReputation } from './verdict.js';
+import { ringerVerdict } from './trust.js';
+import type { TrustEvent } from './trust.js';
+import { Verifier } from './verifier.js';
+import type { TrustConfig } from './verifier.js';
 
 export interface SchedulerConfig {
   leaseSec: number;
@@ -38,6 +42,11 @@ export interface SchedulerDeps {
    * Without it they start with start().
    */
   holdClocksUntilReady?: boolean;
+  /**
+   * Adaptive verification (trust.ts): single-replica batch jobs are replicated by the device's streak,
+   * ringers are mixed in, wrong results slash stakes. Without it, replication is what the buyer asked.
+   */
+  trust?: TrustConfig;
 }
 
 export interface SchedulerFeed {
@@ -50,6 +59,9 @@ export function newJobId(): string {
   const bytes = randomBytes(12);
   return `j-${[...bytes].map((b) => BASE32[b % 32]).join('')}`;
 }
+
+/** Who submits the ringers the hub mixes in (jobs whose answers it knows). */
+export const RINGER_SUBMITTER = 'hub:ringer';
 
 /** Errors a device gives when it will not take a run (as opposed to not answering). */
 const REFUSALS = new Set(['E_CONFLICT', 'E_INVALID', 'E_NOT_FOUND', 'E_UNKNOWN_SLOT', 'E_UNAUTHORIZED']);
@@ -70,10 +82,15 @@ export class Scheduler {
   /** When devices could reconnect and renew (null: not yet; no run is lost before). */
   private readyAt: number | null = null;
   private readonly now: () => number;
+  /** Adaptive verification, when on. */
+  readonly verifier: Verifier | null;
+  /** Live ringers by job id. */
+  private readonly ringers = new Map<string, RingerRow>();
 
   constructor(private readonly d: SchedulerDeps) {
     this.jobs = d.store.jobs;
     this.now = d.now ?? Date.now;
+    this.verifier = d.trust ? new Verifier(this.jobs, d.trust) : null;
   }
 
   get config(): SchedulerConfig {
@@ -87,6 +104,8 @@ export class Scheduler {
     const now = this.now();
     for (const job of this.jobs.liveJobs()) {
       this.live.set(job.id, job);
+      const ringer = this.jobs.getRinger(job.id);
+      if (ringer) this.ringers.set(job.id, ringer);
       const runs = this.jobs.runsOf(job.id);
       this.runs.set(job.id, runs);
       // the hub was down: every device gets a fresh lease and grace period to come back
@@ -131,7 +150,12 @@ export class Scheduler {
   private refreshDevice(id: string): void {
     const row = this.d.store.getDevice(id);
     if (!row) return;
-    this.views.set(id, deviceView(row, this.market(id)));
+    const view = deviceView(row, this.market(id));
+    if (this.verifier) {
+      view.rank = this.verifier.rank(id, view.owner, view.reputation);
+      if (this.verifier.quarantined(view.owner)) Object.assign(view, { healthy: false, quarantined: true });
+    }
+    this.views.set(id, view);
   }
 
   market(deviceId: string): MarketRow {
@@ -176,6 +200,12 @@ export class Scheduler {
     const known = this.d.store.listDevices().map((row) => this.views.get(row.id) ?? deviceView(row, this.market(row.id)));
     const why = explainNoMatch(known, { bid: spec.bid, resources: spec.resources, constraints: spec.constraints }, spec.replicas);
     if (why) throw new SosnaError('E_INVALID', `the job cannot run on this hub: ${why}`);
+    const job = this.enqueue(spec, submittedBy, key);
+    return { jobId: job.id, state: job.state, duplicate: false };
+  }
+
+  /** Queues a job (a ringer: with the device it is for and its known answer). */
+  private enqueue(spec: JobSpec, submittedBy: string, key?: string, ringer?: Omit<RingerRow, 'jobId'>): JobRow {
     const now = this.now();
     const job: JobRow = {
       id: newJobId(), spec, state: 'queued', reason: null, replicas: spec.replicas, retries: 0, digest: null, exitCode: null,
@@ -184,13 +214,15 @@ export class Scheduler {
     this.jobs.tx(() => {
       this.jobs.insertJob(job);
       this.jobs.addEvent({ jobId: job.id, runId: null, at: now, from: null, to: 'queued', reason: `submitted by ${submittedBy}` });
+      if (ringer) this.jobs.insertRinger({ jobId: job.id, ...ringer });
     });
     this.live.set(job.id, job);
     this.runs.set(job.id, []);
+    if (ringer) this.ringers.set(job.id, { jobId: job.id, ...ringer });
     this.d.log.info('job queued', { jobId: job.id, image: spec.image, replicas: spec.replicas, bid: spec.bid });
     this.feed.emit('job', job);
     this.kick();
-    return { jobId: job.id, state: job.state, duplicate: false };
+    return job;
   }
 
   cancel(jobId: string, reason: string): JobRow {
@@ -281,6 +313,12 @@ export class Scheduler {
         continue;
       }
       if (decision.kind !== 'place') continue;
+      if (this.verifier && this.dropUnplaceableCheck(job, runs, decision.replicas)) continue;
+      const ringer = this.ringers.get(job.id);
+      if (ringer && !this.views.has(ringer.deviceId)) {
+        this.cancel(job.id, `check dropped: device ${ringer.deviceId} is offline`); // a ringer waits for no one
+        continue;
+      }
       const held = runs.filter((r) => isActive(r.state) || r.state === 'succeeded' || r.state === 'failed');
       needs.push({
         jobId: job.id,
@@ -290,6 +328,7 @@ export class Scheduler {
         constraints: job.spec.constraints,
         excludeDevices: new Set([...runs.filter((r) => r.replica < job.replicas && r.state !== 'lost').map((r) => r.deviceId), ...(this.refused.get(job.id) ?? [])]),
         excludeOwners: new Set(held.map((r) => r.owner)),
+        onlyDevice: ringer?.deviceId,
       });
       slots.set(job.id, decision.replicas);
     }
@@ -314,10 +353,53 @@ export class Scheduler {
         runs.push(run);
         this.syncJobState(job);
         started.push({ run, job });
+        if (this.verifier) this.verifyDispatch(this.verifier, job, run);
       }
     });
     for (const { run, job } of started) this.sendStart(job, run);
     return plan.length;
+  }
+
+  /**
+   * Adaptive verification at dispatch: a single-replica batch job gets a second replica with the device's
+   * replication chance (when another owner could run it), and a ringer may follow for the same device.
+   */
+  private verifyDispatch(v: Verifier, job: JobRow, run: RunRow): void {
+    if (this.ringers.has(job.id)) return;
+    const spec = job.spec;
+    const others = [...this.views.values()].filter((w) => w.owner !== run.owner);
+    const need = (s: JobSpec) => ({ bid: s.bid, resources: s.resources, constraints: s.constraints });
+    if (spec.kind === 'batch' && spec.replicas === 1 && job.replicas === 1 && run.replica === 0 && others.some((w) => staticMismatch(w, need(spec)) === null)) {
+      const { replicate, chance } = v.drawReplication(run.deviceId, run.owner);
+      if (replicate) {
+        job.replicas = 2;
+        this.jobs.updateJob(job.id, { replicas: 2, updatedAt: this.now() });
+        this.jobs.addEvent({ jobId: job.id, runId: null, at: this.now(), from: job.state, to: job.state, reason: `verification: replicated (chance ${chance.toFixed(3)} for ${run.deviceId})` });
+        this.kick();
+      }
+    }
+    const device = this.views.get(run.deviceId);
+    const ringer = device ? v.pickRinger((s) => staticMismatch(device, need(s)) === null) : null;
+    if (ringer) this.enqueue(ringer.spec, RINGER_SUBMITTER, undefined, { deviceId: run.deviceId, expected: ringer.digest });
+  }
+
+  /**
+   * A verification replica that no other owner online can run any more (they left after the draw) is
+   * dropped once the first result is in, so that the job does not wait for ever; true when dropped.
+   */
+  private dropUnplaceableCheck(job: JobRow, runs: RunRow[], missing: number[]): boolean {
+    if (job.spec.replicas !== 1 || job.replicas !== 2 || missing.length !== 1 || missing[0] !== 1 || runs.some((r) => r.replica === 1)) return false;
+    const first = latestRuns(runs).get(0);
+    if (!first || (first.state !== 'succeeded' && first.state !== 'failed')) return false;
+    const need = { bid: job.spec.bid, resources: job.spec.resources, constraints: job.spec.constraints };
+    if ([...this.views.values()].some((w) => w.owner !== first.owner && staticMismatch(w, need) === null)) return false;
+    this.jobs.tx(() => {
+      job.replicas = 1;
+      this.jobs.updateJob(job.id, { replicas: 1, updatedAt: this.now() });
+      this.jobs.addEvent({ jobId: job.id, runId: null, at: this.now(), from: job.state, to: job.state, reason: 'verification dropped: no other owner online can run it' });
+    });
+    this.kick();
+    return true;
   }
 
   private sendStart(job: JobRow, run: RunRow): void {
@@ -469,10 +551,22 @@ export class Scheduler {
   }
 
   /** Final verdict: job state, per-run verdicts, reputation and the ledger, in one transaction. */
-  private settle(job: JobRow, decision: Extract<ReturnType<typeof decide>, { kind: 'succeed' | 'fail' }>): void {
+  private settle(job: JobRow, verdict: Extract<ReturnType<typeof decide>, { kind: 'succeed' | 'fail' }>): void {
     const runs = this.runs.get(job.id) ?? [];
     const byId = new Map(runs.map((r) => [r.id, r]));
-    const replicated = job.spec.replicas > 1 || job.replicas > 1;
+    const ringer = this.ringers.get(job.id);
+    let decision = verdict;
+    // a ringer's single result is checked against the answer the hub knows; a wrong one is a dissent
+    const ringerEvents = new Map<string, TrustEvent>();
+    if (ringer) {
+      for (const id of [...verdict.agree, ...verdict.dissent]) {
+        const e = ringerVerdict(ringer.expected, byId.get(id)!);
+        if (e) ringerEvents.set(id, e);
+      }
+      const wrong = [...ringerEvents].filter(([, e]) => e === 'wrong').map(([id]) => id);
+      if (wrong.length) decision = { kind: 'fail', reason: 'wrong answer', exitCode: verdict.exitCode, agree: verdict.agree.filter((id) => !wrong.includes(id)), dissent: [...verdict.dissent, ...wrong] };
+    }
+    const replicated = job.spec.replicas > 1 || job.replicas > 1 || ringerEvents.size > 0;
     const now = this.now();
     this.jobs.tx(() => {
       for (const id of decision.agree) {
@@ -496,6 +590,17 @@ export class Scheduler {
           }
         }
       }
+      // verification records and slashes: only where a result was proven (a majority, or a ringer's answer)
+      if (this.verifier) {
+        const proven = ringer ? ringerEvents : new Map<string, TrustEvent>(replicated && decision.agree.length ? [...decision.agree.map((id) => [id, 'agree'] as const), ...decision.dissent.map((id) => [id, 'wrong'] as const)] : []);
+        for (const [id, event] of proven) {
+          const r = byId.get(id)!;
+          const why = ringer ? `wrong answer to a check (job ${job.id})` : `outvoted on job ${job.id}`;
+          const slash = this.verifier.record(r.deviceId, r.owner, event, r.id, why, now);
+          if (slash) this.d.log.warn('stake slashed', { owner: slash.owner, amount: slash.amount, runId: r.id, reason: why });
+          this.refreshDeviceIfOnline(r.deviceId);
+        }
+      }
       job.digest = decision.kind === 'succeed' ? decision.digest : null;
       job.exitCode = decision.exitCode;
       this.jobs.updateJob(job.id, { digest: job.digest, exitCode: job.exitCode, finishedAt: now });
@@ -503,6 +608,11 @@ export class Scheduler {
     });
     this.d.log.info(`job ${job.state}`, { jobId: job.id, reason: job.reason ?? undefined, digest: job.digest ?? undefined });
     this.forget(job);
+  }
+
+  /** Rebuilds an online device's view (its owner's stake changed). */
+  refreshView(id: string): void {
+    this.refreshDeviceIfOnline(id);
   }
 
   private refreshDeviceIfOnline(id: string): void {
@@ -514,6 +624,7 @@ export class Scheduler {
     for (const r of this.runs.get(job.id) ?? []) this.logBytes.delete(r.id);
     this.runs.delete(job.id);
     this.refused.delete(job.id);
+    this.ringers.delete(job.id);
   }
 
   /** The owner a device earns for (explicit, else its fleet). */

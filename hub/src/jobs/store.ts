@@ -1,6 +1,7 @@
 // The job queue's persistent state behind one interface (SQLite now, a server database later): jobs,
 // their runs on devices, the history of moves, output, the earnings ledger and each device's standing.
 import type { JobSpec, JobState, LogStream } from '@sosna/protocol';
+import type { Standing } from './trust.js';
 
 export interface JobRow {
   id: string;
@@ -87,6 +88,23 @@ export interface MarketRow {
   healthReason: string | null;
 }
 
+/** A ringer: a job the hub mixed in for one device, with the answer it knows. */
+export interface RingerRow {
+  jobId: string;
+  deviceId: string;
+  expected: string;
+}
+
+/** One proven wrong result's cut of an owner's stake (amount in wei); txHash once sent to the chain. */
+export interface SlashRow {
+  runId: string;
+  owner: string;
+  amount: bigint;
+  reason: string;
+  at: number;
+  txHash: string | null;
+}
+
 export interface JobStore {
   /** Runs fn in one transaction (nested calls join the outer one). */
   tx<T>(fn: () => T): T;
@@ -120,4 +138,14 @@ export interface JobStore {
   getMarket(deviceId: string): MarketRow | undefined;
   listMarket(): MarketRow[];
   putMarket(row: MarketRow): void;
+
+  /** Verification records, keyed `device:ID` or `owner:ADDRESS`. */
+  getStanding(subject: string): Standing | undefined;
+  putStanding(subject: string, s: Standing): void;
+  insertRinger(row: RingerRow): void;
+  getRinger(jobId: string): RingerRow | undefined;
+  /** Records a slash; false when that run was slashed already. */
+  addSlash(row: SlashRow): boolean;
+  slashes(filter?: { owner?: string; unsent?: boolean }): SlashRow[];
+  markSlashSent(runId: string, txHash: string): void;
 }

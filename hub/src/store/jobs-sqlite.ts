@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { JobSpec } from '@sosna/protocol';
 import type { JobState, LogStream } from '@sosna/protocol';
-import type { CreditRow, JobEventRow, JobRow, JobStore, LogRow, MarketRow, RunRow, Verdict } from '../jobs/store.js';
+import type { CreditRow, JobEventRow, JobRow, JobStore, LogRow, MarketRow, RingerRow, RunRow, SlashRow, Verdict } from '../jobs/store.js';
 
 export const JOBS_MIGRATION = `
   CREATE TABLE jobs (
@@ -33,6 +33,14 @@ export const JOBS_MIGRATION = `
   CREATE TABLE device_market (
     device_id TEXT PRIMARY KEY, owner TEXT, reputation REAL NOT NULL, agreed INTEGER NOT NULL DEFAULT 0,
     dissented INTEGER NOT NULL DEFAULT 0, lost INTEGER NOT NULL DEFAULT 0, healthy INTEGER NOT NULL DEFAULT 1, health_reason TEXT);`;
+
+// 6: verification records (streaks per device and per owner), ringers and stake slashes (hub/src/jobs/trust.ts)
+export const TRUST_MIGRATION = `
+  CREATE TABLE trust_standing (subject TEXT PRIMARY KEY, streak INTEGER NOT NULL, verified INTEGER NOT NULL, failures INTEGER NOT NULL);
+  CREATE TABLE trust_ringers (job_id TEXT PRIMARY KEY REFERENCES jobs(id), device_id TEXT NOT NULL, expected TEXT NOT NULL);
+  CREATE TABLE trust_slashes (
+    run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, amount TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL, tx_hash TEXT);
+  CREATE INDEX trust_slashes_owner ON trust_slashes(owner);`;
 
 type Raw = Record<string, unknown>;
 const nul = <T>(v: unknown): T | null => (v === undefined || v === null ? null : (v as T));
@@ -135,7 +143,21 @@ export function createSqliteJobStore(db: Database.Database): JobStore {
        ON CONFLICT (device_id) DO UPDATE SET owner = excluded.owner, reputation = excluded.reputation, agreed = excluded.agreed,
          dissented = excluded.dissented, lost = excluded.lost, healthy = excluded.healthy, health_reason = excluded.health_reason`,
     ),
+    getStanding: db.prepare('SELECT * FROM trust_standing WHERE subject = ?'),
+    putStanding: db.prepare(
+      `INSERT INTO trust_standing (subject, streak, verified, failures) VALUES (?, ?, ?, ?)
+       ON CONFLICT (subject) DO UPDATE SET streak = excluded.streak, verified = excluded.verified, failures = excluded.failures`,
+    ),
+    insertRinger: db.prepare('INSERT INTO trust_ringers (job_id, device_id, expected) VALUES (?, ?, ?)'),
+    getRinger: db.prepare('SELECT * FROM trust_ringers WHERE job_id = ?'),
+    addSlash: db.prepare(
+      'INSERT INTO trust_slashes (run_id, owner, amount, reason, at, tx_hash) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING',
+    ),
+    markSlash: db.prepare('UPDATE trust_slashes SET tx_hash = ? WHERE run_id = ?'),
   };
+  const toSlash = (r: Raw): SlashRow => ({
+    runId: r.run_id as string, owner: r.owner as string, amount: BigInt(r.amount as string), reason: r.reason as string, at: r.at as number, txHash: nul(r.tx_hash),
+  });
   const updates = new Map<string, Database.Statement>();
   const update = (table: string, columns: Record<string, string>, id: string, patch: Record<string, unknown>) => {
     const keys = Object.keys(patch).filter((k) => patch[k] !== undefined && columns[k]);
@@ -216,5 +238,24 @@ export function createSqliteJobStore(db: Database.Database): JobStore {
     },
     listMarket: () => (q.listMarket.all() as Raw[]).map(toMarket),
     putMarket: (row: MarketRow) => void q.putMarket.run({ ...row, healthy: row.healthy ? 1 : 0 }),
+    getStanding: (subject) => {
+      const r = q.getStanding.get(subject) as Raw | undefined;
+      return r ? { streak: r.streak as number, verified: r.verified as number, failures: r.failures as number } : undefined;
+    },
+    putStanding: (subject, s) => void q.putStanding.run(subject, s.streak, s.verified, s.failures),
+    insertRinger: (row: RingerRow) => void q.insertRinger.run(row.jobId, row.deviceId, row.expected),
+    getRinger: (jobId) => {
+      const r = q.getRinger.get(jobId) as Raw | undefined;
+      return r ? { jobId: r.job_id as string, deviceId: r.device_id as string, expected: r.expected as string } : undefined;
+    },
+    addSlash: (row: SlashRow) => q.addSlash.run(row.runId, row.owner, row.amount.toString(), row.reason, row.at, row.txHash).changes === 1,
+    slashes: (filter = {}) => {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.owner !== undefined) { where.push('owner = ?'); args.push(filter.owner); }
+      if (filter.unsent) where.push('tx_hash IS NULL');
+      return (db.prepare(`SELECT * FROM trust_slashes${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY at, run_id`).all(...args) as Raw[]).map(toSlash);
+    },
+    markSlashSent: (runId, txHash) => void q.markSlash.run(txHash, runId),
   };
 }

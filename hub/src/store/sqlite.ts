@@ -2,7 +2,7 @@
 // `sosna hub keys ...` commands can write while the hub runs). Migrations are numbered by user_version.
 import Database from 'better-sqlite3';
 import type { BirthUpdate, DesiredConfigRow, DeviceRow, HubStore, KeyRow, OperatorRow, Role } from './types.js';
-import { createSqliteJobStore, JOBS_MIGRATION } from './jobs-sqlite.js';
+import { createSqliteJobStore, JOBS_MIGRATION, TRUST_MIGRATION } from './jobs-sqlite.js';
 import { createSqlitePayoutStore, PAYOUTS_MIGRATION } from './payouts-sqlite.js';
 import { createSqliteUpdateStore, UPDATES_MIGRATION } from './updates-sqlite.js';
 import { createSqliteSessionStore, SESSIONS_MIGRATION } from './sessions-sqlite.js';
@@ -35,6 +35,8 @@ const MIGRATIONS: string[] = [
   SESSIONS_MIGRATION,
   // 7: alerts (firing/resolved, acknowledged) and their webhook deliveries (hub/src/alerts)
   ALERTS_MIGRATION,
+  // 8: verification records, ringers and stake slashes (hub/src/jobs/trust.ts)
+  TRUST_MIGRATION,
 ];
 
 type Raw = Record<string, unknown>;
