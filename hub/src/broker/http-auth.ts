@@ -1,0 +1,188 @@
+// The hub's rules for an external broker cluster, over HTTP in EMQX 5's HTTP authentication/authorization
+// format (the contract of EMQX 5.0-5.8: https://docs.emqx.com/en/emqx/latest/access-control/authn/http.html
+// and .../authz/http.html):
+//   POST /emqx/authn  {"username","password","clientid","peerhost"}        -> 200 {"result":"allow"|"deny","is_superuser":false}
+//   POST /emqx/authz  {"username","clientid","topic","action","qos","retain"} -> 200 {"result":"allow"|"deny"}
+// Every request carries the shared token (Authorization: Bearer ..., EMQX's `headers` setting sends it);
+// without it 401. Bodies are bounded (413); a body that is not the documented shape is a 400 naming the field.
+// The decisions (hub/src/auth/external.ts) are the embedded broker's: throttle, dummy hashes, client-id
+// binding, topic policy. Passwords are never logged.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Logger } from '@sosna/protocol';
+import type { AuthDecisions } from '../auth/external.js';
+
+/** Largest request body: the documented bodies are a few hundred bytes (a topic may be longer). */
+export const AUTH_HTTP_MAX_BODY = 16 * 1024;
+
+export const AUTH_HTTP_PATHS = { emqxAuthn: '/emqx/authn', emqxAuthz: '/emqx/authz' } as const;
+
+export interface AuthHttpServer {
+  readonly host: string;
+  readonly port: number;
+  /** http://host:port (an IPv6 address in brackets); the routes are AUTH_HTTP_PATHS under it. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+// EMQX fills the placeholders of the operator's body template; a quoted "${qos}" arrives as a string.
+const Str = (max: number) => z.string({ error: 'must be a string' }).max(max, `must be at most ${max} characters`);
+/** ${peerhost}: the client's IP address (IPv4, or IPv6 possibly with a zone). */
+const Peerhost = z.string().regex(/^[0-9A-Za-z.:%_-]{1,64}$/, 'must be an IP address (EMQX: "${peerhost}")');
+const EmqxAuthn = z.object({
+  username: Str(1024),
+  password: Str(4096),
+  clientid: Str(1024),
+  peerhost: Peerhost.optional(),
+});
+const EmqxAuthz = z.object({
+  username: Str(1024),
+  clientid: Str(1024),
+  topic: Str(65_535).min(1, 'must not be empty'),
+  action: z.enum(['publish', 'subscribe'], { error: 'must be "publish" or "subscribe" (EMQX: "${action}")' }),
+  qos: z.union([z.number().int().min(0).max(2), z.enum(['0', '1', '2'])], { error: 'must be 0, 1 or 2' }).optional(),
+  retain: z.union([z.boolean(), z.enum(['true', 'false'])], { error: 'must be true or false' }).optional(),
+  peerhost: Peerhost.optional(),
+});
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Reads the body up to `max` bytes; more is a 413 (announced by content-length or found while reading). */
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) return Promise.reject(new HttpError(413, `body of ${declared} bytes; at most ${max}`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume(); // drain without keeping it
+        reject(new HttpError(413, `body over ${max} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseJsonBody<T>(schema: z.ZodType<T>, text: string, route: string): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, `${route}: body is not JSON (${(err as Error).message}); send the JSON body of EMQX's HTTP ${route.endsWith('authn') ? 'authenticator' : 'authorizer'}`);
+  }
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+  throw new HttpError(400, `${route}: ${problems}`);
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
+}
+
+export async function startAuthHttpServer(opts: {
+  host: string;
+  port: number;
+  /** The shared secret every request presents as `Authorization: Bearer <token>`. */
+  token: string;
+  decisions: AuthDecisions;
+  /** Names the setting in errors, e.g. `authHttp.port (--auth-http-port)`. */
+  setting: string;
+  log?: Logger;
+  maxBody?: number;
+}): Promise<AuthHttpServer> {
+  const { createServer } = await import('node:http'); // loaded only where the endpoint is served
+  const tokenHash = sha256(opts.token);
+  const maxBody = opts.maxBody ?? AUTH_HTTP_MAX_BODY;
+  const log = opts.log;
+
+  function authorized(req: IncomingMessage): boolean {
+    const h = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+    return Boolean(m) && timingSafeEqual(sha256(m![1]!), tokenHash);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const routes: string[] = Object.values(AUTH_HTTP_PATHS);
+    if (!routes.includes(path)) throw new HttpError(404, `no such route ${path}; POST ${routes.join(' or ')}`);
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      throw new HttpError(405, `${path}: POST only`);
+    }
+    if (!authorized(req)) {
+      res.setHeader('www-authenticate', 'Bearer realm="sosna hub auth"');
+      throw new HttpError(401, 'missing or wrong Authorization: Bearer <authHttp.token>');
+    }
+    const text = await readBody(req, maxBody);
+    // the socket's peer is the broker; the device's address comes in the body (throttling per device address)
+    const brokerAddress = `broker:${req.socket.remoteAddress ?? 'unknown'}`;
+    if (path === AUTH_HTTP_PATHS.emqxAuthn) {
+      const b = parseJsonBody(EmqxAuthn, text, path);
+      const verdict = await opts.decisions.login({ clientId: b.clientid, username: b.username, password: b.password, address: b.peerhost ?? brokerAddress });
+      if (verdict !== 'allow') log?.info('external broker login refused', { verdict, username: b.username, clientId: b.clientid, peerhost: b.peerhost ?? null });
+      return send(res, 200, { result: verdict === 'allow' ? 'allow' : 'deny', is_superuser: false });
+    }
+    const b = parseJsonBody(EmqxAuthz, text, path);
+    const ok = opts.decisions.mayAct({ clientId: b.clientid, username: b.username, topic: b.topic, action: b.action });
+    if (!ok) log?.debug('external broker action refused', { username: b.username, clientId: b.clientid, action: b.action, topic: b.topic });
+    return send(res, 200, { result: ok ? 'allow' : 'deny' });
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      if (res.headersSent) return;
+      if (err instanceof HttpError) {
+        if (err.status === 413) res.setHeader('connection', 'close');
+        return send(res, err.status, { error: err.message });
+      }
+      // an internal failure: deny rather than 5xx (EMQX takes 4xx/5xx as "ignore", which can mean allow)
+      log?.error('auth endpoint failed; answering deny', { error: err.message });
+      send(res, 200, { result: 'deny', is_superuser: false });
+    });
+  });
+  server.keepAliveTimeout = 65_000; // EMQX keeps a pool of connections
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`${opts.setting}: port ${opts.port} on ${opts.host} is already in use; pick another (0: any free port)`)
+          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+            ? new Error(`${opts.setting}: cannot listen on ${opts.host} (${err.code}): not an address of this machine`)
+            : err,
+      ),
+    );
+    server.listen(opts.port, opts.host, () => {
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : opts.port);
+    });
+  });
+  const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    host: opts.host,
+    port,
+    url: `http://${shown}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,223 @@
+// Issue 13 item 3: the hub's HTTP authentication/authorization endpoint for an external broker cluster, in
+// EMQX 5's HTTP authn/authz format. EMQX cannot be installed here, so these are contract tests: each request is
+// built the way EMQX builds it (the operator's body template from EMQX's docs, placeholders filled with a
+// client's values, the `headers` setting's Authorization header) and sent to a real in-process hub over a
+// real socket; the answers are checked against the documented response shapes. The devices, operator and
+// keys are real ones, provisioned in the hub's store; the embedded broker (same rules) answers alongside.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { addOperator, createProvisioningKey, preIssueDevice, revokeProvisioningKey, startHub, verifySecret } from '@sosna/hub';
+import type { Hub } from '@sosna/hub';
+import { clientIds, silentLogger, topics, usernames } from '@sosna/protocol';
+import { tempDir } from './helpers.js';
+
+const tmp = tempDir();
+const TOKEN = 'test-fixture-token-not-a-secret-0123456789';
+let hub: Hub;
+let base: string;
+/** The stored hashes each login was checked against (the hub's hash work, observed). */
+const verified: string[] = [];
+let devA: { deviceId: string; username: string; password: string };
+let devB: { deviceId: string; username: string; password: string };
+
+// EMQX 5's documented body templates (Dashboard: Access Control > Authentication/Authorization > HTTP Server).
+const AUTHN_TEMPLATE = { username: '${username}', password: '${password}', clientid: '${clientid}', peerhost: '${peerhost}' };
+const AUTHZ_TEMPLATE = { username: '${username}', clientid: '${clientid}', topic: '${topic}', action: '${action}', qos: '${qos}', retain: '${retain}' };
+
+/** Fills a template's placeholders the way EMQX renders a JSON body: each value inside its JSON string. */
+function render(template: Record<string, string>, vars: Record<string, string>): string {
+  const filled = Object.fromEntries(Object.entries(template).map(([k, v]) => [k, v.replace(/\$\{(\w+)\}/g, (_, name: string) => vars[name] ?? '')]));
+  return JSON.stringify(filled);
+}
+
+async function post(path: string, body: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const text = await res.text();
+  return { status: res.status, type: res.headers.get('content-type'), json: JSON.parse(text) as Record<string, unknown> };
+}
+
+const authn = (vars: { username: string; password: string; clientid: string; peerhost?: string }) =>
+  post('/emqx/authn', render(AUTHN_TEMPLATE, { peerhost: '192.0.2.10', ...vars }));
+const authz = (vars: { username: string; clientid: string; topic: string; action: 'publish' | 'subscribe'; qos?: string; retain?: string }) =>
+  post('/emqx/authz', render(AUTHZ_TEMPLATE, { qos: '1', retain: 'false', ...vars }));
+
+beforeAll(async () => {
+  const verify = (secret: string, stored: string) => {
+    verified.push(stored);
+    return verifySecret(secret, stored);
+  };
+  hub = await startHub(
+    {
+      dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, chain: { mode: 'off' },
+      authHttp: { port: 0, token: TOKEN },
+    },
+    {
+      log: silentLogger, verify,
+      // an address locks after 3 failures; a user name only after many (so the address's lock is what shows)
+      loginThrottle: { byAddress: { free: 3, leakMs: 600_000, baseMs: 600_000, maxMs: 600_000 }, byUser: { free: 100, leakMs: 60_000, baseMs: 1000, maxMs: 60_000 }, maxEntries: 1000 },
+    },
+  );
+  base = hub.authHttp!.url;
+  devA = await preIssueDevice(hub.store, { name: 'rig-a', fleet: null });
+  devB = await preIssueDevice(hub.store, { name: 'rig-b', fleet: null });
+}, 60_000);
+afterAll(async () => {
+  await hub?.stop();
+  tmp.cleanup();
+});
+
+describe('EMQX 5 HTTP authentication (POST /emqx/authn)', () => {
+  it('answers 200 application/json {"result":"allow","is_superuser":false} for a device with its password', async () => {
+    const r = await authn({ username: devA.username, password: devA.password, clientid: devA.deviceId });
+    expect(r).toEqual({ status: 200, type: 'application/json', json: { result: 'allow', is_superuser: false } });
+  });
+
+  it('denies a wrong password, an unknown device (after the same hash work) and a device under another client id', async () => {
+    expect((await authn({ username: devA.username, password: `${devA.password}x`, clientid: devA.deviceId, peerhost: '192.0.2.20' })).json).toEqual({ result: 'deny', is_superuser: false });
+    const before = verified.length;
+    expect((await authn({ username: usernames.device('no-such-rig'), password: devA.password, clientid: 'no-such-rig', peerhost: '192.0.2.21' })).json).toEqual({ result: 'deny', is_superuser: false });
+    expect(verified.slice(before).map((h) => h.split('$')[0])).toEqual(['sha256']); // a dummy machine hash, like a real device's
+    // the client-id binding: device A's credentials under device B's id
+    expect((await authn({ username: devA.username, password: devA.password, clientid: devB.deviceId, peerhost: '192.0.2.22' })).json).toEqual({ result: 'deny', is_superuser: false });
+    // a user name that names no kind of principal
+    expect((await authn({ username: 'admin', password: 'admin', clientid: 'x', peerhost: '192.0.2.23' })).json).toEqual({ result: 'deny', is_superuser: false });
+  });
+
+  it("an operator logs in with its password under op-{name}-…; a provisioning key until it is revoked", async () => {
+    const { password } = await addOperator(hub.store, 'alice', 'admin', { N: 1024, r: 8, p: 1 });
+    expect((await authn({ username: usernames.operator('alice'), password, clientid: clientIds.operator('alice', 'c1') })).json.result).toBe('allow');
+    expect((await authn({ username: usernames.operator('alice'), password, clientid: 'someone-else' })).json.result).toBe('deny');
+    const { key, row } = await createProvisioningKey(hub.store, { fleet: 'f' });
+    const secret = key.slice(key.indexOf('.') + 1);
+    const asKey = { username: usernames.provision(row.id), password: secret, clientid: clientIds.provision('n1') };
+    expect((await authn(asKey)).json.result).toBe('allow');
+    revokeProvisioningKey(hub.store, row.id);
+    expect((await authn(asKey)).json.result).toBe('deny');
+  });
+
+  it("throttles by the device's address from the body (peerhost): refused before any hash, other addresses unaffected", async () => {
+    for (let i = 0; i < 4; i++) {
+      expect((await authn({ username: usernames.device(`guess-${i}`), password: 'guess', clientid: `guess-${i}`, peerhost: '198.51.100.7' })).json.result).toBe('deny');
+    }
+    const before = verified.length;
+    // the right password from the locked address: denied, and no hash was computed (no oracle for guessing)
+    expect((await authn({ username: devB.username, password: devB.password, clientid: devB.deviceId, peerhost: '198.51.100.7' })).json).toEqual({ result: 'deny', is_superuser: false });
+    expect(verified.length).toBe(before);
+    expect((await authn({ username: devB.username, password: devB.password, clientid: devB.deviceId, peerhost: '198.51.100.8' })).json.result).toBe('allow');
+  });
+});
+
+describe('EMQX 5 HTTP authorization (POST /emqx/authz)', () => {
+  const own = () => ({ username: devA.username, clientid: devA.deviceId });
+
+  it("allows a device its own topics: publish state/telemetry/rpc out, subscribe rpc in and config", async () => {
+    for (const ch of ['state', 'telemetry', 'rpc/out'] as const) {
+      expect(await authz({ ...own(), topic: topics.device(hub.hubId, devA.deviceId, ch), action: 'publish' })).toEqual({ status: 200, type: 'application/json', json: { result: 'allow' } });
+    }
+    for (const ch of ['rpc/in', 'config'] as const) {
+      expect((await authz({ ...own(), topic: topics.device(hub.hubId, devA.deviceId, ch), action: 'subscribe', qos: '1' })).json).toEqual({ result: 'allow' });
+    }
+  });
+
+  it("denies another device's topics, wildcards, its own inbound topic for publish and the hub's announcements for publish", async () => {
+    for (const ch of ['state', 'telemetry', 'rpc/out'] as const) {
+      expect((await authz({ ...own(), topic: topics.device(hub.hubId, devB.deviceId, ch), action: 'publish' })).json).toEqual({ result: 'deny' });
+    }
+    expect((await authz({ ...own(), topic: topics.device(hub.hubId, devB.deviceId, 'rpc/in'), action: 'subscribe' })).json).toEqual({ result: 'deny' });
+    expect((await authz({ ...own(), topic: topics.deviceAll(hub.hubId, 'rpc/in'), action: 'subscribe' })).json).toEqual({ result: 'deny' });
+    expect((await authz({ ...own(), topic: '#', action: 'subscribe' })).json).toEqual({ result: 'deny' });
+    expect((await authz({ ...own(), topic: topics.device(hub.hubId, devA.deviceId, 'rpc/in'), action: 'publish' })).json).toEqual({ result: 'deny' });
+    expect((await authz({ ...own(), topic: topics.announce(hub.hubId), action: 'publish', retain: 'true' })).json).toEqual({ result: 'deny' });
+    expect((await authz({ ...own(), topic: topics.announce(hub.hubId), action: 'subscribe' })).json).toEqual({ result: 'allow' });
+  });
+
+  it('denies what does not identify a live client: a user name that does not parse, a client id not its own, an unknown device, a removed operator, a revoked key', async () => {
+    const topic = topics.device(hub.hubId, devA.deviceId, 'state');
+    expect((await authz({ username: 'admin', clientid: devA.deviceId, topic, action: 'publish' })).json).toEqual({ result: 'deny' });
+    expect((await authz({ username: '', clientid: devA.deviceId, topic, action: 'publish' })).json).toEqual({ result: 'deny' });
+    expect((await authz({ username: devA.username, clientid: devB.deviceId, topic, action: 'publish' })).json).toEqual({ result: 'deny' });
+    const ghost = topics.device(hub.hubId, 'ghost-1', 'state');
+    expect((await authz({ username: usernames.device('ghost-1'), clientid: 'ghost-1', topic: ghost, action: 'publish' })).json).toEqual({ result: 'deny' });
+
+    await addOperator(hub.store, 'bob', 'operator', { N: 1024, r: 8, p: 1 });
+    const bob = { username: usernames.operator('bob'), clientid: clientIds.operator('bob', 's1'), topic: topics.console(hub.hubId, 'bob', 'in'), action: 'publish' as const };
+    expect((await authz(bob)).json).toEqual({ result: 'allow' });
+    expect((await authz({ ...bob, topic: topics.console(hub.hubId, 'alice', 'in') })).json).toEqual({ result: 'deny' });
+    hub.store.removeOperator('bob');
+    expect((await authz(bob)).json).toEqual({ result: 'deny' });
+
+    const { row } = await createProvisioningKey(hub.store, { fleet: 'f' });
+    const session = { username: usernames.provision(row.id), clientid: clientIds.provision('n2'), topic: topics.provision(hub.hubId, 'prov-n2', 'in'), action: 'publish' as const };
+    expect((await authz(session)).json).toEqual({ result: 'allow' });
+    revokeProvisioningKey(hub.store, row.id);
+    expect((await authz(session)).json).toEqual({ result: 'deny' });
+  });
+
+  it('takes qos and retain as EMQX renders them, quoted or bare', async () => {
+    const topic = topics.device(hub.hubId, devA.deviceId, 'state');
+    const body = JSON.stringify({ username: devA.username, clientid: devA.deviceId, topic, action: 'publish', qos: 1, retain: true });
+    expect((await post('/emqx/authz', body)).json).toEqual({ result: 'allow' });
+  });
+});
+
+describe('the endpoint itself', () => {
+  const good = () => render(AUTHN_TEMPLATE, { username: devA.username, password: devA.password, clientid: devA.deviceId, peerhost: '192.0.2.30' });
+
+  it('refuses a request without the shared token, or with a wrong one, with 401 (curl)', async () => {
+    const curl = (args: string[]) => new Promise<string>((resolve, reject) =>
+      execFile('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'content-type: application/json', '--data-binary', good(), ...args, `${base}/emqx/authn`], (err, out) => (err ? reject(err) : resolve(out))));
+    expect(await curl([])).toBe('401');
+    expect(await curl(['-H', 'Authorization: Bearer wrong-token-wrong-token-wrong'])).toBe('401');
+    expect(await curl(['-H', `Authorization: Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`])).toBe('401');
+    expect(await curl(['-H', `Authorization: Bearer ${TOKEN}`])).toBe('200');
+    const r = await post('/emqx/authn', good(), {});
+    expect(r.status).toBe(401);
+    expect(r.json.error).toMatch(/Authorization: Bearer/);
+  });
+
+  it('refuses an oversized body with 413, announced or streamed in chunks', async () => {
+    const big = JSON.stringify({ username: devA.username, password: 'x'.repeat(20_000), clientid: devA.deviceId });
+    const r = await post('/emqx/authn', big);
+    expect(r.status).toBe(413);
+    expect(r.json.error).toMatch(/at most 16384/);
+    // chunked: no content-length, the limit is found while reading
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/emqx/authn`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 40; i++) req.write('x'.repeat(1024));
+      req.end();
+    });
+    expect(status).toBe(413);
+  });
+
+  it('answers malformed JSON and a body without the documented fields with 400 naming the problem', async () => {
+    const bad = await post('/emqx/authn', '{"username": "dev:a", "password": ');
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/^\/emqx\/authn: body is not JSON/);
+    const missing = await post('/emqx/authn', JSON.stringify({ username: devA.username, password: devA.password }));
+    expect(missing.status).toBe(400);
+    expect(missing.json.error).toMatch(/clientid: must be a string/);
+    const action = await post('/emqx/authz', JSON.stringify({ username: devA.username, clientid: devA.deviceId, topic: 't', action: 'all' }));
+    expect(action.status).toBe(400);
+    expect(action.json.error).toMatch(/action: must be "publish" or "subscribe"/);
+  });
+
+  it('answers 404 for other paths and 405 for other methods', async () => {
+    expect((await fetch(`${base}/nope`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+    const get = await fetch(`${base}/emqx/authn`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+  });
+
+  it('is named in runtime.json', async () => {
+    const { readFileSync } = await import('node:fs');
+    const runtime = JSON.parse(readFileSync(join(hub.dataDir, 'runtime.json'), 'utf8')) as Record<string, unknown>;
+    expect(runtime).toMatchObject({ authHttpPort: hub.authHttp!.port, authHttpUrl: base });
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+});
