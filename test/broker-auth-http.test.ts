@@ -221,3 +221,44 @@ describe('the endpoint itself', () => {
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 });
+
+// VerneMQ's webhooks (vmq_webhooks): POST with the `vernemq-hook` header and the documented JSON payloads. The
+// webhooks plugin sends no custom headers, so the token travels as the path prefix /t/<token>.
+describe('VerneMQ webhooks (POST /t/<token>/vernemq/auth_on_*)', () => {
+  const hook = async (name: string, body: Record<string, unknown>, token = TOKEN) => {
+    const res = await fetch(`${base}/t/${encodeURIComponent(token)}/vernemq/${name}`, { method: 'POST', headers: { 'vernemq-hook': name, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, json: (await res.json()) as unknown };
+  };
+  const register = (o: { username: string | null; password: string | null; client_id: string; peer_addr?: string }) =>
+    hook('auth_on_register', { peer_addr: '192.0.2.40', peer_port: 8888, mountpoint: '', clean_session: false, ...o });
+  const NOT_ALLOWED = { result: { error: 'not_allowed' } };
+
+  it('auth_on_register: {"result":"ok"} for a device with its password; not_allowed for a wrong one, no user name, another id', async () => {
+    expect(await register({ username: devA.username, password: devA.password, client_id: devA.deviceId })).toEqual({ status: 200, json: { result: 'ok' } });
+    expect((await register({ username: devA.username, password: 'wrong', client_id: devA.deviceId })).json).toEqual(NOT_ALLOWED);
+    expect((await register({ username: null, password: null, client_id: devA.deviceId })).json).toEqual(NOT_ALLOWED);
+    expect((await register({ username: devA.username, password: devA.password, client_id: devB.deviceId })).json).toEqual(NOT_ALLOWED);
+    // the MQTT 5 hook takes the same body (plus clean_start and properties)
+    expect((await hook('auth_on_register_m5', { peer_addr: '192.0.2.41', peer_port: 8888, mountpoint: '', client_id: devB.deviceId, username: devB.username, password: devB.password, clean_start: true, properties: {} })).json).toEqual({ result: 'ok' });
+  });
+
+  it('auth_on_publish: its own state ok, another device\'s not_allowed; the payload (base64) within the bound', async () => {
+    const pub = (topic: string) => hook('auth_on_publish', { username: devA.username, client_id: devA.deviceId, mountpoint: '', qos: 1, topic, payload: Buffer.alloc(40_000).toString('base64'), retain: false });
+    expect(await pub(topics.device(hub.hubId, devA.deviceId, 'state'))).toEqual({ status: 200, json: { result: 'ok' } });
+    expect((await pub(topics.device(hub.hubId, devB.deviceId, 'state'))).json).toEqual(NOT_ALLOWED);
+  });
+
+  it('auth_on_subscribe: all topics its own ok; any other device\'s topic refuses the whole subscribe', async () => {
+    const sub = (list: string[]) => hook('auth_on_subscribe', { client_id: devA.deviceId, mountpoint: '', username: devA.username, topics: list.map((topic) => ({ topic, qos: 1 })) });
+    expect((await sub([topics.device(hub.hubId, devA.deviceId, 'rpc/in'), topics.device(hub.hubId, devA.deviceId, 'config')])).json).toEqual({ result: 'ok' });
+    expect((await sub([topics.device(hub.hubId, devA.deviceId, 'rpc/in'), topics.device(hub.hubId, devB.deviceId, 'rpc/in')])).json).toEqual(NOT_ALLOWED);
+    expect((await sub(['#'])).json).toEqual(NOT_ALLOWED);
+  });
+
+  it('refuses a wrong token in the path with 401 and a malformed payload with 400', async () => {
+    expect((await hook('auth_on_register', { peer_addr: '192.0.2.42', username: devA.username, password: devA.password, client_id: devA.deviceId }, 'wrong-token-wrong-token-wrong')).status).toBe(401);
+    expect((await fetch(`${base}/t/%zz/vernemq/auth_on_register`, { method: 'POST', body: '{}' })).status).toBe(401);
+    const bad = await hook('auth_on_subscribe', { client_id: devA.deviceId, username: devA.username, topics: 'a/b' });
+    expect(bad).toEqual({ status: 400, json: { error: '/vernemq/auth_on_subscribe: topics: must be an array of {topic, qos}' } });
+  });
+});

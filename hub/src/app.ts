@@ -257,6 +257,7 @@ export async function startHub(
       : await step(startAuthHttpServer({
           host: config.authHttp.host, port: config.authHttp.port, token: config.authHttp.token ?? '', setting: 'authHttp.port (--auth-http-port)',
           decisions: externalDecisions({ auth, store, hubId }), log: log.child('auth-http'),
+          maxPublishBody: Math.ceil((config.mqtt.maxPayloadBytes * 4) / 3) + 64 * 1024, // VerneMQ's auth_on_publish: the payload, base64
         }), (a) => a.close());
     const runtime = join(dataDir, 'runtime.json');
     writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort, metricsPort: metricsServer?.port ?? null, metricsUrl: metricsServer?.url ?? null, authHttpPort: authHttp?.port ?? null, authHttpUrl: authHttp?.url ?? null, caFile: tls?.caFile ?? null, endpoints, chain: chainInfo }, null, 2));

@@ -3,8 +3,13 @@
 // and .../authz/http.html):
 //   POST /emqx/authn  {"username","password","clientid","peerhost"}        -> 200 {"result":"allow"|"deny","is_superuser":false}
 //   POST /emqx/authz  {"username","clientid","topic","action","qos","retain"} -> 200 {"result":"allow"|"deny"}
-// Every request carries the shared token (Authorization: Bearer ..., EMQX's `headers` setting sends it);
-// without it 401. Bodies are bounded (413); a body that is not the documented shape is a 400 naming the field.
+// and VerneMQ's webhooks (vmq_webhooks, https://docs.vernemq.com/plugindevelopment/webhookplugins):
+//   POST /vernemq/auth_on_register[_m5]  {"peer_addr","username","password","client_id",...} -> 200 {"result":"ok"} | {"result":{"error":"not_allowed"}}
+//   POST /vernemq/auth_on_publish[_m5]   {"username","client_id","topic","qos","payload","retain",...}
+//   POST /vernemq/auth_on_subscribe[_m5] {"username","client_id","topics":[{"topic","qos"}]} (all or nothing)
+// Every request carries the shared token: `Authorization: Bearer <token>` (EMQX's `headers` setting sends
+// it), or, for a broker that cannot send headers (VerneMQ's webhooks), the path prefix /t/<token>. Without
+// it 401. Bodies are bounded (413); a body that is not the documented shape is a 400 naming the field.
 // The decisions (hub/src/auth/external.ts) are the embedded broker's: throttle, dummy hashes, client-id
 // binding, topic policy. Passwords are never logged.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -16,7 +21,13 @@ import type { AuthDecisions } from '../auth/external.js';
 /** Largest request body: the documented bodies are a few hundred bytes (a topic may be longer). */
 export const AUTH_HTTP_MAX_BODY = 16 * 1024;
 
-export const AUTH_HTTP_PATHS = { emqxAuthn: '/emqx/authn', emqxAuthz: '/emqx/authz' } as const;
+export const AUTH_HTTP_PATHS = {
+  emqxAuthn: '/emqx/authn',
+  emqxAuthz: '/emqx/authz',
+  vernemqRegister: '/vernemq/auth_on_register',
+  vernemqPublish: '/vernemq/auth_on_publish',
+  vernemqSubscribe: '/vernemq/auth_on_subscribe',
+} as const;
 
 export interface AuthHttpServer {
   readonly host: string;
@@ -45,6 +56,23 @@ const EmqxAuthz = z.object({
   retain: z.union([z.boolean(), z.enum(['true', 'false'])], { error: 'must be true or false' }).optional(),
   peerhost: Peerhost.optional(),
 });
+
+// VerneMQ's webhook bodies (the documented example payloads); a user name the client did not send is null.
+const VmqName = z.string({ error: 'must be a string or null' }).max(1024).nullable();
+const VmqRegister = z.object({
+  peer_addr: Peerhost,
+  username: VmqName,
+  password: z.string({ error: 'must be a string or null' }).max(4096).nullable(),
+  client_id: Str(1024),
+});
+const VmqPublish = z.object({ username: VmqName, client_id: Str(1024), topic: Str(65_535).min(1, 'must not be empty') });
+const VmqSubscribe = z.object({
+  username: VmqName,
+  client_id: Str(1024),
+  topics: z.array(z.object({ topic: Str(65_535).min(1, 'must not be empty') }), { error: 'must be an array of {topic, qos}' }).min(1, 'must name at least one topic').max(1000),
+});
+const VMQ_OK = { result: 'ok' } as const;
+const VMQ_NOT_ALLOWED = { result: { error: 'not_allowed' } } as const;
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -83,7 +111,7 @@ function parseJsonBody<T>(schema: z.ZodType<T>, text: string, route: string): T 
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new HttpError(400, `${route}: body is not JSON (${(err as Error).message}); send the JSON body of EMQX's HTTP ${route.endsWith('authn') ? 'authenticator' : 'authorizer'}`);
+    throw new HttpError(400, `${route}: body is not JSON (${(err as Error).message}); send the JSON body ${route.startsWith('/emqx') ? `of EMQX's HTTP ${route.endsWith('authn') ? 'authenticator' : 'authorizer'}` : "of VerneMQ's webhook"}`);
   }
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
@@ -105,31 +133,49 @@ export async function startAuthHttpServer(opts: {
   setting: string;
   log?: Logger;
   maxBody?: number;
+  /**
+   * VerneMQ's auth_on_publish carries the message (base64 by default): its bound, from the hub's largest
+   * payload (the request is checked for the token before its body is read).
+   */
+  maxPublishBody?: number;
 }): Promise<AuthHttpServer> {
   const { createServer } = await import('node:http'); // loaded only where the endpoint is served
   const tokenHash = sha256(opts.token);
   const maxBody = opts.maxBody ?? AUTH_HTTP_MAX_BODY;
+  const maxPublishBody = Math.max(maxBody, opts.maxPublishBody ?? maxBody);
+  const tokenPrefix = /^\/t\/([^/]+)(\/.*)$/;
   const log = opts.log;
 
-  function authorized(req: IncomingMessage): boolean {
-    const h = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-    return Boolean(m) && timingSafeEqual(sha256(m![1]!), tokenHash);
+  /** The route and whether the request presented the token (header, or the /t/<token> path prefix). */
+  function route(req: IncomingMessage): { path: string; authorized: boolean } {
+    let path = (req.url ?? '/').split('?')[0] ?? '/';
+    let presented: string | null = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1] ?? null;
+    const prefixed = tokenPrefix.exec(path);
+    if (prefixed) {
+      try {
+        presented = decodeURIComponent(prefixed[1]!);
+      } catch {
+        presented = null; // not percent-encoding: not the token
+      }
+      path = prefixed[2]!;
+    }
+    if (path.startsWith('/vernemq/')) path = path.replace(/_m5$/, ''); // the MQTT 5 hooks take the same bodies here
+    return { path, authorized: presented !== null && timingSafeEqual(sha256(presented), tokenHash) };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const { path, authorized } = route(req);
     const routes: string[] = Object.values(AUTH_HTTP_PATHS);
     if (!routes.includes(path)) throw new HttpError(404, `no such route ${path}; POST ${routes.join(' or ')}`);
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       throw new HttpError(405, `${path}: POST only`);
     }
-    if (!authorized(req)) {
+    if (!authorized) {
       res.setHeader('www-authenticate', 'Bearer realm="sosna hub auth"');
-      throw new HttpError(401, 'missing or wrong Authorization: Bearer <authHttp.token>');
+      throw new HttpError(401, 'missing or wrong Authorization: Bearer <authHttp.token> (or path prefix /t/<authHttp.token>)');
     }
-    const text = await readBody(req, maxBody);
+    const text = await readBody(req, path === AUTH_HTTP_PATHS.vernemqPublish ? maxPublishBody : maxBody);
     // the socket's peer is the broker; the device's address comes in the body (throttling per device address)
     const brokerAddress = `broker:${req.socket.remoteAddress ?? 'unknown'}`;
     if (path === AUTH_HTTP_PATHS.emqxAuthn) {
@@ -138,10 +184,30 @@ export async function startAuthHttpServer(opts: {
       if (verdict !== 'allow') log?.info('external broker login refused', { verdict, username: b.username, clientId: b.clientid, peerhost: b.peerhost ?? null });
       return send(res, 200, { result: verdict === 'allow' ? 'allow' : 'deny', is_superuser: false });
     }
-    const b = parseJsonBody(EmqxAuthz, text, path);
-    const ok = opts.decisions.mayAct({ clientId: b.clientid, username: b.username, topic: b.topic, action: b.action });
-    if (!ok) log?.debug('external broker action refused', { username: b.username, clientId: b.clientid, action: b.action, topic: b.topic });
-    return send(res, 200, { result: ok ? 'allow' : 'deny' });
+    if (path === AUTH_HTTP_PATHS.emqxAuthz) {
+      const b = parseJsonBody(EmqxAuthz, text, path);
+      const ok = mayAct(b.clientid, b.username, b.action, [b.topic]);
+      return send(res, 200, { result: ok ? 'allow' : 'deny' });
+    }
+    if (path === AUTH_HTTP_PATHS.vernemqRegister) {
+      const b = parseJsonBody(VmqRegister, text, path);
+      const verdict = await opts.decisions.login({ clientId: b.client_id, username: b.username ?? '', password: b.password ?? '', address: b.peer_addr });
+      if (verdict !== 'allow') log?.info('external broker login refused', { verdict, username: b.username, clientId: b.client_id, peerhost: b.peer_addr });
+      return send(res, 200, verdict === 'allow' ? VMQ_OK : VMQ_NOT_ALLOWED);
+    }
+    if (path === AUTH_HTTP_PATHS.vernemqPublish) {
+      const b = parseJsonBody(VmqPublish, text, path);
+      return send(res, 200, mayAct(b.client_id, b.username ?? '', 'publish', [b.topic]) ? VMQ_OK : VMQ_NOT_ALLOWED);
+    }
+    const b = parseJsonBody(VmqSubscribe, text, path);
+    // all or nothing: no sosna client subscribes to a topic it may not read alongside ones it may
+    return send(res, 200, mayAct(b.client_id, b.username ?? '', 'subscribe', b.topics.map((t) => t.topic)) ? VMQ_OK : VMQ_NOT_ALLOWED);
+  }
+
+  function mayAct(clientId: string, username: string, action: 'publish' | 'subscribe', topics: string[]): boolean {
+    const refused = topics.find((topic) => !opts.decisions.mayAct({ clientId, username, topic, action }));
+    if (refused !== undefined) log?.debug('external broker action refused', { username, clientId, action, topic: refused });
+    return refused === undefined;
   }
 
   const server: Server = createServer((req, res) => {
