@@ -214,6 +214,13 @@ describe('the endpoint itself', () => {
     expect(get.headers.get('allow')).toBe('POST');
   });
 
+  it('a port in use is refused naming the setting', async () => {
+    await expect(startHub(
+      { dataDir: join(tmp.dir, 'busy'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, chain: { mode: 'off' }, authHttp: { port: hub.authHttp!.port, token: TOKEN } },
+      { log: silentLogger },
+    )).rejects.toThrow(`authHttp.port (--auth-http-port): port ${hub.authHttp!.port} on 127.0.0.1 is already in use`);
+  });
+
   it('is named in runtime.json', async () => {
     const { readFileSync } = await import('node:fs');
     const runtime = JSON.parse(readFileSync(join(hub.dataDir, 'runtime.json'), 'utf8')) as Record<string, unknown>;
