@@ -202,6 +202,9 @@ describe('the endpoint itself', () => {
     const missing = await post('/emqx/authn', JSON.stringify({ username: devA.username, password: devA.password }));
     expect(missing.status).toBe(400);
     expect(missing.json.error).toMatch(/clientid: must be a string/);
+    // without ${peerhost} every login would share the broker's address in the throttle: refused, naming it
+    const noPeer = await post('/emqx/authn', JSON.stringify({ username: devA.username, password: devA.password, clientid: devA.deviceId }));
+    expect(noPeer).toMatchObject({ status: 400, json: { error: '/emqx/authn: peerhost: must be an IP address (EMQX: "${peerhost}")' } });
     const action = await post('/emqx/authz', JSON.stringify({ username: devA.username, clientid: devA.deviceId, topic: 't', action: 'all' }));
     expect(action.status).toBe(400);
     expect(action.json.error).toMatch(/action: must be "publish" or "subscribe"/);

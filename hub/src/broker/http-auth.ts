@@ -40,12 +40,15 @@ export interface AuthHttpServer {
 // EMQX fills the placeholders of the operator's body template; a quoted "${qos}" arrives as a string.
 const Str = (max: number) => z.string({ error: 'must be a string' }).max(max, `must be at most ${max} characters`);
 /** ${peerhost}: the client's IP address (IPv4, or IPv6 possibly with a zone). */
-const Peerhost = z.string().regex(/^[0-9A-Za-z.:%_-]{1,64}$/, 'must be an IP address (EMQX: "${peerhost}")');
+const PEERHOST = 'must be an IP address (EMQX: "${peerhost}")';
+const Peerhost = z.string({ error: PEERHOST }).regex(/^[0-9A-Za-z.:%_-]{1,64}$/, PEERHOST);
 const EmqxAuthn = z.object({
   username: Str(1024),
   password: Str(4096),
   clientid: Str(1024),
-  peerhost: Peerhost.optional(),
+  // required: the login throttle counts failures per device address; without it every login through the
+  // broker would share one address, and one guesser could lock everybody out
+  peerhost: Peerhost,
 });
 const EmqxAuthz = z.object({
   username: Str(1024),
@@ -60,7 +63,7 @@ const EmqxAuthz = z.object({
 // VerneMQ's webhook bodies (the documented example payloads); a user name the client did not send is null.
 const VmqName = z.string({ error: 'must be a string or null' }).max(1024).nullable();
 const VmqRegister = z.object({
-  peer_addr: Peerhost,
+  peer_addr: z.string({ error: 'must be an IP address' }).regex(/^[0-9A-Za-z.:%_-]{1,64}$/, 'must be an IP address'),
   username: VmqName,
   password: z.string({ error: 'must be a string or null' }).max(4096).nullable(),
   client_id: Str(1024),
@@ -176,12 +179,11 @@ export async function startAuthHttpServer(opts: {
       throw new HttpError(401, 'missing or wrong Authorization: Bearer <authHttp.token> (or path prefix /t/<authHttp.token>)');
     }
     const text = await readBody(req, path === AUTH_HTTP_PATHS.vernemqPublish ? maxPublishBody : maxBody);
-    // the socket's peer is the broker; the device's address comes in the body (throttling per device address)
-    const brokerAddress = `broker:${req.socket.remoteAddress ?? 'unknown'}`;
+    // the socket's peer is the broker; the device's address comes in the body (the throttle counts per device address)
     if (path === AUTH_HTTP_PATHS.emqxAuthn) {
       const b = parseJsonBody(EmqxAuthn, text, path);
-      const verdict = await opts.decisions.login({ clientId: b.clientid, username: b.username, password: b.password, address: b.peerhost ?? brokerAddress });
-      if (verdict !== 'allow') log?.info('external broker login refused', { verdict, username: b.username, clientId: b.clientid, peerhost: b.peerhost ?? null });
+      const verdict = await opts.decisions.login({ clientId: b.clientid, username: b.username, password: b.password, address: b.peerhost });
+      if (verdict !== 'allow') log?.debug('external broker login refused', { verdict, username: b.username, clientId: b.clientid, peerhost: b.peerhost });
       return send(res, 200, { result: verdict === 'allow' ? 'allow' : 'deny', is_superuser: false });
     }
     if (path === AUTH_HTTP_PATHS.emqxAuthz) {
@@ -192,7 +194,7 @@ export async function startAuthHttpServer(opts: {
     if (path === AUTH_HTTP_PATHS.vernemqRegister) {
       const b = parseJsonBody(VmqRegister, text, path);
       const verdict = await opts.decisions.login({ clientId: b.client_id, username: b.username ?? '', password: b.password ?? '', address: b.peer_addr });
-      if (verdict !== 'allow') log?.info('external broker login refused', { verdict, username: b.username, clientId: b.client_id, peerhost: b.peer_addr });
+      if (verdict !== 'allow') log?.debug('external broker login refused', { verdict, username: b.username, clientId: b.client_id, peerhost: b.peer_addr });
       return send(res, 200, verdict === 'allow' ? VMQ_OK : VMQ_NOT_ALLOWED);
     }
     if (path === AUTH_HTTP_PATHS.vernemqPublish) {
