@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { addOperator, createProvisioningKey, preIssueDevice, revokeProvisioningKey, startHub, verifySecret } from '@sosna/hub';
+import { addOperator, createProvisioningKey, hashMachineSecret, preIssueDevice, revokeProvisioningKey, startHub, verifySecret } from '@sosna/hub';
 import type { Hub } from '@sosna/hub';
 import { clientIds, silentLogger, topics, usernames } from '@sosna/protocol';
 import { tempDir } from './helpers.js';
@@ -270,5 +270,68 @@ describe('VerneMQ webhooks (POST /t/<token>/vernemq/auth_on_*)', () => {
     expect((await fetch(`${base}/t/%zz/vernemq/auth_on_register`, { method: 'POST', body: '{}' })).status).toBe(401);
     const bad = await hook('auth_on_subscribe', { client_id: devA.deviceId, username: devA.username, topics: 'a/b' });
     expect(bad).toEqual({ status: 400, json: { error: '/vernemq/auth_on_subscribe: topics: must be an array of {topic, qos}' } });
+  });
+});
+
+// RabbitMQ's rabbitmq_auth_backend_http (http_method = post): form-encoded parameters as its README lists
+// them, plain-text answers. Its MQTT plugin sends client_id with the login and variable_map.client_id with
+// topic checks; topic checks carry the AMQP routing key (MQTT's / as ., + as *). It sends no custom
+// headers: the token is the path prefix.
+describe('RabbitMQ HTTP auth backend (/t/<token>/rabbitmq/auth/*)', () => {
+  const ask = async (path: string, params: Record<string, string>, method: 'POST' | 'GET' = 'POST') => {
+    const q = new URLSearchParams(params).toString();
+    const u = `${base}/t/${TOKEN}/rabbitmq/auth/${path}`;
+    const res = method === 'POST'
+      ? await fetch(u, { method, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: q })
+      : await fetch(`${u}?${q}`);
+    return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+  };
+  const rk = (topic: string) => topic.replace(/\//g, '.').replace(/\+/g, '*'); // rabbit_mqtt_util:to_amqp
+
+  it('user: allow for a device with its password (POST or GET), deny for a wrong one or another client id', async () => {
+    expect(await ask('user', { username: devA.username, password: devA.password, client_id: devA.deviceId, vhost: '/' })).toEqual({ status: 200, type: 'text/plain', text: 'allow' });
+    expect((await ask('user', { username: devA.username, password: devA.password, client_id: devA.deviceId }, 'GET')).text).toBe('allow');
+    expect((await ask('user', { username: devA.username, password: 'wrong', client_id: devA.deviceId })).text).toBe('deny');
+    expect((await ask('user', { username: devA.username, password: devA.password, client_id: devB.deviceId })).text).toBe('deny');
+    expect((await ask('user', { username: 'guest', password: 'guest' })).text).toBe('deny');
+  });
+
+  it('vhost and resource: a live principal; amq.topic to read and write, only its own mqtt-* queues', async () => {
+    expect((await ask('vhost', { username: devA.username, vhost: '/', ip: '192.0.2.50' })).text).toBe('allow');
+    expect((await ask('vhost', { username: usernames.device('ghost-2'), vhost: '/', ip: '192.0.2.50' })).text).toBe('deny');
+    const res = (resource: string, name: string, permission: string) => ask('resource', { username: devA.username, vhost: '/', resource, name, permission });
+    expect((await res('exchange', 'amq.topic', 'write')).text).toBe('allow');
+    expect((await res('exchange', 'amq.topic', 'configure')).text).toBe('deny');
+    expect((await res('exchange', 'amq.direct', 'write')).text).toBe('deny');
+    expect((await res('queue', `mqtt-subscription-${devA.deviceId}qos1`, 'configure')).text).toBe('allow');
+    expect((await res('queue', `mqtt-subscription-${devB.deviceId}qos1`, 'read')).text).toBe('deny');
+    expect((await res('queue', 'orders', 'read')).text).toBe('deny');
+  });
+
+  it('topic: its own state (write) and rpc/in (read) allowed; another device\'s denied; wildcards denied', async () => {
+    const topic = (routing: string, permission: 'write' | 'read', clientId = devA.deviceId) =>
+      ask('topic', { username: devA.username, vhost: '/', resource: 'topic', name: 'amq.topic', permission, routing_key: routing, 'variable_map.client_id': clientId, 'variable_map.username': devA.username, 'variable_map.vhost': '/' });
+    expect((await topic(rk(topics.device(hub.hubId, devA.deviceId, 'state')), 'write')).text).toBe('allow');
+    expect((await topic(rk(topics.device(hub.hubId, devA.deviceId, 'rpc/in')), 'read')).text).toBe('allow');
+    expect((await topic(rk(topics.device(hub.hubId, devB.deviceId, 'state')), 'write')).text).toBe('deny');
+    expect((await topic(rk(topics.device(hub.hubId, devB.deviceId, 'rpc/in')), 'read')).text).toBe('deny');
+    expect((await topic(rk(topics.device(hub.hubId, devA.deviceId, 'rpc/in')), 'write')).text).toBe('deny');
+    expect((await topic(rk(topics.deviceAll(hub.hubId, 'rpc/in')), 'read')).text).toBe('deny');
+    expect((await topic('#', 'read')).text).toBe('deny');
+    expect((await topic(rk(topics.device(hub.hubId, devA.deviceId, 'state')), 'write', devB.deviceId)).text).toBe('deny');
+  });
+
+  it('a device id with dots (ids may hold them): the routing key is read back to the topic it came from', async () => {
+    hub.store.createDevice({ id: 'rig.07', name: 'rig.07', fleet: null, tags: [], secretHash: hashMachineSecret('test-fixture-secret-rig07'), createdAt: Date.now() });
+    const ask7 = (routing: string) => ask('topic', { username: usernames.device('rig.07'), vhost: '/', resource: 'topic', name: 'amq.topic', permission: 'write', routing_key: routing, 'variable_map.client_id': 'rig.07' });
+    expect((await ask7(rk(topics.device(hub.hubId, 'rig.07', 'telemetry')))).text).toBe('allow');
+    expect((await ask7(rk(topics.device(hub.hubId, devA.deviceId, 'telemetry')))).text).toBe('deny');
+    expect((await ask('user', { username: usernames.device('rig.07'), password: 'test-fixture-secret-rig07', client_id: 'rig.07' })).text).toBe('allow');
+  });
+
+  it('without the token 401; a missing parameter 400 naming it', async () => {
+    expect((await fetch(`${base}/rabbitmq/auth/user`, { method: 'POST', body: 'username=a&password=b' })).status).toBe(401);
+    const r = await ask('resource', { username: devA.username, vhost: '/', resource: 'exchange', name: 'amq.topic' });
+    expect(r).toMatchObject({ status: 400, text: expect.stringContaining('permission: must be configure, write or read') });
   });
 });

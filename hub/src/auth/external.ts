@@ -15,6 +15,11 @@ export interface AuthDecisions {
   login(req: { clientId: string; username: string; password: string; address: string }): Promise<LoginVerdict>;
   /** A publish or subscribe of an already authenticated client, from its user name and client id (no password). */
   mayAct(req: { clientId: string; username: string; topic: string; action: 'publish' | 'subscribe' }): boolean;
+  /**
+   * Whether this user name still names a live principal (a device, an operator, a key neither revoked nor
+   * expired), under this client id when one is given (else the broker checked the client id at login).
+   */
+  known(req: { clientId?: string; username: string }): boolean;
 }
 
 export function externalDecisions(deps: { auth: Authenticator; store: HubStore; hubId: string; now?: () => number }): AuthDecisions {
@@ -48,6 +53,14 @@ export function externalDecisions(deps: { auth: Authenticator; store: HubStore; 
     async login({ clientId, username, password, address }) {
       const r = await deps.auth.authenticate(clientId, username, Buffer.from(password, 'utf8'), address);
       return r === THROTTLED ? 'throttled' : r ? 'allow' : 'deny';
+    },
+    known({ clientId, username }) {
+      if (clientId !== undefined) return session(clientId, username) !== null;
+      const p = parseUsername(username);
+      if (!p) return false;
+      // the client id the principal's kind would use, for the existence checks only
+      const stand = p.kind === 'device' ? p.deviceId : p.kind === 'operator' ? `op-${p.name}-x` : 'prov-x';
+      return session(stand, username) !== null;
     },
     mayAct({ clientId, username, topic, action }) {
       const s = session(clientId, username);

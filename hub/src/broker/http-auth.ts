@@ -7,6 +7,11 @@
 //   POST /vernemq/auth_on_register[_m5]  {"peer_addr","username","password","client_id",...} -> 200 {"result":"ok"} | {"result":{"error":"not_allowed"}}
 //   POST /vernemq/auth_on_publish[_m5]   {"username","client_id","topic","qos","payload","retain",...}
 //   POST /vernemq/auth_on_subscribe[_m5] {"username","client_id","topics":[{"topic","qos"}]} (all or nothing)
+// and RabbitMQ's rabbitmq_auth_backend_http for its MQTT plugin (form-encoded POST or a GET query; answers
+// the plain text `allow` / `deny`):
+//   /rabbitmq/auth/user      username, password, client_id      /rabbitmq/auth/vhost  username, vhost, ip
+//   /rabbitmq/auth/resource  username, vhost, resource, name, permission (amq.topic; the client's own mqtt-* queues)
+//   /rabbitmq/auth/topic     ... routing_key, variable_map.client_id (the MQTT topic with / as . and + as *)
 // Every request carries the shared token: `Authorization: Bearer <token>` (EMQX's `headers` setting sends
 // it), or, for a broker that cannot send headers (VerneMQ's webhooks), the path prefix /t/<token>. Without
 // it 401. Bodies are bounded (413); a body that is not the documented shape is a 400 naming the field.
@@ -17,6 +22,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Logger } from '@sosna/protocol';
 import type { AuthDecisions } from '../auth/external.js';
+import { clientIdOfQueue, mqttTopicsOf } from './rabbitmq-names.js';
 
 /** Largest request body: the documented bodies are a few hundred bytes (a topic may be longer). */
 export const AUTH_HTTP_MAX_BODY = 16 * 1024;
@@ -27,6 +33,10 @@ export const AUTH_HTTP_PATHS = {
   vernemqRegister: '/vernemq/auth_on_register',
   vernemqPublish: '/vernemq/auth_on_publish',
   vernemqSubscribe: '/vernemq/auth_on_subscribe',
+  rabbitUser: '/rabbitmq/auth/user',
+  rabbitVhost: '/rabbitmq/auth/vhost',
+  rabbitResource: '/rabbitmq/auth/resource',
+  rabbitTopic: '/rabbitmq/auth/topic',
 } as const;
 
 export interface AuthHttpServer {
@@ -77,6 +87,23 @@ const VmqSubscribe = z.object({
 const VMQ_OK = { result: 'ok' } as const;
 const VMQ_NOT_ALLOWED = { result: { error: 'not_allowed' } } as const;
 
+// RabbitMQ's form parameters (rabbitmq_auth_backend_http's README; client_id comes with MQTT logins).
+const RabbitUser = z.object({ username: Str(1024), password: Str(4096), client_id: Str(1024).optional() });
+const RabbitVhost = z.object({ username: Str(1024), vhost: Str(1024), client_id: Str(1024).optional() });
+const RabbitResource = z.object({
+  username: Str(1024),
+  resource: z.enum(['exchange', 'queue', 'topic'], { error: 'must be exchange, queue or topic' }),
+  name: Str(1024),
+  permission: z.enum(['configure', 'write', 'read'], { error: 'must be configure, write or read' }),
+});
+const RabbitTopic = RabbitResource.extend({
+  routing_key: Str(65_535),
+  'variable_map.client_id': Str(1024).optional(),
+  client_id: Str(1024).optional(),
+});
+/** The topic exchange RabbitMQ's MQTT plugin publishes to (its `mqtt.exchange` default). */
+const RABBIT_MQTT_EXCHANGE = 'amq.topic';
+
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
@@ -120,6 +147,16 @@ function parseJsonBody<T>(schema: z.ZodType<T>, text: string, route: string): T 
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
   throw new HttpError(400, `${route}: ${problems}`);
+}
+
+function parseFormBody<T>(schema: z.ZodType<T>, text: string, route: string): T {
+  const r = schema.safeParse(Object.fromEntries(new URLSearchParams(text)));
+  if (r.success) return r.data;
+  throw new HttpError(400, `${route}: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+}
+
+function sendText(res: ServerResponse, allow: boolean): void {
+  res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(allow ? 'allow' : 'deny');
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -170,15 +207,19 @@ export async function startAuthHttpServer(opts: {
     const { path, authorized } = route(req);
     const routes: string[] = Object.values(AUTH_HTTP_PATHS);
     if (!routes.includes(path)) throw new HttpError(404, `no such route ${path}; POST ${routes.join(' or ')}`);
-    if (req.method !== 'POST') {
-      res.setHeader('allow', 'POST');
-      throw new HttpError(405, `${path}: POST only`);
+    const rabbit = path.startsWith('/rabbitmq/');
+    // RabbitMQ's backend sends GET with a query by default (http_method = post keeps passwords out of URLs)
+    if (req.method !== 'POST' && !(rabbit && req.method === 'GET')) {
+      res.setHeader('allow', rabbit ? 'GET, POST' : 'POST');
+      throw new HttpError(405, `${path}: ${rabbit ? 'GET or POST' : 'POST only'}`);
     }
     if (!authorized) {
       res.setHeader('www-authenticate', 'Bearer realm="sosna hub auth"');
       throw new HttpError(401, 'missing or wrong Authorization: Bearer <authHttp.token> (or path prefix /t/<authHttp.token>)');
     }
-    const text = await readBody(req, path === AUTH_HTTP_PATHS.vernemqPublish ? maxPublishBody : maxBody);
+    if ((req.url ?? '').length > maxBody) throw new HttpError(414, `URL over ${maxBody} bytes`);
+    const text = req.method === 'GET' ? (req.url ?? '').split('?').slice(1).join('?') : await readBody(req, path === AUTH_HTTP_PATHS.vernemqPublish ? maxPublishBody : maxBody);
+    if (rabbit) return rabbitmq(res, path, text);
     // the socket's peer is the broker; the device's address comes in the body (the throttle counts per device address)
     if (path === AUTH_HTTP_PATHS.emqxAuthn) {
       const b = parseJsonBody(EmqxAuthn, text, path);
@@ -204,6 +245,36 @@ export async function startAuthHttpServer(opts: {
     const b = parseJsonBody(VmqSubscribe, text, path);
     // all or nothing: no sosna client subscribes to a topic it may not read alongside ones it may
     return send(res, 200, mayAct(b.client_id, b.username ?? '', 'subscribe', b.topics.map((t) => t.topic)) ? VMQ_OK : VMQ_NOT_ALLOWED);
+  }
+
+  /** RabbitMQ's four questions; its MQTT plugin's client id where the request carries one. */
+  async function rabbitmq(res: ServerResponse, path: string, text: string): Promise<void> {
+    const deviceOf = (username: string) => (username.startsWith('dev:') ? username.slice(4) : undefined); // a device's client id is its id
+    if (path === AUTH_HTTP_PATHS.rabbitUser) {
+      const b = parseFormBody(RabbitUser, text, path);
+      const clientId = b.client_id ?? deviceOf(b.username);
+      if (clientId === undefined) return sendText(res, false); // an operator or key session needs its client id bound
+      // the backend is not told the client's address: the throttle counts this user name (per address and per user)
+      const verdict = await opts.decisions.login({ clientId, username: b.username, password: b.password, address: `rabbitmq:${b.username}` });
+      if (verdict !== 'allow') log?.debug('external broker login refused', { verdict, username: b.username, clientId });
+      return sendText(res, verdict === 'allow');
+    }
+    if (path === AUTH_HTTP_PATHS.rabbitVhost) {
+      const b = parseFormBody(RabbitVhost, text, path);
+      return sendText(res, opts.decisions.known({ username: b.username, clientId: b.client_id }));
+    }
+    if (path === AUTH_HTTP_PATHS.rabbitResource) {
+      const b = parseFormBody(RabbitResource, text, path);
+      if (b.resource === 'exchange') return sendText(res, b.name === RABBIT_MQTT_EXCHANGE && b.permission !== 'configure' && opts.decisions.known({ username: b.username }));
+      const owner = b.resource === 'queue' ? clientIdOfQueue(b.name) : null;
+      return sendText(res, owner !== null && opts.decisions.known({ username: b.username, clientId: owner }));
+    }
+    const b = parseFormBody(RabbitTopic, text, path);
+    const clientId = b['variable_map.client_id'] ?? b.client_id ?? deviceOf(b.username);
+    const candidates = mqttTopicsOf(b.routing_key);
+    if (b.name !== RABBIT_MQTT_EXCHANGE || b.permission === 'configure' || clientId === undefined || !candidates) return sendText(res, false);
+    const action = b.permission === 'write' ? 'publish' : 'subscribe';
+    return sendText(res, candidates.some((topic) => opts.decisions.mayAct({ clientId, username: b.username, topic, action })));
   }
 
   function mayAct(clientId: string, username: string, action: 'publish' | 'subscribe', topics: string[]): boolean {
