@@ -36,6 +36,8 @@ import type { DeviceMeta, Scheduler } from './jobs/index.js';
 import { VERSION } from './version.js';
 import { startAlerts } from './alerts/service.js';
 import { createHubMetrics } from './metrics/hub-metrics.js';
+import { externalDecisions } from './auth/external.js';
+import { startAuthHttpServer } from './broker/http-auth.js';
 
 export interface Hub {
   readonly hubId: string;
@@ -48,6 +50,8 @@ export interface Hub {
   readonly wssPort: number | null;
   /** Prometheus' /metrics listener (hub/src/metrics/); null when off (metrics.port null). */
   readonly metrics: { url: string; port: number } | null;
+  /** The HTTP auth endpoint for an external broker (hub/src/broker/http-auth.ts); null when off (authHttp.port null). */
+  readonly authHttp: { url: string; port: number } | null;
   /** The CA devices and consoles trust for this hub (PEM and file) and its fingerprint; null without TLS or with a public CA. */
   readonly tls: {
     ca: string | null;
@@ -277,18 +281,26 @@ export async function startHub(
     const metricsServer = config.metrics.port === null
       ? null
       : await step(startMetricsServer({ host: config.metrics.host, port: config.metrics.port, scrape: () => metrics.scrape(), setting: 'metrics.port (--metrics-port)', onError: (err) => log.error('metrics scrape failed', { error: err.message }) }), (m) => m.close());
+    const authHttp = config.authHttp.port === null
+      ? null
+      : await step(startAuthHttpServer({
+          host: config.authHttp.host, port: config.authHttp.port, token: config.authHttp.token ?? '', setting: 'authHttp.port (--auth-http-port)',
+          decisions: externalDecisions({ auth, store, hubId }), log: log.child('auth-http'),
+          maxPublishBody: Math.ceil((config.mqtt.maxPayloadBytes * 4) / 3) + 64 * 1024, // VerneMQ's auth_on_publish: the payload, base64
+        }), (a) => a.close());
     const runtime = join(dataDir, 'runtime.json');
-    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort, metricsPort: metricsServer?.port ?? null, metricsUrl: metricsServer?.url ?? null, caFile: tls?.caFile ?? null, endpoints, chain: chainInfo }, null, 2));
+    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort, metricsPort: metricsServer?.port ?? null, metricsUrl: metricsServer?.url ?? null, authHttpPort: authHttp?.port ?? null, authHttpUrl: authHttp?.url ?? null, caFile: tls?.caFile ?? null, endpoints, chain: chainInfo }, null, 2));
     renameSync(`${runtime}.tmp`, runtime);
     // devices can reconnect and renew only now (the chain, payout reconciliation and the card took their
     // time): the scheduler's lease and offline-grace clocks start here, not when it was built
     jobs.scheduler.ready();
     broker.open();
-    log.info('hub ready', { hubId, mqtt: broker.mqttPort ?? 'off', ws: broker.wsPort ?? 'off', mqtts: broker.mqttsPort ?? 'off', wss: broker.wssPort ?? 'off', metrics: metricsServer?.url ?? 'off', owner: signer.address, data: dataDir });
+    log.info('hub ready', { hubId, mqtt: broker.mqttPort ?? 'off', ws: broker.wsPort ?? 'off', mqtts: broker.mqttsPort ?? 'off', wss: broker.wssPort ?? 'off', metrics: metricsServer?.url ?? 'off', authHttp: authHttp?.url ?? 'off', owner: signer.address, data: dataDir });
 
     return {
       hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort,
       metrics: metricsServer ? { url: metricsServer.url, port: metricsServer.port } : null,
+      authHttp: authHttp ? { url: authHttp.url, port: authHttp.port } : null,
       tls: tls ? { ca: tls.ca, caFile: tls.caFile, fingerprint: tls.fingerprint, requireClientCert: config.tls.requireClientCert, names: tls.names, clientCertificate: tls.clientCertificate } : null, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,
       connectedClients: () => broker.connectedClients(),
       stop: stopAll,

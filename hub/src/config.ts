@@ -75,6 +75,21 @@ export const HubConfig = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The hub's login and topic rules over HTTP for an external broker cluster (EMQX 5's HTTP authn/authz
+     * format, hub/src/broker/http-auth.ts): off (port null) by default; loopback unless told otherwise.
+     * Every request must carry `Authorization: Bearer <token>`.
+     */
+    authHttp: z
+      .object({
+        host: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or an IP address (127.0.0.1: this machine only; 0.0.0.0: every interface)').default('127.0.0.1'),
+        port: z.number({ error: 'must be a port number 0-65535 (0: any free port), or null for no auth endpoint' }).int('must be a whole port number 0-65535').min(0, 'must be a port number 0-65535').max(65535, 'must be a port number 0-65535').nullable().default(null),
+        /** The shared secret the broker sends (EMQX: headers {"Authorization": "Bearer <token>"}). */
+        token: z.string({ error: 'must be a string (the shared secret, at least 24 characters)' }).min(24, 'must be at least 24 characters (a random secret, e.g. openssl rand -hex 24)').max(1024, 'must be at most 1024 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it travels in an HTTP header)').optional(),
+      })
+      .strict()
+      .refine((a) => a.port === null || a.token !== undefined, { message: 'the auth endpoint (authHttp.port) needs authHttp.token: the shared secret every request presents as Authorization: Bearer <token> (--auth-http-token-file)', path: ['token'] })
+      .prefault({}),
     /** Endpoints announced to devices; default from the listeners. */
     publicUrls: z.array(z.string().min(1)).default([]),
     /**

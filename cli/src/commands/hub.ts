@@ -35,6 +35,10 @@ export interface HubFlags {
   /** Prometheus' /metrics: port (0 any free, off none) and listen address */
   metricsPort?: string;
   metricsHost?: string;
+  /** The HTTP auth endpoint for an external broker: port (0 any free, off none), listen address, token file */
+  authHttpPort?: string;
+  authHttpHost?: string;
+  authHttpTokenFile?: string;
 }
 
 function int(flag: string, value: string): number {
@@ -73,6 +77,16 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
   const metrics = { ...(file.metrics as object | undefined) } as Record<string, unknown>;
   if (flags.metricsPort !== undefined) metrics.port = flags.metricsPort === 'off' ? null : int('--metrics-port', flags.metricsPort);
   if (flags.metricsHost !== undefined) metrics.host = flags.metricsHost;
+  const authHttp = { ...(file.authHttp as object | undefined) } as Record<string, unknown>;
+  if (flags.authHttpPort !== undefined) authHttp.port = flags.authHttpPort === 'off' ? null : int('--auth-http-port', flags.authHttpPort);
+  if (flags.authHttpHost !== undefined) authHttp.host = flags.authHttpHost;
+  if (flags.authHttpTokenFile !== undefined) {
+    try {
+      authHttp.token = readFileSync(flags.authHttpTokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`--auth-http-token-file ${flags.authHttpTokenFile}: ${(err as Error).message}`);
+    }
+  }
   const chain = { ...(file.chain as object | undefined) } as Record<string, unknown>;
   if (flags.rpc !== undefined) Object.assign(chain, { mode: 'rpc', rpcUrl: flags.rpc });
   if (flags.contracts !== undefined) chain.contractsFile = flags.contracts;
@@ -88,6 +102,7 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     mqtt,
     tls,
     metrics,
+    authHttp,
     chain,
     ...(flags.name ? { name: flags.name } : {}),
     ...(flags.hubId ? { hubId: flags.hubId } : {}),
@@ -166,6 +181,9 @@ export function registerHub(program: Command): void {
     .option('--require-client-cert', 'mutual TLS: devices present a certificate signed by the hub CA (or --tls-ca)')
     .option('--metrics-port <port|off>', "Prometheus /metrics port (default 0: any free port, see runtime.json); off for none")
     .option('--metrics-host <addr>', 'listen address of /metrics (default 127.0.0.1)')
+    .option('--auth-http-port <port|off>', 'HTTP authn/authz endpoint for an external broker (EMQX 5 format; 0: any free port, see runtime.json); default off')
+    .option('--auth-http-host <addr>', 'listen address of the auth endpoint (default 127.0.0.1)')
+    .option('--auth-http-token-file <file>', 'file holding the shared secret the broker sends as Authorization: Bearer <token> (at least 24 characters)')
     .action(async (flags: HubFlags) => {
       const log = createLogger({ level: (flags.logLevel as 'info') ?? 'info', scope: 'hub' });
       // SIGINT/SIGTERM from the start on: one before the hub is ready aborts its start-up, which stops what
@@ -191,7 +209,8 @@ export function registerHub(program: Command): void {
       ].filter(Boolean);
       const ca = h.tls?.caFile ? `\nTLS CA (devices get it as hub.ca): ${h.tls.caFile}, or pin it as hub.fingerprint: ${h.tls.fingerprint}` : '';
       const metrics = h.metrics ? `\nmetrics: ${h.metrics.url}` : '';
-      process.stdout.write(`hub ${h.hubId} ready on ${listeners.join(' and ')}${ca}${metrics}\nconsole profile: ${profile}\n`);
+      const authHttp = h.authHttp ? `\nbroker auth endpoint: ${h.authHttp.url}/emqx/authn, ${h.authHttp.url}/emqx/authz` : '';
+      process.stdout.write(`hub ${h.hubId} ready on ${listeners.join(' and ')}${ca}${metrics}${authHttp}\nconsole profile: ${profile}\n`);
       await new Promise<void>((done) => {
         stopRunning = () => void running.stop().then(done);
         if (starting.signal.aborted) stopRunning(); // a signal while the profile was written
