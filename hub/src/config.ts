@@ -75,6 +75,24 @@ export const HubConfig = z
       })
       .strict()
       .prefault({}),
+    /**
+     * An external broker (issue 13; Mosquitto 2.0 with its dynamic-security plugin): the hub logs in there as
+     * a privileged client and pushes device logins and ACLs, and opens no MQTT listeners of its own.
+     * Omitted: the embedded broker (default).
+     */
+    broker: z
+      .object({
+        url: z.string().regex(/^mqtts?:\/\/[^/\s]+\/?$/, 'must be mqtt://host:port or mqtts://host:port'),
+        username: z.string().min(1, 'must be the hub\'s login on the broker (mosquitto_ctrl dynsec init FILE USER)'),
+        password: z.string().min(1).optional(),
+        /** A file holding the password (first line), instead of password. */
+        passwordFile: z.string().min(1).optional(),
+        /** CA (PEM file) of the broker's certificate for mqtts:// with a private CA. */
+        ca: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((b) => Boolean(b.password) !== Boolean(b.passwordFile), { message: 'give broker.password or broker.passwordFile (one of them)', path: ['password'] })
+      .optional(),
     /** Endpoints announced to devices; default from the listeners. */
     publicUrls: z.array(z.string().min(1)).default([]),
     /**

@@ -34,6 +34,7 @@ export interface HubFlags {
   requireClientCert?: boolean;
   /** Prometheus' /metrics: port (0 any free, off none) and listen address */
   metricsPort?: string;
+  broker?: string;
   metricsHost?: string;
 }
 
@@ -70,6 +71,18 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     mqtt.port = null;
     mqtt.wsPort = null;
   }
+  let broker = file.broker as Record<string, unknown> | undefined;
+  if (flags.broker !== undefined) {
+    let u: URL; // user and password may ride in the URL: mqtt://user:pass@host:port
+    try {
+      u = new URL(flags.broker);
+    } catch {
+      throw new Error(`--broker ${JSON.stringify(flags.broker)}: not a URL; use mqtt://user:password@host:port or mqtts://...`);
+    }
+    broker = { ...broker, url: `${u.protocol}//${u.host}` };
+    if (u.username) broker.username = decodeURIComponent(u.username);
+    if (u.password) broker.password = decodeURIComponent(u.password);
+  }
   const metrics = { ...(file.metrics as object | undefined) } as Record<string, unknown>;
   if (flags.metricsPort !== undefined) metrics.port = flags.metricsPort === 'off' ? null : int('--metrics-port', flags.metricsPort);
   if (flags.metricsHost !== undefined) metrics.host = flags.metricsHost;
@@ -89,6 +102,7 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     tls,
     metrics,
     chain,
+    ...(broker ? { broker: broker as HubConfigInput['broker'] } : {}), // checked by the hub config schema
     ...(flags.name ? { name: flags.name } : {}),
     ...(flags.hubId ? { hubId: flags.hubId } : {}),
     ...(flags.logLevel ? { log: { level: flags.logLevel as 'info' } } : {}),
@@ -164,6 +178,7 @@ export function registerHub(program: Command): void {
     .option('--tls-name <name...>', "more host names/addresses for the own CA's server certificate (localhost, 127.0.0.1, the host name and --host are always in)")
     .option('--tls-only', 'TLS only: no plain MQTT or WebSocket listener (implies --tls)')
     .option('--require-client-cert', 'mutual TLS: devices present a certificate signed by the hub CA (or --tls-ca)')
+    .option('--broker <url>', "an external broker (Mosquitto with dynamic-security) instead of the embedded one: mqtt(s)://user:password@host:port, or broker {url, username, passwordFile} in --config")
     .option('--metrics-port <port|off>', "Prometheus /metrics port (default 0: any free port, see runtime.json); off for none")
     .option('--metrics-host <addr>', 'listen address of /metrics (default 127.0.0.1)')
     .action(async (flags: HubFlags) => {
