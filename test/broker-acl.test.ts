@@ -93,11 +93,14 @@ describe.each(brokers)('logins and ACLs on the $name broker', ({ skip, start }) 
     await expect(connectOnce({ url: `mqtt://127.0.0.1:${t.port}`, clientId: b.deviceId, username: a.username, password: a.password })).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
   }, 60_000);
 
-  it.skipIf(Boolean(skip))('a revoked device is refused within 5 s', async () => {
+  it.skipIf(Boolean(skip))('a revoked device is disconnected and refused within 5 s', async () => {
     const c = await t.hub.credentials.issue({ name: 'dev-c', fleet: 'acl' });
     const url = `mqtt://127.0.0.1:${t.port}`;
-    (await connectOnce({ url, clientId: c.deviceId, username: c.username, password: c.password })).end(true);
+    const connected = await connectOnce({ url, clientId: c.deviceId, username: c.username, password: c.password });
+    const closed = new Promise<void>((resolve) => connected.once('close', () => resolve()));
     await t.hub.credentials.revoke(c.deviceId);
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the revoked device is still connected 5 s later')), 5_000))]);
+    connected.end(true);
     // refused within 5 s of the revocation: the first try after revoke() resolved must already be refused
     await waitFor('the revoked login refused', async () => {
       try {

@@ -98,6 +98,7 @@ function externalAsEmbedded(ext: ExternalBroker): EmbeddedBroker {
     stats: () => ({ connections: zero, pending: 0, received: 0, receivedBytes: 0, published: 0, refusedPublishes: {}, refusedConnections: {} }),
     mqttPort: null, wsPort: null, mqttsPort: null, wssPort: null,
     connectedClients: () => ext.connectedClients(), open: () => {}, setTicketKeys: () => {},
+    disconnect: () => false, // Mosquitto disconnects a deleted login itself
   };
 }
 
@@ -303,7 +304,7 @@ export async function startHub(
       hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort,
       metrics: metricsServer ? { url: metricsServer.url, port: metricsServer.port } : null,
       tls: tls ? { ca: tls.ca, caFile: tls.caFile, fingerprint: tls.fingerprint, requireClientCert: config.tls.requireClientCert, names: tls.names, clientCertificate: tls.clientCertificate } : null, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,
-      credentials: deviceCredentials({ store, external }), brokerUrl: external?.url ?? null,
+      credentials: deviceCredentials({ store, external, disconnect: (id) => broker.disconnect(id) }), brokerUrl: external?.url ?? null,
       connectedClients: () => broker.connectedClients(),
       stop: stopAll,
     };

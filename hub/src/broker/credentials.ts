@@ -13,13 +13,13 @@ export interface DeviceCredentials {
   /** A new device with its own login (as `sosna provision --credentials` makes them), pushed to the broker. */
   issue(opts: { name: string; fleet: string | null; tags?: string[] }): Promise<{ deviceId: string; username: string; password: string }>;
   /**
-   * Revokes a device's login: its stored hash is replaced by one of a secret nobody knows, and an external
-   * broker deletes the login (and so disconnects the device) before this resolves.
+   * Revokes a device's login: its stored hash is replaced by one of a secret nobody knows, and its connection
+   * is closed: by the embedded broker, or by an external one, which deletes the login before this resolves.
    */
   revoke(deviceId: string): Promise<void>;
 }
 
-export function deviceCredentials(deps: { store: HubStore; external: ExternalBroker | null }): DeviceCredentials {
+export function deviceCredentials(deps: { store: HubStore; external: ExternalBroker | null; disconnect: (clientId: string) => boolean }): DeviceCredentials {
   const { store, external } = deps;
   return {
     async issue(opts) {
@@ -31,6 +31,7 @@ export function deviceCredentials(deps: { store: HubStore; external: ExternalBro
       if (!store.getDevice(deviceId)) throw new SosnaError('E_NOT_FOUND', `no device ${deviceId}`);
       store.setDeviceSecret(deviceId, hashMachineSecret(randomSecret(24)));
       await external?.deleteDevice(deviceId);
+      deps.disconnect(deviceId); // the embedded broker: its login hook already refuses the new hash
     },
   };
 }
