@@ -141,6 +141,6 @@ export const HubConfig = z
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info'), json: z.boolean().default(false) }).strict().prefault({}),
   })
   .strict()
-  .refine((c) => c.mqtt.port !== null || c.tls.enabled, { message: 'the plain MQTT listener is off (mqtt.port null) and TLS is not on: the hub would serve nothing; enable tls or set mqtt.port', path: ['mqtt', 'port'] });
+  .refine((c) => c.mqtt.port !== null || c.tls.enabled || c.broker !== undefined, { message: 'the plain MQTT listener is off (mqtt.port null) and TLS is not on: the hub would serve nothing; enable tls or set mqtt.port', path: ['mqtt', 'port'] });
 export type HubConfig = z.infer<typeof HubConfig>;
 export type HubConfigInput = z.input<typeof HubConfig>;
