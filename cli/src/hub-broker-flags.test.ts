@@ -1,7 +1,7 @@
 // `sosna hub --broker` -> the hub config's broker (issue 13), with refusals that name the flag or field.
 import { describe, expect, it } from 'vitest';
 import { HubConfig } from '@sosna/hub';
-import { hubConfigFrom } from './commands/hub.js';
+import { consoleUrl, hubConfigFrom } from './commands/hub.js';
 
 describe('sosna hub --broker', () => {
   it('takes the login from the URL; the config file may give it instead (passwordFile)', () => {
@@ -16,5 +16,9 @@ describe('sosna hub --broker', () => {
     expect(scheme.success ? '' : scheme.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n')).toContain('broker.url: must be mqtt://host:port or mqtts://host:port');
     const nopw = HubConfig.safeParse(hubConfigFrom({ dataDir: '/d', broker: 'mqtt://u@b:1883' }));
     expect(nopw.success ? '' : nopw.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n')).toContain('broker.password: give broker.password or broker.passwordFile');
+  });
+
+  it("the hub's console profile names the external broker (the hub opens no listener of its own)", () => {
+    expect(consoleUrl({ mqttPort: null, mqttsPort: null, tls: null, brokerUrl: 'mqtt://broker.lan:1883' })).toBe('mqtt://broker.lan:1883');
   });
 });

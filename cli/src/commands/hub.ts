@@ -114,7 +114,8 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
  * certificate names 127.0.0.1 (its own CA's always does); a given certificate (a public CA's names only the
  * host names) by its first name, unless a plain listener serves loopback, where nothing leaves the machine. Pure.
  */
-export function consoleUrl(hub: Pick<Hub, 'mqttPort' | 'mqttsPort' | 'tls'>): string {
+export function consoleUrl(hub: Pick<Hub, 'mqttPort' | 'mqttsPort' | 'tls'> & Partial<Pick<Hub, 'brokerUrl'>>): string {
+  if (hub.brokerUrl) return hub.brokerUrl; // an external broker: the hub has no listener of its own
   if (hub.mqttsPort === null || !hub.tls) return `mqtt://127.0.0.1:${hub.mqttPort}`;
   if (hub.tls.names.includes('127.0.0.1')) return `mqtts://127.0.0.1:${hub.mqttsPort}`;
   if (hub.mqttPort !== null) return `mqtt://127.0.0.1:${hub.mqttPort}`;
@@ -204,6 +205,7 @@ export function registerHub(program: Command): void {
         h.mqttsPort !== null ? `mqtts://0.0.0.0:${h.mqttsPort}` : null, h.wssPort !== null ? `wss://0.0.0.0:${h.wssPort}` : null,
         h.mqttPort !== null ? `mqtt://0.0.0.0:${h.mqttPort}` : null, h.wsPort !== null ? `ws://0.0.0.0:${h.wsPort}` : null,
       ].filter(Boolean);
+      if (h.brokerUrl) listeners.push(`the external broker ${h.brokerUrl}`);
       const ca = h.tls?.caFile ? `\nTLS CA (devices get it as hub.ca): ${h.tls.caFile}, or pin it as hub.fingerprint: ${h.tls.fingerprint}` : '';
       const metrics = h.metrics ? `\nmetrics: ${h.metrics.url}` : '';
       process.stdout.write(`hub ${h.hubId} ready on ${listeners.join(' and ')}${ca}${metrics}\nconsole profile: ${profile}\n`);
