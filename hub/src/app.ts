@@ -16,6 +16,12 @@ import { LoginThrottle } from './auth/throttle.js';
 import type { ThrottlePolicy } from './auth/throttle.js';
 import { mayPublish, maySubscribe } from './auth/policy.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
+import type { EmbeddedBroker } from './broker/embedded.js';
+import { startExternalBroker } from './broker/mosquitto.js';
+import type { ExternalBroker } from './broker/mosquitto.js';
+import { deviceCredentials } from './broker/credentials.js';
+import type { DeviceCredentials } from './broker/credentials.js';
+import { readFileSync } from 'node:fs';
 import type { Bus } from './broker/bus.js';
 import { startRegistry } from './services/registry.js';
 import { startDeviceLinks } from './services/device-links.js';
@@ -71,8 +77,35 @@ export interface Hub {
   readonly jobs: Scheduler;
   /** In-process access to the broker (the hub's own identity: no ACL). */
   readonly bus: Bus;
+  /** Device logins issued and revoked while the hub runs, pushed to an external broker (broker/credentials.ts). */
+  readonly credentials: DeviceCredentials;
+  /** The external broker's URL; null with the embedded broker. */
+  readonly brokerUrl: string | null;
   connectedClients(): number;
   stop(): Promise<void>;
+}
+
+function readSecretFile(file: string, field: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n')[0]!.trim();
+  } catch (err) {
+    throw new Error(`${field} ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * An external broker in the embedded broker's shape, so the services and the hub's handle need no branch:
+ * no listeners of the hub's own (ports null), nothing to open, and no counts (the broker keeps them: $SYS).
+ */
+function externalAsEmbedded(ext: ExternalBroker): EmbeddedBroker {
+  const zero = { device: 0, operator: 0, provision: 0 };
+  return {
+    publish: (t, p, o) => ext.publish(t, p, o), subscribe: (f, h) => ext.subscribe(f, h), close: () => ext.close(),
+    stats: () => ({ connections: zero, pending: 0, received: 0, receivedBytes: 0, published: 0, refusedPublishes: {}, refusedConnections: {} }),
+    mqttPort: null, wsPort: null, mqttsPort: null, wssPort: null,
+    connectedClients: () => ext.connectedClients(), open: () => {}, setTicketKeys: () => {},
+    disconnect: () => false, // Mosquitto disconnects a deleted login itself
+  };
 }
 
 /** Plain listeners on a non-loopback address carry passwords and messages in clear: say so loudly. */
@@ -149,8 +182,18 @@ export async function startHub(
     const tls = hubTls
       ? await hubTls.loadOrCreateHubTls({ dataDir, hubName: config.name, log: log.child('tls'), config: { ...config.tls, names: hubTls.serverNames(config.mqtt.host, config.tls.names) } })
       : null;
-    warnPlain(config, log);
-    const broker = await step(startEmbeddedBroker({
+    // An external broker (config.broker, --broker): the hub is a privileged client there and opens no
+    // listeners; refused at start when the broker cannot be fully used (mosquitto.ts)
+    const external = config.broker
+      ? await step(startExternalBroker({
+          url: config.broker.url, username: config.broker.username,
+          password: config.broker.password ?? readSecretFile(config.broker.passwordFile!, 'broker.passwordFile'),
+          ca: config.broker.ca ? readSecretFile(config.broker.ca, 'broker.ca') : undefined,
+          hubId, log: log.child('broker'),
+        }), (b) => b.close())
+      : null;
+    if (!external) warnPlain(config, log);
+    const broker: EmbeddedBroker = external ? externalAsEmbedded(external) : await step(startEmbeddedBroker({
       host: config.mqtt.host,
       port: config.mqtt.port,
       wsPort: config.mqtt.wsPort,
@@ -198,12 +241,12 @@ export async function startHub(
     stops.push(() => updates.stop());
     const desired = await step(startDesiredConfig({ bus: broker, codec, hubId, store, registry, events, log: log.child('config') }));
     deviceEndpoint.add(hubConfigService, desired.deviceHandlers);
-    const provisioning = await step(startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events }), (p) => p.stop());
+    const provisioning = await step(startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, issued: external ? (id, pw) => external.putDevice(id, pw) : undefined }), (p) => p.stop());
     dropProvisionSession = provisioning.drop;
     const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;
     const endpoints = config.publicUrls.length
       ? config.publicUrls
-      : [
+      : external ? [external.url] : [
           ...(broker.mqttsPort !== null ? [`mqtts://${host}:${broker.mqttsPort}`] : []),
           ...(broker.wssPort !== null ? [`wss://${host}:${broker.wssPort}`] : []),
           ...(broker.mqttPort !== null ? [`mqtt://${host}:${broker.mqttPort}`] : []),
@@ -302,6 +345,7 @@ export async function startHub(
       metrics: metricsServer ? { url: metricsServer.url, port: metricsServer.port } : null,
       authHttp: authHttp ? { url: authHttp.url, port: authHttp.port } : null,
       tls: tls ? { ca: tls.ca, caFile: tls.caFile, fingerprint: tls.fingerprint, requireClientCert: config.tls.requireClientCert, names: tls.names, clientCertificate: tls.clientCertificate } : null, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,
+      credentials: deviceCredentials({ store, external, disconnect: (id) => broker.disconnect(id) }), brokerUrl: external?.url ?? null,
       connectedClients: () => broker.connectedClients(),
       stop: stopAll,
     };

@@ -90,6 +90,24 @@ export const HubConfig = z
       .strict()
       .refine((a) => a.port === null || a.token !== undefined, { message: 'the auth endpoint (authHttp.port) needs authHttp.token: the shared secret every request presents as Authorization: Bearer <token> (--auth-http-token-file)', path: ['token'] })
       .prefault({}),
+    /**
+     * An external broker (issue 13; Mosquitto 2.0 with its dynamic-security plugin): the hub logs in there as
+     * a privileged client and pushes device logins and ACLs, and opens no MQTT listeners of its own.
+     * Omitted: the embedded broker (default).
+     */
+    broker: z
+      .object({
+        url: z.string().regex(/^mqtts?:\/\/[^/\s]+\/?$/, 'must be mqtt://host:port or mqtts://host:port'),
+        username: z.string().min(1, 'must be the hub\'s login on the broker (mosquitto_ctrl dynsec init FILE USER)'),
+        password: z.string().min(1).optional(),
+        /** A file holding the password (first line), instead of password. */
+        passwordFile: z.string().min(1).optional(),
+        /** CA (PEM file) of the broker's certificate for mqtts:// with a private CA. */
+        ca: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((b) => Boolean(b.password) !== Boolean(b.passwordFile), { message: 'give broker.password or broker.passwordFile (one of them)', path: ['password'] })
+      .optional(),
     /** Endpoints announced to devices; default from the listeners. */
     publicUrls: z.array(z.string().min(1)).default([]),
     /**
@@ -166,6 +184,6 @@ export const HubConfig = z
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info'), json: z.boolean().default(false) }).strict().prefault({}),
   })
   .strict()
-  .refine((c) => c.mqtt.port !== null || c.tls.enabled, { message: 'the plain MQTT listener is off (mqtt.port null) and TLS is not on: the hub would serve nothing; enable tls or set mqtt.port', path: ['mqtt', 'port'] });
+  .refine((c) => c.mqtt.port !== null || c.tls.enabled || c.broker !== undefined, { message: 'the plain MQTT listener is off (mqtt.port null) and TLS is not on: the hub would serve nothing; enable tls or set mqtt.port', path: ['mqtt', 'port'] });
 export type HubConfig = z.infer<typeof HubConfig>;
 export type HubConfigInput = z.input<typeof HubConfig>;

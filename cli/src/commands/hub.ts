@@ -34,6 +34,7 @@ export interface HubFlags {
   requireClientCert?: boolean;
   /** Prometheus' /metrics: port (0 any free, off none) and listen address */
   metricsPort?: string;
+  broker?: string;
   metricsHost?: string;
   /** The HTTP auth endpoint for an external broker: port (0 any free, off none), listen address, token file */
   authHttpPort?: string;
@@ -74,6 +75,18 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     mqtt.port = null;
     mqtt.wsPort = null;
   }
+  let broker = file.broker as Record<string, unknown> | undefined;
+  if (flags.broker !== undefined) {
+    let u: URL; // user and password may ride in the URL: mqtt://user:pass@host:port
+    try {
+      u = new URL(flags.broker);
+    } catch {
+      throw new Error(`--broker ${JSON.stringify(flags.broker)}: not a URL; use mqtt://user:password@host:port or mqtts://...`);
+    }
+    broker = { ...broker, url: `${u.protocol}//${u.host}` };
+    if (u.username) broker.username = decodeURIComponent(u.username);
+    if (u.password) broker.password = decodeURIComponent(u.password);
+  }
   const metrics = { ...(file.metrics as object | undefined) } as Record<string, unknown>;
   if (flags.metricsPort !== undefined) metrics.port = flags.metricsPort === 'off' ? null : int('--metrics-port', flags.metricsPort);
   if (flags.metricsHost !== undefined) metrics.host = flags.metricsHost;
@@ -104,6 +117,7 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
     metrics,
     authHttp,
     chain,
+    ...(broker ? { broker: broker as HubConfigInput['broker'] } : {}), // checked by the hub config schema
     ...(flags.name ? { name: flags.name } : {}),
     ...(flags.hubId ? { hubId: flags.hubId } : {}),
     ...(flags.logLevel ? { log: { level: flags.logLevel as 'info' } } : {}),
@@ -115,7 +129,8 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
  * certificate names 127.0.0.1 (its own CA's always does); a given certificate (a public CA's names only the
  * host names) by its first name, unless a plain listener serves loopback, where nothing leaves the machine. Pure.
  */
-export function consoleUrl(hub: Pick<Hub, 'mqttPort' | 'mqttsPort' | 'tls'>): string {
+export function consoleUrl(hub: Pick<Hub, 'mqttPort' | 'mqttsPort' | 'tls'> & Partial<Pick<Hub, 'brokerUrl'>>): string {
+  if (hub.brokerUrl) return hub.brokerUrl; // an external broker: the hub has no listener of its own
   if (hub.mqttsPort === null || !hub.tls) return `mqtt://127.0.0.1:${hub.mqttPort}`;
   if (hub.tls.names.includes('127.0.0.1')) return `mqtts://127.0.0.1:${hub.mqttsPort}`;
   if (hub.mqttPort !== null) return `mqtt://127.0.0.1:${hub.mqttPort}`;
@@ -179,6 +194,7 @@ export function registerHub(program: Command): void {
     .option('--tls-name <name...>', "more host names/addresses for the own CA's server certificate (localhost, 127.0.0.1, the host name and --host are always in)")
     .option('--tls-only', 'TLS only: no plain MQTT or WebSocket listener (implies --tls)')
     .option('--require-client-cert', 'mutual TLS: devices present a certificate signed by the hub CA (or --tls-ca)')
+    .option('--broker <url>', "an external broker (Mosquitto with dynamic-security) instead of the embedded one: mqtt(s)://user:password@host:port, or broker {url, username, passwordFile} in --config")
     .option('--metrics-port <port|off>', "Prometheus /metrics port (default 0: any free port, see runtime.json); off for none")
     .option('--metrics-host <addr>', 'listen address of /metrics (default 127.0.0.1)')
     .option('--auth-http-port <port|off>', 'HTTP authn/authz endpoint for an external broker (EMQX 5 format; 0: any free port, see runtime.json); default off')
@@ -207,6 +223,7 @@ export function registerHub(program: Command): void {
         h.mqttsPort !== null ? `mqtts://0.0.0.0:${h.mqttsPort}` : null, h.wssPort !== null ? `wss://0.0.0.0:${h.wssPort}` : null,
         h.mqttPort !== null ? `mqtt://0.0.0.0:${h.mqttPort}` : null, h.wsPort !== null ? `ws://0.0.0.0:${h.wsPort}` : null,
       ].filter(Boolean);
+      if (h.brokerUrl) listeners.push(`the external broker ${h.brokerUrl}`);
       const ca = h.tls?.caFile ? `\nTLS CA (devices get it as hub.ca): ${h.tls.caFile}, or pin it as hub.fingerprint: ${h.tls.fingerprint}` : '';
       const metrics = h.metrics ? `\nmetrics: ${h.metrics.url}` : '';
       const authHttp = h.authHttp ? `\nbroker auth endpoint: ${h.authHttp.url}/emqx/authn, ${h.authHttp.url}/emqx/authz` : '';

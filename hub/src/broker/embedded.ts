@@ -96,6 +96,8 @@ export interface EmbeddedBroker extends Bus {
   open(): void;
   /** Replaces the TLS session ticket key (rotation); tickets of the old key get a full handshake. */
   setTicketKeys(keys: Buffer): void;
+  /** Closes the connection of a client id (a revoked device); false when none is connected. */
+  disconnect(clientId: string): boolean;
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -305,6 +307,11 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       };
     },
     open,
+    disconnect: (clientId) => {
+      const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+      client?.close();
+      return Boolean(client);
+    },
     setTicketKeys: (keys) => tlsServers.forEach((s) => s.setTicketKeys(keys)),
     publish: (topic, payload, o = {}) =>
       (counts.published++, new Promise<void>((resolve, reject) =>

@@ -40,6 +40,8 @@ interface ProvisionMeta {
 
 export async function startProvisioning(deps: {
   bus: Bus; codec: Codec; hubId: string; log: Logger; store: HubStore; auth: Authenticator; events: HubEventBus;
+  /** Called with each password issued, before the device gets it (an external broker learns the login). */
+  issued?: (deviceId: string, password: string) => Promise<void>;
 }): Promise<{ stop(): Promise<void>; drop(session: string): void }> {
   const { store, auth, log } = deps;
   const endpoint = new RpcEndpoint<ProvisionMeta>().add(provisionService, {
@@ -67,6 +69,7 @@ export async function startProvisioning(deps: {
         if (r === 'exhausted') throw new SosnaError('E_UNAUTHORIZED', `provisioning key ${row.id} is exhausted`);
         log.info('device provisioned', { deviceId, fleet: row.fleet, keyId: row.id });
       }
+      await deps.issued?.(deviceId, password);
       deps.events.emit('provisioned', deviceId, row.id);
       return { hubId: deps.hubId, deviceId, username: usernames.device(deviceId), password };
     },
