@@ -1,0 +1,5 @@
+// Rig mode: mine when no job pays more (issue 15). Flight-sheet checks, the miner process, its API, the profit planner.
+export { checkFlightSheet, minerArgv, resolveCommand, type RigGpu, type SheetCheck } from './flight-sheet.js';
+export { MinerSupervisor, type MinerState } from './supervisor.js';
+export { parseXmrigSummary, parseXmrigBackends, readXmrig, minerMetrics, type MinerStats } from './xmrig.js';
+export { MiningRig, FlightSheetError, type RigOptions } from './rig.js';
