@@ -32,6 +32,8 @@ import { DesiredConfigApplier } from './desired-config.js';
 import { journalSource, remoteHandlers } from './remote/service.js';
 import { deviceRemoteService } from '@sosna/protocol';
 import { dashboardFeeds } from './dashboard/feeds.js';
+import type { MiningRig } from './mining/index.js';
+import type { RigGpu } from './mining/index.js';
 
 /** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
 function hardwareSampler(detected: DetectedHardware, asicHosts: string[]): (() => Promise<Record<string, number>>) | null {
@@ -155,11 +157,45 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   const feeds = config.dashboard.enabled
     ? dashboardFeeds({ config, state, log: log.child('dashboard'), hubId: () => creds!.hubId, connected: () => link?.connected ?? false, mine: () => link.call(deviceEarningsService, 'mine', {}, { timeoutMs: 5000 }) })
     : null;
+  // Rig mode (mining/, loaded only with a flight sheet): the owner's miner runs on the GPUs that jobs do not
+  // have. A flight sheet that does not fit this device (no such program, GPU, power limit) is refused with
+  // the field and the reason, and the agent runs on without mining.
+  const detectedGpus = ((detected?.inventory.gpus as RigGpu[] | undefined) ?? []);
+  let rig: MiningRig | null = null;
+  if (config.mining?.enabled) {
+    const { MiningRig: Rig, FlightSheetError } = await import('./mining/index.js');
+    try {
+      rig = new Rig({ sheet: config.mining, gpus: detectedGpus, log: log.child('mining'), worker: name.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'rig' });
+      rig.start();
+    } catch (err) {
+      if (!(err instanceof FlightSheetError)) throw err;
+      for (const e of err.errors) log.error(`flight sheet refused: ${e}`);
+    }
+  }
+  // GPUs jobs hold: the engine's device request for N NVIDIA GPUs gives the job the first N (by the driver's
+  // index), so those stop mining while such a run is assigned, pulling or running, and mine again after.
+  const runGpus = new Map<string, number>();
+  const jobGpus = () => {
+    const n = Math.max(0, ...runGpus.values());
+    return detectedGpus.filter((g) => (g as { vendor?: string }).vendor === 'nvidia' && (g.vendorIndex ?? g.index) < n).map((g) => g.index);
+  };
+  const rigEvents = {
+    update: (job: { id: string; spec: { resources: { gpus?: { count: number; vendor?: string } } } }, report: { state: string }) => {
+      const want = job.spec.resources.gpus && (job.spec.resources.gpus.vendor ?? 'nvidia') === 'nvidia' && ['assigned', 'pulling', 'running'].includes(report.state) ? job.spec.resources.gpus.count : 0;
+      if ((runGpus.get(job.id) ?? 0) === want) return;
+      if (want) runGpus.set(job.id, want);
+      else runGpus.delete(job.id);
+      void rig?.setJobGpus(jobGpus());
+    },
+  };
   const jobs = new JobManager({
     // a getter: after a move to another hub (trust/choose.ts) the device has that hub's id
     config: config.jobs, stateDir: config.stateDir, get deviceId() { return creds!.deviceId; }, engine, log: log.child('jobs'),
     hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
-    ...(feeds ? { events: feeds.jobs } : {}),
+    events: {
+      update: (job, report) => (rigEvents.update(job, report), feeds?.jobs.update(job, report)),
+      log: (id, piece) => feeds?.jobs.log(id, piece),
+    },
   });
   // Agent updates over the air (update/): offers, download, switch, health and rollback reports.
   const updater = new Updater({
@@ -307,7 +343,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     if (ticking || (!link.connected && !dashboard && !metricsServer)) return;
     ticking = true;
     try {
-      const metrics = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}) };
+      const metrics = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}), ...(rig ? rig.metrics() : {}) };
       jobs.observe(metrics);
       const now = Date.now();
       lastSample = { at: now, values: metrics };
@@ -338,6 +374,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       await dashboard?.stop();
       await metricsServer?.stop();
       await jobs.stop();
+      await rig?.stop(); // the miner is this agent's child: it goes with it
       await link.stop();
     },
   };

@@ -87,3 +87,58 @@ export const MiningConfig = z
     if (m.gpus.length === 0 && m.cpuThreads === 0) ctx.addIssue({ code: 'custom', path: ['gpus'], message: 'name the GPUs that mine (gpus: [0, 1]) or CPU threads (cpuThreads: 4): with neither nothing mines' });
   });
 export type MiningConfig = z.infer<typeof MiningConfig>;
+
+/** One miner's figures as the telemetry carries them (`miner.<id>.hashrate10s`, `miner.<id>.gpu.N.hashrate10s`, ...). */
+export interface MinerFigures {
+  id: string;
+  up: boolean;
+  hashrate: { '10s'?: number; '60s'?: number; '15m'?: number };
+  accepted?: number;
+  rejected?: number;
+  gpus: { index: number; hashrate: number }[];
+  cpu?: number;
+}
+
+/** Pure: the miners in a telemetry map (for the console and the dashboard). */
+export function minersInTelemetry(t: Record<string, number>): MinerFigures[] {
+  const out = new Map<string, MinerFigures>();
+  const get = (id: string) => out.get(id) ?? (out.set(id, { id, up: false, hashrate: {}, gpus: [] }), out.get(id)!);
+  for (const [k, v] of Object.entries(t)) {
+    const m = /^miner\.([a-z0-9_-]+)\.(.+)$/.exec(k);
+    if (!m || !Number.isFinite(v)) continue;
+    const f = get(m[1]!);
+    const rest = m[2]!;
+    const w = /^hashrate(10s|60s|15m)$/.exec(rest);
+    const g = /^gpu\.(\d+)\.hashrate10s$/.exec(rest);
+    if (rest === 'up') f.up = v === 1;
+    else if (w) f.hashrate[w[1] as '10s' | '60s' | '15m'] = v;
+    else if (g) f.gpus.push({ index: Number(g[1]), hashrate: v });
+    else if (rest === 'sharesAccepted') f.accepted = v;
+    else if (rest === 'sharesRejected') f.rejected = v;
+    else if (rest === 'cpu.hashrate10s') f.cpu = v;
+  }
+  for (const f of out.values()) f.gpus.sort((a, b) => a.index - b.index);
+  return [...out.values()];
+}
+
+/** H/s with an SI prefix: 1234 -> "1.23 kH/s". */
+export function formatHashrateHs(hs: number): string {
+  const units = ['H/s', 'kH/s', 'MH/s', 'GH/s', 'TH/s', 'PH/s', 'EH/s'];
+  let v = hs;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(2)} ${units[i]}`;
+}
+
+/** Pure: one line per miner, e.g. "mining xmrig: 3.00 kH/s (10s), 2.95 kH/s (60s); shares 120 accepted, 1 rejected; GPU 0 1.00 kH/s". */
+export function formatMinerLine(f: MinerFigures): string {
+  const rates = (['10s', '60s', '15m'] as const).filter((w) => f.hashrate[w] !== undefined).map((w) => `${formatHashrateHs(f.hashrate[w]!)} (${w})`);
+  const parts = [rates.length ? rates.join(', ') : 'no hashrate yet'];
+  if (f.accepted !== undefined) parts.push(`shares ${f.accepted} accepted, ${f.rejected ?? 0} rejected`);
+  const per = [...f.gpus.map((g) => `GPU ${g.index} ${formatHashrateHs(g.hashrate)}`), ...(f.cpu !== undefined ? [`CPU ${formatHashrateHs(f.cpu)}`] : [])];
+  if (per.length) parts.push(per.join(', '));
+  return `mining ${f.id}${f.up ? '' : ' (not running)'}: ${parts.join('; ')}`;
+}
