@@ -32,7 +32,7 @@ import { DesiredConfigApplier } from './desired-config.js';
 import { journalSource, remoteHandlers } from './remote/service.js';
 import { deviceRemoteService } from '@sosna/protocol';
 import { dashboardFeeds } from './dashboard/feeds.js';
-import type { MiningRig } from './mining/index.js';
+import type { MiningRig, ProfitSwitch } from './mining/index.js';
 import type { RigGpu } from './mining/index.js';
 
 /** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
@@ -188,10 +188,19 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       void rig?.setJobGpus(jobGpus());
     },
   };
+  // Profit switching (mining/profit.ts): mining's worth per GPU against the runs that want GPUs; with
+  // profit.askAtLeastMining the ask follows mining and a run that pays less is refused.
+  let profit: ProfitSwitch | null = null;
+  if (rig && config.mining) {
+    const { ProfitSwitch: Profit } = await import('./mining/index.js');
+    const r = rig;
+    profit = new Profit({ sheet: config.mining, askPerSec: BigInt(config.jobs.askPerSec), gpus: detectedGpus, hashrate: (i) => r.gpuHashrate(i), jobGpus, ratesAt: Date.now() });
+  }
   const jobs = new JobManager({
     // a getter: after a move to another hub (trust/choose.ts) the device has that hub's id
     config: config.jobs, stateDir: config.stateDir, get deviceId() { return creds!.deviceId; }, engine, log: log.child('jobs'),
     hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
+    ...(profit ? { admit: (job: Parameters<ProfitSwitch['admit']>[0]) => profit!.admit(job), askPerSec: () => profit!.ask() } : {}),
     events: {
       update: (job, report) => (rigEvents.update(job, report), feeds?.jobs.update(job, report)),
       log: (id, piece) => feeds?.jobs.log(id, piece),
@@ -345,6 +354,11 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     try {
       const metrics = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}), ...(rig ? rig.metrics() : {}) };
       jobs.observe(metrics);
+      if (profit) {
+        const before = profit.latest()?.askPerSec;
+        const plan = profit.observe(metrics);
+        if (before !== undefined && plan.askPerSec !== before) void link.republish(); // the hub matches on the birth's ask
+      }
       const now = Date.now();
       lastSample = { at: now, values: metrics };
       dashboard?.telemetry(metrics, now); // every sample, for the charts

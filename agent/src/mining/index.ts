@@ -4,3 +4,4 @@ export { MinerSupervisor, type MinerState } from './supervisor.js';
 export { parseXmrigSummary, parseXmrigBackends, readXmrig, minerMetrics, type MinerStats } from './xmrig.js';
 export { MiningRig, FlightSheetError, type RigOptions } from './rig.js';
 export { planRig, revenuePerSec, powerCostPerSec, type Plan, type PlanConfig, type PlannerState, type GpuView, type GpuDecision, type Bid, type Rate } from './planner.js';
+export { ProfitSwitch, type ProfitDeps } from './profit.js';
