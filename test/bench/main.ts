@@ -9,6 +9,7 @@ import { benchFlood } from './flood.js';
 import { benchLogins } from './logins.js';
 import { benchRemoteShell } from './remote-shell.js';
 import { benchMetrics } from './metrics.js';
+import { benchMining } from './mining.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -48,6 +49,10 @@ if (!only || only === 'remote-shell') {
 if (!only || only === 'metrics') {
   const r = await benchMetrics();
   writeFileSync('bench-results/metrics.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'mining') {
+  const r = await benchMining();
+  writeFileSync('bench-results/mining.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');
