@@ -2,7 +2,9 @@
 // fake xmrig (test/fake-miner.ts) as the owner's miner and the hardware tests' six-card nvidia-smi fixture
 // behind a fake `nvidia-smi` first on the agent's PATH. The agent starts the miner on the sheet's GPUs, its
 // hashrate and shares reach the hub (`sosna console devices show`) and /metrics; stopping the agent stops the
-// miner; a sheet naming a GPU the rig does not have is refused with the field and the reason.
+// miner; a sheet naming a GPU the rig does not have is refused with the field and the reason; the watchdog
+// restarts a slow miner, then reboots (a fake reboot command), and after that reboot (a new agent process on
+// the same state directory) does not reboot again within the rate limit.
 import { chmod, writeFile } from 'node:fs/promises';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
@@ -29,9 +31,9 @@ let miner: FakeMiner;
 let apiPort: number;
 let metricsPort: number;
 
-const startAgent = (mining: unknown) => {
+const startAgent = (mining: unknown, extra: Record<string, unknown> = {}) => {
   const config = writeJson(join(tmp.dir, 'rig-1', 'config.json'), {
-    ...base, stateDir, telemetry: { intervalSec: 1, fullEverySec: 10 }, jobs: { enabled: false }, dashboard: { enabled: false },
+    ...base, stateDir, ...extra, telemetry: { intervalSec: 1, fullEverySec: 10 }, jobs: { enabled: false }, dashboard: { enabled: false },
     metrics: { enabled: true, port: metricsPort }, mqtt: { keepaliveSec: 5, reconnectMinMs: 200, reconnectMaxMs: 2000 }, mining,
   });
   agent = start([installed, '--config', config], { cwd: binDir, env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}` } });
@@ -123,4 +125,26 @@ describe('rig mode (real agent, hub and miner process)', () => {
     expect(a.child.exitCode).toBeNull();
     expect((await miner.starts()).length).toBe(before);
   }, 120_000);
+
+  it('watchdog: low hashrate restarts the miner, then reboots once; after the reboot it does not reboot again within the limit', async () => {
+    const rebooted = join(tmp.dir, 'rebooted');
+    const reboot = join(fakeBin, 'fake-reboot');
+    await writeFile(reboot, `#!/bin/sh\necho "$(date +%s)" >> '${rebooted}'\n`);
+    await chmod(reboot, 0o755);
+    const watched = { ...sheet([0, 2]), watchdog: { minHashrateHs: 1e9, lowForSec: 30, restartsBeforeReboot: 1, reboot: true } };
+    const extra = { system: { rebootCommand: [reboot] } };
+    const before = (await miner.starts()).length;
+    let a = startAgent(watched, extra);
+    await a.waitFor(/mining watchdog: restarting the miner: hashrate 2000000 H\/s below 1000000000 H\/s for \d+ min \(restart 1 of 1\)/, 120_000);
+    await waitFor('the restarted miner', async () => (await miner.starts()).length >= before + 2, 30_000, 200);
+    await a.waitFor(/mining watchdog: rebooting the rig/, 120_000);
+    await waitFor('the reboot command', () => readFileSync(rebooted, 'utf8').trim().split('\n').length === 1 || null, 30_000, 200);
+    expect(JSON.parse(readFileSync(join(stateDir, 'watchdog.json'), 'utf8')).reboots).toHaveLength(1);
+    // "after the reboot": a new agent process on the same state; the rig stays slow
+    await a.stop('SIGTERM', 20_000);
+    a = startAgent(watched, extra);
+    agent = a;
+    await a.waitFor(/mining watchdog: .*not rebooting: the last watchdog reboot was \d+ min ago/, 180_000);
+    expect(readFileSync(rebooted, 'utf8').trim().split('\n')).toHaveLength(1);
+  }, 400_000);
 });

@@ -32,6 +32,8 @@ import { DesiredConfigApplier } from './desired-config.js';
 import { journalSource, remoteHandlers } from './remote/service.js';
 import { deviceRemoteService } from '@sosna/protocol';
 import { dashboardFeeds } from './dashboard/feeds.js';
+import { rebootCommand, runLater, systemdRuns } from './reboot.js';
+import { z } from 'zod';
 import type { MiningRig, ProfitSwitch } from './mining/index.js';
 import type { RigGpu } from './mining/index.js';
 
@@ -188,6 +190,37 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       void rig?.setJobGpus(jobGpus());
     },
   };
+  // Rig watchdog (mining/watchdog.ts): low hashrate restarts the miner, then reboots (rate-limited across
+  // reboots: the times are kept in the state directory); a faulty GPU leaves mining (the job manager already
+  // reports the device unhealthy for it, and the hub's gpu.lost alert rule fires).
+  const watchdogStep = rig && config.mining ? await import('./mining/index.js').then(({ planWatchdog, initialWatchdog }) => {
+    const w = config.mining!.watchdog;
+    const Reboots = z.object({ reboots: z.array(z.number()).max(100) });
+    let wd = initialWatchdog(state.read('watchdog.json', Reboots)?.reboots ?? []);
+    const r = rig!;
+    return (metrics: Record<string, number>) => {
+      const stats = r.latest();
+      const plan = planWatchdog(wd, {
+        now: Date.now(), sheetGpus: config.mining!.gpus, metrics, minerWanted: r.wanted, jobGpus: jobGpus(),
+        hashrate: stats && Date.now() - stats.at < 3 * config.mining!.statsIntervalSec * 1000 ? (stats.stats.hashrate['10s'] ?? stats.stats.hashrate['60s'] ?? null) : null,
+      }, { ...(w.minHashrateHs !== undefined ? { minHashrateHs: w.minHashrateHs } : {}), lowForMs: w.lowForSec * 1000, restartsBeforeReboot: w.restartsBeforeReboot, reboot: w.reboot && !config.system.rebootDisabled, rebootMinIntervalMs: w.rebootMinIntervalSec * 1000, maxRebootsPerDay: w.maxRebootsPerDay });
+      const before = wd.out.join(',');
+      wd = plan.state;
+      for (const a of plan.actions) {
+        if (a.kind === 'gpu-out') log.error(`mining watchdog: ${a.reason}; taken out of mining`, { gpu: a.gpu });
+        else if (a.kind === 'gpu-back') log.info('mining watchdog: GPU is fine again; back to mining', { gpu: a.gpu });
+        else if (a.kind === 'restart-miner') (log.warn(`mining watchdog: restarting the miner: ${a.reason}`), void r.restartMiner());
+        else if (a.kind === 'reboot-refused') log.error(`mining watchdog: ${a.reason}`);
+        else {
+          state.write('watchdog.json', { reboots: wd.reboots }); // before the reboot: the limit holds across it
+          const argv = rebootCommand(config.system.rebootCommand, { systemd: systemdRuns() });
+          log.error(`mining watchdog: rebooting the rig: ${a.reason}`, { command: argv.join(' ') });
+          runLater(argv, 1000, (msg) => log.error('reboot command failed', { reason: msg }));
+        }
+      }
+      if (wd.out.join(',') !== before) void r.setFaultyGpus(wd.out);
+    };
+  }) : null;
   // Profit switching (mining/profit.ts): mining's worth per GPU against the runs that want GPUs; with
   // profit.askAtLeastMining the ask follows mining and a run that pays less is refused.
   let profit: ProfitSwitch | null = null;
@@ -349,11 +382,12 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   let plan: PlanState = { last: {}, lastFullAt: null, seq: 0 };
   let ticking = false;
   const tick = async () => {
-    if (ticking || (!link.connected && !dashboard && !metricsServer)) return;
+    if (ticking || (!link.connected && !dashboard && !metricsServer && !rig)) return; // a rig's watchdog runs offline too
     ticking = true;
     try {
       const metrics = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}), ...(rig ? rig.metrics() : {}) };
       jobs.observe(metrics);
+      watchdogStep?.(metrics);
       if (profit) {
         const before = profit.latest()?.askPerSec;
         const plan = profit.observe(metrics);

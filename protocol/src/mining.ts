@@ -81,6 +81,24 @@ export const MiningConfig = z
       })
       .strict()
       .prefault({}),
+    /** Rig watchdog (agent/src/mining/watchdog.ts): low hashrate restarts the miner, then reboots (rate-limited); a faulty GPU is taken out. */
+    watchdog: z
+      .object({
+        /** Below this (H/s, the miner's 10 s figure, scaled to the GPUs still mining) counts as low; absent: no hashrate watch. */
+        minHashrateHs: z.number().positive('must be a positive hashrate in H/s').optional(),
+        /** Low for this long restarts the miner. */
+        lowForSec: z.number().int().min(30).max(86_400).default(300),
+        /** Restarts (each followed by another lowForSec) before a reboot is considered. */
+        restartsBeforeReboot: z.number().int().min(1).max(100).default(2),
+        /** Reboot the rig when restarts do not help (off unless the owner turns it on). */
+        reboot: z.boolean({ error: 'must be true or false' }).default(false),
+        /** At least this long between two reboots of the watchdog. */
+        rebootMinIntervalSec: z.number().int().min(600).max(7 * 86_400).default(3600),
+        /** At most this many watchdog reboots in 24 hours; past it the watchdog only alerts. */
+        maxRebootsPerDay: z.number().int().min(1).max(24).default(3),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((m, ctx) => {

@@ -5,3 +5,4 @@ export { parseXmrigSummary, parseXmrigBackends, readXmrig, minerMetrics, type Mi
 export { MiningRig, FlightSheetError, type RigOptions } from './rig.js';
 export { planRig, revenuePerSec, powerCostPerSec, type Plan, type PlanConfig, type PlannerState, type GpuView, type GpuDecision, type Bid, type Rate } from './planner.js';
 export { ProfitSwitch, type ProfitDeps } from './profit.js';
+export { planWatchdog, initialWatchdog, type WatchdogAction, type WatchdogConfig, type WatchdogState } from './watchdog.js';

@@ -175,6 +175,25 @@ describe('the miner process (fake xmrig started as the owner\'s program)', () =>
     expect((await miner.starts()).length).toBe(3);
   });
 
+  it('the watchdog\'s actions: a miner restart on the same GPUs, a faulty GPU out of mining and back', async () => {
+    const port = await freePort();
+    await miner.setRate({ total: 3000, perGpu: 1000 });
+    rig = new MiningRig({ sheet: sheet({}, port), gpus, log, worker: 'rig' });
+    const before = (await miner.starts()).length;
+    rig.start();
+    const first = await until('the miner', async () => (await miner.starts())[before]);
+    await rig.restartMiner();
+    expect(alive(first.pid)).toBe(false);
+    const second = await until('the restarted miner', async () => (await miner.starts())[before + 1]);
+    expect(second.argv).toEqual(expect.arrayContaining(['--devices', '0,1,2']));
+    await rig.setFaultyGpus([1]);
+    const third = await until('the miner without GPU 1', async () => (await miner.starts())[before + 2]);
+    expect(third.argv).toEqual(expect.arrayContaining(['--devices', '0,2']));
+    await rig.setFaultyGpus([]);
+    const fourth = await until('GPU 1 back', async () => (await miner.starts())[before + 3]);
+    expect(fourth.argv).toEqual(expect.arrayContaining(['--devices', '0,1,2']));
+  });
+
   it('kills a miner that ignores SIGTERM after the grace period, and restarts one that dies', async () => {
     const port = await freePort();
     const base = sheet({}, port);

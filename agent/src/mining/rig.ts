@@ -112,6 +112,18 @@ export class MiningRig {
     await this.apply();
   }
 
+  /** The watchdog's restart: the miner stops (SIGTERM, then SIGKILL) and starts again on the same GPUs. */
+  async restartMiner(): Promise<void> {
+    if (this.stopped || this.supervisor.state === 'stopped') return;
+    this.stats = null;
+    await this.supervisor.restart(this.argv(this.mining));
+  }
+
+  /** Whether the miner should run now (some GPU or CPU thread is left to it). */
+  get wanted(): boolean {
+    return !this.stopped && this.opts.sheet.enabled && (this.wantedGpus().length > 0 || this.opts.sheet.cpuThreads > 0);
+  }
+
   /** GPUs found faulty (fell off the bus, errors): out of mining until they recover. */
   async setFaultyGpus(gpus: Iterable<number>): Promise<void> {
     this.faulty = new Set(gpus);
