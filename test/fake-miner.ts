@@ -44,7 +44,8 @@ const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
 });
-server.listen(port, '127.0.0.1', () => appendFileSync(control + '.starts', JSON.stringify({ pid: process.pid, argv: process.argv.slice(2) }) + '\n'));
+appendFileSync(control + '.starts', JSON.stringify({ pid: process.pid, argv: process.argv.slice(2) }) + '\n'); // at once: a miner stopped before it listens still counts
+server.listen(port, '127.0.0.1');
 `;
 
 export interface FakeMiner {

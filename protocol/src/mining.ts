@@ -60,7 +60,7 @@ export const MiningConfig = z
     /** Bound on one read of the miner's API. */
     apiTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
     /** After SIGTERM, how long the miner has to exit before SIGKILL. */
-    stopGraceSec: z.number().min(0.1).max(120).default(5),
+    stopGraceSec: z.number().min(0.1).max(120).default(3),
     profit: z
       .object({
         /**

@@ -89,8 +89,16 @@ export class MiningRig {
     this.timer.unref();
   }
 
+  private applying: Promise<void> = Promise.resolve();
+
+  /** One change at a time, each on the set wanted when it runs (a run's GPUs may come and go in quick turns). */
+  private apply(): Promise<void> {
+    this.applying = this.applying.then(() => this.applyNow()).catch((err: Error) => this.opts.log.error('mining: could not apply the GPU set', { error: err.message }));
+    return this.applying;
+  }
+
   /** Runs the miner on the wanted GPUs: unchanged -> nothing; changed -> restart; none (and no CPU threads) -> stopped. */
-  private async apply(): Promise<void> {
+  private async applyNow(): Promise<void> {
     const want = this.wantedGpus();
     const none = want.length === 0 && this.opts.sheet.cpuThreads === 0;
     const same = want.length === this.mining.length && want.every((g, i) => g === this.mining[i]) && this.supervisor.state !== 'stopped';
