@@ -385,13 +385,16 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     if (ticking || (!link.connected && !dashboard && !metricsServer && !rig)) return; // a rig's watchdog runs offline too
     ticking = true;
     try {
-      const metrics = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}), ...(rig ? rig.metrics() : {}) };
+      const metrics: Record<string, number> = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}), ...(rig ? rig.metrics() : {}) };
       jobs.observe(metrics);
       watchdogStep?.(metrics);
       if (profit) {
-        const before = profit.latest()?.askPerSec;
+        const prev = profit.latest();
         const plan = profit.observe(metrics);
-        if (before !== undefined && plan.askPerSec !== before) void link.republish(); // the hub matches on the birth's ask
+        if (prev && plan.askPerSec !== prev.askPerSec) void link.republish(); // the hub matches on the birth's ask
+        if (plan.stale && !prev?.stale) log.warn(`mining: no fresh revenue rate for ${config.mining!.algorithm} (mining.profit.revenueWeiPerMh): mining keeps no job away`);
+        // flagged for the hub, the console and the dashboard: 1 = the planner has no fresh rate
+        metrics[`miner.${config.mining!.miner.id}.rateStale`] = plan.stale ? 1 : 0;
       }
       const now = Date.now();
       lastSample = { at: now, values: metrics };

@@ -69,5 +69,6 @@ describe('devices show', () => {
     };
     expect(formatDevice(d, 0)).toContain('\n  mining xmrig: 3.00 kH/s (10s), 2.95 kH/s (60s); shares 120 accepted, 1 rejected; GPU 0 2.00 kH/s, GPU 2 1.00 kH/s\n');
     expect(formatDevice({ ...d, telemetry: { 'miner.xmrig.up': 0 } }, 0)).toContain('\n  mining xmrig (not running): no hashrate yet\n');
+    expect(formatDevice({ ...d, telemetry: { 'miner.xmrig.up': 1, 'miner.xmrig.hashrate10s': 5, 'miner.xmrig.rateStale': 1 } }, 0)).toContain('\n  mining xmrig: 5 H/s (10s); revenue rate stale or missing: mining keeps no job away\n');
   });
 });

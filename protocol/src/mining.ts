@@ -115,6 +115,8 @@ export interface MinerFigures {
   rejected?: number;
   gpus: { index: number; hashrate: number }[];
   cpu?: number;
+  /** The profit planner has no fresh revenue rate (mining keeps no job away). */
+  rateStale?: boolean;
 }
 
 /** Pure: the miners in a telemetry map (for the console and the dashboard). */
@@ -134,6 +136,7 @@ export function minersInTelemetry(t: Record<string, number>): MinerFigures[] {
     else if (rest === 'sharesAccepted') f.accepted = v;
     else if (rest === 'sharesRejected') f.rejected = v;
     else if (rest === 'cpu.hashrate10s') f.cpu = v;
+    else if (rest === 'rateStale') f.rateStale = v === 1;
   }
   for (const f of out.values()) f.gpus.sort((a, b) => a.index - b.index);
   return [...out.values()];
@@ -158,5 +161,6 @@ export function formatMinerLine(f: MinerFigures): string {
   if (f.accepted !== undefined) parts.push(`shares ${f.accepted} accepted, ${f.rejected ?? 0} rejected`);
   const per = [...f.gpus.map((g) => `GPU ${g.index} ${formatHashrateHs(g.hashrate)}`), ...(f.cpu !== undefined ? [`CPU ${formatHashrateHs(f.cpu)}`] : [])];
   if (per.length) parts.push(per.join(', '));
+  if (f.rateStale) parts.push('revenue rate stale or missing: mining keeps no job away');
   return `mining ${f.id}${f.up ? '' : ' (not running)'}: ${parts.join('; ')}`;
 }
