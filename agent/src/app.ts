@@ -193,6 +193,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   // Rig watchdog (mining/watchdog.ts): low hashrate restarts the miner, then reboots (rate-limited across
   // reboots: the times are kept in the state directory); a faulty GPU leaves mining (the job manager already
   // reports the device unhealthy for it, and the hub's gpu.lost alert rule fires).
+  let gpusOut: number[] = []; // mining GPUs the watchdog took out (faulty): no mining, no offer to jobs
   const watchdogStep = rig && config.mining ? await import('./mining/index.js').then(({ planWatchdog, initialWatchdog }) => {
     const w = config.mining!.watchdog;
     const Reboots = z.object({ reboots: z.array(z.number()).max(100) });
@@ -218,6 +219,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
           runLater(argv, 1000, (msg) => log.error('reboot command failed', { reason: msg }));
         }
       }
+      gpusOut = wd.out;
       if (wd.out.join(',') !== before) void r.setFaultyGpus(wd.out);
     };
   }) : null;
@@ -227,7 +229,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   if (rig && config.mining) {
     const { ProfitSwitch: Profit } = await import('./mining/index.js');
     const r = rig;
-    profit = new Profit({ sheet: config.mining, askPerSec: BigInt(config.jobs.askPerSec), gpus: detectedGpus, hashrate: (i) => r.gpuHashrate(i), jobGpus, ratesAt: Date.now() });
+    profit = new Profit({ sheet: config.mining, askPerSec: BigInt(config.jobs.askPerSec), gpus: detectedGpus, hashrate: (i) => r.gpuHashrate(i), jobGpus, faulty: () => gpusOut, ratesAt: Date.now() });
   }
   const jobs = new JobManager({
     // a getter: after a move to another hub (trust/choose.ts) the device has that hub's id
