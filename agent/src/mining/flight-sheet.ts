@@ -10,6 +10,7 @@ import type { MiningConfig } from '@sosna/protocol';
 export interface RigGpu {
   index: number;
   vendorIndex?: number;
+  vendor?: string;
   name?: string;
   state?: string;
   reason?: string;

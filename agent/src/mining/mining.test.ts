@@ -194,6 +194,21 @@ describe('the miner process (fake xmrig started as the owner\'s program)', () =>
     expect(fourth.argv).toEqual(expect.arrayContaining(['--devices', '0,1,2']));
   });
 
+  it('sets the sheet\'s power limit on each mining GPU through nvidia-smi, and says so when it is refused', async () => {
+    const calls = join(dir, 'pl-calls');
+    const smi = join(dir, 'nvidia-smi-pl');
+    await writeFile(smi, `#!/bin/sh\necho "$@" >> '${calls}'\nif [ "$2" = "2" ]; then echo "Insufficient Permissions"; exit 4; fi\necho "Power limit for GPU $2 was set to $4 W"\n`);
+    await chmod(smi, 0o755);
+    const warn: string[] = [];
+    const capture = { ...log, warn: (m: string) => void warn.push(m), child: () => capture } as typeof log;
+    const r = new MiningRig({ sheet: sheet({ powerLimitW: 200 }), gpus, log: capture, worker: 'rig', nvidiaSmi: smi });
+    const results = await r.applyPowerLimit();
+    expect(await readFile(calls, 'utf8')).toBe('-i 0 -pl 200\n-i 1 -pl 200\n-i 2 -pl 200\n');
+    expect(results.map((x) => [x.gpu, x.ok])).toEqual([[0, true], [1, true], [2, false]]);
+    expect(results[2]!.detail).toBe('Insufficient Permissions');
+    expect(warn).toEqual(['power limit 200 W not set on GPU 2 (mining.powerLimitW)']);
+  });
+
   it('kills a miner that ignores SIGTERM after the grace period, and restarts one that dies', async () => {
     const port = await freePort();
     const base = sheet({}, port);

@@ -7,6 +7,8 @@ import type { Logger, MiningConfig } from '@sosna/protocol';
 import { checkFlightSheet, minerArgv } from './flight-sheet.js';
 import type { RigGpu } from './flight-sheet.js';
 import { MinerSupervisor } from './supervisor.js';
+import { runCommand } from '../hardware/exec.js';
+import type { ExecFn } from '../hardware/exec.js';
 import { minerMetrics, readXmrig } from './xmrig.js';
 import type { MinerStats } from './xmrig.js';
 
@@ -20,6 +22,9 @@ export interface RigOptions {
   env?: NodeJS.ProcessEnv;
   /** Restart backoff after the miner exits on its own (tests shorten it). */
   restartMinMs?: number;
+  /** Runs nvidia-smi to set power limits (tests pass a fake through PATH or here). */
+  exec?: ExecFn;
+  nvidiaSmi?: string;
 }
 
 export class FlightSheetError extends Error {
@@ -80,9 +85,36 @@ export class MiningRig {
     return minerArgv(this.opts.sheet, this.command, gpus, this.opts.gpus, this.opts.worker);
   }
 
+  /**
+   * Sets the sheet's power limit on each mining NVIDIA GPU (`nvidia-smi -i N -pl W`, needs root); the range
+   * was checked against the card before. A refusal is logged with nvidia-smi's words and mining goes on.
+   */
+  async applyPowerLimit(): Promise<{ gpu: number; ok: boolean; detail: string }[]> {
+    const w = this.opts.sheet.powerLimitW;
+    if (w === undefined) return [];
+    const out: { gpu: number; ok: boolean; detail: string }[] = [];
+    for (const i of this.opts.sheet.gpus) {
+      const g = this.opts.gpus.find((x) => x.index === i);
+      if (!g) continue;
+      if (g.vendor !== undefined && g.vendor !== 'nvidia') {
+        out.push({ gpu: i, ok: false, detail: `not an NVIDIA GPU (${g.vendor}): mining.powerLimitW is set only through nvidia-smi` });
+        continue;
+      }
+      const r = await (this.opts.exec ?? runCommand)(this.opts.nvidiaSmi ?? 'nvidia-smi', ['-i', String(g.vendorIndex ?? i), '-pl', String(w)], { timeoutMs: 10_000 });
+      const detail = (r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ').slice(0, 300) || r.message || r.status;
+      out.push({ gpu: i, ok: r.status === 'ok', detail });
+    }
+    for (const r of out) {
+      if (r.ok) this.opts.log.info(`power limit ${w} W set`, { gpu: r.gpu });
+      else this.opts.log.warn(`power limit ${w} W not set on GPU ${r.gpu} (mining.powerLimitW)`, { reason: r.detail });
+    }
+    return out;
+  }
+
   start(): void {
     if (!this.opts.sheet.enabled) return;
     this.stopped = false;
+    void this.applyPowerLimit();
     void this.apply();
     const every = this.opts.sheet.statsIntervalSec * 1000;
     this.timer = setInterval(() => void this.poll(), every);
