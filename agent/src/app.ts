@@ -32,6 +32,10 @@ import { DesiredConfigApplier } from './desired-config.js';
 import { journalSource, remoteHandlers } from './remote/service.js';
 import { deviceRemoteService } from '@sosna/protocol';
 import { dashboardFeeds } from './dashboard/feeds.js';
+import { rebootCommand, runLater, systemdRuns } from './reboot.js';
+import { z } from 'zod';
+import type { MiningRig, ProfitSwitch } from './mining/index.js';
+import type { RigGpu } from './mining/index.js';
 
 /** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
 function hardwareSampler(detected: DetectedHardware, asicHosts: string[]): (() => Promise<Record<string, number>>) | null {
@@ -155,11 +159,87 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   const feeds = config.dashboard.enabled
     ? dashboardFeeds({ config, state, log: log.child('dashboard'), hubId: () => creds!.hubId, connected: () => link?.connected ?? false, mine: () => link.call(deviceEarningsService, 'mine', {}, { timeoutMs: 5000 }) })
     : null;
+  // Rig mode (mining/, loaded only with a flight sheet): the owner's miner runs on the GPUs that jobs do not
+  // have. A flight sheet that does not fit this device (no such program, GPU, power limit) is refused with
+  // the field and the reason, and the agent runs on without mining.
+  const detectedGpus = ((detected?.inventory.gpus as RigGpu[] | undefined) ?? []);
+  let rig: MiningRig | null = null;
+  if (config.mining?.enabled) {
+    const { MiningRig: Rig, FlightSheetError } = await import('./mining/index.js');
+    try {
+      rig = new Rig({ sheet: config.mining, gpus: detectedGpus, log: log.child('mining'), worker: name.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'rig' });
+      rig.start();
+    } catch (err) {
+      if (!(err instanceof FlightSheetError)) throw err;
+      for (const e of err.errors) log.error(`flight sheet refused: ${e}`);
+    }
+  }
+  // GPUs jobs hold: the engine's device request for N NVIDIA GPUs gives the job the first N (by the driver's
+  // index), so those stop mining while such a run is assigned, pulling or running, and mine again after.
+  const runGpus = new Map<string, number>();
+  const jobGpus = () => {
+    const n = Math.max(0, ...runGpus.values());
+    return detectedGpus.filter((g) => (g as { vendor?: string }).vendor === 'nvidia' && (g.vendorIndex ?? g.index) < n).map((g) => g.index);
+  };
+  const rigEvents = {
+    update: (job: { id: string; spec: { resources: { gpus?: { count: number; vendor?: string } } } }, report: { state: string }) => {
+      const want = job.spec.resources.gpus && (job.spec.resources.gpus.vendor ?? 'nvidia') === 'nvidia' && ['assigned', 'pulling', 'running'].includes(report.state) ? job.spec.resources.gpus.count : 0;
+      if ((runGpus.get(job.id) ?? 0) === want) return;
+      if (want) runGpus.set(job.id, want);
+      else runGpus.delete(job.id);
+      void rig?.setJobGpus(jobGpus());
+    },
+  };
+  // Rig watchdog (mining/watchdog.ts): low hashrate restarts the miner, then reboots (rate-limited across
+  // reboots: the times are kept in the state directory); a faulty GPU leaves mining (the job manager already
+  // reports the device unhealthy for it, and the hub's gpu.lost alert rule fires).
+  let gpusOut: number[] = []; // mining GPUs the watchdog took out (faulty): no mining, no offer to jobs
+  const watchdogStep = rig && config.mining ? await import('./mining/index.js').then(({ planWatchdog, initialWatchdog }) => {
+    const w = config.mining!.watchdog;
+    const Reboots = z.object({ reboots: z.array(z.number()).max(100) });
+    let wd = initialWatchdog(state.read('watchdog.json', Reboots)?.reboots ?? []);
+    const r = rig!;
+    return (metrics: Record<string, number>) => {
+      const stats = r.latest();
+      const plan = planWatchdog(wd, {
+        now: Date.now(), sheetGpus: config.mining!.gpus, metrics, minerWanted: r.wanted, jobGpus: jobGpus(),
+        hashrate: stats && Date.now() - stats.at < 3 * config.mining!.statsIntervalSec * 1000 ? (stats.stats.hashrate['10s'] ?? stats.stats.hashrate['60s'] ?? null) : null,
+      }, { ...(w.minHashrateHs !== undefined ? { minHashrateHs: w.minHashrateHs } : {}), lowForMs: w.lowForSec * 1000, restartsBeforeReboot: w.restartsBeforeReboot, reboot: w.reboot && !config.system.rebootDisabled, rebootMinIntervalMs: w.rebootMinIntervalSec * 1000, maxRebootsPerDay: w.maxRebootsPerDay });
+      const before = wd.out.join(',');
+      wd = plan.state;
+      for (const a of plan.actions) {
+        if (a.kind === 'gpu-out') log.error(`mining watchdog: ${a.reason}; taken out of mining`, { gpu: a.gpu });
+        else if (a.kind === 'gpu-back') log.info('mining watchdog: GPU is fine again; back to mining', { gpu: a.gpu });
+        else if (a.kind === 'restart-miner') (log.warn(`mining watchdog: restarting the miner: ${a.reason}`), void r.restartMiner());
+        else if (a.kind === 'reboot-refused') log.error(`mining watchdog: ${a.reason}`);
+        else {
+          state.write('watchdog.json', { reboots: wd.reboots }); // before the reboot: the limit holds across it
+          const argv = rebootCommand(config.system.rebootCommand, { systemd: systemdRuns() });
+          log.error(`mining watchdog: rebooting the rig: ${a.reason}`, { command: argv.join(' ') });
+          runLater(argv, 1000, (msg) => log.error('reboot command failed', { reason: msg }));
+        }
+      }
+      gpusOut = wd.out;
+      if (wd.out.join(',') !== before) void r.setFaultyGpus(wd.out);
+    };
+  }) : null;
+  // Profit switching (mining/profit.ts): mining's worth per GPU against the runs that want GPUs; with
+  // profit.askAtLeastMining the ask follows mining and a run that pays less is refused.
+  let profit: ProfitSwitch | null = null;
+  if (rig && config.mining) {
+    const { ProfitSwitch: Profit } = await import('./mining/index.js');
+    const r = rig;
+    profit = new Profit({ sheet: config.mining, askPerSec: BigInt(config.jobs.askPerSec), gpus: detectedGpus, hashrate: (i) => r.gpuHashrate(i), jobGpus, faulty: () => gpusOut, ratesAt: Date.now() });
+  }
   const jobs = new JobManager({
     // a getter: after a move to another hub (trust/choose.ts) the device has that hub's id
     config: config.jobs, stateDir: config.stateDir, get deviceId() { return creds!.deviceId; }, engine, log: log.child('jobs'),
     hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
-    ...(feeds ? { events: feeds.jobs } : {}),
+    ...(profit ? { admit: (job: Parameters<ProfitSwitch['admit']>[0]) => profit!.admit(job), askPerSec: () => profit!.ask() } : {}),
+    events: {
+      update: (job, report) => (rigEvents.update(job, report), feeds?.jobs.update(job, report)),
+      log: (id, piece) => feeds?.jobs.log(id, piece),
+    },
   });
   // Agent updates over the air (update/): offers, download, switch, health and rollback reports.
   const updater = new Updater({
@@ -304,11 +384,20 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   let plan: PlanState = { last: {}, lastFullAt: null, seq: 0 };
   let ticking = false;
   const tick = async () => {
-    if (ticking || (!link.connected && !dashboard && !metricsServer)) return;
+    if (ticking || (!link.connected && !dashboard && !metricsServer && !rig)) return; // a rig's watchdog runs offline too
     ticking = true;
     try {
-      const metrics = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}) };
+      const metrics: Record<string, number> = { ...sample(), ...(hardwareSample ? await hardwareSample().catch(() => ({})) : {}), ...(rig ? rig.metrics() : {}) };
       jobs.observe(metrics);
+      watchdogStep?.(metrics);
+      if (profit) {
+        const prev = profit.latest();
+        const plan = profit.observe(metrics);
+        if (prev && plan.askPerSec !== prev.askPerSec) void link.republish(); // the hub matches on the birth's ask
+        if (plan.stale && !prev?.stale) log.warn(`mining: no fresh revenue rate for ${config.mining!.algorithm} (mining.profit.revenueWeiPerMh): mining keeps no job away`);
+        // flagged for the hub, the console and the dashboard: 1 = the planner has no fresh rate
+        metrics[`miner.${config.mining!.miner.id}.rateStale`] = plan.stale ? 1 : 0;
+      }
       const now = Date.now();
       lastSample = { at: now, values: metrics };
       dashboard?.telemetry(metrics, now); // every sample, for the charts
@@ -338,6 +427,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       await dashboard?.stop();
       await metricsServer?.stop();
       await jobs.stop();
+      await rig?.stop(); // the miner is this agent's child: it goes with it
       await link.stop();
     },
   };

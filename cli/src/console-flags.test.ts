@@ -60,4 +60,15 @@ describe('devices show', () => {
     expect(formatDevice(device({ port: 80, https: true, certSha256: 'not a fingerprint' }), 0)).not.toContain('dashboard');
     expect(formatDevice(device(undefined), 0)).not.toContain('dashboard');
   });
+
+  it("prints the rig's miner: hashrate per window, shares, per GPU", () => {
+    const d = {
+      id: 'rig-1-abc123', name: 'rig-1', fleet: null, tags: [], online: true, firstSeen: 0, lastSeen: 0, agentVersion: '1.0.0', inventory: {},
+      telemetry: { 'cpu.loadPct': 3, 'miner.xmrig.up': 1, 'miner.xmrig.hashrate10s': 3000, 'miner.xmrig.hashrate60s': 2950, 'miner.xmrig.sharesAccepted': 120, 'miner.xmrig.sharesRejected': 1, 'miner.xmrig.gpu.2.hashrate10s': 1000, 'miner.xmrig.gpu.0.hashrate10s': 2000 },
+      telemetryAt: 0,
+    };
+    expect(formatDevice(d, 0)).toContain('\n  mining xmrig: 3.00 kH/s (10s), 2.95 kH/s (60s); shares 120 accepted, 1 rejected; GPU 0 2.00 kH/s, GPU 2 1.00 kH/s\n');
+    expect(formatDevice({ ...d, telemetry: { 'miner.xmrig.up': 0 } }, 0)).toContain('\n  mining xmrig (not running): no hashrate yet\n');
+    expect(formatDevice({ ...d, telemetry: { 'miner.xmrig.up': 1, 'miner.xmrig.hashrate10s': 5, 'miner.xmrig.rateStale': 1 } }, 0)).toContain('\n  mining xmrig: 5 H/s (10s); revenue rate stale or missing: mining keeps no job away\n');
+  });
 });

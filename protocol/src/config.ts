@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { EthAddress, Id } from './messages.js';
 import { DEFAULT_MAX_PAYLOAD } from './codec.js';
 import { FINGERPRINT } from './tls.js';
+import { MiningConfig } from './mining.js';
 
 const MqttUrl = z
   .string()
@@ -169,6 +170,8 @@ export const DeviceConfig = z
       })
       .strict()
       .prefault({}),
+    /** Rig mode (protocol/src/mining.ts): the owner's flight sheet; the agent mines when no job pays more. Absent: no mining. */
+    mining: MiningConfig.optional(),
     /** The device owner's Ethereum address: hubs approve its earnings to it (no key lives on the device). */
     owner: EthAddress.optional(),
     /** On-chain checks of a hub before working for it (skipped when rpcUrl is not set). */

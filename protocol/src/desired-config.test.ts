@@ -13,7 +13,7 @@ describe('desired config values', () => {
   });
 
   it('never lets a hub set the hub link, secrets, the state dir or the chain checks', () => {
-    for (const key of ['hub.url', 'hubPreference', 'owner', 'provisioningKey', 'stateDir', 'dashboard.password', 'dashboard.passwordHash', 'chain.rpcUrl', 'jobs.pidsLimit', 'remoteShell.enabled', 'remoteShell.idleTimeoutSec', 'metrics.enabled', 'metrics.host', 'metrics.port']) {
+    for (const key of ['hub.url', 'hubPreference', 'owner', 'provisioningKey', 'stateDir', 'dashboard.password', 'dashboard.passwordHash', 'chain.rpcUrl', 'jobs.pidsLimit', 'remoteShell.enabled', 'remoteShell.idleTimeoutSec', 'metrics.enabled', 'metrics.host', 'metrics.port', 'mining.miner.command', 'mining.wallet', 'mining.pool', 'mining.enabled', 'mining.gpus']) {
       expect(REMOTE_CONFIG_FIELDS.has(key), key).toBe(false);
       expect(() => parseConfigAssignment(`${key}=x`)).toThrow(`${key}: not a config key that can be set remotely`);
     }

@@ -19,6 +19,8 @@ type Leaf = 'string' | 'number' | 'boolean' | 'list';
 const NOT_REMOTE = [
   /^hub\./, /^tls\./, /^hubPreference$/, /^owner$/, /^provisioningKey$/, /^stateDir$/, /^dashboard\.password/, /^dashboard\.https$/, /^chain\./, /^system\./,
   /^jobs\.pidsLimit$/, /^jobs\.dockerHost$/, /^remoteShell\./, /^metrics\./,
+  // rig mode: the miner's argv is a program the device runs, the wallet is where the owner is paid
+  /^mining\./,
 ];
 
 /** DeviceConfig paths (dotted) a hub may set, with the kind of value each takes. */

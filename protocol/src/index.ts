@@ -24,3 +24,4 @@ export * from './tls.js';
 export * from './remote.js';
 export * from './alerts.js';
 export * from './metrics-http.js';
+export * from './mining.js';

@@ -9,8 +9,8 @@ import { benchFlood } from './flood.js';
 import { benchLogins } from './logins.js';
 import { benchRemoteShell } from './remote-shell.js';
 import { benchMetrics } from './metrics.js';
-}
 import { benchTrust } from './trust.js';
+import { benchMining } from './mining.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -54,6 +54,10 @@ if (!only || only === 'metrics') {
 if (!only || only === 'trust') {
   const r = await benchTrust();
   writeFileSync('bench-results/trust.json', JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+}
+if (!only || only === 'mining') {
+  const r = await benchMining();
+  writeFileSync('bench-results/mining.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'gas') {
   console.log('== contracts: gas on a local anvil chain');

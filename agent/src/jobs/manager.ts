@@ -36,6 +36,10 @@ export interface JobManagerDeps {
   hub: HubCalls;
   log: Logger;
   events?: JobEvents;
+  /** Rig mode (mining/profit.ts): why a run may not start (it pays less than mining), or null. */
+  admit?: (job: DeviceJob) => string | null;
+  /** Rig mode: the ask now, when the owner tied it to mining (else config jobs.askPerSec). */
+  askPerSec?: () => bigint;
 }
 
 export function firstPublicIpv4(): string {
@@ -68,7 +72,7 @@ export class JobManager {
     const c = this.d.config;
     return {
       engine: e ? { name: e.name, version: e.version, apiVersion: e.apiVersion } : null,
-      askPerSec: c.askPerSec,
+      askPerSec: this.d.askPerSec ? this.d.askPerSec().toString() : c.askPerSec,
       capacity: {
         cpus: c.cpus ?? cpus().length,
         memoryBytes: c.memoryBytes ?? Math.floor(totalmem() * 0.8),
@@ -176,6 +180,8 @@ export class JobManager {
         if (known) return { id: job.id, state: known.state, duplicate: true };
         const done = this.records.finished(job.id);
         if (done) return { id: job.id, state: done, duplicate: true };
+        const refused = this.d.admit?.(job);
+        if (refused) throw new SosnaError('E_CONFLICT', refused);
         if (!this.d.engine) throw new SosnaError('E_CONFLICT', 'this device has no container engine');
         if (!this.d.config.enabled) throw new SosnaError('E_CONFLICT', 'jobs are disabled on this device');
         const active = this.records.list().filter((r) => !isFinal(r.state)).length;

@@ -1,6 +1,6 @@
 // `sosna console ...`: operator commands over MQTT, through the hub's console service.
 import type { Command } from 'commander';
-import { DashboardInfo, devicesService, parseConfigAssignment, SetConfigChunk } from '@sosna/protocol';
+import { DashboardInfo, devicesService, formatMinerLine, minersInTelemetry, parseConfigAssignment, SetConfigChunk } from '@sosna/protocol';
 import type { DeviceFilter, DeviceSummary, DeviceTarget } from '@sosna/protocol';
 import { ago, bytes, table } from '../table.js';
 import { callTimeout, connOptions, inheritConnFlags } from './console-session.js';
@@ -174,6 +174,8 @@ export function formatDevice(d: DeviceSummary, now = Date.now()): string {
     lines.push(`  dashboard ${https ? 'https' : 'http'} on port ${port}${certSha256 ? `, certificate SHA-256 ${certSha256}` : ''}`);
   }
   if (d.telemetry) lines.push(`  telemetry ${Object.entries(d.telemetry).slice(0, 12).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  // rig mode: the miner's hashrate and shares (the telemetry line above shows only its first keys)
+  for (const m of d.telemetry ? minersInTelemetry(d.telemetry) : []) lines.push(`  ${formatMinerLine(m)}`);
   if (d.config) {
     const c = d.config;
     lines.push(`  config v${c.version} ${c.status}${c.reason ? ` (${c.reason})` : ''}: ${Object.entries(c.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`);

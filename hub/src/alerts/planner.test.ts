@@ -39,6 +39,9 @@ describe('observe: what each metric sees', () => {
     const asic = dev('asic', { telemetry: { 'asic.10.0.0.5.hashrate5s': 40e12, 'asic.10.0.0.6:4029.hashrate5s': 50e12 } });
     expect(observe(rule({ name: 'h', metric: 'hashrate', below: 100e12 }), snap([asic, cool])).get('asic')).toMatchObject({ active: true });
     expect(observe(rule({ name: 'h', metric: 'hashrate', below: 100e12 }), snap([asic, cool])).has('cool')).toBe(false);
+    // rig mode: a mining program's total counts (its per-GPU figures are part of it, not added again)
+    const rig = dev('rig', { telemetry: { 'miner.xmrig.hashrate10s': 2e6, 'miner.xmrig.gpu.0.hashrate10s': 1e6, 'miner.xmrig.hashrate60s': 9e9 } });
+    expect(observe(rule({ name: 'h', metric: 'hashrate', below: 3e6 }), snap([rig])).get('rig')).toEqual({ active: true, value: '2000000' });
     const other = dev('other', { fleet: 'lab', tags: ['x'], telemetry: { 'cpu.tempC': 99 } });
     expect([...observe(rule({ name: 'c', metric: 'cpu.tempC', above: 85, fleet: 'rigs' }), snap([hot, other])).keys()]).toEqual(['hot']);
     expect([...observe(rule({ name: 'c', metric: 'cpu.tempC', above: 85, tag: 'x' }), snap([hot, other])).keys()]).toEqual(['other']);

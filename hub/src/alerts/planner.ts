@@ -46,6 +46,8 @@ export interface Observation {
 const GPU_TEMP = /^gpu\.\d+\.tempC$/;
 const GPU_OK = /^gpu\.\d+\.ok$/;
 const ASIC_HASHRATE = /^asic\..+\.hashrate5s$/;
+/** Rig mode: a mining program's total (not its per-GPU or CPU parts, which it includes). */
+const MINER_HASHRATE = /^miner\.[a-z0-9_-]+\.hashrate10s$/;
 
 const round = (n: number) => String(Math.round(n * 100) / 100);
 
@@ -68,7 +70,7 @@ export function deviceValue(metric: AlertMetric, d: DeviceSnapshot): number | un
       return gone + keys.filter((k) => GPU_OK.test(k) && t[k] === 0).length;
     }
     case 'hashrate': {
-      const rates = keys.filter((k) => ASIC_HASHRATE.test(k)).map((k) => t[k]!);
+      const rates = keys.filter((k) => ASIC_HASHRATE.test(k) || MINER_HASHRATE.test(k)).map((k) => t[k]!);
       return rates.length ? rates.reduce((a, b) => a + b, 0) : undefined;
     }
     default:

@@ -58,6 +58,26 @@ export function fmtHashrate(n) {
   return `${n.toFixed(n >= 100 ? 0 : 2)} ${units[i]}`;
 }
 
+/** Rig mode: the miners in a telemetry sample (`miner.<id>.hashrate10s`, `miner.<id>.gpu.N.hashrate10s`, shares). */
+export function minersOf(metrics) {
+  const out = new Map();
+  for (const [k, v] of Object.entries(metrics ?? {})) {
+    const m = /^miner\.([a-z0-9_-]+)\.(.+)$/.exec(k);
+    if (!m || !Number.isFinite(v)) continue;
+    if (!out.has(m[1])) out.set(m[1], { id: m[1], up: false, hashrate: {}, gpus: [], accepted: null, rejected: null });
+    const f = out.get(m[1]);
+    const w = /^hashrate(10s|60s|15m)$/.exec(m[2]);
+    const g = /^gpu\.(\d+)\.hashrate10s$/.exec(m[2]);
+    if (m[2] === 'up') f.up = v === 1;
+    else if (w) f.hashrate[w[1]] = v;
+    else if (g) f.gpus.push({ index: Number(g[1]), hashrate: v });
+    else if (m[2] === 'sharesAccepted') f.accepted = v;
+    else if (m[2] === 'sharesRejected') f.rejected = v;
+  }
+  for (const f of out.values()) f.gpus.sort((a, b) => a.index - b.index);
+  return [...out.values()];
+}
+
 export function fmtNum(n, digits = 1, unit = '') {
   if (n == null || !Number.isFinite(n)) return '—';
   return `${n.toFixed(digits)}${unit ? ` ${unit}` : ''}`;

@@ -1,4 +1,4 @@
-import { Badge, ErrorLine, fmtBytes, fmtDuration, fmtNum, fmtTime, html, useApi } from '../lib.js';
+import { Badge, ErrorLine, fmtBytes, fmtDuration, fmtHashrate, fmtNum, fmtTime, html, minersOf, useApi } from '../lib.js';
 import { useLive } from '../live.js';
 
 export function Overview() {
@@ -38,6 +38,15 @@ export function Overview() {
         </ol>
         ${d.hubChoice.refused.map((h) => html`<div><${Badge} level="error">refused<//> ${h.hubId}: <span class="muted">${h.reasons.join('; ')}</span></div>`)}
       </div>` : null}
+      ${minersOf(m).map((r) => html`<div class="card" data-testid="miner">
+        <h3>Mining ${r.id} <${Badge} level=${r.up ? 'ok' : 'warn'}>${r.up ? 'running' : 'not running'}<//></h3>
+        <dl>
+          <dt>Hashrate (10 s)</dt><dd data-testid="miner-hashrate">${fmtHashrate(r.hashrate['10s'])}</dd>
+          <dt>Hashrate (60 s / 15 min)</dt><dd>${fmtHashrate(r.hashrate['60s'])} / ${fmtHashrate(r.hashrate['15m'])}</dd>
+          <dt>Shares</dt><dd>${r.accepted ?? '—'} accepted, ${r.rejected ?? '—'} rejected</dd>
+          ${r.gpus.map((g) => html`<dt>GPU ${g.index}</dt><dd>${fmtHashrate(g.hashrate)}</dd>`)}
+        </dl>
+      </div>`)}
       <div class="card">
         <h3>Now</h3>
         <dl>

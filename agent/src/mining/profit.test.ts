@@ -1,0 +1,102 @@
+// Profit switching at the agent level: the real fake miner (test/fake-miner.ts) mines on the flight sheet's
+// GPUs, the job manager asks the profit switch before a run starts (the owner opted in: never run a job that
+// pays less than mining), a run that beats mining takes GPU 0 and mining stops there (the old miner process
+// has exited when the hand-over resolves) and resumes after. The hub side (a bid reaching the device through
+// the matcher) is not in this test.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeviceConfig, JobSpec, MiningConfig, silentLogger } from '@sosna/protocol';
+import type { DeviceJob } from '@sosna/protocol';
+import { makeFakeMiner, type FakeMiner } from '../../../test/fake-miner.js';
+import { freePort } from '../../../test/procs.js';
+import { JobManager } from '../jobs/manager.js';
+import type { HubCalls } from '../jobs/manager.js';
+import { MiningRig, ProfitSwitch, type RigGpu } from './index.js';
+
+let miner: FakeMiner;
+let dir: string;
+beforeAll(async () => {
+  miner = await makeFakeMiner();
+  dir = await mkdtemp(join(tmpdir(), 'sosna-profit-'));
+});
+afterAll(async () => {
+  await rm(miner.dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true });
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const until = async <T>(what: string, f: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 20_000): Promise<T> => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+describe('profit switching with a real miner process', () => {
+  it('mines idle, refuses a job that pays less than mining, gives GPU 0 to one that pays more and mines on it again after', async () => {
+    const gpus: RigGpu[] = [0, 1].map((i) => ({ index: i, vendorIndex: i, name: 'NVIDIA GeForce RTX 3080', state: 'ok', power: { maxLimitW: 370 } }));
+    const port = await freePort();
+    // 1 MH/s per GPU at 1000 wei per MH: mining earns 1000 wei/s per GPU; 5 % margin -> a job must pay > 1050 per GPU
+    const sheet = MiningConfig.parse({
+      miner: { id: 'xmrig', command: [miner.path, '--http-port', '{apiPort}', '--devices', '{gpus}', '--control', miner.control], api: { port } },
+      algorithm: 'randomx', pool: 'pool.example.org:3333', wallet: 'w', gpus: [0, 1], statsIntervalSec: 1, stopGraceSec: 2,
+      profit: { revenueWeiPerMh: { randomx: '1000' }, askAtLeastMining: true, hysteresisSec: 300 },
+    });
+    await miner.setRate({ total: 2_000_000, perGpu: 1_000_000 });
+    const rig = new MiningRig({ sheet, gpus, log: silentLogger, worker: 'rig' });
+    let jobGpus: number[] = [];
+    const profit = new ProfitSwitch({ sheet, askPerSec: 10n, gpus, hashrate: (i) => rig.gpuHashrate(i), jobGpus: () => jobGpus, ratesAt: Date.now() });
+    const config = DeviceConfig.parse({ hub: { url: 'mqtt://127.0.0.1:1' }, stateDir: dir });
+    const hub: HubCalls = { connected: () => false, call: (async () => ({ leaseSec: 30, jobs: [] })) as HubCalls['call'] };
+    const jobs = new JobManager({ config: config.jobs, stateDir: dir, deviceId: 'd', engine: null, hub, log: silentLogger, admit: (j) => profit.admit(j), askPerSec: () => profit.ask() });
+    const job = (id: string, bid: bigint): DeviceJob => ({ id, jobId: id.split('.')[0]!, leaseSec: 30, issuedAt: 0, spec: JobSpec.parse({ image: 'busybox', bid, resources: { gpus: { count: 1 } } }) });
+    try {
+      // an idle rig mines on both GPUs
+      rig.start();
+      const first = await until('the miner', async () => (await miner.starts())[0]);
+      expect(first.argv).toEqual(expect.arrayContaining(['--devices', '0,1']));
+      await until('per-GPU hashrate', async () => (await rig.poll())?.gpus.length === 2);
+      profit.observe({ 'gpu.0.powerW': 0, 'gpu.1.powerW': 0 });
+      expect(jobs.capability().askPerSec).toBe('1050'); // tied to mining: more than the owner's 10
+
+      // a job that pays less than mining is not taken
+      expect(() => jobs.handlers().start({ job: job('cheap.0.0', 1000n) }, {} as never)).toThrow(/this rig mines instead: GPU 0: the bid's share 1000 wei\/s does not beat mining/);
+      expect(rig.miningGpus).toEqual([0, 1]);
+
+      // one that pays more is admitted (here the device has no engine, so the run itself is refused after that)
+      expect(() => jobs.handlers().start({ job: job('rich.0.0', 2000n) }, {} as never)).toThrow(/no container engine/);
+      // the run holds GPU 0: mining stops there (the old process has exited when this resolves) and goes on on GPU 1
+      jobGpus = [0];
+      await rig.setJobGpus(jobGpus);
+      expect(alive(first.pid)).toBe(false);
+      const second = await until('the miner on GPU 1', async () => (await miner.starts())[1]);
+      expect(second.argv).toEqual(expect.arrayContaining(['--devices', '1']));
+      expect(profit.observe({}).gpus.find((g) => g.index === 0)).toMatchObject({ mode: 'job' });
+
+      // the run ends: GPU 0 mines again
+      jobGpus = [];
+      await rig.setJobGpus(jobGpus);
+      const third = await until('mining to resume', async () => (await miner.starts())[2]);
+      expect(third.argv).toEqual(expect.arrayContaining(['--devices', '0,1']));
+      expect(profit.observe({}).gpus.find((g) => g.index === 0)).toMatchObject({ mode: 'mine' });
+
+      // within the hysteresis window a second well-paying run does not take GPU 0 again
+      expect(() => jobs.handlers().start({ job: job('rich2.0.0', 2000n) }, {} as never)).toThrow(/held on mining for the hysteresis window/);
+    } finally {
+      await jobs.stop();
+      await rig.stop();
+    }
+  });
+});

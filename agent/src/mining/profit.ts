@@ -1,0 +1,101 @@
+// Profit switching glue: feeds the pure planner (planner.ts) with what the agent measures (each GPU's
+// hashrate from the miner, its power draw from telemetry `gpu.N.powerW`) and the owner's rates, keeps its
+// state (the hysteresis) between calls, and answers the two questions the jobs side asks: what is the
+// device's ask now, and may this run take its GPUs from mining.
+import type { DeviceJob, MiningConfig } from '@sosna/protocol';
+import { planRig } from './planner.js';
+import type { Plan, PlanConfig, PlannerState, Rate } from './planner.js';
+import type { RigGpu } from './flight-sheet.js';
+
+export interface ProfitDeps {
+  sheet: MiningConfig;
+  /** The owner's own ask (config jobs.askPerSec). */
+  askPerSec: bigint;
+  gpus: RigGpu[];
+  /** H/s GPU `index` last mined at (MiningRig.gpuHashrate). */
+  hashrate(index: number): number | null;
+  /** GPUs jobs hold now. */
+  jobGpus(): number[];
+  /** GPUs found faulty. */
+  faulty?(): number[];
+  /** When the owner's rates were set (the config's load time); the hub's rates carry their own. */
+  ratesAt: number;
+  now?: () => number;
+}
+
+export class ProfitSwitch {
+  private state: PlannerState = {};
+  private power = new Map<number, number>();
+  private last: Plan | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly d: ProfitDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  private config(): PlanConfig {
+    const p = this.d.sheet.profit;
+    return {
+      electricityWeiPerKwh: BigInt(p.electricityWeiPerKwh), rateMaxAgeMs: p.rateMaxAgeSec * 1000, hysteresisMs: p.hysteresisSec * 1000,
+      marginPct: p.marginPct, askAtLeastMining: p.askAtLeastMining, askPerSec: this.d.askPerSec,
+    };
+  }
+
+  private rate(): Rate | null {
+    const own = this.d.sheet.profit.revenueWeiPerMh?.[this.d.sheet.algorithm];
+    return own !== undefined ? { weiPerMh: BigInt(own), at: this.d.ratesAt, source: 'owner' } : null;
+  }
+
+  /** The GPUs the plan covers: the flight sheet's mining GPUs. */
+  private views(): Parameters<typeof planRig>[1]['gpus'] {
+    const jobs = new Set(this.d.jobGpus());
+    const faulty = new Set(this.d.faulty?.() ?? []);
+    return this.d.sheet.gpus.map((i) => ({ index: i, hashrateHs: this.d.hashrate(i), powerW: this.power.get(i) ?? null, faulty: faulty.has(i), job: jobs.has(i) }));
+  }
+
+  /** A telemetry sample: remembers each mining GPU's draw (only while it mines: a job's draw is not mining's). */
+  observe(metrics: Record<string, number>): Plan {
+    const jobs = new Set(this.d.jobGpus());
+    for (const i of this.d.sheet.gpus) {
+      const w = metrics[`gpu.${i}.powerW`];
+      if (w !== undefined && Number.isFinite(w) && !jobs.has(i)) this.power.set(i, w);
+    }
+    const plan = planRig(this.state, { now: this.now(), gpus: this.views(), rate: this.rate(), bids: [] }, this.config());
+    this.state = plan.state;
+    this.last = plan;
+    return plan;
+  }
+
+  /** The device's ask now (the owner's, or mining's when the owner tied it to mining). */
+  ask(): bigint {
+    return (this.last ?? this.observe({})).askPerSec;
+  }
+
+  latest(): Plan | null {
+    return this.last;
+  }
+
+  /**
+   * May this run start? Only asked when the owner opted in (`profit.askAtLeastMining`): a run that wants N
+   * NVIDIA GPUs takes the first N; each of those that mines must be beaten by its share of the bid (with the
+   * margin) and be out of its hysteresis window. Returns null (take it; the plan remembers the switch) or why not.
+   */
+  admit(job: DeviceJob): string | null {
+    if (!this.d.sheet.profit.askAtLeastMining) return null;
+    const want = job.spec.resources.gpus;
+    const n = want && (want.vendor ?? 'nvidia') === 'nvidia' ? want.count : 0;
+    if (n === 0) return null;
+    const taken = this.d.gpus.filter((g) => (g.vendorIndex ?? g.index) < n).map((g) => g.index).filter((i) => this.d.sheet.gpus.includes(i));
+    if (!taken.length) return null;
+    const share = job.spec.bid / BigInt(n);
+    const bids = taken.map((gpu) => ({ id: `${job.id}#${gpu}`, gpu, perSec: share }));
+    const plan = planRig(this.state, { now: this.now(), gpus: this.views(), rate: this.rate(), bids }, this.config());
+    const refused = plan.gpus.filter((g) => taken.includes(g.index) && g.mode === 'mine' && !g.take);
+    if (refused.length) {
+      return `this rig mines instead: ${refused.map((g) => `GPU ${g.index}: the bid's share ${share} wei/s does not beat mining (${g.reason})`).join('; ')}`;
+    }
+    this.state = plan.state;
+    this.last = plan;
+    return null;
+  }
+}
