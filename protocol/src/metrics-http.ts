@@ -8,7 +8,7 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 export interface MetricsServer {
   readonly host: string;
   readonly port: number;
-  /** http://host:port/metrics (an IPv6 address in brackets). */
+  /** http://host:port/metrics for the metrics listener, http://host:port for listenHttp (IPv6 in brackets). */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -37,6 +37,15 @@ export async function startMetricsServer(opts: {
   server.keepAliveTimeout = 65_000; // Prometheus keeps its connection between scrapes
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  const l = await listenHttp(server, opts);
+  return { ...l, url: `${l.url}/metrics` };
+}
+
+/**
+ * Listens with `server` on host:port (0: any free port); a taken port or a foreign address fails naming
+ * `setting` and the fix. Resolves to the port taken, the base URL (an IPv6 address in brackets), close().
+ */
+export async function listenHttp(server: Server, opts: { host: string; port: number; setting: string }): Promise<MetricsServer> {
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
@@ -56,7 +65,7 @@ export async function startMetricsServer(opts: {
   return {
     host: opts.host,
     port,
-    url: `http://${shown}:${port}/metrics`,
+    url: `http://${shown}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -20,6 +20,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { listenHttp } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
 import type { AuthDecisions } from '../auth/external.js';
 import { clientIdOfQueue, mqttTopicsOf } from './rabbitmq-names.js';
@@ -298,30 +299,5 @@ export async function startAuthHttpServer(opts: {
   server.keepAliveTimeout = 65_000; // EMQX keeps a pool of connections
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new Error(`${opts.setting}: port ${opts.port} on ${opts.host} is already in use; pick another (0: any free port)`)
-          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
-            ? new Error(`${opts.setting}: cannot listen on ${opts.host} (${err.code}): not an address of this machine`)
-            : err,
-      ),
-    );
-    server.listen(opts.port, opts.host, () => {
-      const addr = server.address();
-      resolve(typeof addr === 'object' && addr ? addr.port : opts.port);
-    });
-  });
-  const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  return {
-    host: opts.host,
-    port,
-    url: `http://${shown}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenHttp(server, opts);
 }
