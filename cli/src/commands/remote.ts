@@ -62,8 +62,15 @@ export async function remoteShell(c: ConsoleClient, deviceId: string, io = { std
   const onResize = () => {
     if (sessionId) void c.call(remoteService, 'resize', { sessionId, cols: stdout.columns, rows: stdout.rows }).catch(() => {});
   };
-  // piped input (not a terminal): its end is a Ctrl-D on an empty line, so `echo 'cmd' | sosna console shell D` ends
-  const onEnd = () => queue?.push('\x04');
+  // piped input (not a terminal): its end is a Ctrl-D on an empty line, so `echo 'cmd' | sosna console shell D` ends.
+  // A Ctrl-D that reaches the remote terminal before the shell switched it to raw mode is consumed by the line
+  // discipline and never read: so it is sent again each second (up to 20 times) until the session ends.
+  let eofTimer: NodeJS.Timeout | null = null;
+  const onEnd = () => {
+    let left = 20;
+    queue?.push('\x04');
+    eofTimer = setInterval(() => (left-- > 0 ? queue?.push('\x04') : clearInterval(eofTimer!)), 1000);
+  };
   const attach = (id: string) => {
     sessionId = id;
     queue = new InputQueue((data) => c.call(remoteService, 'input', { sessionId: id, data }), (err) => stderr.write(`\r\nsosna: input not delivered: ${err.message}\r\n`));
@@ -106,6 +113,7 @@ export async function remoteShell(c: ConsoleClient, deviceId: string, io = { std
     (queue as InputQueue | null)?.close();
     stdin.off('data', onData);
     stdin.off('end', onEnd);
+    if (eofTimer) clearInterval(eofTimer);
     if (tty) {
       stdout.off('resize', onResize);
       stdin.setRawMode(false);
