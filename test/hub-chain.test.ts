@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Wallet } from 'ethers';
+import { stakeAt } from '@sosna/contracts';
 import { silentLogger } from '@sosna/protocol';
 import type { HubCard } from '@sosna/protocol';
 import { startHubChain } from '../hub/src/chain/hub-chain.js';
@@ -20,7 +21,8 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-const start = () => startHubChain({ dataDir: tmp.dir, ownerKey: owner.privateKey, log: silentLogger, endpoint: 'mqtt://hub.example:1883' });
+const MIN_STAKE = 100n * 10n ** 18n;
+const start = () => startHubChain({ dataDir: tmp.dir, ownerKey: owner.privateKey, log: silentLogger, endpoint: 'mqtt://hub.example:1883', devStake: { minStake: MIN_STAKE, unbondingSec: 86_400n } });
 const card = (c: HubChain): HubCard => ({
   v: 1, hubId: 'hub-x', name: 'x', endpoints: [], owner: owner.address, wallet: c.contracts.wallet, chainId: c.chainId, issuedAt: 0, signature: `0x${'0'.repeat(130)}`,
 });
@@ -31,6 +33,11 @@ describe('embedded development chain', () => {
     expect(chain.contracts.wallet).toMatch(/^0x[0-9a-fA-F]{40}$/);
     const saved = JSON.parse(readFileSync(join(tmp.dir, 'contracts.json'), 'utf8'));
     expect(saved.wallet).toBe(chain.contracts.wallet);
+    // the Stake contract adaptive verification slashes through: the hub config's least stake, the DAO as treasury
+    expect(saved.stake).toBe(chain.contracts.stake);
+    const stake = stakeAt(chain.contracts.stake!, chain.provider);
+    expect(await stake.minStake()).toBe(MIN_STAKE);
+    expect((await stake.treasury()).toLowerCase()).toBe(chain.contracts.dao.toLowerCase());
     const v = await checkHub(card(chain), jsonRpcReader(chain.rpcUrl), chain.contracts.whitelist, null, { requireTrusted: false, minAvailable: 1000n * 10n ** 18n });
     expect(v).toMatchObject({ ok: true });
   });

@@ -87,11 +87,12 @@ const submit = (spec: JobSpecInput) => operator.call(jobsService, 'submit', { sp
 const show = (jobId: string) => operator.call(jobsService, 'show', { jobId });
 const runOn = (d: SimDevice, jobId: string) => waitFor(`a run of ${jobId} on ${d.id}`, () => [...d.runs.values()].find((r) => r.jobId === jobId));
 
+// replication exactly as each job asks (adaptive verification, on by default, is test/trust.e2e.test.ts's)
 // leaseSec 30: the simulated devices never renew their leases, and no test here is about lease expiry (a
 // 3 s lease lapsed on a loaded machine while a test still drove its run)
 beforeAll(async () => {
   hub = await startHub(
-    { dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 30, offlineGraceSec: 1, tickMs: 100, maxRetries: 2 } },
+    { dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 30, offlineGraceSec: 1, tickMs: 100, maxRetries: 2, trust: { enabled: false } } },
     { log: silentLogger },
   );
   url = `mqtt://127.0.0.1:${hub.mqttPort}`;
@@ -232,7 +233,7 @@ describe('scheduler', () => {
     const dataDir = hub.dataDir;
     await hub.stop();
     hub = await startHub(
-      { dataDir, mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 30, offlineGraceSec: 5, tickMs: 100, maxRetries: 2 } },
+      { dataDir, mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 30, offlineGraceSec: 5, tickMs: 100, maxRetries: 2, trust: { enabled: false } } },
       { log: silentLogger },
     );
     url = `mqtt://127.0.0.1:${hub.mqttPort}`;

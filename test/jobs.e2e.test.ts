@@ -73,7 +73,9 @@ beforeAll(async () => {
   engine = await startPrivateDocker();
   port = await freePort();
   bundle = installBundle(join(tmp.dir, 'device-bin'));
-  const hubConfig = writeJson(join(tmp.dir, 'hub.json'), { jobs: { leaseSec: GRACE_SEC, offlineGraceSec: GRACE_SEC, tickMs: 250, maxRetries: 3 } });
+  // replication exactly as each job asks (the lifecycle and billing checked here); adaptive verification,
+  // on by default, has its own end-to-end test (test/trust.e2e.test.ts)
+  const hubConfig = writeJson(join(tmp.dir, 'hub.json'), { jobs: { leaseSec: GRACE_SEC, offlineGraceSec: GRACE_SEC, tickMs: 250, maxRetries: 3, trust: { enabled: false } } });
   hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--config', hubConfig]);
   await hub.waitFor(/hub \S+ ready/);
   for (let i = 0; i < owners.length; i++) {

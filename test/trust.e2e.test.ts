@@ -10,7 +10,7 @@ import { confirm, deployStake, startDevChain } from '@sosna/contracts';
 import type { DevChain, StakeContract } from '@sosna/contracts';
 import { addOperator, ConsoleClient, startHub } from '@sosna/hub';
 import type { Hub } from '@sosna/hub';
-import { jobsService, silentLogger } from '@sosna/protocol';
+import { jobsService, silentLogger, trustService } from '@sosna/protocol';
 import type { JobSpecInput } from '@sosna/protocol';
 import { prepareHub } from './chain-fixture.js';
 import { tempDir, waitFor } from './helpers.js';
@@ -64,7 +64,7 @@ beforeAll(async () => {
       jobs: {
         leaseSec: 30, offlineGraceSec: 5, tickMs: 100, maxRetries: 5,
         // every buyer run brings a ringer, so that the test knows which runs are checks
-        trust: { enabled: true, ringerRate: 1, minStake: MIN_STAKE.toString(), stakeContract: await stake.getAddress(), ringers: [{ spec: { image: 'sosna/check', command: ['check', '7'] }, digest: RINGER_ANSWER }] },
+        trust: { ringerRate: 1, minStake: MIN_STAKE.toString(), stakeContract: await stake.getAddress(), ringers: [{ spec: { image: 'sosna/check', command: ['check', '7'] }, digest: RINGER_ANSWER }] },
       },
     },
     { log: silentLogger },
@@ -143,10 +143,30 @@ describe('adaptive verification with stakes', () => {
     expect(detail.replicas).toBe(2);
     expect(detail.events.map((e) => e.reason)).toContainEqual(`verification: replicated (chance 1.000 for ${cheat.id})`);
     await operator.call(jobsService, 'cancel', { jobId: next.jobId, reason: 'test over' });
+    // a buyer whose output is not reproducible says so (jobs submit --no-verify): never replicated by the hub
+    const unchecked = await submit({ image: 'busybox', command: ['work', 'clock'], bid: '1', verify: false });
+    await waitFor('the unreproducible job on the cheater', () => holds(cheat, unchecked.jobId));
+    const shown = await show(unchecked.jobId);
+    expect(shown.replicas).toBe(1);
+    expect(shown.events.map((e) => e.reason ?? '').filter((r) => r.startsWith('verification'))).toEqual([]);
+    await operator.call(jobsService, 'cancel', { jobId: unchecked.jobId, reason: 'test over' });
     await waitFor('the blocker done', async () => {
       for (const d of honest) await answerAll(d, { ringer: RINGER_ANSWER, buyer: digest('b') });
       return (await show(blocker.jobId)).state === 'succeeded';
     });
+  });
+
+  it('the console shows each record, the stake and the slash (sosna console trust, trust slashes)', async () => {
+    const owner = hub.jobs.ownerOf(cheat.id);
+    const r = await operator.call(trustService, 'records', {});
+    expect(r).toMatchObject({ enabled: true, stakeContract: await stake.getAddress() });
+    const rec = r.records.find((x) => x.deviceId === cheat.id)!;
+    expect(rec).toMatchObject({ owner, failures: 1, ownerFailures: 1, stake: 180n * ether, replicationChance: 1, quarantined: false });
+    for (const d of honest) expect(r.records.find((x) => x.deviceId === d.id)).toMatchObject({ failures: 0, stake: 0n });
+    expect((await operator.call(trustService, 'records', { owner })).records.map((x) => x.deviceId)).toEqual([cheat.id]);
+    const s = await operator.call(trustService, 'slashes', { owner });
+    expect(s.total).toBe(20n * ether);
+    expect(s.slashes).toEqual([expect.objectContaining({ owner, amount: 20n * ether, txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) })]);
   });
 
   it("an honest device's replication chance falls over its streak", async () => {

@@ -34,6 +34,7 @@ async function registerConsoleTree(program: Command, session: ConsoleSession): P
   registerUpdate(consoleCmd, session);
   registerAdmin(consoleCmd, session);
   (await import('./commands/alerts.js')).registerAlerts(consoleCmd, session);
+  (await import('./commands/trust.js')).registerTrust(consoleCmd, session);
   return consoleCmd;
 }
 

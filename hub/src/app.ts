@@ -226,6 +226,7 @@ export async function startHub(
     const registry = await step(startRegistry({ bus: broker, store, codec, hubId, events, log: log.child('registry'), flushMs: config.devices.telemetryFlushMs }), (r) => r.stop());
     const deviceEndpoint = new RpcEndpoint<DeviceMeta>();
     const links = await step(startDeviceLinks({ bus: broker, codec, hubId, log: log.child('rpc'), registry, store, events, timeoutMs: config.devices.callTimeoutMs, endpoint: deviceEndpoint, observe: (...a) => metrics.observeRpc(...a) }), (l) => l.stop());
+    let stakeAddress: string | null = null; // the Stake contract, once the chain is up
     let walletAddress: string | null = null; // set once the chain is up (devices ask for it with their earnings)
     // adaptive verification: ringers checked here (one without a known answer stops the start, named)
     const trustConfig = config.jobs.trust;
@@ -233,7 +234,7 @@ export async function startHub(
     const trust = trustConfig.enabled
       ? { policy: { ...trustConfig, minStake: BigInt(trustConfig.minStake) }, ringers: checkRingers(trustConfig.ringers, 'jobs.trust.ringers'), stakes }
       : undefined;
-    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true, trust });
+    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true, trust, stakeContract: () => stakeAddress });
     stops.push(() => jobs.stop());
     jobs.scheduler.feed.on('job', (job) => metrics.observeJob(job));
     let card: Awaited<ReturnType<typeof announce>> | null = null;
@@ -260,15 +261,18 @@ export async function startHub(
         : await step(startMoney({
             dataDir, ownerKey: signer.privateKey, endpoint: endpoints[0] ?? '', payoutIntervalSec: config.chain.payoutIntervalSec,
             rpcUrl: config.chain.mode === 'rpc' ? config.chain.rpcUrl : undefined, contractsFile: config.chain.contractsFile,
+            ...(trust ? { devStake: { minStake: trust.policy.minStake, unbondingSec: 7n * 86_400n } } : {}),
             store: store.payouts, log: log.child('money'), hooks: testPauseHooks(process.env, log.child('money')), // test-only fault points
             signal,
           }), (m) => m.stop());
     walletAddress = money?.chain.contracts.wallet ?? null;
-    if (trust && trustConfig.stakeContract) {
+    const stakeContract = trustConfig.stakeContract ?? money?.chain.contracts.stake;
+    stakeAddress = trust && money ? stakeContract ?? null : null;
+    if (trust && stakeContract) {
       if (!money) log.warn('jobs.trust.stakeContract needs the chain (chain.mode is off): no stakes');
       else {
         const owner = money.chain.owner;
-        stakes.attach(trustConfig.stakeContract, owner, owner.address);
+        stakes.attach(stakeContract, owner, owner.address);
         const refresh = (id: string) =>
           void stakes.refresh(jobs.scheduler.ownerOf(id)).then(
             () => jobs.scheduler.refreshView(id),

@@ -146,10 +146,10 @@ export const HubConfig = z
         /** Output kept per run; beyond it output is dropped (and said so). */
         maxLogBytesPerRun: z.number().int().min(1024).max(1024 * 1024 * 1024).default(1024 * 1024),
         tickMs: z.number().int().min(50).max(60_000).default(1000),
-        /** Adaptive verification and stakes (README "Verification and stakes"; hub/src/jobs/trust.ts). Off: replication is what the buyer asks. */
+        /** Adaptive verification and stakes (README "Verification and stakes"; hub/src/jobs/trust.ts), on by default. Off: replication is what the buyer asks and newcomers get no share. */
         trust: z
           .object({
-            enabled: z.boolean().default(false),
+            enabled: z.boolean().default(true),
             /** Lowest replication chance of a device with a clean record. */
             floor: z.number().min(0.001).max(1).default(0.05),
             /** Verified results that count as one step of streak: chance = 1 / (1 + streak / streakScale) down to the floor. */
@@ -169,7 +169,7 @@ export const HubConfig = z
             quarantineFailures: z.number().int().min(1).max(1000).default(3),
             /** Jobs whose answers the hub knows: {spec, digest: "sha256:<64 hex>"}. */
             ringers: z.array(z.object({ spec: JobSpec, digest: z.string().optional() }).strict()).max(10_000).default([]),
-            /** The Stake contract (contracts/solidity/Stake.sol) on the hub's chain; without it stakes are none. */
+            /** The Stake contract (contracts/solidity/Stake.sol) on the hub's chain; the embedded chain deploys its own. With neither, stakes are none. */
             stakeContract: EthAddress.optional(),
           })
           .strict()

@@ -25,3 +25,4 @@ export * from './remote.js';
 export * from './alerts.js';
 export * from './metrics-http.js';
 export * from './mining.js';
+export * from './trust.js';

@@ -147,6 +147,13 @@ export const JobSpec = z
     bid: Wei.default(0n),
     /** Run on this many devices of distinct owners; the majority digest wins. */
     replicas: z.number().int().min(1).max(9).default(1),
+    /**
+     * The hub may check a single-replica batch job's result by running it again elsewhere (adaptive
+     * verification); that needs output that is the same on every honest run. false: the output is not
+     * reproducible (times, randomness, waiting on the buyer), so the hub never replicates it on its own.
+     * Absent means true (optional rather than defaulted, so that older specs encode as they did).
+     */
+    verify: z.boolean().optional(),
     kind: z.enum(['batch', 'service']).default('batch'),
     /** Container ports a service publishes on the device (endpoints host:port are reported). */
     ports: z.array(PortSpec).max(16).default([]),

@@ -18,7 +18,7 @@ export function parseDuration(text: string): number {
 
 export interface SubmitFlags {
   image?: string; imageArchive?: string; imageSha256?: string; cpus?: string; memory?: string; pids?: string; disk?: string;
-  gpus?: string; gpuVendor?: string; gpuModel?: string; gpuVramMin?: string; replicas?: string; timeout?: string; bid?: string;
+  gpus?: string; gpuVendor?: string; gpuModel?: string; gpuVramMin?: string; replicas?: string; verify?: boolean; timeout?: string; bid?: string;
   env?: string[]; service?: boolean; port?: string[]; network?: boolean; writableRoot?: boolean; output?: string; stall?: string; arch?: string; spec?: string;
 }
 
@@ -126,6 +126,7 @@ export function specFromFlags(o: SubmitFlags, command: string[]): JobSpecInput {
     ...(o.timeout !== undefined ? { timeoutSec: parseDuration(o.timeout) } : {}),
     ...(o.bid !== undefined ? { bid: parseBid(o.bid).toString() } : {}),
     ...(o.replicas !== undefined ? { replicas: number('--replicas', o.replicas) } : {}),
+    ...(o.verify === false ? { verify: false } : {}),
     kind: o.service ? 'service' : 'batch',
     ports,
     network: o.network || ports.length > 0,
@@ -191,6 +192,7 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
     .option('--gpu-model <text>', 'GPU name contains this, e.g. "RTX 4090"')
     .option('--gpu-vram-min <size>', 'memory of each GPU, e.g. 8G')
     .option('--replicas <n>', 'run on n devices of distinct owners; the majority output digest wins')
+    .option('--no-verify', "the output is not reproducible (times, randomness): the hub does not re-run it elsewhere to check it")
     .option('--timeout <duration>', 'duration limit, e.g. 90s, 15m, 2h')
     .option('--bid <price>', 'most you pay per second of running: token wei (1000), or SNM per s, min or h (0.36SNM/h); without it the job pays nothing')
     .option('--env <NAME=VALUE>', 'environment variable (repeatable)', collect)

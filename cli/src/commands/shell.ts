@@ -15,6 +15,7 @@ import { registerUpdate } from './update.js';
 import { registerAdmin } from './admin.js';
 import { registerRemote } from './remote.js';
 import { registerAlerts } from './alerts.js';
+import { registerTrust } from './trust.js';
 import { sharedSession } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 
@@ -28,6 +29,7 @@ export function buildConsoleProgram(session: ConsoleSession): Command {
   registerUpdate(consoleCmd, session);
   registerAdmin(consoleCmd, session);
   registerAlerts(consoleCmd, session);
+  registerTrust(consoleCmd, session);
   return consoleCmd;
 }
 

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Wallet, type JsonRpcProvider } from 'ethers';
 import { z } from 'zod';
-import { attachDeployment, confirm, connectRpc, createHubWallet, deployAll, startAnvil } from '@sosna/contracts';
+import { attachDeployment, confirm, connectRpc, createHubWallet, deployAll, deployStake, startAnvil } from '@sosna/contracts';
 import type { Anvil, Deployment } from '@sosna/contracts';
 import type { Logger } from '@sosna/protocol';
 import { EthAddress } from '@sosna/protocol';
@@ -19,13 +19,15 @@ export const ContractsFile = z.object({
   factory: EthAddress,
   /** This hub's HubWallet, once created. */
   wallet: EthAddress.optional(),
+  /** The Stake contract (owners stake SNM with hubs; hubs slash proven wrong results): deployed on the embedded chain. */
+  stake: EthAddress.optional(),
 });
 export type ContractsFile = z.infer<typeof ContractsFile>;
 
 export interface HubChain {
   readonly rpcUrl: string;
   readonly chainId: number;
-  readonly contracts: Required<ContractsFile>;
+  readonly contracts: Required<Omit<ContractsFile, 'stake'>> & Pick<ContractsFile, 'stake'>;
   readonly provider: JsonRpcProvider;
   /** The hub owner's key, connected to the chain. */
   readonly owner: Wallet;
@@ -72,6 +74,8 @@ export async function startHubChain(opts: {
   endpoint: string;
   /** Tokens the embedded chain gives the hub's wallet for payouts. */
   devFunding?: bigint;
+  /** The least stake the embedded chain's Stake contract accepts (wei); its Stake is deployed once, with the DAO as treasury. */
+  devStake?: { minStake: bigint; unbondingSec: bigint };
   /** Aborted while starting (the hub stopped before it was ready): the embedded chain is stopped, and this rejects. */
   signal?: AbortSignal;
 }): Promise<HubChain> {
@@ -126,7 +130,14 @@ export async function startHubChain(opts: {
       }
       writeContracts(contractsPath, contracts);
     }
-    const full = contracts as Required<ContractsFile>;
+    if (!contracts.stake && !opts.rpcUrl && opts.devStake) {
+      const deployer = await provider.getSigner(0);
+      const { address } = await step(deployStake(deployer, { token: contracts.token, treasury: contracts.dao, minStake: opts.devStake.minStake, unbondingPeriod: opts.devStake.unbondingSec }));
+      contracts = { ...contracts, stake: address };
+      writeContracts(contractsPath, contracts);
+      log.info('deployed the Stake contract on the embedded chain', { stake: address, minStake: opts.devStake.minStake.toString() });
+    }
+    const full = contracts as HubChain['contracts'];
     return {
       rpcUrl: anvil ? anvil.url : opts.rpcUrl!,
       chainId,

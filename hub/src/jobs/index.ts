@@ -1,5 +1,5 @@
 // Jobs on the hub: the scheduler and the services it offers to devices and operators.
-import { deviceEarningsService, earningsService, hubJobsService, jobsService } from '@sosna/protocol';
+import { deviceEarningsService, earningsService, hubJobsService, jobsService, trustService } from '@sosna/protocol';
 import type { Logger, RpcEndpoint } from '@sosna/protocol';
 import type { HubEventBus } from '../events.js';
 import type { DeviceLinks } from '../services/device-links.js';
@@ -12,6 +12,7 @@ import type { TrustConfig } from './verifier.js';
 import { deviceEarningsHandlers, deviceJobsHandlers } from './device-service.js';
 import type { DeviceMeta } from './device-service.js';
 import { earningsHandlers, jobsHandlers } from './console-service.js';
+import { trustHandlers } from './trust-console.js';
 
 export { Scheduler } from './scheduler.js';
 export type { SchedulerConfig } from './scheduler.js';
@@ -26,6 +27,8 @@ export function startJobs(deps: {
   holdClocksUntilReady?: boolean;
   /** Adaptive verification (off without it). */
   trust?: TrustConfig;
+  /** The Stake contract the verification slashes through, once the chain is up (null: none). */
+  stakeContract?: () => string | null;
 }): { scheduler: Scheduler; consoleServices: (endpoint: RpcEndpoint<OperatorMeta>) => void; stop(): void } {
   const scheduler = new Scheduler(deps);
   deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler)).add(deviceEarningsService, deviceEarningsHandlers(deps.store, deps.wallet ?? (() => null)));
@@ -34,6 +37,10 @@ export function startJobs(deps: {
     scheduler,
     consoleServices: (endpoint) => {
       endpoint.add(jobsService, jobsHandlers(scheduler, deps.store)).add(earningsService, earningsHandlers(deps.store));
+      endpoint.add(trustService, trustHandlers({
+        verifier: scheduler.verifier, listDevices: () => deps.store.listDevices(), ownerOf: (id) => scheduler.ownerOf(id),
+        slashes: (f) => deps.store.jobs.slashes(f), stakeContract: deps.stakeContract ?? (() => null),
+      }));
     },
     stop: () => scheduler.stop(),
   };

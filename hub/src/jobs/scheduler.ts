@@ -369,7 +369,7 @@ export class Scheduler {
     const spec = job.spec;
     const others = [...this.views.values()].filter((w) => w.owner !== run.owner);
     const need = (s: JobSpec) => ({ bid: s.bid, resources: s.resources, constraints: s.constraints });
-    if (spec.kind === 'batch' && spec.replicas === 1 && job.replicas === 1 && run.replica === 0 && others.some((w) => staticMismatch(w, need(spec)) === null)) {
+    if (spec.kind === 'batch' && spec.verify !== false && spec.replicas === 1 && job.replicas === 1 && run.replica === 0 && others.some((w) => staticMismatch(w, need(spec)) === null)) {
       const { replicate, chance } = v.drawReplication(run.deviceId, run.owner);
       if (replicate) {
         job.replicas = 2;

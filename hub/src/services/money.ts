@@ -18,6 +18,8 @@ export interface MoneyOptions {
   endpoint: string;
   rpcUrl?: string;
   contractsFile?: string;
+  /** The embedded chain's Stake contract parameters (deployed once); none: no Stake on the embedded chain. */
+  devStake?: { minStake: bigint; unbondingSec: bigint };
   payoutIntervalSec: number;
   store: PayoutStore;
   log: Logger;
@@ -43,7 +45,7 @@ export function summarizePayout(p: PayoutRow): PayoutSummary {
 }
 
 export async function startMoney(o: MoneyOptions): Promise<Money> {
-  const chain = await startHubChain({ dataDir: o.dataDir, ownerKey: o.ownerKey, log: o.log, endpoint: o.endpoint, rpcUrl: o.rpcUrl, contractsFile: o.contractsFile, signal: o.signal });
+  const chain = await startHubChain({ dataDir: o.dataDir, ownerKey: o.ownerKey, log: o.log, endpoint: o.endpoint, rpcUrl: o.rpcUrl, contractsFile: o.contractsFile, signal: o.signal, ...(o.devStake ? { devStake: o.devStake } : {}) });
   const wallet = hubWalletAt(chain.contracts.wallet, chain.owner);
   const engine = new PayoutEngine({ store: o.store, wallet, signer: chain.owner, log: o.log, ...(o.hooks ? { hooks: o.hooks } : {}) });
   try {

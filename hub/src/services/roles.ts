@@ -20,6 +20,8 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'jobs.logs': 'viewer',
   'earnings.list': 'viewer',
   'earnings.devices': 'viewer',
+  'trust.records': 'viewer',
+  'trust.slashes': 'viewer',
   'payouts.ls': 'viewer',
   'payouts.chain': 'viewer',
   'updates.status': 'viewer',
