@@ -165,6 +165,43 @@ describe.skipIf(Boolean(noMosquitto))('the hub on Mosquitto', () => {
     }
   }, 180_000);
 
+  it('a revoke while the broker is down is kept: deleted when the broker is back, and by the next hub start', async () => {
+    const mosquitto = await startPrivateMosquitto({ dir: join(tmp.dir, 'pending-mosquitto') });
+    const config = hubConfig('pending-hub', { broker: { url: mosquitto.url, ...mosquitto.admin } });
+    let hub = await startHub(config, { log: silentLogger });
+    const refused = async (c: { deviceId: string; username: string; password: string }) => {
+      try {
+        (await connectOnce({ url: mosquitto.url, clientId: c.deviceId, username: c.username, password: c.password, connectTimeoutMs: 2_000 })).end(true);
+        return false;
+      } catch (err) {
+        return (err as { code?: string }).code === 'E_UNAUTHORIZED';
+      }
+    };
+    try {
+      const c = await hub.credentials.issue({ name: 'kept-1', fleet: 'pending' });
+      const d = await hub.credentials.issue({ name: 'kept-2', fleet: 'pending' });
+      await mosquitto.stop();
+      // the broker comes back while the hub runs
+      expect(await hub.credentials.revoke(c.deviceId)).toEqual({ pending: true });
+      expect(hub.credentials.pending()).toEqual([c.deviceId]);
+      await mosquitto.restart();
+      await waitFor('the first revoked login refused', () => refused(c), 60_000, 300);
+      await waitFor('nothing left to send', () => hub.credentials.pending().length === 0, 30_000);
+      // the hub stops before the broker is back: the revocation survives in its database
+      await mosquitto.stop();
+      expect(await hub.credentials.revoke(d.deviceId)).toEqual({ pending: true });
+      await hub.stop();
+      await mosquitto.restart();
+      expect(await refused(d)).toBe(false); // the broker still holds the login: only the hub knows
+      hub = await startHub(config, { log: silentLogger });
+      await waitFor('the second revoked login refused', () => refused(d), 60_000, 300);
+      expect(hub.credentials.pending()).toEqual([]);
+    } finally {
+      await hub.stop();
+      await mosquitto.stop();
+    }
+  }, 240_000);
+
   it('refuses to start on an unreachable broker, one without the plugin, or a login without admin rights: the flag, the cause, the fix', async () => {
     const port = await freePort();
     await expect(startHub(hubConfig('bad-1', { broker: { url: `mqtt://127.0.0.1:${port}`, username: 'hub', password: 'x' } }), { log: silentLogger }))

@@ -4,7 +4,8 @@
 // with the same key is refused; a viewer is refused; a promotion counts on the viewer's very next call
 // on a connection that stays open.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleClient, ConsoleProfile } from '@sosna/hub';
 import { devicesService, KeySummary, OperatorSummary } from '@sosna/protocol';
@@ -141,6 +142,41 @@ describe('sosna console keys and operators (admin)', () => {
     const ops = await cli(['console', 'operators', 'ls', '--json'], { env: admin, timeoutMs: 30_000 });
     expect(ops.code, ops.output).toBe(0);
     expect(OperatorSummary.array().parse(JSON.parse(ops.stdout)).map((o) => [o.name, o.role])).toEqual([['admin', 'admin'], ['vic', 'operator']]);
+  });
+
+  it("an admin issues a device's own login (devices issue) and an agent runs on it; devices revoke cuts it off at once", async () => {
+    const state = join(tmp.dir, 'issued', 'state');
+    mkdirSync(state, { recursive: true });
+    const file = join(state, 'credentials.json');
+    const r = await cli(['console', 'devices', 'issue', 'issued-1', '--fleet', 'lab', '--tag', 'pre', '--out', file], { env: admin, timeoutMs: 30_000 });
+    expect(r.code, r.output).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const creds = JSON.parse(readFileSync(file, 'utf8')) as { deviceId: string; username: string; password: string; url: string };
+    expect(creds).toMatchObject({ username: `dev:${creds.deviceId}`, url: `mqtt://127.0.0.1:${port}` });
+    expect(r.stdout).toContain(`issued ${creds.deviceId} (issued-1)`);
+    expect(r.stdout).not.toContain(creds.password);
+    const config = writeJson(join(tmp.dir, 'issued', 'config.json'), {
+      hub: { url: `mqtt://127.0.0.1:${port}` }, stateDir: state, telemetry: { intervalSec: 1 }, dashboard: { enabled: false }, jobs: { enabled: false },
+      mqtt: { keepaliveSec: 5, reconnectMinMs: 200, reconnectMaxMs: 1000 },
+    });
+    const agent = start([bundle, '--config', config], { cwd: binDir });
+    agents.push(agent);
+    await waitFor('issued-1 online', async () => (await devices()).find((d) => d.id === creds.deviceId && d.online), 60_000, 300);
+
+    const notAdmin = await cli(['console', 'devices', 'revoke', creds.deviceId], { env: vicProfile, timeoutMs: 30_000 });
+    expect(notAdmin.code).not.toBe(0);
+    expect(notAdmin.output).toContain('credentials.revoke needs the admin role; vic is a operator');
+    const rv = await cli(['console', 'devices', 'revoke', creds.deviceId], { env: admin, timeoutMs: 30_000 });
+    expect(rv.code, rv.output).toBe(0);
+    expect(rv.stdout).toBe(`${creds.deviceId} revoked: its login is refused and its connection closed\n`);
+    await waitFor('issued-1 offline', async () => (await devices()).find((d) => d.id === creds.deviceId && !d.online), 30_000, 300);
+    // a third-party client with the issued password is refused
+    const pub = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-i', creds.deviceId, '-u', creds.username, '-P', creds.password, '-t', 'x', '-m', 'x'], { encoding: 'utf8', timeout: 20_000 });
+    expect(pub.status).not.toBe(0);
+    expect(`${pub.stdout}${pub.stderr}`).toMatch(/not authori[sz]ed|bad user name or password/i);
+    const unknown = await cli(['console', 'devices', 'revoke', 'no-such-device'], { env: admin, timeoutMs: 30_000 });
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.output).toContain('no device no-such-device');
   });
 
   it('the last admin cannot remove or demote themself; another operator can be removed', async () => {

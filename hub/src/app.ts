@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createCodec, createLogger, hubConfigService, isLoopbackHost, parseOrThrow, payoutsService, RpcEndpoint, startMetricsServer } from '@sosna/protocol';
+import { createCodec, credentialsService, createLogger, hubConfigService, isLoopbackHost, parseOrThrow, payoutsService, RpcEndpoint, startMetricsServer } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
 import { HubConfig } from './config.js';
 import type { HubConfigInput } from './config.js';
@@ -19,7 +19,7 @@ import { startEmbeddedBroker } from './broker/embedded.js';
 import type { EmbeddedBroker } from './broker/embedded.js';
 import { startExternalBroker } from './broker/mosquitto.js';
 import type { ExternalBroker } from './broker/mosquitto.js';
-import { deviceCredentials } from './broker/credentials.js';
+import { credentialsHandlers, deviceCredentials } from './broker/credentials.js';
 import type { DeviceCredentials } from './broker/credentials.js';
 import { readFileSync } from 'node:fs';
 import type { Bus } from './broker/bus.js';
@@ -299,6 +299,7 @@ export async function startHub(
     });
     stops.push(() => alerts.stop());
 
+    const credentials = deviceCredentials({ store, external, disconnect: (id) => broker.disconnect(id), log: log.child('credentials') });
     const console = await step(startConsole({
       bus: broker, codec, hubId, name: config.name, owner: signer.address, version: VERSION, connections: () => broker.connectedClients(),
       log: log.child('console'), store, registry, links, desired, events, jobs: jobs.scheduler,
@@ -307,6 +308,7 @@ export async function startHub(
         updates.consoleServices(endpoint);
         alerts.consoleServices(endpoint);
         adminServices(endpoint, { store, log: log.child('admin'), scrypt }); // operator passwords at the configured cost
+        endpoint.add(credentialsService, credentialsHandlers(credentials, { hubId, brokerUrl: external?.url ?? null, log: log.child('credentials') }));
         remoteServices(endpoint, { store, links, log: log.child('remote') }); // shell, exec, agent logs
         if (money) {
           endpoint.add(payoutsService, {
@@ -349,7 +351,7 @@ export async function startHub(
       metrics: metricsServer ? { url: metricsServer.url, port: metricsServer.port } : null,
       authHttp: authHttp ? { url: authHttp.url, port: authHttp.port } : null,
       tls: tls ? { ca: tls.ca, caFile: tls.caFile, fingerprint: tls.fingerprint, requireClientCert: config.tls.requireClientCert, names: tls.names, clientCertificate: tls.clientCertificate } : null, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,
-      credentials: deviceCredentials({ store, external, disconnect: (id) => broker.disconnect(id) }), brokerUrl: external?.url ?? null,
+      credentials, brokerUrl: external?.url ?? null,
       connectedClients: () => broker.connectedClients(),
       stop: stopAll,
     };

@@ -78,3 +78,20 @@ export const operatorsService = defineService('operators', {
     result: z.object({ name: Id }),
   },
 });
+
+/**
+ * One device's own login, issued and revoked by the running hub, which keeps an external broker in step
+ * (hub/src/broker/credentials.ts). Issued credentials are the agent's `credentials.json` less the URL
+ * and time; the password is in this answer only.
+ */
+export const credentialsService = defineService('credentials', {
+  issue: {
+    params: z.object({ name: z.string().min(1).max(64), fleet: Id.optional(), tags: z.array(Id).max(64).default([]) }),
+    result: z.object({ hubId: Id, deviceId: Id, username: z.string(), password: z.string(), brokerUrl: z.string().nullable() }),
+  },
+  /** The login stops working at once on the hub; `pending`: an external broker is down, told when it is back. */
+  revoke: {
+    params: z.object({ deviceId: Id }),
+    result: z.object({ deviceId: Id, pending: z.boolean() }),
+  },
+});

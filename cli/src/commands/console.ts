@@ -5,6 +5,7 @@ import type { DeviceFilter, DeviceSummary, DeviceTarget } from '@sosna/protocol'
 import { ago, bytes, table } from '../table.js';
 import { callTimeout, connOptions, inheritConnFlags } from './console-session.js';
 import { registerDevicePower } from './device-actions.js';
+import { registerDeviceCredentials } from './device-credentials.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 
 export type { ConnFlags } from './console-session.js';
@@ -84,7 +85,7 @@ export function deviceFilter(o: DeviceFlags): DeviceFilter {
 
 export function registerConsole(program: Command, session: ConsoleSession): Command {
   const consoleCmd = inheritConnFlags(program.command('console').description('operate the fleet through a hub (no command: the interactive shell)'));
-  const devicesCmd = connOptions(consoleCmd.command('devices').description('list devices (and: show, set, tag, untag, reboot, identify, watch)'));
+  const devicesCmd = connOptions(consoleCmd.command('devices').description('list devices (and: show, set, tag, untag, reboot, identify, watch, issue, revoke)'));
   devicesCmd
     .option('--json', 'machine-readable output')
     .option('--fleet <fleet>', 'only this fleet')
@@ -135,6 +136,7 @@ export function registerConsole(program: Command, session: ConsoleSession): Comm
     });
   registerDeviceActions(devicesCmd, session);
   registerDevicePower(devicesCmd, session);
+  registerDeviceCredentials(devicesCmd, session);
   return consoleCmd;
 }
 

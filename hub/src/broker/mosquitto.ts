@@ -36,6 +36,10 @@ export interface ExternalBroker extends Bus {
   /** The device ids the broker holds logins for. */
   listDevices(): Promise<string[]>;
   connectedClients(): number;
+  /** Whether the hub's connection to the broker is up now. */
+  connected(): boolean;
+  /** Calls fn each time the broker is reachable again and the sosna roles are in place (after a reconnect). */
+  onSynced(fn: () => void): void;
 }
 
 export class BrokerConfigError extends Error {}
@@ -72,6 +76,7 @@ export async function startExternalBroker(opts: ExternalBrokerOptions): Promise<
     ...(opts.ca ? { ca: opts.ca } : {}),
   });
   const handlers = new Map<string, Set<MessageHandler>>();
+  let started = false; // start-up done: from then on a request while disconnected fails at once (the caller keeps it)
   const pending = new Map<string, { resolve: (r: { command: string; error?: string; data?: unknown }[]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   client.on('close', () => {
     for (const [id, p] of pending) {
@@ -137,6 +142,7 @@ export async function startExternalBroker(opts: ExternalBrokerOptions): Promise<
 
   /** Sends commands in one message; resolves with the answers, or rejects when the plugin does not answer. */
   const request = async (commands: DynsecCommand[]): Promise<{ command: string; error?: string; data?: unknown }[]> => {
+    if (started && !client.connected) throw new Error(`${flag}: not connected to the broker (reconnecting)`);
     const id = randomBytes(8).toString('hex');
     const answer = new Promise<{ command: string; error?: string; data?: unknown }[]>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -192,12 +198,17 @@ export async function startExternalBroker(opts: ExternalBrokerOptions): Promise<
   }
 
   // after a reconnect (a restarted broker, maybe with its dynsec file lost) what is missing is pushed again
+  started = true;
+  const synced = new Set<() => void>();
   let checking = false;
   client.on('connect', () => {
     if (checking) return;
     checking = true;
     log.info('connected to the broker again: checking the sosna roles', { url: opts.url });
-    pushBase().catch((err) => log.error('could not push the sosna roles after a reconnect', { error: String(err) })).finally(() => { checking = false; });
+    pushBase().then(
+      () => { for (const fn of synced) fn(); },
+      (err) => log.error('could not push the sosna roles after a reconnect', { error: String(err) }),
+    ).finally(() => { checking = false; });
   });
   client.on('error', (err) => log.warn('broker connection error', { url: opts.url, error: err.message }));
   client.on('offline', () => log.warn('broker connection lost; reconnecting', { url: opts.url }));
@@ -235,5 +246,7 @@ export async function startExternalBroker(opts: ExternalBrokerOptions): Promise<
       return deviceIdsOf(((a?.data as { clients?: string[] } | undefined)?.clients) ?? []);
     },
     connectedClients: () => 0, // the broker counts its clients; the hub sees only its own connection
+    connected: () => client.connected,
+    onSynced: (fn) => void synced.add(fn),
   };
 }

@@ -40,6 +40,8 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'alerts.test': 'operator',
   // money, keys, operators, updates
   'payouts.run': 'admin',
+  'credentials.issue': 'admin',
+  'credentials.revoke': 'admin',
   'keys.create': 'admin',
   'keys.list': 'admin',
   'keys.revoke': 'admin',
