@@ -8,11 +8,11 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startHub } from '@sosna/hub';
+import { addOperator, ConsoleClient, startHub } from '@sosna/hub';
 import type { Hub } from '@sosna/hub';
 import { startAgent } from '@sosna/agent';
 import type { Agent } from '@sosna/agent';
-import { connectOnce, createLogger, DeviceConfig, silentLogger, subscribeAsync, topics } from '@sosna/protocol';
+import { connectOnce, createLogger, credentialsService, DeviceConfig, devicesService, silentLogger, subscribeAsync, topics } from '@sosna/protocol';
 import { nextEvent, tempDir, waitFor } from './helpers.js';
 import { freePort } from './procs.js';
 import { mosquittoUnavailable, startPrivateMosquitto } from './mosquitto.js';
@@ -164,6 +164,33 @@ describe.skipIf(Boolean(noMosquitto))('the hub on Mosquitto', () => {
       await mosquitto.stop();
     }
   }, 180_000);
+
+  it("consoles log in at the hub's own listener (operators only): issue, list and revoke a device on Mosquitto; a device's login there is refused", async () => {
+    const mosquitto = await startPrivateMosquitto({ dir: join(tmp.dir, 'console-mosquitto') });
+    const hub = await startHub(hubConfig('console-hub', { broker: { url: mosquitto.url, ...mosquitto.admin } }), { log: silentLogger });
+    try {
+      expect(hub.mqttPort).not.toBeNull();
+      const { password } = await addOperator(hub.store, 'root', 'admin', { N: 1024, r: 8, p: 1 });
+      const admin = await ConsoleClient.connect({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, hubId: hub.hubId, user: 'root', password });
+      try {
+        const issued = await admin.call(credentialsService, 'issue', { name: 'via-console', fleet: 'c' });
+        expect(issued).toMatchObject({ hubId: hub.hubId, brokerUrl: mosquitto.url, username: `dev:${issued.deviceId}` });
+        (await connectOnce({ url: mosquitto.url, clientId: issued.deviceId, username: issued.username, password: issued.password })).end(true);
+        expect((await admin.call(devicesService, 'list', {})).devices.map((d) => d.id)).toContain(issued.deviceId);
+        // the console listener takes operators only: the device's own login is refused there (a third-party client)
+        const there = await mosquittoPub(hub.mqttPort!, { clientId: issued.deviceId, user: issued.username, password: issued.password, topic: topics.device(hub.hubId, issued.deviceId, 'telemetry'), message: 'x' });
+        expect(there.code).not.toBe(0);
+        expect(there.output).toMatch(/not authori[sz]ed/i);
+        expect(await admin.call(credentialsService, 'revoke', { deviceId: issued.deviceId })).toEqual({ deviceId: issued.deviceId, pending: false });
+        await expect(connectOnce({ url: mosquitto.url, clientId: issued.deviceId, username: issued.username, password: issued.password })).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
+      } finally {
+        await admin.close();
+      }
+    } finally {
+      await hub.stop();
+      await mosquitto.stop();
+    }
+  }, 120_000);
 
   it('a revoke while the broker is down is kept: deleted when the broker is back, and by the next hub start', async () => {
     const mosquitto = await startPrivateMosquitto({ dir: join(tmp.dir, 'pending-mosquitto') });

@@ -73,6 +73,7 @@ export async function startPrivateMosquitto(opts: PrivateMosquittoOptions): Prom
     'log_dest stderr',
     'log_type error',
     'log_type warning',
+    ...(process.env.MOSQ_DEBUG ? ['log_type notice', 'log_type information'] : []),
     ...(withPlugin ? [`plugin ${DYNSEC_PLUGIN}`, `plugin_opt_config_file ${dynsec}`, 'allow_anonymous false'] : ['allow_anonymous true']),
     '',
   ].join('\n'));

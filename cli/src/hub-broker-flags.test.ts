@@ -18,7 +18,8 @@ describe('sosna hub --broker', () => {
     expect(nopw.success ? '' : nopw.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n')).toContain('broker.password: give broker.password or broker.passwordFile');
   });
 
-  it("the hub's console profile names the external broker (the hub opens no listener of its own)", () => {
+  it("the hub's console profile names the hub's own console listener; the external broker only when the hub has none", () => {
+    expect(consoleUrl({ mqttPort: 1884, mqttsPort: null, tls: null, brokerUrl: 'mqtt://broker.lan:1883' })).toBe('mqtt://127.0.0.1:1884');
     expect(consoleUrl({ mqttPort: null, mqttsPort: null, tls: null, brokerUrl: 'mqtt://broker.lan:1883' })).toBe('mqtt://broker.lan:1883');
   });
 });

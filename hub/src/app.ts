@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createCodec, credentialsService, createLogger, hubConfigService, isLoopbackHost, parseOrThrow, payoutsService, RpcEndpoint, startMetricsServer } from '@sosna/protocol';
+import { createCodec, credentialsService, parseUsername, createLogger, hubConfigService, isLoopbackHost, parseOrThrow, payoutsService, RpcEndpoint, startMetricsServer } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
 import { HubConfig } from './config.js';
 import type { HubConfigInput } from './config.js';
@@ -16,7 +16,7 @@ import { LoginThrottle } from './auth/throttle.js';
 import type { ThrottlePolicy } from './auth/throttle.js';
 import { mayPublish, maySubscribe } from './auth/policy.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
-import type { EmbeddedBroker } from './broker/embedded.js';
+import type { BrokerHooks, EmbeddedBroker } from './broker/embedded.js';
 import { startExternalBroker } from './broker/mosquitto.js';
 import type { ExternalBroker } from './broker/mosquitto.js';
 import { credentialsHandlers, deviceCredentials } from './broker/credentials.js';
@@ -192,8 +192,10 @@ export async function startHub(
           hubId, log: log.child('broker'),
         }), (b) => b.close())
       : null;
-    if (!external) warnPlain(config, log);
-    const broker: EmbeddedBroker = external ? externalAsEmbedded(external) : await step(startEmbeddedBroker({
+    warnPlain(config, log); // the hub's own listener: the whole broker, or the console's door on an external one
+    // The hub's own listeners: the whole broker, or, on an external broker, the console's door only (operators
+    // log in here; devices and provisioning go to the external broker, whose logins the hub pushes)
+    const listen = (authenticate: BrokerHooks['authenticate']) => step(startEmbeddedBroker({
       host: config.mqtt.host,
       port: config.mqtt.port,
       wsPort: config.mqtt.wsPort,
@@ -205,7 +207,7 @@ export async function startHub(
       holdUntilOpen: true, // connections wait (in their sockets) until the services below have subscribed
       log: log.child('broker'),
       hooks: {
-        authenticate: (clientId, username, password, address) => auth.authenticate(clientId, username, password, address),
+        authenticate,
         mayPublish: (session, topic) => mayPublish(session, hubId, topic),
         maySubscribe: (session, filter) => maySubscribe(session, hubId, filter),
         onDisconnect: (session) => {
@@ -213,9 +215,19 @@ export async function startHub(
         },
       },
     }), (b) => b.close());
+    const operatorsOnly: BrokerHooks['authenticate'] = async (clientId, username, password, address) => {
+      if (parseUsername(username)?.kind !== 'operator') {
+        log.warn('refused a non-operator login on the console listener: devices connect to the external broker', { clientId, address });
+        return null;
+      }
+      return auth.authenticate(clientId, username, password, address);
+    };
+    const allLogins: BrokerHooks['authenticate'] = (clientId, username, password, address) => auth.authenticate(clientId, username, password, address);
+    const listener: EmbeddedBroker = await listen(external ? operatorsOnly : allLogins);
+    const broker: EmbeddedBroker = external ? externalAsEmbedded(external) : listener;
     if (tls && hubTls) {
       // a new session ticket key each day (the old one's tickets then get a full handshake)
-      const rotate = setInterval(() => broker.setTicketKeys(tls.renewTicketKeys()), hubTls.TICKET_KEY_MS);
+      const rotate = setInterval(() => listener.setTicketKeys(tls.renewTicketKeys()), hubTls.TICKET_KEY_MS);
       rotate.unref();
       stops.push(() => clearInterval(rotate));
     }
@@ -301,7 +313,7 @@ export async function startHub(
 
     const credentials = deviceCredentials({ store, external, disconnect: (id) => broker.disconnect(id), log: log.child('credentials') });
     const console = await step(startConsole({
-      bus: broker, codec, hubId, name: config.name, owner: signer.address, version: VERSION, connections: () => broker.connectedClients(),
+      bus: listener, codec, hubId, name: config.name, owner: signer.address, version: VERSION, connections: () => broker.connectedClients(),
       log: log.child('console'), store, registry, links, desired, events, jobs: jobs.scheduler,
       extend: (endpoint) => {
         jobs.consoleServices(endpoint);
@@ -338,16 +350,16 @@ export async function startHub(
           maxPublishBody: Math.ceil((config.mqtt.maxPayloadBytes * 4) / 3) + 64 * 1024, // VerneMQ's auth_on_publish: the payload, base64
         }), (a) => a.close());
     const runtime = join(dataDir, 'runtime.json');
-    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort, metricsPort: metricsServer?.port ?? null, metricsUrl: metricsServer?.url ?? null, authHttpPort: authHttp?.port ?? null, authHttpUrl: authHttp?.url ?? null, caFile: tls?.caFile ?? null, endpoints, chain: chainInfo }, null, 2));
+    writeFileSync(`${runtime}.tmp`, JSON.stringify({ pid: process.pid, hubId, owner: signer.address, mqttPort: listener.mqttPort, wsPort: listener.wsPort, mqttsPort: listener.mqttsPort, wssPort: listener.wssPort, metricsPort: metricsServer?.port ?? null, metricsUrl: metricsServer?.url ?? null, authHttpPort: authHttp?.port ?? null, authHttpUrl: authHttp?.url ?? null, caFile: tls?.caFile ?? null, endpoints, chain: chainInfo }, null, 2));
     renameSync(`${runtime}.tmp`, runtime);
     // devices can reconnect and renew only now (the chain, payout reconciliation and the card took their
     // time): the scheduler's lease and offline-grace clocks start here, not when it was built
     jobs.scheduler.ready();
-    broker.open();
-    log.info('hub ready', { hubId, mqtt: broker.mqttPort ?? 'off', ws: broker.wsPort ?? 'off', mqtts: broker.mqttsPort ?? 'off', wss: broker.wssPort ?? 'off', metrics: metricsServer?.url ?? 'off', authHttp: authHttp?.url ?? 'off', owner: signer.address, data: dataDir });
+    listener.open();
+    log.info('hub ready', { hubId, mqtt: listener.mqttPort ?? 'off', ws: listener.wsPort ?? 'off', mqtts: listener.mqttsPort ?? 'off', wss: listener.wssPort ?? 'off', ...(external ? { devicesOn: external.url } : {}), metrics: metricsServer?.url ?? 'off', authHttp: authHttp?.url ?? 'off', owner: signer.address, data: dataDir });
 
     return {
-      hubId, owner: signer.address, mqttPort: broker.mqttPort, wsPort: broker.wsPort, mqttsPort: broker.mqttsPort, wssPort: broker.wssPort,
+      hubId, owner: signer.address, mqttPort: listener.mqttPort, wsPort: listener.wsPort, mqttsPort: listener.mqttsPort, wssPort: listener.wssPort,
       metrics: metricsServer ? { url: metricsServer.url, port: metricsServer.port } : null,
       authHttp: authHttp ? { url: authHttp.url, port: authHttp.port } : null,
       tls: tls ? { ca: tls.ca, caFile: tls.caFile, fingerprint: tls.fingerprint, requireClientCert: config.tls.requireClientCert, names: tls.names, clientCertificate: tls.clientCertificate } : null, dataDir, store, events, links, jobs: jobs.scheduler, bus: broker,

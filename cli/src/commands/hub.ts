@@ -130,7 +130,8 @@ export function hubConfigFrom(flags: HubFlags): HubConfigInput {
  * host names) by its first name, unless a plain listener serves loopback, where nothing leaves the machine. Pure.
  */
 export function consoleUrl(hub: Pick<Hub, 'mqttPort' | 'mqttsPort' | 'tls'> & Partial<Pick<Hub, 'brokerUrl'>>): string {
-  if (hub.brokerUrl) return hub.brokerUrl; // an external broker: the hub has no listener of its own
+  // on an external broker the hub still listens for consoles (operators only): that is where its profile points
+  if (hub.mqttPort === null && hub.mqttsPort === null && hub.brokerUrl) return hub.brokerUrl;
   if (hub.mqttsPort === null || !hub.tls) return `mqtt://127.0.0.1:${hub.mqttPort}`;
   if (hub.tls.names.includes('127.0.0.1')) return `mqtts://127.0.0.1:${hub.mqttsPort}`;
   if (hub.mqttPort !== null) return `mqtt://127.0.0.1:${hub.mqttPort}`;
@@ -223,7 +224,8 @@ export function registerHub(program: Command): void {
         h.mqttsPort !== null ? `mqtts://0.0.0.0:${h.mqttsPort}` : null, h.wssPort !== null ? `wss://0.0.0.0:${h.wssPort}` : null,
         h.mqttPort !== null ? `mqtt://0.0.0.0:${h.mqttPort}` : null, h.wsPort !== null ? `ws://0.0.0.0:${h.wsPort}` : null,
       ].filter(Boolean);
-      if (h.brokerUrl) listeners.push(`the external broker ${h.brokerUrl}`);
+      if (h.brokerUrl && listeners.length) listeners.splice(0, listeners.length, `${listeners.join(' and ')} (consoles only)`);
+      if (h.brokerUrl) listeners.push(`the external broker ${h.brokerUrl} (devices)`);
       const ca = h.tls?.caFile ? `\nTLS CA (devices get it as hub.ca): ${h.tls.caFile}, or pin it as hub.fingerprint: ${h.tls.fingerprint}` : '';
       const metrics = h.metrics ? `\nmetrics: ${h.metrics.url}` : '';
       const authHttp = h.authHttp ? `\nbroker auth endpoint: ${h.authHttp.url}/emqx/authn, ${h.authHttp.url}/emqx/authz` : '';

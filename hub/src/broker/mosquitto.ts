@@ -142,7 +142,8 @@ export async function startExternalBroker(opts: ExternalBrokerOptions): Promise<
 
   /** Sends commands in one message; resolves with the answers, or rejects when the plugin does not answer. */
   const request = async (commands: DynsecCommand[]): Promise<{ command: string; error?: string; data?: unknown }[]> => {
-    if (started && !client.connected) throw new Error(`${flag}: not connected to the broker (reconnecting)`);
+    // (a LostAnswer: pushBase tries again once connected; a revoke is kept for later by its caller)
+    if (started && !client.connected) throw new LostAnswer(`${flag}: not connected to the broker (reconnecting)`);
     const id = randomBytes(8).toString('hex');
     const answer = new Promise<{ command: string; error?: string; data?: unknown }[]>((resolve, reject) => {
       const timer = setTimeout(() => {
