@@ -10,7 +10,7 @@ import { Scheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
 import type { TrustConfig } from './verifier.js';
 import { deviceEarningsHandlers, deviceJobsHandlers } from './device-service.js';
-import type { DeviceMeta } from './device-service.js';
+import type { DeviceMeta, ReceiptSink } from './device-service.js';
 import { earningsHandlers, jobsHandlers } from './console-service.js';
 
 export { Scheduler } from './scheduler.js';
@@ -26,9 +26,11 @@ export function startJobs(deps: {
   holdClocksUntilReady?: boolean;
   /** Adaptive verification (off without it). */
   trust?: TrustConfig;
+  /** Takes receipts from final run reports (hub/src/receipts). */
+  onReceipt?: ReceiptSink;
 }): { scheduler: Scheduler; consoleServices: (endpoint: RpcEndpoint<OperatorMeta>) => void; stop(): void } {
   const scheduler = new Scheduler(deps);
-  deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler)).add(deviceEarningsService, deviceEarningsHandlers(deps.store, deps.wallet ?? (() => null)));
+  deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler, deps.onReceipt)).add(deviceEarningsService, deviceEarningsHandlers(deps.store, deps.wallet ?? (() => null)));
   scheduler.start();
   return {
     scheduler,
