@@ -34,6 +34,7 @@ async function registerConsoleTree(program: Command, session: ConsoleSession): P
   registerUpdate(consoleCmd, session);
   registerAdmin(consoleCmd, session);
   (await import('./commands/alerts.js')).registerAlerts(consoleCmd, session);
+  (await import('./commands/receipts.js')).registerReceipts(consoleCmd, session); // jobs receipts, devices key
   return consoleCmd;
 }
 
@@ -56,6 +57,7 @@ export const COMMANDS: TopCommand[] = [
     description: 'write an image (.img, .img.zst, .img.xz) to a disk or file, then read it back and verify the sha256',
     register: async (p) => (await import('./commands/flash.js')).registerFlash(p),
   },
+  { usage: 'verify <receipt>', description: 'check a run receipt file offline', register: async (p) => (await import('./commands/receipts.js')).registerVerify(p) },
   {
     usage: 'wallet',
     description: 'what hubs approved for an owner address, and claiming it',

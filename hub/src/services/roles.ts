@@ -18,6 +18,9 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'jobs.ls': 'viewer',
   'jobs.show': 'viewer',
   'jobs.logs': 'viewer',
+  // receipts: the handler lets only the job's submitter or an admin see them
+  'receipts.list': 'viewer',
+  'receipts.deviceKey': 'viewer',
   'earnings.list': 'viewer',
   'earnings.devices': 'viewer',
   'payouts.ls': 'viewer',
@@ -38,6 +41,7 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'alerts.test': 'operator',
   // money, keys, operators, updates
   'payouts.run': 'admin',
+  'receipts.clearDeviceKey': 'admin',
   'keys.create': 'admin',
   'keys.list': 'admin',
   'keys.revoke': 'admin',
