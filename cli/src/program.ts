@@ -35,6 +35,7 @@ async function registerConsoleTree(program: Command, session: ConsoleSession): P
   registerAdmin(consoleCmd, session);
   (await import('./commands/alerts.js')).registerAlerts(consoleCmd, session);
   (await import('./commands/receipts.js')).registerReceipts(consoleCmd, session); // jobs receipts, devices key
+  (await import('./commands/offers.js')).registerOffers(consoleCmd, session);
   return consoleCmd;
 }
 

@@ -1,5 +1,5 @@
 // Jobs on the hub: the scheduler and the services it offers to devices and operators.
-import { deviceEarningsService, earningsService, hubJobsService, jobsService } from '@sosna/protocol';
+import { deviceEarningsService, earningsService, hubJobsService, jobsService, offersService } from '@sosna/protocol';
 import type { Logger, RpcEndpoint } from '@sosna/protocol';
 import type { HubEventBus } from '../events.js';
 import type { DeviceLinks } from '../services/device-links.js';
@@ -12,6 +12,7 @@ import type { TrustConfig } from './verifier.js';
 import { deviceEarningsHandlers, deviceJobsHandlers } from './device-service.js';
 import type { DeviceMeta, ReceiptSink } from './device-service.js';
 import { earningsHandlers, jobsHandlers } from './console-service.js';
+import { offerClasses } from './offers.js';
 
 export { Scheduler } from './scheduler.js';
 export type { SchedulerConfig } from './scheduler.js';
@@ -36,6 +37,13 @@ export function startJobs(deps: {
     scheduler,
     consoleServices: (endpoint) => {
       endpoint.add(jobsService, jobsHandlers(scheduler, deps.store)).add(earningsService, earningsHandlers(deps.store));
+      endpoint.add(offersService, {
+        list: (req) => {
+          const views = scheduler.onlineViews();
+          const r = offerClasses(views, scheduler.usage(), (id) => deps.store.getDevice(id)?.tags ?? [], req);
+          return { ...r, online: views.length };
+        },
+      });
     },
     stop: () => scheduler.stop(),
   };

@@ -20,6 +20,7 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'jobs.logs': 'viewer',
   // receipts: the handler lets only the job's submitter or an admin see them
   'receipts.list': 'viewer',
+  'offers.list': 'viewer',
   'receipts.deviceKey': 'viewer',
   'earnings.list': 'viewer',
   'earnings.devices': 'viewer',
