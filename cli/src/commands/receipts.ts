@@ -100,7 +100,7 @@ export function registerReceipts(consoleCmd: Command, session: ConsoleSession): 
 export function registerVerify(program: Command): void {
   program
     .command('verify <receipt>')
-    .description('check a run receipt file offline: the device signature, the hub\'s binding of the device key, and what you pin')
+    .description("check a run receipt file offline: the device signature, the hub's binding of the device key, and what you pin")
     .option('--key <key>', "the device's registered key as the hub gave it (sosna console devices key DEVICE): ed25519:..., or a file with it")
     .option('--device-key <key>', 'same as --key')
     .option('--hub-owner <address>', "the hub owner address you trust (the hub card's owner)")
