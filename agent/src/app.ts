@@ -9,6 +9,7 @@ import { backoffDelay } from '@sosna/protocol';
 import { adoptCredentialsBesideConfig, Credentials, CREDENTIALS_FILE } from './credentials.js';
 import { basicInventory } from './inventory.js';
 import { HubLink } from './link.js';
+import { loadOrCreateDeviceKey } from './device-key.js';
 import { checkTlsConfig } from './tls.js';
 import { hubGateFor, trustView } from './trust/gate.js';
 import { chooseAndRecord, configForHub, hubOptions, optionAt, recordedChoice } from './trust/choose.js';
@@ -24,7 +25,7 @@ import { AGENT_VERSION } from './version.js';
 import type { DetectedHardware } from './detect-child.js';
 import { BENCHMARK_FILE, BenchmarkCache, cachedResults, hardwareFingerprint } from './benchmarks/cache.js';
 import { connectEngine, JobManager, noEngineReason } from './jobs/index.js';
-import { deviceUpdateService } from '@sosna/protocol';
+import { deviceUpdateService, hubDeviceKeyService } from '@sosna/protocol';
 import { Updater } from './update/manager.js';
 import type { DashboardSources, LogTail } from './dashboard/index.js';
 import { hubConfigService } from '@sosna/protocol';
@@ -94,11 +95,13 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   checkTlsConfig(config, log); // a CA or client certificate that cannot be read fails now, with the field
   adoptCredentialsBesideConfig(opts.configPath, state, log); // pre-issued by `sosna provision fleet --credentials`
   const name = config.name ?? hostname();
+  // The device key (device-key.ts): signs run receipts; its public half is registered with the hub.
+  const deviceKey = loadOrCreateDeviceKey(state, log);
   let stopped = false;
   let inventory: BasicInventory = basicInventory();
   const detecting = opts.detect ? opts.detect().catch(() => null) : Promise.resolve(null);
 
-  const runProvision: Provisioner = opts.provision ?? (async () => void (await provision({ config, state, name, log })));
+  const runProvision: Provisioner = opts.provision ?? (async () => void (await provision({ config, state, name, log, publicKey: deviceKey.publicKey })));
   // Several hubs configured (trust/choose.ts): before provisioning, survey and rank them and join the best;
   // move to another acceptable one when the current hub fails the trust check on a reconnect.
   const options = hubOptions(config);
@@ -236,6 +239,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     config: config.jobs, stateDir: config.stateDir, get deviceId() { return creds!.deviceId; }, engine, log: log.child('jobs'),
     hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
     ...(profit ? { admit: (job: Parameters<ProfitSwitch['admit']>[0]) => profit!.admit(job), askPerSec: () => profit!.ask() } : {}),
+    sign: (receipt) => deviceKey.sign(receipt),
     events: {
       update: (job, report) => (rigEvents.update(job, report), feeds?.jobs.update(job, report)),
       log: (id, piece) => feeds?.jobs.log(id, piece),
@@ -298,6 +302,15 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       moving = false;
     }
   };
+  /** Registers the device key with the hub (idempotent there); the hub refuses a key other than the one it has. */
+  const registerKey = async () => {
+    try {
+      const r = await link.call(hubDeviceKeyService, 'register', { publicKey: deviceKey.publicKey }, { timeoutMs: 10_000 });
+      if (r.status === 'registered') log.info('device key registered with the hub', { publicKey: deviceKey.publicKey });
+    } catch (err) {
+      log.error('the hub did not take the device key: receipts of this device will be refused', { publicKey: deviceKey.publicKey, error: (err as Error).message });
+    }
+  };
   const makeLink = (c: Credentials) =>
     new HubLink({
       config: configFor(c), creds: c, codec, endpoint, log, gate: hubGateFor(configFor(c)),
@@ -314,7 +327,8 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
           trust = t;
           if (t.state === 'refused') void moveFrom(t);
         },
-        onConnected: () => (connects++, jobs.onConnected(), void updater.onConnected()),
+        // the key first, so that the hub can check the receipts in the reports that follow
+        onConnected: () => (connects++, void registerKey().finally(() => jobs.onConnected()), void updater.onConnected()),
         onDesiredConfig: (payload) => void desired.receive((() => { try { return codec.decode(payload); } catch { return undefined; } })()),
         // Three refusals in a row with a fleet key at hand: the hub no longer knows these credentials.
         onRefused: (n) => {

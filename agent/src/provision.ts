@@ -13,7 +13,7 @@ import { jsonRpcReader } from './trust/rpc.js';
 import type { StateStore } from './state.js';
 import { tlsFor } from './tls.js';
 
-export async function provision(opts: { config: DeviceConfig; state: StateStore; name: string; log: Logger }): Promise<Credentials> {
+export async function provision(opts: { config: DeviceConfig; state: StateStore; name: string; log: Logger; publicKey?: string }): Promise<Credentials> {
   const { state, log } = opts;
   // With several hubs configured, join the one the agent chose (trust/choose.ts records it in the state dir).
   const chosen = opts.config.hubs.length ? recordedChoice(opts.config, state) : null;
@@ -47,7 +47,7 @@ export async function provision(opts: { config: DeviceConfig; state: StateStore;
       if (!topic.endsWith('/announce')) peer.receive(payload);
     });
     await subscribeAsync(client, topics.provision(card.hubId, clientId, 'out'));
-    const r = await peer.call(provisionService, 'register', { key, nonce, name: opts.name, ...(config.tags?.length ? { tags: config.tags } : {}) }, { timeoutMs: 30_000 });
+    const r = await peer.call(provisionService, 'register', { key, nonce, name: opts.name, ...(config.tags?.length ? { tags: config.tags } : {}), ...(opts.publicKey ? { publicKey: opts.publicKey } : {}) }, { timeoutMs: 30_000 });
     const creds: Credentials = { hubId: r.hubId, deviceId: r.deviceId, username: r.username, password: r.password, url: config.hub.url, provisionedAt: Date.now() };
     state.write(CREDENTIALS_FILE, creds);
     log.info('provisioned', { deviceId: creds.deviceId, hubId: creds.hubId });

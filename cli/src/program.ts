@@ -35,6 +35,8 @@ async function registerConsoleTree(program: Command, session: ConsoleSession): P
   registerAdmin(consoleCmd, session);
   (await import('./commands/alerts.js')).registerAlerts(consoleCmd, session);
   (await import('./commands/trust.js')).registerTrust(consoleCmd, session);
+  (await import('./commands/receipts.js')).registerReceipts(consoleCmd, session); // jobs receipts, devices key
+  (await import('./commands/offers.js')).registerOffers(consoleCmd, session);
   return consoleCmd;
 }
 
@@ -57,6 +59,7 @@ export const COMMANDS: TopCommand[] = [
     description: 'write an image (.img, .img.zst, .img.xz) to a disk or file, then read it back and verify the sha256',
     register: async (p) => (await import('./commands/flash.js')).registerFlash(p),
   },
+  { usage: 'verify <receipt>', description: "check a run receipt file offline: the device signature, the hub's binding of the device key, and what you pin", register: async (p) => (await import('./commands/receipts.js')).registerVerify(p) },
   {
     usage: 'wallet',
     description: 'what hubs approved for an owner address, and claiming it',

@@ -36,6 +36,7 @@ import { testPauseHooks } from './payouts/test-pause.js';
 import { adminServices } from './services/admin-console.js';
 import { remoteServices } from './services/remote.js';
 import { startJobs } from './jobs/index.js';
+import { startReceipts } from './receipts/service.js';
 import { checkRingers } from './jobs/trust.js';
 import { ChainStakes } from './chain/stakes.js';
 import type { DeviceMeta, Scheduler } from './jobs/index.js';
@@ -246,7 +247,11 @@ export async function startHub(
     const trust = trustConfig.enabled
       ? { policy: { ...trustConfig, minStake: BigInt(trustConfig.minStake) }, ringers: checkRingers(trustConfig.ringers, 'jobs.trust.ringers'), stakes }
       : undefined;
-    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true, trust, stakeContract: () => stakeAddress });
+    // device keys and run receipts (hub/src/receipts): the hub owner key vouches for each device key
+    let getJob: ((jobId: string) => ReturnType<typeof jobs.scheduler.getJob>) | null = null;
+    const receipts = startReceipts({ store, hubId, signer, log: log.child('receipts'), deviceEndpoint, getJob: (id) => getJob?.(id) });
+    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true, trust, stakeContract: () => stakeAddress, onReceipt: receipts.onReceipt });
+    getJob = (id) => jobs.scheduler.getJob(id);
     stops.push(() => jobs.stop());
     jobs.scheduler.feed.on('job', (job) => metrics.observeJob(job));
     let card: Awaited<ReturnType<typeof announce>> | null = null;
@@ -254,7 +259,7 @@ export async function startHub(
     stops.push(() => updates.stop());
     const desired = await step(startDesiredConfig({ bus: broker, codec, hubId, store, registry, events, log: log.child('config') }));
     deviceEndpoint.add(hubConfigService, desired.deviceHandlers);
-    const provisioning = await step(startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, issued: external ? (id, pw) => external.putDevice(id, pw) : undefined }), (p) => p.stop());
+    const provisioning = await step(startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, registerKey: (id, key) => receipts.keys.register(id, key), issued: external ? (id, pw) => external.putDevice(id, pw) : undefined }), (p) => p.stop());
     dropProvisionSession = provisioning.drop;
     const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;
     const endpoints = config.publicUrls.length
@@ -317,6 +322,7 @@ export async function startHub(
       log: log.child('console'), store, registry, links, desired, events, jobs: jobs.scheduler,
       extend: (endpoint) => {
         jobs.consoleServices(endpoint);
+        receipts.consoleServices(endpoint);
         updates.consoleServices(endpoint);
         alerts.consoleServices(endpoint);
         adminServices(endpoint, { store, log: log.child('admin'), scrypt }); // operator passwords at the configured cost

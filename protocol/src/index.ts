@@ -5,6 +5,8 @@ export * from './validate.js';
 export * from './messages.js';
 export * from './services.js';
 export * from './jobs.js';
+export * from './receipts.js';
+export * from './offers.js';
 export * from './config.js';
 export * from './desired-config.js';
 export * from './device-actions.js';

@@ -214,6 +214,8 @@ export const RunReport = z.object({
   restarts: z.number().int().nonnegative().optional(),
   /** Pull progress, e.g. "12.5 MiB of 40.0 MiB". */
   progress: z.string().max(256).optional(),
+  /** A finished run's receipt, signed with the device key (protocol/src/receipts.ts; checked against the registered key). */
+  receipt: z.unknown().optional(),
 });
 export type RunReport = z.infer<typeof RunReport>;
 

@@ -50,6 +50,8 @@ export const provisionService = defineService('provision', {
       name: z.string().min(1).max(128),
       /** The tags in the device's config (its owner's input, e.g. from the fleet CSV); the hub records them. */
       tags: z.array(z.string().regex(/^[A-Za-z0-9._:=-]{1,64}$/)).max(64).optional(),
+      /** The device key (`ed25519:...`, protocol/src/receipts.ts); the hub records it with the new device. */
+      publicKey: z.string().regex(/^ed25519:[A-Za-z0-9_-]{43}$/, 'must be ed25519: and 43 base64url characters').optional(),
     }),
     result: z.object({ hubId: Id, deviceId: Id, username: z.string(), password: z.string() }),
   },

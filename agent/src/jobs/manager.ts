@@ -4,7 +4,7 @@
 import { networkInterfaces, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { hubJobsService, isFinal, SosnaError } from '@sosna/protocol';
-import type { CallOptions, DeviceConfig, DeviceJob, deviceJobsService, Handlers, Logger, LogPiece, Params, Result, RunReport } from '@sosna/protocol';
+import type { CallOptions, DeviceConfig, Receipt, SignedReceipt, DeviceJob, deviceJobsService, Handlers, Logger, LogPiece, Params, Result, RunReport } from '@sosna/protocol';
 import type { Engine } from './engine.js';
 import { messageOf } from './engine.js';
 import { Demuxer } from './demux.js';
@@ -40,6 +40,8 @@ export interface JobManagerDeps {
   admit?: (job: DeviceJob) => string | null;
   /** Rig mode: the ask now, when the owner tied it to mining (else config jobs.askPerSec). */
   askPerSec?: () => bigint;
+  /** Signs finished runs' receipts with the device key (device-key.ts). */
+  sign?: (receipt: Receipt) => SignedReceipt;
 }
 
 export function firstPublicIpv4(): string {
@@ -138,6 +140,7 @@ export class JobManager {
       forwarder,
       save: (r, report) => this.save(r, report),
       onStallFailure: () => this.stalls.push(Date.now()),
+      ...(this.d.sign ? { sign: this.d.sign } : {}),
     });
     this.runners.set(rec.job.id, runner);
     runner.start();

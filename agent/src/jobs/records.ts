@@ -3,7 +3,7 @@
 // redelivered start finds the run it already has.
 import { readdirSync } from 'node:fs';
 import { z } from 'zod';
-import { DeviceJob, JobState, Sha256Digest } from '@sosna/protocol';
+import { DeviceJob, isFinal, JobState, Sha256Digest, SignedReceipt } from '@sosna/protocol';
 import type { RunReport } from '@sosna/protocol';
 import { StateStore } from '../state.js';
 
@@ -32,6 +32,8 @@ export const JobRecord = z.object({
   /** The container is gone (removed after the result was taken). */
   cleaned: z.boolean().default(false),
   progress: z.string().optional(),
+  /** The finished run's receipt, signed with the device key (sent with the final report). */
+  receipt: SignedReceipt.optional(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 
@@ -57,6 +59,7 @@ export function reportOf(rec: JobRecord, now = Date.now()): RunReport {
     endpoints: rec.endpoints,
     restarts: rec.restarts,
     ...(rec.progress !== undefined ? { progress: rec.progress.slice(0, 256) } : {}),
+    ...(rec.receipt !== undefined && isFinal(rec.state) ? { receipt: rec.receipt } : {}),
   };
 }
 

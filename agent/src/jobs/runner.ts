@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
-import { isFinal, transitionPath } from '@sosna/protocol';
-import type { JobState, Logger } from '@sosna/protocol';
+import { isFinal, runBilledSeconds, transitionPath } from '@sosna/protocol';
+import type { JobState, Logger, Receipt, SignedReceipt } from '@sosna/protocol';
 import type { Engine } from './engine.js';
 import { messageOf, statusOf } from './engine.js';
 import { Demuxer } from './demux.js';
@@ -35,6 +35,8 @@ export interface RunnerDeps {
   save(rec: JobRecord, report: boolean): void;
   /** The watchdog failed a stalled run. */
   onStallFailure(): void;
+  /** Signs a finished run's receipt with the device key (absent: no receipts). */
+  sign?: (receipt: Receipt) => SignedReceipt;
 }
 
 const MAX_OUTPUT_ARCHIVE = 256 * 1024 * 1024;
@@ -382,9 +384,34 @@ export class JobRunner {
   private async finish(state: 'succeeded' | 'failed' | 'cancelled', fields: Partial<JobRecord>): Promise<void> {
     if (isFinal(this.rec.state)) return;
     await this.d.forwarder.end().catch(() => {});
-    this.move(state, { ...fields, finishedAt: Date.now(), progress: undefined });
+    const finishedAt = Date.now();
+    const receipt = await this.receipt(fields, finishedAt);
+    this.move(state, { ...fields, finishedAt, progress: undefined, ...(receipt ? { receipt } : {}) });
     this.d.log.info(`run ${state}`, { runId: this.id, reason: fields.reason, exitCode: fields.exitCode });
     await this.cleanup();
+  }
+
+  /**
+   * The signed receipt of a run whose container ran: the image as the engine reports it (the container's
+   * image Id, and that image's RepoDigests), the output digest, exit code and billed seconds the report
+   * carries. None without a device key or a container (e.g. the pull failed).
+   */
+  private async receipt(fields: Partial<JobRecord>, finishedAt: number): Promise<SignedReceipt | undefined> {
+    const c = this.container;
+    if (!this.d.sign || !c) return undefined;
+    const spec = this.rec.job.spec;
+    try {
+      const imageId = (await c.inspect()).Image;
+      const image = await this.d.engine.docker.getImage(imageId).inspect();
+      return this.d.sign({
+        v: 1, jobId: this.rec.job.jobId, runId: this.id, deviceId: this.d.deviceId, image: spec.image, imageId: image.Id,
+        repoDigests: image.RepoDigests ?? [], inputHash: null, outputDigest: fields.digest ?? null, exitCode: fields.exitCode ?? null,
+        billedSeconds: runBilledSeconds(this.rec.runtimeMs, spec.timeoutSec), finishedAt,
+      });
+    } catch (err) {
+      this.d.log.warn('no receipt for this run: the engine did not say which image ran', { runId: this.id, error: messageOf(err) });
+      return undefined;
+    }
   }
 
   /** Removes the container of a finished or abandoned run. */

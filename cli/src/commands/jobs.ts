@@ -166,6 +166,21 @@ export function formatJob(j: JobDetail): string {
 }
 
 const conn = (cmd: Command) => connOptions(cmd, '--call-timeout');
+
+/** The flags that say what a job needs of a device: `jobs submit` and `offers` share them (and specFromFlags reads them). */
+export const REQUIREMENT_FLAGS = ['cpus', 'memory', 'disk', 'gpus', 'gpuVendor', 'gpuModel', 'gpuVramMin', 'arch', 'bid'] as const satisfies readonly (keyof SubmitFlags)[];
+export function requirementOptions(cmd: Command): Command {
+  return cmd
+    .option('--cpus <n>', 'CPUs (fractions allowed)')
+    .option('--memory <size>', 'memory limit, e.g. 512M or 2G (the job is OOM-killed above it)')
+    .option('--disk <size>', 'free disk the device must have')
+    .option('--gpus <n>', 'GPUs')
+    .option('--gpu-vendor <vendor>', 'nvidia, amd or intel')
+    .option('--gpu-model <text>', 'GPU name contains this, e.g. "RTX 4090"')
+    .option('--gpu-vram-min <size>', 'memory of each GPU, e.g. 8G')
+    .option('--arch <arch>', 'only devices of this CPU architecture')
+    .option('--bid <price>', 'most you pay per second of running: token wei (1000), or SNM per s, min or h (0.36SNM/h); without it the job pays nothing');
+}
 type Conn = Omit<ConnFlags, 'timeout'>;
 const collect = (v: string, acc: string[] = []) => [...acc, v];
 
@@ -178,23 +193,15 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
   const consoleCmd = program.commands.find((c) => c.name() === 'console') ?? program.command('console');
   const jobs = consoleCmd.command('jobs').description("buyers' jobs: containers on matching devices");
 
-  conn(jobs.command('submit').description('queue a job: sosna console jobs submit --image IMAGE [options] -- COMMAND...'))
+  requirementOptions(conn(jobs.command('submit').description('queue a job: sosna console jobs submit --image IMAGE [options] -- COMMAND...')))
     .argument('[command...]', 'command and arguments (after --)')
     .option('--image <ref>', 'image reference, e.g. busybox:1.36 or registry.example:5000/app:2')
     .option('--image-archive <url>', 'a docker save archive (http/https) that provides the image')
     .option('--image-sha256 <digest>', 'expected sha256:... of the archive')
-    .option('--cpus <n>', 'CPUs (fractions allowed)')
-    .option('--memory <size>', 'memory limit, e.g. 512M or 2G (the job is OOM-killed above it)')
     .option('--pids <n>', 'process limit')
-    .option('--disk <size>', 'free disk the device must have')
-    .option('--gpus <n>', 'GPUs')
-    .option('--gpu-vendor <vendor>', 'nvidia, amd or intel')
-    .option('--gpu-model <text>', 'GPU name contains this, e.g. "RTX 4090"')
-    .option('--gpu-vram-min <size>', 'memory of each GPU, e.g. 8G')
     .option('--replicas <n>', 'run on n devices of distinct owners; the majority output digest wins')
     .option('--no-verify', "the output is not reproducible (times, randomness): the hub does not re-run it elsewhere to check it")
     .option('--timeout <duration>', 'duration limit, e.g. 90s, 15m, 2h')
-    .option('--bid <price>', 'most you pay per second of running: token wei (1000), or SNM per s, min or h (0.36SNM/h); without it the job pays nothing')
     .option('--env <NAME=VALUE>', 'environment variable (repeatable)', collect)
     .option('--service', 'a service: keeps running, restarted when it dies, until its duration limit')
     .option('--port <port>', 'container port a service publishes (repeatable; implies --network)', collect)
@@ -202,7 +209,6 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
     .option('--writable-root', "let the job write its image's root filesystem (read-only by default: /tmp and the output's folder are writable)")
     .option('--output <path>', 'declared output: its sha256 is the result (default: stdout)')
     .option('--stall <duration>', 'watchdog: restart, then fail, a job without output or CPU time this long')
-    .option('--arch <arch>', 'only devices of this CPU architecture')
     .option('--spec <file>', 'the whole job spec as JSON (flags are ignored)')
     .option('--key <id>', 'idempotency key: submitting again with it returns the same job')
     .option('--json', 'machine-readable output')

@@ -16,6 +16,8 @@ import { registerAdmin } from './admin.js';
 import { registerRemote } from './remote.js';
 import { registerAlerts } from './alerts.js';
 import { registerTrust } from './trust.js';
+import { registerReceipts } from './receipts.js';
+import { registerOffers } from './offers.js';
 import { sharedSession } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 
@@ -30,6 +32,8 @@ export function buildConsoleProgram(session: ConsoleSession): Command {
   registerAdmin(consoleCmd, session);
   registerAlerts(consoleCmd, session);
   registerTrust(consoleCmd, session);
+  registerReceipts(consoleCmd, session);
+  registerOffers(consoleCmd, session);
   return consoleCmd;
 }
 

@@ -4,12 +4,16 @@ import { isActive, isFinal, SosnaError } from '@sosna/protocol';
 import type { deviceEarningsService, Handlers, hubJobsService } from '@sosna/protocol';
 import type { HubStore } from '../store/types.js';
 import type { Scheduler } from './scheduler.js';
+import type { JobRow, RunRow } from './store.js';
 
 export interface DeviceMeta {
   deviceId: string;
 }
 
-export function deviceJobsHandlers(s: Scheduler): Handlers<typeof hubJobsService, DeviceMeta> {
+/** Takes the receipt a device sent with a final report (hub/src/receipts): checked, then stored or refused and logged. */
+export type ReceiptSink = (run: RunRow, job: JobRow, receipt: unknown) => void;
+
+export function deviceJobsHandlers(s: Scheduler, onReceipt?: ReceiptSink): Handlers<typeof hubJobsService, DeviceMeta> {
   return {
     lease: ({ ids, health, reason }, ctx) => {
       const deviceId = ctx.meta.deviceId;
@@ -41,9 +45,12 @@ export function deviceJobsHandlers(s: Scheduler): Handlers<typeof hubJobsService
         ...(report.restarts !== undefined ? { restarts: report.restarts } : {}),
       };
       // A run the hub already gave up on (lost, cancelled) answers its state: the device then stops it.
-      if (!isActive(run.state)) return { id: run.id, state: run.state };
-      const changed = s.applyReport(run, report.state, patch, report.reason ?? null);
-      if (!changed && report.state === run.state) s.renewLease(run);
+      if (isActive(run.state)) {
+        const changed = s.applyReport(run, report.state, patch, report.reason ?? null);
+        if (!changed && report.state === run.state) s.renewLease(run);
+      }
+      // the receipt is checked against what the hub recorded for the run (also when a resent final report finds it final)
+      if (report.receipt !== undefined && isFinal(report.state) && isFinal(run.state) && found.job) onReceipt?.(run, found.job, report.receipt);
       return { id: run.id, state: run.state };
     },
 

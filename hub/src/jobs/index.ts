@@ -1,5 +1,5 @@
 // Jobs on the hub: the scheduler and the services it offers to devices and operators.
-import { deviceEarningsService, earningsService, hubJobsService, jobsService, trustService } from '@sosna/protocol';
+import { deviceEarningsService, earningsService, hubJobsService, jobsService, offersService, trustService } from '@sosna/protocol';
 import type { Logger, RpcEndpoint } from '@sosna/protocol';
 import type { HubEventBus } from '../events.js';
 import type { DeviceLinks } from '../services/device-links.js';
@@ -10,9 +10,10 @@ import { Scheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
 import type { TrustConfig } from './verifier.js';
 import { deviceEarningsHandlers, deviceJobsHandlers } from './device-service.js';
-import type { DeviceMeta } from './device-service.js';
+import type { DeviceMeta, ReceiptSink } from './device-service.js';
 import { earningsHandlers, jobsHandlers } from './console-service.js';
 import { trustHandlers } from './trust-console.js';
+import { offerClasses } from './offers.js';
 
 export { Scheduler } from './scheduler.js';
 export type { SchedulerConfig } from './scheduler.js';
@@ -29,9 +30,11 @@ export function startJobs(deps: {
   trust?: TrustConfig;
   /** The Stake contract the verification slashes through, once the chain is up (null: none). */
   stakeContract?: () => string | null;
+  /** Takes receipts from final run reports (hub/src/receipts). */
+  onReceipt?: ReceiptSink;
 }): { scheduler: Scheduler; consoleServices: (endpoint: RpcEndpoint<OperatorMeta>) => void; stop(): void } {
   const scheduler = new Scheduler(deps);
-  deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler)).add(deviceEarningsService, deviceEarningsHandlers(deps.store, deps.wallet ?? (() => null)));
+  deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler, deps.onReceipt)).add(deviceEarningsService, deviceEarningsHandlers(deps.store, deps.wallet ?? (() => null)));
   scheduler.start();
   return {
     scheduler,
@@ -41,6 +44,13 @@ export function startJobs(deps: {
         verifier: scheduler.verifier, listDevices: () => deps.store.listDevices(), ownerOf: (id) => scheduler.ownerOf(id),
         slashes: (f) => deps.store.jobs.slashes(f), stakeContract: deps.stakeContract ?? (() => null),
       }));
+      endpoint.add(offersService, {
+        list: (req) => {
+          const views = scheduler.onlineViews();
+          const r = offerClasses(views, scheduler.usage(), (id) => deps.store.getDevice(id)?.tags ?? [], req);
+          return { ...r, online: views.length };
+        },
+      });
     },
     stop: () => scheduler.stop(),
   };

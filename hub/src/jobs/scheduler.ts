@@ -291,6 +291,11 @@ export class Scheduler {
     return usage;
   }
 
+  /** The online devices as the matcher sees them (what `console offers` groups). */
+  onlineViews(): DeviceView[] {
+    return [...this.views.values()];
+  }
+
   /** One pass: settle what can be settled, then place the runs that are missing. */
   schedule(): number {
     this.lastPass = this.now();

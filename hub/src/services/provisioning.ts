@@ -42,10 +42,12 @@ export async function startProvisioning(deps: {
   bus: Bus; codec: Codec; hubId: string; log: Logger; store: HubStore; auth: Authenticator; events: HubEventBus;
   /** Called with each password issued, before the device gets it (an external broker learns the login). */
   issued?: (deviceId: string, password: string) => Promise<void>;
+  /** Records the device key the device sent (hub/src/receipts/keys.ts); a different key than the registered one is refused. */
+  registerKey?: (deviceId: string, publicKey: string) => Promise<unknown>;
 }): Promise<{ stop(): Promise<void>; drop(session: string): void }> {
   const { store, auth, log } = deps;
   const endpoint = new RpcEndpoint<ProvisionMeta>().add(provisionService, {
-    register: async ({ key, nonce, name, tags }, { meta }) => {
+    register: async ({ key, nonce, name, tags, publicKey }, { meta }) => {
       if (meta.session !== clientIds.provision(nonce)) {
         log.warn('register refused: the nonce is not this session\'s', { session: meta.session });
         throw new SosnaError('E_UNAUTHORIZED', `nonce ${nonce} does not belong to this session: connect as ${clientIds.provision(nonce)} to register with it`);
@@ -69,6 +71,8 @@ export async function startProvisioning(deps: {
         if (r === 'exhausted') throw new SosnaError('E_UNAUTHORIZED', `provisioning key ${row.id} is exhausted`);
         log.info('device provisioned', { deviceId, fleet: row.fleet, keyId: row.id });
       }
+      // the key before the password: a device whose key is refused gets no credentials and says why
+      if (publicKey && deps.registerKey) await deps.registerKey(deviceId, publicKey);
       await deps.issued?.(deviceId, password);
       deps.events.emit('provisioned', deviceId, row.id);
       return { hubId: deps.hubId, deviceId, username: usernames.device(deviceId), password };

@@ -18,6 +18,10 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'jobs.ls': 'viewer',
   'jobs.show': 'viewer',
   'jobs.logs': 'viewer',
+  // receipts: the handler lets only the job's submitter or an admin see them
+  'receipts.list': 'viewer',
+  'offers.list': 'viewer',
+  'receipts.deviceKey': 'viewer',
   'earnings.list': 'viewer',
   'earnings.devices': 'viewer',
   'trust.records': 'viewer',
@@ -42,6 +46,7 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'payouts.run': 'admin',
   'credentials.issue': 'admin',
   'credentials.revoke': 'admin',
+  'receipts.clearDeviceKey': 'admin',
   'keys.create': 'admin',
   'keys.list': 'admin',
   'keys.revoke': 'admin',

@@ -6,6 +6,7 @@ import { createSqliteJobStore, JOBS_MIGRATION, TRUST_MIGRATION } from './jobs-sq
 import { createSqlitePayoutStore, PAYOUTS_MIGRATION } from './payouts-sqlite.js';
 import { createSqliteUpdateStore, UPDATES_MIGRATION } from './updates-sqlite.js';
 import { createSqliteSessionStore, SESSIONS_MIGRATION } from './sessions-sqlite.js';
+import { createSqliteReceiptStore, RECEIPTS_MIGRATION } from './receipts-sqlite.js';
 import { createSqliteAlertStore, ALERTS_MIGRATION } from '../alerts/store.js';
 
 const MIGRATIONS: string[] = [
@@ -37,6 +38,8 @@ const MIGRATIONS: string[] = [
   ALERTS_MIGRATION,
   // 8: verification records, ringers and stake slashes (hub/src/jobs/trust.ts)
   TRUST_MIGRATION,
+  // (wt-receipts) device keys, their hub-signed bindings and run receipts (hub/src/store/receipts-sqlite.ts)
+  RECEIPTS_MIGRATION,
 ];
 
 type Raw = Record<string, unknown>;
@@ -233,6 +236,7 @@ export function openSqliteStore(file: string): HubStore {
     payouts: createSqlitePayoutStore(db),
     updates: createSqliteUpdateStore(db),
     sessions: createSqliteSessionStore(db),
+    receipts: createSqliteReceiptStore(db),
     alerts: createSqliteAlertStore(db),
     close: () => db.close(),
   };

@@ -3,6 +3,7 @@ import type { JobStore } from '../jobs/store.js';
 import type { PayoutStore } from '../payouts/types.js';
 import type { UpdateStore } from './updates-sqlite.js';
 import type { SessionStore } from './sessions-sqlite.js';
+import type { ReceiptStore } from './receipts-sqlite.js';
 import type { AlertStore } from '../alerts/store.js';
 export interface DeviceRow {
   id: string;
@@ -107,6 +108,8 @@ export interface HubStore {
   readonly updates: UpdateStore;
   /** Remote shell and exec sessions (same database). */
   readonly sessions: SessionStore;
+  /** Device keys and run receipts (same database). */
+  readonly receipts: ReceiptStore;
   /** Alerts and their webhook deliveries (same database). */
   readonly alerts: AlertStore;
 
