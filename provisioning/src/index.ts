@@ -13,3 +13,5 @@ export type { FlashTarget, SystemView, MountEntry } from './flash/target.js';
 export { flashImage, formatProgress, expectedSha256, uncompressedSize, VerifyError } from './flash/flash.js';
 export type { FlashProgress, FlashResult } from './flash/flash.js';
 export { planLayout, sfdiskScript, makeFat, assembleDisk } from './build/disk.js';
+export { butaneToIgnition, ButaneError, BUTANE_VARIANT, BUTANE_VERSION, IGNITION_VERSION } from './coreos/butane.js';
+export type { IgnitionConfig, ButaneOptions } from './coreos/butane.js';

@@ -1,11 +1,12 @@
-// `sosna image build|configure|show`: build the flashable image, write a device's config into an image
-// file (validated first, read back after), and show what an image holds.
-import { readFileSync } from 'node:fs';
+// `sosna image build|configure|show|ignition`: build the flashable image, write a device's config into an
+// image file (validated first, read back after), show what an image holds, and compile the Fedora CoreOS
+// recipe (a Butane subset) to an Ignition config.
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ARCHES, VARIANTS, buildImage, configureImage, readImageConfig } from '@sosna/provisioning';
+import { ARCHES, BUTANE_VERSION, IGNITION_VERSION, VARIANTS, butaneToIgnition, buildImage, configureImage, readImageConfig } from '@sosna/provisioning';
 import type { Arch, Variant } from '@sosna/provisioning';
 
 /** The repository (or installed tree) this CLI runs from: os-image/ and the agent bundle live there. */
@@ -123,5 +124,35 @@ export function registerImage(program: Command): void {
             `identity: ${r.credentials ? `device ${(r.credentials as { deviceId?: string }).deviceId ?? '?'}` : 'none yet (provisions on first boot)'}\n`,
         );
       }
+    });
+
+  image
+    .command('ignition <butane>')
+    .description(`Fedora CoreOS: compile a Butane config (variant fcos ${BUTANE_VERSION}, the subset os-image/coreos/sosna.bu uses; this is not Butane) to an Ignition ${IGNITION_VERSION} config`)
+    .option('--files-dir <dir>', 'folder that contents.local paths are read from (as butane -d)')
+    .option('--out <file>', 'write the Ignition config here (default: stdout)')
+    .action((file: string, o: { filesDir?: string; out?: string }) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new Error(`butane config ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      }
+      const base = o.filesDir ? realpathSync(o.filesDir) : undefined;
+      const readLocal = base
+        ? (rel: string) => {
+            // symlinks must not lead outside the files folder either
+            const real = realpathSync(join(base, rel));
+            if (relative(base, real).startsWith(`..${sep}`) || relative(base, real) === '..') throw new Error(`leads outside ${o.filesDir}`);
+            return readFileSync(real);
+          }
+        : undefined;
+      const { config, warnings } = butaneToIgnition(text, { file, ...(readLocal ? { readLocal } : {}) });
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      const json = `${JSON.stringify(config, null, 2)}\n`;
+      if (o.out) {
+        writeFileSync(o.out, json);
+        process.stderr.write(`${file} -> ${o.out} (Ignition ${IGNITION_VERSION}); check it with ignition-validate ${o.out}\n`);
+      } else process.stdout.write(json);
     });
 }
