@@ -4,6 +4,8 @@ export * from './fleet.js';
 export { parseCsv, formatCsv } from './csv.js';
 export * from './image/layout.js';
 export { buildImage, sha256File, MissingToolsError, requireTools } from './build/index.js';
+export { BOARDS, BOARD_SPECS, parseBoard } from './build/boards.js';
+export type { Board } from './build/boards.js';
 export type { BuildOptions, BuildResult, ImageManifest } from './build/index.js';
 export { configureImage, readImageConfig, readBootFile, findBootPartition, validateDeviceConfig, wpaSupplicantConf, compressionOf, ImageError } from './image/configure.js';
 export type { ConfigureOptions, ConfigureResult, BootPartition, WifiSettings } from './image/configure.js';

