@@ -125,10 +125,16 @@ describe('sosna image build --board: the boot partition the Pi firmware reads', 
     const initrd = extract(image, boot.offset, '/initrd.img', join(dir, 'initrd.img'));
     // the image's cmdline.txt, without quiet and with earlycon: the messages before the UART driver binds
     const cmdline = bootFile(image, boot.offset, '/cmdline.txt').toString('utf8').trim().replace(/\s*\bquiet\b/, '');
-    guest = bootRaspi3b({ kernel, dtb, initrd }, `${cmdline} earlycon`);
+    // the image itself as the SD card (qemu wants a power-of-two size: a copy grown to 512 MiB)
+    const sd = join(dir, 'sd.img');
+    expect(spawnSync('cp', ['--sparse=always', image, sd]).status).toBe(0);
+    expect(spawnSync('truncate', ['-s', '512M', sd]).status).toBe(0);
+    guest = bootRaspi3b({ kernel, dtb, initrd, sd }, `${cmdline} earlycon`);
     const model = await guest.waitFor(/Machine model: Raspberry Pi 3 Model B/);
     await guest.waitFor(/Kernel command line: console=tty0 console=ttyS1,115200 earlycon/);
     const init = await guest.waitFor(/Run \/init as init process/);
+    // the image's init, on the Pi's console (the mini UART), finds its boot partition on the SD card
+    await guest.waitFor(/sosna-init: boot partition \/dev\/mmcblk0p1 mounted on \/boot/);
     console.log(`raspi3b (qemu ${spawnSync('qemu-system-aarch64', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]}): model line ${(model / 1000).toFixed(1)} s, /init ${(init / 1000).toFixed(1)} s after start`);
   }, 600_000);
 });
