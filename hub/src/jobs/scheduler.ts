@@ -195,6 +195,8 @@ export class Scheduler {
   submit(spec: JobSpec, submittedBy: string, key?: string): { jobId: string; state: JobState; duplicate: boolean } {
     if (key) {
       const prior = this.jobs.findJobByKey(key);
+      // a key is the submitter's own: someone else's job behind it is neither answered nor revealed
+      if (prior && prior.submittedBy !== submittedBy) throw new SosnaError('E_CONFLICT', `submit key ${key} is taken: use another key`);
       if (prior) return { jobId: prior.id, state: prior.state, duplicate: true };
     }
     const known = this.d.store.listDevices().map((row) => this.views.get(row.id) ?? deviceView(row, this.market(row.id)));

@@ -37,6 +37,8 @@ const MIGRATIONS: string[] = [
   ALERTS_MIGRATION,
   // 8: verification records, ringers and stake slashes (hub/src/jobs/trust.ts)
   TRUST_MIGRATION,
+  // buyers (issue 14 item 1): a buyer's on-chain address beside its login
+  `ALTER TABLE operators ADD COLUMN address TEXT;`,
 ];
 
 type Raw = Record<string, unknown>;
@@ -122,8 +124,8 @@ export function openSqliteStore(file: string): HubStore {
     listKeys: db.prepare('SELECT * FROM provisioning_keys ORDER BY created_at'),
     revokeKey: db.prepare('UPDATE provisioning_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     putOperator: db.prepare(
-      `INSERT INTO operators (name, secret_hash, role, created_at) VALUES (@name, @secretHash, @role, @createdAt)
-       ON CONFLICT(name) DO UPDATE SET secret_hash = excluded.secret_hash, role = excluded.role`,
+      `INSERT INTO operators (name, secret_hash, role, created_at, address) VALUES (@name, @secretHash, @role, @createdAt, @address)
+       ON CONFLICT(name) DO UPDATE SET secret_hash = excluded.secret_hash, role = excluded.role, address = excluded.address`,
     ),
     getOperator: db.prepare('SELECT * FROM operators WHERE name = ?'),
     listOperators: db.prepare('SELECT * FROM operators ORDER BY name'),
@@ -171,7 +173,9 @@ export function openSqliteStore(file: string): HubStore {
     }
   });
 
-  const toOperator = (r: Raw): OperatorRow => ({ name: r.name as string, secretHash: r.secret_hash as string, role: r.role as Role, createdAt: r.created_at as number });
+  const toOperator = (r: Raw): OperatorRow => ({
+    name: r.name as string, secretHash: r.secret_hash as string, role: r.role as Role, createdAt: r.created_at as number, address: (r.address as string | null) ?? null,
+  });
 
   return {
     getMeta: (key) => (q.getMeta.get(key) as Raw | undefined)?.value as string | undefined,
@@ -222,7 +226,7 @@ export function openSqliteStore(file: string): HubStore {
     },
     listKeys: () => (q.listKeys.all() as Raw[]).map(toKey),
     revokeKey: (id, at) => q.revokeKey.run(at, id).changes === 1,
-    putOperator: (row) => void q.putOperator.run(row),
+    putOperator: (row) => void q.putOperator.run({ ...row, address: row.address ?? null }),
     getOperator: (name) => {
       const r = q.getOperator.get(name) as Raw | undefined;
       return r ? toOperator(r) : undefined;

@@ -33,12 +33,14 @@ export interface KeyRow {
   createdAt: number;
 }
 
-export type Role = 'viewer' | 'operator' | 'admin';
+export type Role = 'viewer' | 'operator' | 'admin' | 'buyer';
 export interface OperatorRow {
   name: string;
   secretHash: string;
   role: Role;
   createdAt: number;
+  /** The on-chain account (required for a buyer: its deposits come from it, refunds go to it). */
+  address?: string | null;
 }
 
 /** The config values an operator wants on a device (retained on dev/{id}/config) and what the device said. */
