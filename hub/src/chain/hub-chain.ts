@@ -6,7 +6,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Wallet, type JsonRpcProvider } from 'ethers';
 import { z } from 'zod';
-import { attachDeployment, confirm, connectRpc, createHubWallet, deployAll, startAnvil } from '@sosna/contracts';
+import { attachDeployment, confirm, connectRpc, createHubWallet, deployAll, deployEscrow, startAnvil } from '@sosna/contracts';
 import type { Anvil, Deployment } from '@sosna/contracts';
 import type { Logger } from '@sosna/protocol';
 import { EthAddress } from '@sosna/protocol';
@@ -19,13 +19,15 @@ export const ContractsFile = z.object({
   factory: EthAddress,
   /** This hub's HubWallet, once created. */
   wallet: EthAddress.optional(),
+  /** The JobEscrow buyers deposit into (issue 14); deployed on an embedded chain that lacks one. */
+  escrow: EthAddress.optional(),
 });
 export type ContractsFile = z.infer<typeof ContractsFile>;
 
 export interface HubChain {
   readonly rpcUrl: string;
   readonly chainId: number;
-  readonly contracts: Required<ContractsFile>;
+  readonly contracts: Required<Omit<ContractsFile, 'escrow'>> & { escrow?: string };
   readonly provider: JsonRpcProvider;
   /** The hub owner's key, connected to the chain. */
   readonly owner: Wallet;
@@ -126,7 +128,14 @@ export async function startHubChain(opts: {
       }
       writeContracts(contractsPath, contracts);
     }
-    const full = contracts as Required<ContractsFile>;
+    if (!contracts.escrow && !opts.rpcUrl) {
+      const deployer = await provider.getSigner(0);
+      const escrow = await step(deployEscrow(deployer, contracts.token, contracts.dao));
+      contracts = { ...contracts, escrow: escrow.address };
+      writeContracts(contractsPath, contracts);
+      log.info('deployed the job escrow on the embedded chain', { escrow: escrow.address });
+    }
+    const full = contracts as Required<Omit<ContractsFile, 'escrow'>> & { escrow?: string };
     return {
       rpcUrl: anvil ? anvil.url : opts.rpcUrl!,
       chainId,

@@ -227,6 +227,44 @@ export class Scheduler {
     return job;
   }
 
+  private gate: ((job: JobRow) => string | null) | null = null;
+
+  /**
+   * A check before a job's first run is placed (the escrow: a buyer's job waits for its deposit). It answers
+   * why the job must wait (kept as the job's reason, `awaiting-funds: ...`), or null.
+   */
+  setGate(gate: (job: JobRow) => string | null): void {
+    this.gate = gate;
+    this.kick();
+  }
+
+  private holdIfUnfunded(job: JobRow, runs: RunRow[]): boolean {
+    if (!this.gate || runs.length > 0) return false;
+    const why = this.gate(job);
+    const wasHeld = job.reason?.startsWith('awaiting-funds') ?? false;
+    if (why === null) {
+      if (wasHeld) {
+        job.reason = null;
+        this.jobs.updateJob(job.id, { reason: null, updatedAt: this.now() });
+        this.jobs.addEvent({ jobId: job.id, runId: null, at: this.now(), from: job.state, to: job.state, reason: 'funded' });
+        this.feed.emit('job', job);
+      }
+      return false;
+    }
+    if (job.reason !== why) {
+      job.reason = why;
+      this.jobs.updateJob(job.id, { reason: why, updatedAt: this.now() });
+      if (!wasHeld) this.jobs.addEvent({ jobId: job.id, runId: null, at: this.now(), from: job.state, to: job.state, reason: why });
+      this.feed.emit('job', job);
+    }
+    return true;
+  }
+
+  /** Dispatch again now (a deposit arrived). */
+  wake(): void {
+    this.kick();
+  }
+
   cancel(jobId: string, reason: string): JobRow {
     const job = this.live.get(jobId);
     if (!job) {
@@ -315,6 +353,7 @@ export class Scheduler {
         continue;
       }
       if (decision.kind !== 'place') continue;
+      if (this.holdIfUnfunded(job, runs)) continue;
       if (this.verifier && this.dropUnplaceableCheck(job, runs, decision.replicas)) continue;
       const ringer = this.ringers.get(job.id);
       if (ringer && !this.views.has(ringer.deviceId)) {

@@ -18,7 +18,7 @@ export const BUYER_CALLS: ReadonlySet<string> = new Set([
   'jobs.submit', 'jobs.ls', 'jobs.show', 'jobs.logs', 'jobs.cancel',
   'remote.exec',
   // escrow (hub/src/escrow): where to deposit, confirming or disputing a settlement of one's own job
-  'escrow.info', 'escrow.status', 'escrow.confirm', 'escrow.dispute',
+  'escrow.info', 'escrow.status', 'escrow.funded',
 ]);
 
 export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
@@ -52,6 +52,10 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'alerts.test': 'operator',
   // money, keys, operators, updates
   'payouts.run': 'admin',
+  'escrow.info': 'viewer',
+  'escrow.status': 'viewer',
+  'escrow.funded': 'operator',
+  'escrow.credit': 'admin',
   'keys.create': 'admin',
   'keys.list': 'admin',
   'keys.revoke': 'admin',

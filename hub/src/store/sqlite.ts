@@ -7,6 +7,7 @@ import { createSqlitePayoutStore, PAYOUTS_MIGRATION } from './payouts-sqlite.js'
 import { createSqliteUpdateStore, UPDATES_MIGRATION } from './updates-sqlite.js';
 import { createSqliteSessionStore, SESSIONS_MIGRATION } from './sessions-sqlite.js';
 import { createSqliteAlertStore, ALERTS_MIGRATION } from '../alerts/store.js';
+import { createSqliteEscrowStore, ESCROW_MIGRATION } from '../escrow/store.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,6 +40,8 @@ const MIGRATIONS: string[] = [
   TRUST_MIGRATION,
   // buyers (issue 14 item 1): a buyer's on-chain address beside its login
   `ALTER TABLE operators ADD COLUMN address TEXT;`,
+  // escrow (issue 14 item 2): buyer jobs' funding, buyers' credit and the settlement outbox (hub/src/escrow)
+  ESCROW_MIGRATION,
 ];
 
 type Raw = Record<string, unknown>;
@@ -235,6 +238,7 @@ export function openSqliteStore(file: string): HubStore {
     removeOperator: (name) => q.removeOperator.run(name).changes === 1,
     jobs: createSqliteJobStore(db),
     payouts: createSqlitePayoutStore(db),
+    escrow: createSqliteEscrowStore(db),
     updates: createSqliteUpdateStore(db),
     sessions: createSqliteSessionStore(db),
     alerts: createSqliteAlertStore(db),

@@ -1,6 +1,7 @@
 // The hub's state behind one small interface, so a server database can replace the embedded SQLite file.
 import type { JobStore } from '../jobs/store.js';
 import type { PayoutStore } from '../payouts/types.js';
+import type { EscrowStore } from '../escrow/store.js';
 import type { UpdateStore } from './updates-sqlite.js';
 import type { SessionStore } from './sessions-sqlite.js';
 import type { AlertStore } from '../alerts/store.js';
@@ -105,6 +106,8 @@ export interface HubStore {
   /** The job queue, runs, ledger and device standing (same database). */
   readonly jobs: JobStore;
   readonly payouts: PayoutStore;
+  /** Buyer jobs' funding, credit and the settlement outbox (same database). */
+  readonly escrow: EscrowStore;
   /** Agent releases and rollouts (same database). */
   readonly updates: UpdateStore;
   /** Remote shell and exec sessions (same database). */
