@@ -14,6 +14,8 @@ import type { Hub } from '@sosna/hub';
 import { escrowService, jobsService, silentLogger } from '@sosna/protocol';
 import type { JobSpecInput } from '@sosna/protocol';
 import { JobDevice } from './job-device.js';
+import { cli, requireBuild, writeJson } from './procs.js';
+import { writeFileSync } from 'node:fs';
 import { tempDir, waitFor } from './helpers.js';
 
 const tmp = tempDir('sosna-escrow-');
@@ -25,6 +27,8 @@ let chainInfo: { rpcUrl: string; token: string; escrow: string; escrowPayee: str
 const buyerKey = Wallet.createRandom();
 let buyer: NonceManager & { address: string }; // a NonceManager: the provider's cached nonce lags back-to-back transactions
 const consoles: Record<string, ConsoleClient> = {};
+const profiles: Record<string, string> = {};
+const sosna = (who: string, args: string[], env: Record<string, string> = {}) => cli(['console', ...args], { env: { SOSNA_PROFILE: profiles[who]!, ...env }, timeoutMs: 60_000 });
 const devices: JobDevice[] = [];
 
 const balance = (addr: string) => tokenAt(chainInfo.token, provider).balanceOf(addr) as Promise<bigint>;
@@ -47,6 +51,7 @@ async function runToSuccess(jobId: string, runtimeMs: number) {
 const settled = (jobId: string) => waitFor(`settlement of ${jobId} mined`, () => (hub.store.escrow.settlement(jobId)?.status === 'mined' ? hub.store.escrow.settlement(jobId) : null), 60_000, 100);
 
 beforeAll(async () => {
+  requireBuild();
   hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 60, tickMs: 100 } }, { log: silentLogger });
   const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
   chainInfo = (JSON.parse(readFileSync(join(tmp.dir, 'hub', 'runtime.json'), 'utf8')) as { chain: typeof chainInfo }).chain;
@@ -59,6 +64,7 @@ beforeAll(async () => {
   for (const [name, role, address] of [['root', 'admin', undefined], ['ann', 'buyer', buyer.address], ['bob', 'buyer', Wallet.createRandom().address]] as const) {
     const { password } = await addOperator(hub.store, name, role, fast, { address });
     consoles[name] = await ConsoleClient.connect({ url, hubId: hub.hubId, user: name, password });
+    profiles[name] = writeJson(join(tmp.dir, `${name}.json`), { url, hubId: hub.hubId, user: name, password });
   }
   for (const [name, owner] of [['rig-a', '0x1111111111111111111111111111111111111111'], ['rig-b', '0x2222222222222222222222222222222222222222']] as const) {
     const d = await (await JobDevice.preIssue(hub, name, { owner, ask: '1' })).connect(url);
@@ -163,4 +169,42 @@ describe('escrow: a buyer pays for its job through JobEscrow', () => {
     expect(hub.store.escrow.credit('bob')).toBe(400n);
     expect((await show(jobId)).reason).toBeNull();
   }, 120_000);
+});
+
+describe('escrow through the console CLI', () => {
+  it('jobs submit --deposit signs approve + deposit with the key file; too little is refused by name; jobs confirm closes it to the wei', async () => {
+    const keyFile = join(tmp.dir, 'ann.key');
+    writeFileSync(keyFile, `${buyerKey.privateKey}\n`, { mode: 0o600 });
+    const args = ['jobs', 'submit', '--image', 'busybox', '--bid', '5', '--timeout', '60s', '--replicas', '2', '--json'];
+    const low = await sosna('ann', [...args, '--deposit', '599', '--key-file', keyFile, '--', 'true']);
+    expect(low.code).not.toBe(0);
+    expect(low.output).toContain('--deposit 599: below the worst case 600 wei');
+    expect(low.output).not.toContain(buyerKey.privateKey.slice(2));
+    const noKey = await sosna('ann', [...args, '--deposit', '--', 'true']);
+    expect(noKey.output).toContain('--key-file');
+    expect((await consoles.ann!.call(jobsService, 'ls', { limit: 100 })).jobs.filter((j) => j.state === 'queued' && j.reason?.startsWith('awaiting-funds'))).toEqual([]); // nothing was submitted
+
+    const buyer0 = await balance(buyer.address);
+    const payee0 = await balance(chainInfo.escrowPayee);
+    const r = await sosna('ann', [...args, '--deposit', '--', 'true'], { SOSNA_BUYER_KEY_FILE: keyFile });
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).not.toContain(buyerKey.privateKey.slice(2));
+    const { jobId, funding } = JSON.parse(r.stdout) as { jobId: string; funding: { source: string; amount: string } };
+    expect(funding).toMatchObject({ source: 'escrow', amount: '600' });
+    await runToSuccess(jobId, 4000); // 4 s x 5 wei x 2
+    await settled(jobId);
+    const c = await sosna('ann', ['jobs', 'confirm', jobId, '--key-file', keyFile]);
+    expect(c.code, c.output).toBe(0);
+    expect(c.stdout).toContain('the hub got 40 wei, 560 wei came back to you');
+    expect(await balance(chainInfo.escrowPayee)).toBe(payee0 + 40n);
+    expect(await balance(buyer.address)).toBe(buyer0 - 40n);
+    buyer.reset(); // the CLI used the same key
+
+    const f = await sosna('ann', ['jobs', 'funding', jobId]);
+    expect(f.stdout).toContain('settle billed 40 wei, mined');
+    const other = await sosna('bob', ['jobs', 'funding', jobId]);
+    expect(other.output).toContain(`no job ${jobId}`);
+    const credit = await sosna('root', ['buyers', 'credit', 'bob', '77']);
+    expect(credit.stdout).toContain('bob: credit 77 wei');
+  }, 240_000);
 });
