@@ -92,6 +92,14 @@ describe('buyer accounts through the console CLI', () => {
       expect(none.output.replace(missing, annJob)).toBe(r.output);
     }
     expect(hub.store.jobs.getJob(annJob)?.state).not.toBe('cancelled');
+    // a submit key is its submitter's: another buyer reusing it gets neither that job nor its id
+    const keyed = await sosna('ann', ['jobs', 'submit', '--image', 'busybox', '--key', 'nightly-1', '--json', '--', 'true']);
+    expect(keyed.code, keyed.output).toBe(0);
+    const annKeyed = (JSON.parse(keyed.stdout) as { jobId: string }).jobId;
+    const stolen = await sosna('bob', ['jobs', 'submit', '--image', 'busybox', '--key', 'nightly-1', '--json', '--', 'true']);
+    expect(stolen.code).not.toBe(0);
+    expect(stolen.output).toContain('submit key nightly-1 is taken');
+    expect(stolen.output).not.toContain(annKeyed);
   }, 120_000);
 
   it('operators and admins keep seeing every job; a buyer sees nothing of the fleet', async () => {
