@@ -168,6 +168,11 @@ describe('escrow: a buyer pays for its job through JobEscrow', () => {
     expect(hub.store.escrow.funding(jobId)).toMatchObject({ source: 'credit', amount: 600n });
     expect(hub.store.escrow.credit('bob')).toBe(400n);
     expect((await show(jobId)).reason).toBeNull();
+    // when it ends, what was not billed (600 taken - 2 s x 5 wei x 2 runs) comes back to bob's credit, once
+    await runToSuccess(jobId, 2000);
+    await waitFor('credit settled', () => hub.store.escrow.settlement(jobId)?.kind === 'credit', 30_000);
+    expect(hub.store.escrow.credit('bob')).toBe(980n);
+    expect((await consoles.bob!.call(escrowService, 'status', { jobId })).settlement).toMatchObject({ kind: 'credit', billed: 20n, status: 'mined' });
   }, 120_000);
 });
 

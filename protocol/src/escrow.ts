@@ -7,7 +7,8 @@ import { Wei } from './jobs.js';
 import { defineService } from './rpc/service.js';
 
 export const FundingSource = z.enum(['escrow', 'credit']);
-export const SettlementKind = z.enum(['settle', 'refund']);
+/** credit: a credit-funded job settled in the hub's books (the unbilled part of the credit comes back). */
+export const SettlementKind = z.enum(['settle', 'refund', 'credit']);
 export const SettlementStatus = z.enum(['planned', 'signed', 'mined', 'failed', 'unknown']);
 export type SettlementStatus = z.infer<typeof SettlementStatus>;
 

@@ -97,7 +97,7 @@ export class EscrowService {
         const job = this.d.scheduler.getJob(f.jobId);
         if (job && !isFinal(job.state)) await this.check(f.jobId);
       }
-      for (const f of this.d.store.escrow.escrowFundedUnsettled()) {
+      for (const f of this.d.store.escrow.fundedUnsettled()) {
         const job = this.d.scheduler.getJob(f.jobId);
         if (job && isFinal(job.state)) await this.settleJob(job);
       }
@@ -147,7 +147,12 @@ export class EscrowService {
   private async settleJob(job: JobRow): Promise<void> {
     const { store, log } = this.d;
     const f = store.escrow.funding(job.id);
-    if (!f || f.source === 'credit' || !this.d.chain || !this.payee || store.escrow.settlement(job.id)) return;
+    if (f?.source === 'credit') {
+      const { billed } = planSettlement(job, store.jobs.runsOf(job.id), f.amount);
+      if (store.escrow.settleCredit(job.id, f.buyer, f.address, f.amount, billed, this.now)) log.info('credit job settled', { jobId: job.id, billed: billed.toString(), back: (f.amount - billed).toString() });
+      return;
+    }
+    if (!f || !this.d.chain || !this.payee || store.escrow.settlement(job.id)) return;
     let deposited = f.amount;
     if (f.source === null) {
       // never funded enough to run: whatever was deposited goes back

@@ -28,7 +28,8 @@ export interface FundingRow {
 
 export interface SettlementRow {
   jobId: string;
-  kind: 'settle' | 'refund';
+  /** credit: a credit-funded job, settled in the hub's books only (never sent). */
+  kind: 'settle' | 'refund' | 'credit';
   buyerAddress: string;
   billed: bigint;
   status: SettlementStatus;
@@ -51,6 +52,11 @@ export interface EscrowStore {
   fundFromCredit(jobId: string, buyer: string, amount: bigint, at: number): boolean;
   credit(buyer: string): bigint;
   setCredit(buyer: string, amount: bigint, at: number): void;
+  /**
+   * Settles a credit-funded job in the hub's books, once: records it (status mined, nothing to send) and gives
+   * the buyer back the part of the taken credit that was not billed, atomically. False when already settled.
+   */
+  settleCredit(jobId: string, buyer: string, buyerAddress: string, taken: bigint, billed: bigint, at: number): boolean;
   /** Records the intended settlement once (INSERT OR IGNORE); answers the row as stored. */
   plan(row: Pick<SettlementRow, 'jobId' | 'kind' | 'buyerAddress' | 'billed'>, at: number): SettlementRow;
   settlement(jobId: string): SettlementRow | undefined;
@@ -60,8 +66,8 @@ export interface EscrowStore {
   unknown(jobId: string, reason: string, at: number): void;
   /** Planned or signed, oldest first. */
   open(): SettlementRow[];
-  /** Escrow-funded jobs without a settlement row (the hub may have died between a job's end and recording). */
-  escrowFundedUnsettled(): FundingRow[];
+  /** Funded jobs (escrow or credit) without a settlement row (the hub may have died between a job's end and recording). */
+  fundedUnsettled(): FundingRow[];
 }
 
 type Raw = Record<string, unknown>;
@@ -71,7 +77,7 @@ const toFunding = (r: Raw): FundingRow => ({
   source: nul<'escrow' | 'credit'>(r.source), amount: BigInt(r.amount as string), fundedAt: nul<number>(r.funded_at),
 });
 const toSettlement = (r: Raw): SettlementRow => ({
-  jobId: r.job_id as string, kind: r.kind as 'settle' | 'refund', buyerAddress: r.buyer_address as string, billed: BigInt(r.billed as string),
+  jobId: r.job_id as string, kind: r.kind as SettlementRow['kind'], buyerAddress: r.buyer_address as string, billed: BigInt(r.billed as string),
   status: r.status as SettlementStatus, nonce: nul<number>(r.nonce), txHash: nul<string>(r.tx_hash), rawTx: nul<string>(r.raw_tx),
   block: nul<number>(r.block), reason: nul<string>(r.reason), createdAt: r.created_at as number, updatedAt: r.updated_at as number,
 });
@@ -89,7 +95,7 @@ export function createSqliteEscrowStore(db: Database.Database): EscrowStore {
     signed: db.prepare(`UPDATE escrow_settlements SET status = 'signed', nonce = ?, tx_hash = ?, raw_tx = ?, updated_at = ? WHERE job_id = ?`),
     finish: db.prepare('UPDATE escrow_settlements SET status = ?, block = ?, reason = ?, updated_at = ? WHERE job_id = ?'),
     open: db.prepare(`SELECT * FROM escrow_settlements WHERE status IN ('planned', 'signed') ORDER BY created_at, job_id`),
-    unsettled: db.prepare(`SELECT f.* FROM job_funding f LEFT JOIN escrow_settlements s ON s.job_id = f.job_id WHERE f.source = 'escrow' AND s.job_id IS NULL`),
+    unsettled: db.prepare(`SELECT f.* FROM job_funding f LEFT JOIN escrow_settlements s ON s.job_id = f.job_id WHERE f.source IS NOT NULL AND s.job_id IS NULL`),
   };
   const credit = (buyer: string) => BigInt((q.credit.get(buyer) as string | undefined) ?? '0');
   const fundFromCredit = db.transaction((jobId: string, buyer: string, amount: bigint, at: number) => {
@@ -99,7 +105,15 @@ export function createSqliteEscrowStore(db: Database.Database): EscrowStore {
     q.fundedBy.run('credit', amount.toString(), at, jobId);
     return true;
   });
+  const settleCredit = db.transaction((jobId: string, buyer: string, buyerAddress: string, taken: bigint, billed: bigint, at: number) => {
+    const inserted = db.prepare(`INSERT OR IGNORE INTO escrow_settlements (job_id, kind, buyer_address, billed, status, created_at, updated_at) VALUES (?, 'credit', ?, ?, 'mined', ?, ?)`)
+      .run(jobId, buyerAddress, billed.toString(), at, at).changes;
+    if (inserted !== 1) return false;
+    q.setCredit.run(buyer, (credit(buyer) + taken - billed).toString(), at);
+    return true;
+  });
   return {
+    settleCredit: (...a) => settleCredit(...a),
     need: (r) => void q.need.run(r.jobId, r.buyer, r.address, r.required.toString()),
     funding: (id) => {
       const r = q.funding.get(id) as Raw | undefined;
@@ -123,6 +137,6 @@ export function createSqliteEscrowStore(db: Database.Database): EscrowStore {
     failed: (id, reason, at) => void q.finish.run('failed', null, reason, at, id),
     unknown: (id, reason, at) => void q.finish.run('unknown', null, reason, at, id),
     open: () => (q.open.all() as Raw[]).map(toSettlement),
-    escrowFundedUnsettled: () => (q.unsettled.all() as Raw[]).map(toFunding),
+    fundedUnsettled: () => (q.unsettled.all() as Raw[]).map(toFunding),
   };
 }
