@@ -7,7 +7,7 @@ import {
   type Signer,
   type TransactionReceipt,
 } from 'ethers';
-import { DAO, HubFactory, HubWallet, SNMToken, Whitelist } from './generated/artifacts.js';
+import { DAO, HubFactory, HubWallet, JobEscrow, SNMToken, Whitelist } from './generated/artifacts.js';
 import { defaults, type DeployParams, type HubParams } from './params.js';
 import { typedContract, type Abi, type TypedContract } from './typed.js';
 
@@ -16,15 +16,18 @@ export type DAOContract = TypedContract<typeof DAO.abi>;
 export type WhitelistContract = TypedContract<typeof Whitelist.abi>;
 export type HubFactoryContract = TypedContract<typeof HubFactory.abi>;
 export type HubWalletContract = TypedContract<typeof HubWallet.abi>;
+export type JobEscrowContract = TypedContract<typeof JobEscrow.abi>;
 
 export interface Deployment {
   token: SNMTokenContract;
   dao: DAOContract;
   whitelist: WhitelistContract;
   factory: HubFactoryContract;
-  addresses: { token: string; dao: string; whitelist: string; factory: string };
+  /** Buyers' deposits per job (JobEscrow); null when attached to a deployment without one. */
+  escrow: JobEscrowContract | null;
+  addresses: { token: string; dao: string; whitelist: string; factory: string; escrow?: string };
   /** Gas used by each deployment transaction. */
-  deployGas: { token: bigint; dao: bigint; whitelist: bigint; factory: bigint };
+  deployGas: { token: bigint; dao: bigint; whitelist: bigint; factory: bigint; escrow?: bigint };
   params: DeployParams;
   deployer: string;
 }
@@ -86,6 +89,7 @@ export async function deployAll(signer: Signer, overrides: Partial<DeployParams>
   ]);
   addresses.factory = await factory.contract.getAddress();
   await confirm(whitelist.contract.setFactory(addresses.factory));
+  const escrow = await deployEscrow(signer, addresses.token, addresses.dao, params);
   if (params.initialMint > 0n) await confirm(token.contract.mint(deployer, params.initialMint));
 
   return {
@@ -93,16 +97,33 @@ export async function deployAll(signer: Signer, overrides: Partial<DeployParams>
     dao: dao.contract,
     whitelist: whitelist.contract,
     factory: factory.contract,
-    addresses,
-    deployGas: { token: token.gasUsed, dao: dao.gasUsed, whitelist: whitelist.gasUsed, factory: factory.gasUsed },
+    escrow: escrow.contract,
+    addresses: { ...addresses, escrow: escrow.address },
+    deployGas: { token: token.gasUsed, dao: dao.gasUsed, whitelist: whitelist.gasUsed, factory: factory.gasUsed, escrow: escrow.gasUsed },
     params,
     deployer,
   };
 }
 
+/** Deploys a JobEscrow for `token` whose disputes `dao` resolves (also for chains deployed before it existed). */
+export async function deployEscrow(
+  signer: Signer,
+  token: string,
+  dao: string,
+  p: Pick<DeployParams, 'escrowDisputeWindow' | 'escrowReclaimAfter'> = defaults,
+): Promise<{ contract: JobEscrowContract; address: string; gasUsed: bigint }> {
+  const { contract, gasUsed } = await deployContract(JobEscrow, signer, [token, dao, p.escrowDisputeWindow, p.escrowReclaimAfter]);
+  return { contract, address: await contract.getAddress(), gasUsed };
+}
+
+/** A JobEscrow handle for an existing address. */
+export function escrowAt(address: string, runner: ContractRunner | null): JobEscrowContract {
+  return typedContract(address, JobEscrow.abi, runner);
+}
+
 /** Typed handles for contracts deployed earlier (deployGas is unknown: zero). */
 export function attachDeployment(
-  addresses: { token: string; dao: string; whitelist: string; factory: string },
+  addresses: { token: string; dao: string; whitelist: string; factory: string; escrow?: string },
   runner: Signer,
   params: DeployParams = defaults,
   deployer = '',
@@ -112,6 +133,7 @@ export function attachDeployment(
     dao: typedContract(addresses.dao, DAO.abi, runner),
     whitelist: typedContract(addresses.whitelist, Whitelist.abi, runner),
     factory: typedContract(addresses.factory, HubFactory.abi, runner),
+    escrow: addresses.escrow ? typedContract(addresses.escrow, JobEscrow.abi, runner) : null,
     addresses: { ...addresses },
     deployGas: { token: 0n, dao: 0n, whitelist: 0n, factory: 0n },
     params,

@@ -3,6 +3,7 @@ export * from './typed.js';
 export * from './chain.js';
 export * from './errors.js';
 export * from './deploy.js';
+export * from './escrow.js';
 export * from './dao.js';
 export * from './stake.js';
 export * from './devchain.js';

@@ -34,6 +34,10 @@ export interface DeployParams extends HubParams {
   daoExecutionDelay: bigint;
   /** SNM minted to the deployer right after deployment, wei. */
   initialMint: bigint;
+  /** JobEscrow: seconds after a settlement in which the buyer may dispute it. */
+  escrowDisputeWindow: bigint;
+  /** JobEscrow: seconds after a deposit after which a buyer may take back an escrow never settled. */
+  escrowReclaimAfter: bigint;
 }
 
 /**
@@ -53,6 +57,8 @@ export const defaults: Readonly<DeployParams> = Object.freeze({
   daoVotingPeriod: 3n * DAY,
   daoExecutionDelay: DAY,
   initialMint: 1_000_000n * SNM,
+  escrowDisputeWindow: DAY,
+  escrowReclaimAfter: 30n * DAY,
 });
 
 /** What a transfer (or a batch with this total) locks: floor(amount * lockFeeBps / 10000). */

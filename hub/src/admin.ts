@@ -44,10 +44,22 @@ export function revokeProvisioningKey(store: HubStore, keyId: string): void {
   if (!store.revokeKey(keyId, Date.now())) throw new SosnaError('E_CONFLICT', `provisioning key ${keyId} is already revoked`);
 }
 
-export async function addOperator(store: HubStore, name: string, role: Role = 'admin', scrypt?: ScryptParams): Promise<{ password: string; row: OperatorRow }> {
+/** A buyer needs its on-chain address; anyone's address must be 0x and 40 hex digits. Pure. */
+export function checkOperatorAddress(name: string, role: Role, address: string | null | undefined): string | null {
+  if (address !== undefined && address !== null && !/^0x[0-9a-fA-F]{40}$/.test(address)) {
+    throw new SosnaError('E_INVALID', `--address ${JSON.stringify(address)}: must be a 0x-prefixed 20-byte hex address (0x and 40 hex digits)`);
+  }
+  if (role === 'buyer' && !address) {
+    throw new SosnaError('E_INVALID', `buyer ${name} needs an on-chain address (--address 0x...): its escrow deposits come from it and refunds go back to it`);
+  }
+  return address ?? null;
+}
+
+export async function addOperator(store: HubStore, name: string, role: Role = 'admin', scrypt?: ScryptParams, opts: { address?: string | null } = {}): Promise<{ password: string; row: OperatorRow }> {
   if (!isValidId(name)) throw new SosnaError('E_INVALID', `operator name ${JSON.stringify(name)}: use 1-64 letters, digits, '.', '_', '-'`);
+  const address = checkOperatorAddress(name, role, opts.address);
   const password = randomSecret(18);
-  const row = { name, role, secretHash: await hashSecret(password, scrypt), createdAt: Date.now() };
+  const row = { name, role, secretHash: await hashSecret(password, scrypt), createdAt: Date.now(), address };
   store.putOperator(row);
   return { password, row };
 }

@@ -7,7 +7,8 @@ import type { Logger } from '@sosna/protocol';
 import { HubConfig } from './config.js';
 import type { HubConfigInput } from './config.js';
 import { HubEventBus } from './events.js';
-import { defaultHubId, loadOrCreateOwnerKey } from './identity.js';
+import { defaultHubId, loadOrCreateKeyFile, loadOrCreateOwnerKey } from './identity.js';
+import { EscrowService } from './escrow/service.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { HubStore } from './store/types.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -32,7 +33,7 @@ import { startDesiredConfig } from './services/desired-config.js';
 import { announce } from './services/announcer.js';
 import { loadOrCreateUpdateKey, startUpdates } from './services/updates.js';
 import { startMoney } from './services/money.js';
-import { testPauseHooks } from './payouts/test-pause.js';
+import { testPauseHooks, testPauseSettlementHooks } from './payouts/test-pause.js';
 import { adminServices } from './services/admin-console.js';
 import { remoteServices } from './services/remote.js';
 import { startJobs } from './jobs/index.js';
@@ -283,6 +284,24 @@ export async function startHub(
             signal,
           }), (m) => m.stop());
     walletAddress = money?.chain.contracts.wallet ?? null;
+    // Buyers' escrow: jobs wait for their deposit (or credit); settlements go through an outbox signed by the
+    // hub's settlement key (escrow.key), the payee of this hub's escrows.
+    const escrowKey = money?.chain.contracts.escrow ? loadOrCreateKeyFile(dataDir, 'escrow.key', 'escrow settlement key', log).connect(money.chain.provider) : null;
+    if (escrowKey && money && config.chain.mode !== 'rpc' && (await money.chain.provider.getBalance(escrowKey.address)) < 10n ** 17n) {
+      const dev = await money.chain.provider.getSigner(0); // the embedded chain's dev account pays the settlement key's gas
+      await (await dev.sendTransaction({ to: escrowKey.address, value: 10n ** 19n })).wait();
+    }
+    if (escrowKey && config.chain.mode === 'rpc' && (await money!.chain.provider.getBalance(escrowKey.address)) === 0n) {
+      log.warn('the escrow settlement key has no gas: send it some ether or settlements will not be sent', { address: escrowKey.address });
+    }
+    const escrow = new EscrowService({
+      store, scheduler: jobs.scheduler, log: log.child('escrow'), signer: escrowKey,
+      chain: money && escrowKey ? { provider: money.chain.provider, rpcUrl: money.chain.rpcUrl, chainId: money.chain.chainId, token: money.chain.contracts.token, escrow: money.chain.contracts.escrow! } : null,
+      hooks: testPauseSettlementHooks(process.env, log.child('escrow')), // test-only fault points
+      pollMs: config.chain.mode === 'off' ? 3000 : 2000,
+    });
+    await step(escrow.start());
+    stops.push(() => escrow.stop());
     const stakeContract = trustConfig.stakeContract ?? money?.chain.contracts.stake;
     stakeAddress = trust && money ? stakeContract ?? null : null;
     if (trust && stakeContract) {
@@ -328,6 +347,7 @@ export async function startHub(
         adminServices(endpoint, { store, log: log.child('admin'), scrypt }); // operator passwords at the configured cost
         endpoint.add(credentialsService, credentialsHandlers(credentials, { hubId, brokerUrl: external?.url ?? null, log: log.child('credentials') }));
         remoteServices(endpoint, { store, links, log: log.child('remote') }); // shell, exec, agent logs
+        escrow.consoleServices(endpoint); // buyers: where to deposit, a job's funding; admins: credit
         if (money) {
           endpoint.add(payoutsService, {
             ...money.handlers,
@@ -343,7 +363,7 @@ export async function startHub(
     card = await step(announce({ bus: broker, codec, hubId, name: config.name, endpoints, signer, wallet: money?.chain.contracts.wallet, chainId: money?.chain.chainId, updateKey: updateKey.address, prices: config.prices }));
 
     const chainInfo = money
-      ? { rpcUrl: money.chain.rpcUrl, chainId: money.chain.chainId, wallet: money.chain.contracts.wallet, whitelist: money.chain.contracts.whitelist, token: money.chain.contracts.token }
+      ? { rpcUrl: money.chain.rpcUrl, chainId: money.chain.chainId, wallet: money.chain.contracts.wallet, whitelist: money.chain.contracts.whitelist, token: money.chain.contracts.token, escrow: money.chain.contracts.escrow ?? null, escrowPayee: escrowKey?.address ?? null }
       : null;
     const metricsServer = config.metrics.port === null
       ? null

@@ -2,10 +2,15 @@
 // (all admin-only in the hub's roles table). Secrets (a key's `keyId.secret`, an operator's password)
 // appear in exactly one answer each, the one that created them; lists never carry them.
 import { z } from 'zod';
-import { Id } from './messages.js';
+import { EthAddress, Id } from './messages.js';
 import { defineService } from './rpc/service.js';
 
-export const OperatorRole = z.enum(['viewer', 'operator', 'admin']);
+/**
+ * viewer < operator < admin see and change the whole fleet; a `buyer` stands beside them: it submits,
+ * follows, cancels and pays for its own jobs only (another buyer's job is "no such job") and has an
+ * on-chain address (where its escrow deposits come from and its refunds go).
+ */
+export const OperatorRole = z.enum(['viewer', 'operator', 'admin', 'buyer']);
 export type OperatorRole = z.infer<typeof OperatorRole>;
 
 export const KeyStatus = z.enum(['active', 'revoked', 'expired', 'exhausted']);
@@ -54,13 +59,14 @@ export const keysService = defineService('keys', {
   },
 });
 
-export const OperatorSummary = z.object({ name: Id, role: OperatorRole, createdAt: z.number() });
+export const OperatorSummary = z.object({ name: Id, role: OperatorRole, createdAt: z.number(), address: EthAddress.nullable().optional() });
 export type OperatorSummary = z.infer<typeof OperatorSummary>;
 
 export const operatorsService = defineService('operators', {
   /** A new operator; `password` is in this answer only. An existing name is refused (remove it first). */
   add: {
-    params: z.object({ name: Id, role: OperatorRole }),
+    /** `address` is required for a buyer (its on-chain account), optional for the others. */
+    params: z.object({ name: Id, role: OperatorRole, address: EthAddress.optional() }),
     result: OperatorSummary.extend({ password: z.string() }),
   },
   list: {
@@ -69,7 +75,8 @@ export const operatorsService = defineService('operators', {
   },
   /** Counts from the operator's next call. The last admin cannot be demoted. */
   setRole: {
-    params: z.object({ name: Id, role: OperatorRole }),
+    /** Making someone a buyer needs an address (given here or stored already). */
+    params: z.object({ name: Id, role: OperatorRole, address: EthAddress.optional() }),
     result: OperatorSummary.extend({ previous: OperatorRole }),
   },
   /** The last admin cannot be removed. */

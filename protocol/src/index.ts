@@ -19,6 +19,7 @@ export * from './rpc/peer.js';
 export const PROTOCOL_VERSION = 1;
 export * from './log.js';
 export * from './payouts.js';
+export * from './escrow.js';
 export * from './amount.js';
 export * from './updates.js';
 export * from './admin.js';

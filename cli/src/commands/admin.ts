@@ -11,8 +11,15 @@ import type { ConnFlags, ConsoleSession } from './console-session.js';
 /** `--role` / a role argument, checked with the protocol's schema. */
 export function parseRole(flag: string, text: string): OperatorRole {
   const r = OperatorRole.safeParse(text);
-  if (!r.success) throw new Error(`${flag} ${JSON.stringify(text)}: use viewer, operator or admin`);
+  if (!r.success) throw new Error(`${flag} ${JSON.stringify(text)}: use viewer, operator, admin or buyer`);
   return r.data;
+}
+
+/** `--address`: an on-chain account, 0x and 40 hex digits (a buyer's is required). */
+export function parseAddress(flag: string, text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (!/^0x[0-9a-fA-F]{40}$/.test(text)) throw new Error(`${flag} ${JSON.stringify(text)}: must be a 0x-prefixed 20-byte hex address (0x and 40 hex digits)`);
+  return text;
 }
 
 /** `--max`: a positive whole number of devices. */
@@ -60,14 +67,17 @@ export function registerAdmin(consoleCmd: Command, session: ConsoleSession): voi
       process.stdout.write(`revoked ${keyId}\n`);
     });
 
-  const ops = consoleCmd.command('operators').description('console operators and their roles: viewer, operator, admin (admin)');
-  connOptions(ops.command('add <name>').description('add an operator and print its password (shown only now)'))
-    .requiredOption('--role <role>', 'viewer, operator or admin')
+  const ops = consoleCmd.command('operators').description('console operators and their roles: viewer, operator, admin; buyers (admin)');
+  connOptions(ops.command('add <name>').description('add an operator or a buyer and print its password (shown only now)'))
+    .requiredOption('--role <role>', 'viewer, operator, admin or buyer (its own jobs only)')
+    .option('--address <address>', "the on-chain account (required for a buyer: its escrow deposits come from it, refunds go to it)")
     .option('--write-profile <file>', 'write a console profile for the new operator (this hub\'s URL and id) instead of printing the password')
     .option('--json', 'machine-readable output')
-    .action(async (name: string, o: ConnFlags & { role: string; writeProfile?: string; json?: boolean }) => {
+    .action(async (name: string, o: ConnFlags & { role: string; address?: string; writeProfile?: string; json?: boolean }) => {
       const role = parseRole('--role', o.role);
-      const { r, url, hubId } = await session.withConsole(o, async (c) => ({ r: await c.call(operatorsService, 'add', { name, role }), url: c.profile.url, hubId: c.profile.hubId }));
+      const address = parseAddress('--address', o.address);
+      if (role === 'buyer' && !address) throw new Error(`--address: buyer ${name} needs an on-chain address (0x and 40 hex digits): its escrow deposits come from it and refunds go back to it`);
+      const { r, url, hubId } = await session.withConsole(o, async (c) => ({ r: await c.call(operatorsService, 'add', { name, role, address }), url: c.profile.url, hubId: c.profile.hubId }));
       if (o.writeProfile) {
         writeProfile(o.writeProfile, { url, hubId, user: r.name, password: r.password });
         return void process.stdout.write(`operator ${r.name} (${r.role}); profile written to ${o.writeProfile}\n`);
@@ -81,12 +91,14 @@ export function registerAdmin(consoleCmd: Command, session: ConsoleSession): voi
     .action(async (o: ConnFlags & { json?: boolean }) => {
       const r = await session.withConsole(o, (c) => c.call(operatorsService, 'list', {}));
       if (o.json) return json(r.operators);
-      process.stdout.write(`${table(['NAME', 'ROLE', 'CREATED'], r.operators.map((x) => [x.name, x.role, ago(x.createdAt)]))}\n`);
+      process.stdout.write(`${table(['NAME', 'ROLE', 'ADDRESS', 'CREATED'], r.operators.map((x) => [x.name, x.role, x.address ?? '-', ago(x.createdAt)]))}\n`);
     });
   connOptions(ops.command('role <name> <role>').description('change an operator\'s role (counts from its next call)'))
-    .action(async (name: string, roleText: string, o: ConnFlags) => {
+    .option('--address <address>', 'the on-chain account (needed to make someone a buyer unless stored already)')
+    .action(async (name: string, roleText: string, o: ConnFlags & { address?: string }) => {
       const role = parseRole('role', roleText);
-      const r = await session.withConsole(o, (c) => c.call(operatorsService, 'setRole', { name, role }));
+      const address = parseAddress('--address', o.address);
+      const r = await session.withConsole(o, (c) => c.call(operatorsService, 'setRole', { name, role, address }));
       process.stdout.write(`${r.name}: ${r.previous} -> ${r.role}\n`);
     });
   connOptions(ops.command('rm <name>').description('remove an operator (refused for the last admin)'))

@@ -313,13 +313,14 @@ export function registerHub(program: Command): void {
   ops
     .command('add <name>')
     .description('add an operator (or reset its password) and print the password')
-    .option('--role <role>', 'viewer, operator or admin', 'operator')
+    .option('--role <role>', 'viewer, operator, admin or buyer (its own jobs only)', 'operator')
+    .option('--address <address>', 'the on-chain account (required for a buyer)')
     .option('--write-profile <file>', 'also write a console profile file')
     .option('--url <url>', 'hub URL for the profile', 'mqtt://127.0.0.1:1883')
     .option(...dataDirOpt)
-    .action(async (name: string, o: { role: string; writeProfile?: string; url: string; dataDir: string }) => {
-      if (!['viewer', 'operator', 'admin'].includes(o.role)) throw new Error(`--role ${JSON.stringify(o.role)}: use viewer, operator or admin`);
-      const { password, hubId } = await withStore(o.dataDir, async (s) => ({ ...(await addOperator(s, name, o.role as Role)), hubId: s.getMeta('hubId') ?? '' }));
+    .action(async (name: string, o: { role: string; address?: string; writeProfile?: string; url: string; dataDir: string }) => {
+      if (!['viewer', 'operator', 'admin', 'buyer'].includes(o.role)) throw new Error(`--role ${JSON.stringify(o.role)}: use viewer, operator, admin or buyer`);
+      const { password, hubId } = await withStore(o.dataDir, async (s) => ({ ...(await addOperator(s, name, o.role as Role, undefined, { address: o.address })), hubId: s.getMeta('hubId') ?? '' }));
       if (o.writeProfile) {
         // an mqtts:// or wss:// profile carries the hub's own CA (when it has one), as the hub's own profile does
         const caFile = join(resolve(o.dataDir), 'tls', 'ca.pem');

@@ -6,6 +6,8 @@ import type { JobDetail, JobSpecInput, JobSummary } from '@sosna/protocol';
 import { parseSize } from './console.js';
 import type { ConsoleClient } from '@sosna/hub';
 import { connOptions } from './console-session.js';
+import { worstCase } from '@sosna/contracts';
+import { buyerKey, depositForJob, fundingLine, parseDeposit, registerEscrow } from './escrow.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 import { ago, bytes, table } from '../table.js';
 
@@ -211,8 +213,10 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
     .option('--stall <duration>', 'watchdog: restart, then fail, a job without output or CPU time this long')
     .option('--spec <file>', 'the whole job spec as JSON (flags are ignored)')
     .option('--key <id>', 'idempotency key: submitting again with it returns the same job')
+    .option('--deposit [wei]', "buyers: lock this much in the hub's escrow for the job (default: the worst case, bid x duration limit x replicas)")
+    .option('--key-file <file>', 'buyers: your key that signs the deposit (or $SOSNA_BUYER_KEY_FILE); never printed')
     .option('--json', 'machine-readable output')
-    .action(async (command: string[], o: SubmitFlags & Conn & { key?: string; json?: boolean }) => {
+    .action(async (command: string[], o: SubmitFlags & Conn & { key?: string; json?: boolean; deposit?: string | true; keyFile?: string }) => {
       const spec = specFromFlags(o, command);
       const flagged = (err: unknown) => {
         if (err instanceof Error) err.message = withFlagNames(err.message, o);
@@ -225,10 +229,23 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
       }
       const warning = bidWarning(o);
       if (warning) process.stderr.write(warning);
-      const r = await connect(o, (c) => c.call(jobsService, 'submit', { spec: spec as never, ...(o.key ? { key: o.key } : {}) })).catch((err: unknown) => {
+      let deposit: bigint | null = null;
+      if (o.deposit !== undefined) {
+        // before anything is submitted or signed: the amount against the worst case, and the key file
+        const parsed = JobSpec.parse(spec);
+        deposit = parseDeposit(o.deposit, worstCase(parsed), parsed);
+        buyerKey(o.keyFile);
+      }
+      const { keyFile: _k, deposit: _d, ...conn } = o;
+      const r = await connect(conn, async (c) => {
+        const submitted = await c.call(jobsService, 'submit', { spec: spec as never, ...(o.key ? { key: o.key } : {}) });
+        const funding = deposit !== null && deposit > 0n ? await depositForJob(c, submitted.jobId, deposit, o.keyFile) : null;
+        return { ...submitted, ...(funding ? { funding } : {}) };
+      }).catch((err: unknown) => {
         throw flagged(err);
       });
       process.stdout.write(o.json ? `${json(r)}\n` : `${r.jobId}\n`);
+      if (!o.json && r.funding) process.stderr.write(`${fundingLine(r.funding)}\n`);
       if (!o.json) process.stderr.write(`${r.duplicate ? 'already submitted' : 'queued'}: follow it with sosna console jobs logs -f ${r.jobId}\n`);
     });
 
@@ -274,6 +291,8 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
       const r = await connect(o, (c) => c.call(jobsService, 'cancel', { jobId, ...(o.reason ? { reason: o.reason } : {}) }));
       process.stdout.write(`${r.jobId} ${r.state}\n`);
     });
+
+  registerEscrow(program, session); // jobs fund/funding/confirm/dispute, buyers credit
 
   conn(consoleCmd.command('earnings').description("device owners' earnings from finished jobs (token wei)"))
     .option('--owner <owner>', 'only this owner')

@@ -7,7 +7,7 @@ const script = fileURLToPath(new URL('../../scripts/compile.mjs', import.meta.ur
 
 describe('generated artifacts', () => {
   it('hold every contract with an ABI and bytecode', () => {
-    expect(Object.keys(artifacts).sort()).toEqual(['DAO', 'HubFactory', 'HubWallet', 'SNMToken', 'Stake', 'Whitelist']);
+    expect(Object.keys(artifacts).sort()).toEqual(['DAO', 'HubFactory', 'HubWallet', 'JobEscrow', 'SNMToken', 'Stake', 'Whitelist']);
     for (const a of Object.values(artifacts)) {
       expect(a.abi.length).toBeGreaterThan(0);
       expect(a.bytecode).toMatch(/^0x[0-9a-f]{200,}$/);

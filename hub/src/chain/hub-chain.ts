@@ -6,7 +6,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Wallet, type JsonRpcProvider } from 'ethers';
 import { z } from 'zod';
-import { attachDeployment, confirm, connectRpc, createHubWallet, deployAll, deployStake, startAnvil } from '@sosna/contracts';
+import { attachDeployment, confirm, connectRpc, createHubWallet, deployAll, deployEscrow, deployStake, startAnvil } from '@sosna/contracts';
 import type { Anvil, Deployment } from '@sosna/contracts';
 import type { Logger } from '@sosna/protocol';
 import { EthAddress } from '@sosna/protocol';
@@ -21,13 +21,15 @@ export const ContractsFile = z.object({
   wallet: EthAddress.optional(),
   /** The Stake contract (owners stake SNM with hubs; hubs slash proven wrong results): deployed on the embedded chain. */
   stake: EthAddress.optional(),
+  /** The JobEscrow buyers deposit into (issue 14); deployed on an embedded chain that lacks one. */
+  escrow: EthAddress.optional(),
 });
 export type ContractsFile = z.infer<typeof ContractsFile>;
 
 export interface HubChain {
   readonly rpcUrl: string;
   readonly chainId: number;
-  readonly contracts: Required<Omit<ContractsFile, 'stake'>> & Pick<ContractsFile, 'stake'>;
+  readonly contracts: Required<Omit<ContractsFile, 'stake' | 'escrow'>> & Pick<ContractsFile, 'stake' | 'escrow'>;
   readonly provider: JsonRpcProvider;
   /** The hub owner's key, connected to the chain. */
   readonly owner: Wallet;
@@ -136,6 +138,13 @@ export async function startHubChain(opts: {
       contracts = { ...contracts, stake: address };
       writeContracts(contractsPath, contracts);
       log.info('deployed the Stake contract on the embedded chain', { stake: address, minStake: opts.devStake.minStake.toString() });
+    }
+    if (!contracts.escrow && !opts.rpcUrl) {
+      const deployer = await provider.getSigner(0);
+      const escrow = await step(deployEscrow(deployer, contracts.token, contracts.dao));
+      contracts = { ...contracts, escrow: escrow.address };
+      writeContracts(contractsPath, contracts);
+      log.info('deployed the job escrow on the embedded chain', { escrow: escrow.address });
     }
     const full = contracts as HubChain['contracts'];
     return {

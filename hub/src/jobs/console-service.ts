@@ -2,7 +2,7 @@
 import { isFinal, SosnaError } from '@sosna/protocol';
 import type { earningsService, Handlers, JobDetail, jobsService, JobSummary, RunSummary } from '@sosna/protocol';
 import type { HubStore } from '../store/types.js';
-import { requireRole } from '../services/console.js';
+import { maySeeJob, requireRole } from '../services/console.js';
 import type { OperatorMeta } from '../services/console.js';
 import type { JobRow, LogRow, RunRow } from './store.js';
 import type { Scheduler } from './scheduler.js';
@@ -27,19 +27,23 @@ export function jobSummary(j: JobRow, runs: RunRow[]): JobSummary {
 }
 
 export function jobsHandlers(s: Scheduler, store: HubStore): Handlers<typeof jobsService, OperatorMeta> {
-  const mustGet = (jobId: string) => {
+  // A buyer's view: another buyer's job is answered exactly as a job that does not exist.
+  const mustGet = (jobId: string, meta: OperatorMeta) => {
     const job = s.getJob(jobId);
-    if (!job) throw new SosnaError('E_NOT_FOUND', `no job ${jobId}`);
+    if (!job || !maySeeJob(meta, job.submittedBy)) throw new SosnaError('E_NOT_FOUND', `no job ${jobId}`);
     return job;
   };
   return {
     submit: ({ spec, key }, ctx) => {
-      requireRole(ctx.meta, 'operator', 'submitting a job');
+      requireRole(ctx.meta, 'operator', 'submitting a job', true);
       return s.submit(spec, ctx.meta.operator, key);
     },
-    ls: ({ state, limit }) => ({ jobs: store.jobs.listJobs({ state, limit }).map((j) => jobSummary(s.getJob(j.id) ?? j, s.runsOf(j.id))) }),
-    show: ({ jobId }): JobDetail => {
-      const job = mustGet(jobId);
+    ls: ({ state, limit }, ctx) => {
+      const submittedBy = ctx.meta.role === 'buyer' ? ctx.meta.operator : undefined;
+      return { jobs: store.jobs.listJobs({ state, limit, submittedBy }).map((j) => jobSummary(s.getJob(j.id) ?? j, s.runsOf(j.id))) };
+    },
+    show: ({ jobId }, ctx): JobDetail => {
+      const job = mustGet(jobId, ctx.meta);
       const runs = s.runsOf(jobId);
       return {
         ...jobSummary(job, runs), spec: job.spec, runs: runs.map(runSummary),
@@ -47,7 +51,7 @@ export function jobsHandlers(s: Scheduler, store: HubStore): Handlers<typeof job
       };
     },
     logs: async ({ jobId, follow }, ctx) => {
-      mustGet(jobId);
+      mustGet(jobId, ctx.meta);
       let last = 0;
       let ended = false;
       let wake: (() => void) | null = null;
@@ -79,7 +83,7 @@ export function jobsHandlers(s: Scheduler, store: HubStore): Handlers<typeof job
         ctx.signal.addEventListener('abort', onAbort);
         while (!ctx.signal.aborted) {
           for (const row of pending.splice(0)) send(row);
-          if (ended || isFinal(mustGet(jobId).state)) break;
+          if (ended || isFinal(mustGet(jobId, ctx.meta).state)) break;
           await new Promise<void>((r) => (wake = r));
           wake = null;
         }
@@ -91,7 +95,8 @@ export function jobsHandlers(s: Scheduler, store: HubStore): Handlers<typeof job
       }
     },
     cancel: ({ jobId, reason }, ctx) => {
-      requireRole(ctx.meta, 'operator', 'cancelling a job');
+      requireRole(ctx.meta, 'operator', 'cancelling a job', true);
+      mustGet(jobId, ctx.meta);
       const job = s.cancel(jobId, reason ?? `cancelled by ${ctx.meta.operator}`);
       return { jobId: job.id, state: job.state };
     },

@@ -195,6 +195,8 @@ export class Scheduler {
   submit(spec: JobSpec, submittedBy: string, key?: string): { jobId: string; state: JobState; duplicate: boolean } {
     if (key) {
       const prior = this.jobs.findJobByKey(key);
+      // a key is the submitter's own: someone else's job behind it is neither answered nor revealed
+      if (prior && prior.submittedBy !== submittedBy) throw new SosnaError('E_CONFLICT', `submit key ${key} is taken: use another key`);
       if (prior) return { jobId: prior.id, state: prior.state, duplicate: true };
     }
     const known = this.d.store.listDevices().map((row) => this.views.get(row.id) ?? deviceView(row, this.market(row.id)));
@@ -223,6 +225,44 @@ export class Scheduler {
     this.feed.emit('job', job);
     this.kick();
     return job;
+  }
+
+  private gate: ((job: JobRow) => string | null) | null = null;
+
+  /**
+   * A check before a job's first run is placed (the escrow: a buyer's job waits for its deposit). It answers
+   * why the job must wait (kept as the job's reason, `awaiting-funds: ...`), or null.
+   */
+  setGate(gate: (job: JobRow) => string | null): void {
+    this.gate = gate;
+    this.kick();
+  }
+
+  private holdIfUnfunded(job: JobRow, runs: RunRow[]): boolean {
+    if (!this.gate || runs.length > 0) return false;
+    const why = this.gate(job);
+    const wasHeld = job.reason?.startsWith('awaiting-funds') ?? false;
+    if (why === null) {
+      if (wasHeld) {
+        job.reason = null;
+        this.jobs.updateJob(job.id, { reason: null, updatedAt: this.now() });
+        this.jobs.addEvent({ jobId: job.id, runId: null, at: this.now(), from: job.state, to: job.state, reason: 'funded' });
+        this.feed.emit('job', job);
+      }
+      return false;
+    }
+    if (job.reason !== why) {
+      job.reason = why;
+      this.jobs.updateJob(job.id, { reason: why, updatedAt: this.now() });
+      if (!wasHeld) this.jobs.addEvent({ jobId: job.id, runId: null, at: this.now(), from: job.state, to: job.state, reason: why });
+      this.feed.emit('job', job);
+    }
+    return true;
+  }
+
+  /** Dispatch again now (a deposit arrived). */
+  wake(): void {
+    this.kick();
   }
 
   cancel(jobId: string, reason: string): JobRow {
@@ -318,6 +358,7 @@ export class Scheduler {
         continue;
       }
       if (decision.kind !== 'place') continue;
+      if (this.holdIfUnfunded(job, runs)) continue;
       if (this.verifier && this.dropUnplaceableCheck(job, runs, decision.replicas)) continue;
       const ringer = this.ringers.get(job.id);
       if (ringer && !this.views.has(ringer.deviceId)) {

@@ -112,7 +112,8 @@ export interface JobStore {
   insertJob(row: JobRow): void;
   getJob(id: string): JobRow | undefined;
   findJobByKey(key: string): JobRow | undefined;
-  listJobs(filter: { state?: JobState; limit: number }): JobRow[];
+  /** Newest first; `submittedBy`: only that submitter's jobs (a buyer's view). */
+  listJobs(filter: { state?: JobState; limit: number; submittedBy?: string }): JobRow[];
   /** Jobs not in a final state, oldest first. */
   liveJobs(): JobRow[];
   /** How many jobs are in each state (states with none are absent); one grouped query, for /metrics. */

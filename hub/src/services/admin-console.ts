@@ -3,7 +3,7 @@
 // never ends up without an admin: removing or demoting the last one is refused.
 import { keysService, keyStatus, operatorsService, SosnaError } from '@sosna/protocol';
 import type { KeySummary, Logger, RpcEndpoint } from '@sosna/protocol';
-import { addOperator, createProvisioningKey, parseExpiry, revokeProvisioningKey } from '../admin.js';
+import { addOperator, checkOperatorAddress, createProvisioningKey, parseExpiry, revokeProvisioningKey } from '../admin.js';
 import type { ScryptParams } from '../auth/password.js';
 import type { HubStore, KeyRow, OperatorRow, Role } from '../store/types.js';
 import type { OperatorMeta } from './console.js';
@@ -50,19 +50,20 @@ export function adminServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { store
     },
   });
   endpoint.add(operatorsService, {
-    add: async ({ name, role }, ctx) => {
+    add: async ({ name, role, address }, ctx) => {
       if (store.getOperator(name)) throw new SosnaError('E_CONFLICT', `operator ${name} already exists: remove it first, or change its role with operators role`);
-      const { password, row } = await addOperator(store, name, role, deps.scrypt);
-      log.info('operator added', { operator: ctx.meta.operator, name, role });
-      return { name: row.name, role: row.role, createdAt: row.createdAt, password };
+      const { password, row } = await addOperator(store, name, role, deps.scrypt, { address });
+      log.info('operator added', { operator: ctx.meta.operator, name, role, address: row.address ?? undefined });
+      return { name: row.name, role: row.role, createdAt: row.createdAt, ...(row.address ? { address: row.address } : {}), password };
     },
-    list: () => ({ operators: store.listOperators().map((o) => ({ name: o.name, role: o.role, createdAt: o.createdAt })) }),
-    setRole: ({ name, role }, ctx) => {
+    list: () => ({ operators: store.listOperators().map((o) => ({ name: o.name, role: o.role, createdAt: o.createdAt, ...(o.address ? { address: o.address } : {}) })) }),
+    setRole: ({ name, role, address }, ctx) => {
       checkOperatorChange(store.listOperators(), name, role, ctx.meta.operator);
       const row = store.getOperator(name)!;
-      store.putOperator({ ...row, role });
+      const addr = checkOperatorAddress(name, role, address ?? row.address);
+      store.putOperator({ ...row, role, address: addr });
       log.info('operator role changed', { operator: ctx.meta.operator, name, from: row.role, to: role });
-      return { name, role, createdAt: row.createdAt, previous: row.role };
+      return { name, role, createdAt: row.createdAt, ...(addr ? { address: addr } : {}), previous: row.role };
     },
     remove: ({ name }, ctx) => {
       checkOperatorChange(store.listOperators(), name, null, ctx.meta.operator);

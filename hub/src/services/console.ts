@@ -19,9 +19,16 @@ export interface OperatorMeta {
   role: Role;
 }
 
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
-export function requireRole(meta: OperatorMeta, needed: Role, what: string): void {
+const RANK: Record<Role, number> = { buyer: -1, viewer: 0, operator: 1, admin: 2 };
+/** `buyerToo`: a buyer may do this too (to its own jobs: the handler scopes them). */
+export function requireRole(meta: OperatorMeta, needed: Role, what: string, buyerToo = false): void {
+  if (buyerToo && meta.role === 'buyer') return;
   if (RANK[meta.role] < RANK[needed]) throw new SosnaError('E_UNAUTHORIZED', `${what} needs the ${needed} role; ${meta.operator} is a ${meta.role}`);
+}
+
+/** Whether `meta` may see a job submitted by `submittedBy`: everyone but a buyer sees all jobs. Pure. */
+export function maySeeJob(meta: OperatorMeta, submittedBy: string): boolean {
+  return meta.role !== 'buyer' || submittedBy === meta.operator;
 }
 
 export function summarize(row: DeviceRow, online: boolean, config?: DesiredConfigRow): DeviceSummary {

@@ -10,7 +10,7 @@ import type { Logger, RpcEndpoint } from '@sosna/protocol';
 import type { HubStore } from '../store/types.js';
 import type { DeviceLinks } from './device-links.js';
 import type { OperatorMeta } from './console.js';
-import { requireRole } from './console.js';
+import { maySeeJob, requireRole } from './console.js';
 
 /** The longest a session lives, whatever its traffic (the device's idle time-out usually ends it first). */
 export const MAX_SESSION_MS = 12 * 3600_000;
@@ -118,7 +118,8 @@ export function remoteServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { stor
     },
     exec: async ({ jobId, cmd, replica }, ctx) => {
       const job = store.jobs.getJob(jobId);
-      if (!job) throw new SosnaError('E_NOT_FOUND', `no job ${jobId}`);
+      // a buyer learns nothing of another buyer's job: the same answer as a job that does not exist
+      if (!job || !maySeeJob(ctx.meta, job.submittedBy)) throw new SosnaError('E_NOT_FOUND', `no job ${jobId}`);
       const operator = ctx.meta.operator;
       if (job.submittedBy !== operator && ctx.meta.role !== 'admin') {
         throw new SosnaError('E_UNAUTHORIZED', `jobs exec on ${jobId} is for the operator who submitted it or an admin; ${operator} is a ${ctx.meta.role}`);

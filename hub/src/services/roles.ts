@@ -5,7 +5,21 @@
 import { SosnaError } from '@sosna/protocol';
 import type { Role } from '../store/types.js';
 
-export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+/** A buyer ranks below a viewer: it passes no fleet-wide check, only the calls BUYER_CALLS lists. */
+export const ROLE_RANK: Record<Role, number> = { buyer: -1, viewer: 0, operator: 1, admin: 2 };
+
+/**
+ * What a buyer may call: its own jobs (the handlers scope every job to its submitter: another buyer's job
+ * answers "no job X", exactly like a job that does not exist), paying for them, and the hub's identity.
+ * Nothing of the fleet (devices, earnings, payouts, alerts, sessions).
+ */
+export const BUYER_CALLS: ReadonlySet<string> = new Set([
+  'locator.resolve', 'locator.list', 'hub.info',
+  'jobs.submit', 'jobs.ls', 'jobs.show', 'jobs.logs', 'jobs.cancel',
+  'remote.exec',
+  // escrow (hub/src/escrow): where to deposit, confirming or disputing a settlement of one's own job
+  'escrow.info', 'escrow.status', 'escrow.funded',
+]);
 
 export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   // reading
@@ -47,6 +61,10 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'credentials.issue': 'admin',
   'credentials.revoke': 'admin',
   'receipts.clearDeviceKey': 'admin',
+  'escrow.info': 'viewer',
+  'escrow.status': 'viewer',
+  'escrow.funded': 'operator',
+  'escrow.credit': 'admin',
   'keys.create': 'admin',
   'keys.list': 'admin',
   'keys.revoke': 'admin',
@@ -74,6 +92,10 @@ export function roleNeeded(service: string, method: string): Role {
 
 /** Throws E_UNAUTHORIZED naming the call, the role it needs and the caller's role. Pure. */
 export function checkRole(operator: string, role: Role, service: string, method: string): void {
+  if (role === 'buyer') {
+    if (BUYER_CALLS.has(`${service}.${method}`)) return;
+    throw new SosnaError('E_UNAUTHORIZED', `${service}.${method} is not for buyers; ${operator} is a buyer (buyers submit, follow, cancel and pay for their own jobs)`, { needed: roleNeeded(service, method), role });
+  }
   const needed = roleNeeded(service, method);
   if (ROLE_RANK[role] < ROLE_RANK[needed]) {
     throw new SosnaError('E_UNAUTHORIZED', `${service}.${method} needs the ${needed} role; ${operator} is a ${role}`, { needed, role });

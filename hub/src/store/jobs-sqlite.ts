@@ -197,10 +197,12 @@ export function createSqliteJobStore(db: Database.Database): JobStore {
       const r = q.byKey.get(key) as Raw | undefined;
       return r ? toJob(r) : undefined;
     },
-    listJobs: ({ state, limit }) => {
-      const rows = state
-        ? db.prepare('SELECT * FROM jobs WHERE state = ? ORDER BY created_at DESC, id DESC LIMIT ?').all(state, limit)
-        : db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?').all(limit);
+    listJobs: ({ state, limit, submittedBy }) => {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (state) where.push('state = ?'), args.push(state);
+      if (submittedBy !== undefined) where.push('submitted_by = ?'), args.push(submittedBy);
+      const rows = db.prepare(`SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...args, limit);
       return (rows as Raw[]).map(toJob);
     },
     liveJobs: () => (q.live.all() as Raw[]).map(toJob),

@@ -8,6 +8,7 @@ import { createSqliteUpdateStore, UPDATES_MIGRATION } from './updates-sqlite.js'
 import { createSqliteSessionStore, SESSIONS_MIGRATION } from './sessions-sqlite.js';
 import { createSqliteReceiptStore, RECEIPTS_MIGRATION } from './receipts-sqlite.js';
 import { createSqliteAlertStore, ALERTS_MIGRATION } from '../alerts/store.js';
+import { createSqliteEscrowStore, ESCROW_MIGRATION } from '../escrow/store.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,6 +41,10 @@ const MIGRATIONS: string[] = [
   TRUST_MIGRATION,
   // (wt-receipts) device keys, their hub-signed bindings and run receipts (hub/src/store/receipts-sqlite.ts)
   RECEIPTS_MIGRATION,
+  // buyers (issue 14 item 1): a buyer's on-chain address beside its login
+  `ALTER TABLE operators ADD COLUMN address TEXT;`,
+  // escrow (issue 14 item 2): buyer jobs' funding, buyers' credit and the settlement outbox (hub/src/escrow)
+  ESCROW_MIGRATION,
 ];
 
 type Raw = Record<string, unknown>;
@@ -125,8 +130,8 @@ export function openSqliteStore(file: string): HubStore {
     listKeys: db.prepare('SELECT * FROM provisioning_keys ORDER BY created_at'),
     revokeKey: db.prepare('UPDATE provisioning_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     putOperator: db.prepare(
-      `INSERT INTO operators (name, secret_hash, role, created_at) VALUES (@name, @secretHash, @role, @createdAt)
-       ON CONFLICT(name) DO UPDATE SET secret_hash = excluded.secret_hash, role = excluded.role`,
+      `INSERT INTO operators (name, secret_hash, role, created_at, address) VALUES (@name, @secretHash, @role, @createdAt, @address)
+       ON CONFLICT(name) DO UPDATE SET secret_hash = excluded.secret_hash, role = excluded.role, address = excluded.address`,
     ),
     getOperator: db.prepare('SELECT * FROM operators WHERE name = ?'),
     listOperators: db.prepare('SELECT * FROM operators ORDER BY name'),
@@ -174,7 +179,9 @@ export function openSqliteStore(file: string): HubStore {
     }
   });
 
-  const toOperator = (r: Raw): OperatorRow => ({ name: r.name as string, secretHash: r.secret_hash as string, role: r.role as Role, createdAt: r.created_at as number });
+  const toOperator = (r: Raw): OperatorRow => ({
+    name: r.name as string, secretHash: r.secret_hash as string, role: r.role as Role, createdAt: r.created_at as number, address: (r.address as string | null) ?? null,
+  });
 
   return {
     getMeta: (key) => (q.getMeta.get(key) as Raw | undefined)?.value as string | undefined,
@@ -225,7 +232,7 @@ export function openSqliteStore(file: string): HubStore {
     },
     listKeys: () => (q.listKeys.all() as Raw[]).map(toKey),
     revokeKey: (id, at) => q.revokeKey.run(at, id).changes === 1,
-    putOperator: (row) => void q.putOperator.run(row),
+    putOperator: (row) => void q.putOperator.run({ ...row, address: row.address ?? null }),
     getOperator: (name) => {
       const r = q.getOperator.get(name) as Raw | undefined;
       return r ? toOperator(r) : undefined;
@@ -234,6 +241,7 @@ export function openSqliteStore(file: string): HubStore {
     removeOperator: (name) => q.removeOperator.run(name).changes === 1,
     jobs: createSqliteJobStore(db),
     payouts: createSqlitePayoutStore(db),
+    escrow: createSqliteEscrowStore(db),
     updates: createSqliteUpdateStore(db),
     sessions: createSqliteSessionStore(db),
     receipts: createSqliteReceiptStore(db),

@@ -1,6 +1,7 @@
 // The hub's state behind one small interface, so a server database can replace the embedded SQLite file.
 import type { JobStore } from '../jobs/store.js';
 import type { PayoutStore } from '../payouts/types.js';
+import type { EscrowStore } from '../escrow/store.js';
 import type { UpdateStore } from './updates-sqlite.js';
 import type { SessionStore } from './sessions-sqlite.js';
 import type { ReceiptStore } from './receipts-sqlite.js';
@@ -34,12 +35,14 @@ export interface KeyRow {
   createdAt: number;
 }
 
-export type Role = 'viewer' | 'operator' | 'admin';
+export type Role = 'viewer' | 'operator' | 'admin' | 'buyer';
 export interface OperatorRow {
   name: string;
   secretHash: string;
   role: Role;
   createdAt: number;
+  /** The on-chain account (required for a buyer: its deposits come from it, refunds go to it). */
+  address?: string | null;
 }
 
 /** The config values an operator wants on a device (retained on dev/{id}/config) and what the device said. */
@@ -104,6 +107,8 @@ export interface HubStore {
   /** The job queue, runs, ledger and device standing (same database). */
   readonly jobs: JobStore;
   readonly payouts: PayoutStore;
+  /** Buyer jobs' funding, credit and the settlement outbox (same database). */
+  readonly escrow: EscrowStore;
   /** Agent releases and rollouts (same database). */
   readonly updates: UpdateStore;
   /** Remote shell and exec sessions (same database). */
