@@ -14,6 +14,11 @@ describe('planSettlement', () => {
     expect(planSettlement({ state: 'succeeded', spec }, [run({}), run({ amount: 15n }), run({ verdict: 'dissent', amount: null })], 600n)).toEqual({ kind: 'settle', billed: 30n });
     expect(planSettlement({ state: 'succeeded', spec }, [run({ amount: 900n })], 600n)).toEqual({ kind: 'settle', billed: 600n });
   });
+  it("a replica the hub added to verify a single-replica job is the hub's cost, not the buyer's", () => {
+    const one = JobSpec.parse({ image: 'busybox', bid: '5', timeoutSec: 60 });
+    expect(planSettlement({ state: 'succeeded', spec: one }, [run({ replica: 0 }), run({ replica: 1 })], 300n)).toEqual({ kind: 'settle', billed: 15n });
+    expect(planSettlement({ state: 'failed', spec: one }, [run({ replica: 0, state: 'failed', amount: null, billedSec: 2 }), run({ replica: 1, state: 'failed', amount: null, billedSec: 4 })], 300n)).toEqual({ kind: 'settle', billed: 10n });
+  });
   it('failed or cancelled after a start: the seconds run x bid; nothing started: a refund', () => {
     expect(planSettlement({ state: 'cancelled', spec }, [run({ state: 'cancelled', amount: null, billedSec: null, runtimeMs: null, startedAt: 0, finishedAt: 4001 })], 600n)).toEqual({ kind: 'settle', billed: 25n });
     expect(planSettlement({ state: 'failed', spec }, [run({ state: 'failed', amount: null, billedSec: 2 })], 600n)).toEqual({ kind: 'settle', billed: 10n });

@@ -15,7 +15,8 @@ export function runSeconds(r: Pick<RunRow, 'runtimeMs' | 'startedAt' | 'finished
 }
 
 /**
- * succeeded: the sum of what its verified runs were credited (a dissenting run is not paid by the buyer);
+ * succeeded: the sum of what its verified runs were credited (a dissenting run is not paid by the buyer, nor a
+ * replica the hub added for verification);
  * failed or cancelled: the seconds its runs actually ran x bid; no run ever started: a refund. Never more
  * than `deposited`.
  */
@@ -23,7 +24,10 @@ export function planSettlement(job: Pick<JobRow, 'state' | 'spec'>, runs: readon
   const started = runs.some((r) => r.startedAt !== null || (r.runtimeMs ?? 0) > 0);
   if (!started) return { kind: 'refund', billed: 0n };
   let billed = 0n;
-  if (job.state === 'succeeded') for (const r of runs) billed += r.amount ?? 0n;
-  else for (const r of runs) billed += r.amount ?? BigInt(runSeconds(r)) * job.spec.bid;
+  // the buyer pays for the replicas it asked for; a replica the hub added to check a result (adaptive
+  // verification, replica >= spec.replicas) is the hub's cost
+  const asked = runs.filter((r) => r.replica < job.spec.replicas);
+  if (job.state === 'succeeded') for (const r of asked) billed += r.amount ?? 0n;
+  else for (const r of asked) billed += r.amount ?? BigInt(runSeconds(r)) * job.spec.bid;
   return { kind: 'settle', billed: billed > deposited ? deposited : billed };
 }
