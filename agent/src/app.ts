@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { agentSystemService, createCodec, deviceEarningsService, deviceJobsService, RpcEndpoint, startMetricsServer } from '@sosna/protocol';
 import type { BasicInventory, DashboardInfo, DeviceConfig, Logger } from '@sosna/protocol';
-import { backoffDelay } from '@sosna/protocol';
+import { backoffDelay, MiningRates } from '@sosna/protocol';
 import { adoptCredentialsBesideConfig, Credentials, CREDENTIALS_FILE } from './credentials.js';
 import { basicInventory } from './inventory.js';
 import { HubLink } from './link.js';
@@ -229,7 +229,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   if (rig && config.mining) {
     const { ProfitSwitch: Profit } = await import('./mining/index.js');
     const r = rig;
-    profit = new Profit({ sheet: config.mining, askPerSec: BigInt(config.jobs.askPerSec), gpus: detectedGpus, hashrate: (i) => r.gpuHashrate(i), jobGpus, faulty: () => gpusOut, ratesAt: Date.now() });
+    profit = new Profit({ sheet: config.mining, askPerSec: BigInt(config.jobs.askPerSec), gpus: detectedGpus, hashrate: (i) => r.gpuHashrate(i), jobGpus, faulty: () => gpusOut });
   }
   const jobs = new JobManager({
     // a getter: after a move to another hub (trust/choose.ts) the device has that hub's id
@@ -316,6 +316,16 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
         },
         onConnected: () => (connects++, jobs.onConnected(), void updater.onConnected()),
         onDesiredConfig: (payload) => void desired.receive((() => { try { return codec.decode(payload); } catch { return undefined; } })()),
+        // rig mode: the hub's revenue rates (retained), checked at the boundary; the owner's own take precedence
+        ...(profit ? { onMiningRates: (payload: Buffer) => {
+          let value: unknown;
+          try { value = codec.decode(payload); } catch (err) { value = { undecodable: (err as Error).message }; }
+          const r = MiningRates.safeParse(value);
+          if (!r.success) return log.warn('mining: the hub\'s rates refused', { reason: r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') });
+          profit!.setHubRates(r.data.rates);
+          const mine = r.data.rates[config.mining!.algorithm];
+          log.info('mining: hub rates received', { algorithm: config.mining!.algorithm, weiPerMh: mine?.weiPerMh ?? 'none', ...(mine ? { setAt: new Date(mine.at).toISOString() } : {}) });
+        } } : {}),
         // Three refusals in a row with a fleet key at hand: the hub no longer knows these credentials.
         onRefused: (n) => {
           if (n < 3 || !config.provisioningKey) return;
@@ -394,9 +404,12 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
         const prev = profit.latest();
         const plan = profit.observe(metrics);
         if (prev && plan.askPerSec !== prev.askPerSec) void link.republish(); // the hub matches on the birth's ask
-        if (plan.stale && !prev?.stale) log.warn(`mining: no fresh revenue rate for ${config.mining!.algorithm} (mining.profit.revenueWeiPerMh): mining keeps no job away`);
+        if (plan.stale && !prev?.stale) log.warn(`mining: no fresh revenue rate for ${config.mining!.algorithm} (mining.profit.revenueWeiPerMh, or the hub's older than mining.profit.rateMaxAgeSec): mining keeps no job away`);
+        if (!plan.stale && prev?.stale) log.info(`mining: revenue rate for ${config.mining!.algorithm} is fresh again`, { source: profit.rate()?.source });
         // flagged for the hub, the console and the dashboard: 1 = the planner has no fresh rate
-        metrics[`miner.${config.mining!.miner.id}.rateStale`] = plan.stale ? 1 : 0;
+        const id = config.mining!.miner.id;
+        metrics[`miner.${id}.rateStale`] = plan.stale ? 1 : 0;
+        for (const [k, v] of Object.entries(profit.rateMetrics())) metrics[`miner.${id}.${k}`] = v;
       }
       const now = Date.now();
       lastSample = { at: now, values: metrics };

@@ -35,6 +35,7 @@ async function registerConsoleTree(program: Command, session: ConsoleSession): P
   registerAdmin(consoleCmd, session);
   (await import('./commands/alerts.js')).registerAlerts(consoleCmd, session);
   (await import('./commands/trust.js')).registerTrust(consoleCmd, session);
+  (await import('./commands/mining.js')).registerMining(consoleCmd, session);
   return consoleCmd;
 }
 

@@ -4,6 +4,7 @@
 // the card's range) is checked by the agent against its detected hardware (agent/src/mining/flight-sheet.ts).
 import { z } from 'zod';
 import { HashAlgorithm } from './hardware.js';
+import { defineService } from './rpc/service.js';
 
 const Wei = (what: string) => z.string().regex(/^\d{1,78}$/, `must be a non-negative decimal integer (${what})`);
 
@@ -117,6 +118,10 @@ export interface MinerFigures {
   cpu?: number;
   /** The profit planner has no fresh revenue rate (mining keeps no job away). */
   rateStale?: boolean;
+  /** Whose rate the planner uses: the owner's flight sheet, or the hub's published one (`miner.<id>.rateSource` 1 / 2). */
+  rateSource?: 'owner' | 'hub';
+  /** Age of the hub's rate, seconds (`miner.<id>.rateAgeSec`). */
+  rateAgeSec?: number;
 }
 
 /** Pure: the miners in a telemetry map (for the console and the dashboard). */
@@ -137,6 +142,8 @@ export function minersInTelemetry(t: Record<string, number>): MinerFigures[] {
     else if (rest === 'sharesRejected') f.rejected = v;
     else if (rest === 'cpu.hashrate10s') f.cpu = v;
     else if (rest === 'rateStale') f.rateStale = v === 1;
+    else if (rest === 'rateSource') { if (v === 1) f.rateSource = 'owner'; else if (v === 2) f.rateSource = 'hub'; }
+    else if (rest === 'rateAgeSec') f.rateAgeSec = v;
   }
   for (const f of out.values()) f.gpus.sort((a, b) => a.index - b.index);
   return [...out.values()];
@@ -161,6 +168,57 @@ export function formatMinerLine(f: MinerFigures): string {
   if (f.accepted !== undefined) parts.push(`shares ${f.accepted} accepted, ${f.rejected ?? 0} rejected`);
   const per = [...f.gpus.map((g) => `GPU ${g.index} ${formatHashrateHs(g.hashrate)}`), ...(f.cpu !== undefined ? [`CPU ${formatHashrateHs(f.cpu)}`] : [])];
   if (per.length) parts.push(per.join(', '));
-  if (f.rateStale) parts.push('revenue rate stale or missing: mining keeps no job away');
+  const age = f.rateAgeSec !== undefined ? `, ${formatAge(f.rateAgeSec)} old` : '';
+  if (f.rateStale) parts.push(`revenue rate stale or missing${f.rateSource === 'hub' ? ` (the hub's${age})` : ''}: mining keeps no job away`);
+  else if (f.rateSource) parts.push(`revenue rate: ${f.rateSource === 'hub' ? `the hub's${age}` : "the owner's"}`);
   return `mining ${f.id}${f.up ? '' : ' (not running)'}: ${parts.join('; ')}`;
 }
+
+function formatAge(sec: number): string {
+  return sec < 120 ? `${Math.round(sec)} s` : sec < 7200 ? `${Math.round(sec / 60)} min` : `${Math.round(sec / 3600)} h`;
+}
+
+// Revenue rates the hub publishes (retained, on topics.miningRates(hubId); admins set them with
+// `sosna console mining rates set ALGO WEI_PER_MH`). Unit: token wei per 10^6 hashes of the algorithm (per MH),
+// the same unit as a flight sheet's `profit.revenueWeiPerMh`, which takes precedence. Each rate carries the time
+// it was set: a device treats one older than its sheet's `profit.rateMaxAgeSec` as stale (flagged; it keeps
+// no job away), so whoever sets them must refresh them.
+export const MiningRate = z
+  .object({
+    weiPerMh: Wei('token wei per 10^6 hashes'),
+    /** When it was set (ms since the epoch). */
+    at: z.number().int().nonnegative(),
+    /** The operator who set it. */
+    by: z.string().max(64).optional(),
+  })
+  .strict();
+export type MiningRate = z.infer<typeof MiningRate>;
+
+export const MiningRates = z
+  .object({
+    v: z.literal(1),
+    /** When this message was published (ms). */
+    at: z.number().int().nonnegative(),
+    rates: z.partialRecord(z.enum(HashAlgorithm.options), MiningRate),
+  })
+  .strict();
+export type MiningRates = z.infer<typeof MiningRates>;
+
+export const MiningAlgorithm = z.enum(HashAlgorithm.options, { error: `must be one of ${HashAlgorithm.options.join(', ')}` });
+export type MiningAlgorithm = z.infer<typeof MiningAlgorithm>;
+
+/** The hub's console service for its published revenue rates (reading: viewers; setting: admins). */
+export const miningService = defineService('mining', {
+  rates: {
+    params: z.object({}),
+    result: z.object({ rates: MiningRates.shape.rates }),
+  },
+  setRate: {
+    params: z.object({ algorithm: MiningAlgorithm, weiPerMh: Wei('token wei per 10^6 hashes') }),
+    result: z.object({ algorithm: MiningAlgorithm, rate: MiningRate }),
+  },
+  unsetRate: {
+    params: z.object({ algorithm: MiningAlgorithm }),
+    result: z.object({ algorithm: MiningAlgorithm, removed: z.boolean() }),
+  },
+});

@@ -100,3 +100,43 @@ describe('profit switching with a real miner process', () => {
     }
   });
 });
+
+describe('revenue rates: the owner\'s, else the hub\'s (stale past rateMaxAgeSec), else none', () => {
+  const gpus: RigGpu[] = [{ index: 0, vendorIndex: 0, state: 'ok' }];
+  const make = (rates: Record<string, string> | undefined, now: () => number) => {
+    const sheet = MiningConfig.parse({
+      miner: { id: 'xmrig', command: ['/bin/true'], api: { port: 1 } }, algorithm: 'randomx', pool: 'p.example:1', wallet: 'w', gpus: [0],
+      profit: { ...(rates ? { revenueWeiPerMh: rates } : {}), askAtLeastMining: true, marginPct: 0, rateMaxAgeSec: 600 },
+    });
+    return new ProfitSwitch({ sheet, askPerSec: 1n, gpus, hashrate: () => 1_000_000, jobGpus: () => [], now });
+  };
+
+  it('weighs the hub\'s published rate when the owner set none, and flags it stale once older than rateMaxAgeSec', () => {
+    let t = 1_000_000;
+    const p = make(undefined, () => t);
+    expect(p.observe({}).stale).toBe(true); // nothing yet
+    expect(p.rateMetrics()).toEqual({ rateSource: 0 });
+    p.setHubRates({ randomx: { weiPerMh: '3000', at: t - 60_000 }, sha256d: { weiPerMh: '9', at: t } });
+    let plan = p.observe({});
+    expect(plan.stale).toBe(false);
+    expect(plan.gpus[0]!.miningNetWeiPerSec).toBe(3000n); // 1 MH/s x 3000 wei per MH
+    expect(plan.askPerSec).toBe(3000n); // the ask follows mining at the hub's rate
+    expect(p.rateMetrics()).toEqual({ rateSource: 2, rateAgeSec: 60 });
+    t += 600_000; // now 660 s old: stale, mining's worth unknown, keeps no job away
+    plan = p.observe({});
+    expect(plan.stale).toBe(true);
+    expect(plan.gpus[0]!.miningNetWeiPerSec).toBeNull();
+    expect(plan.askPerSec).toBe(1n);
+    expect(p.rateMetrics()).toEqual({ rateSource: 2, rateAgeSec: 660 });
+  });
+
+  it('the owner\'s own rate takes precedence over the hub\'s and never goes stale', () => {
+    let t = 1_000_000;
+    const p = make({ randomx: '500' }, () => t);
+    p.setHubRates({ randomx: { weiPerMh: '3000', at: t } });
+    expect(p.observe({}).gpus[0]!.miningNetWeiPerSec).toBe(500n);
+    t += 30 * 86_400_000;
+    expect(p.observe({}).stale).toBe(false);
+    expect(p.rateMetrics()).toEqual({ rateSource: 1 });
+  });
+});

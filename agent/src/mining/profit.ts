@@ -2,7 +2,7 @@
 // hashrate from the miner, its power draw from telemetry `gpu.N.powerW`) and the owner's rates, keeps its
 // state (the hysteresis) between calls, and answers the two questions the jobs side asks: what is the
 // device's ask now, and may this run take its GPUs from mining.
-import type { DeviceJob, MiningConfig } from '@sosna/protocol';
+import type { DeviceJob, MiningConfig, MiningRates } from '@sosna/protocol';
 import { planRig } from './planner.js';
 import type { Plan, PlanConfig, PlannerState, Rate } from './planner.js';
 import type { RigGpu } from './flight-sheet.js';
@@ -18,8 +18,8 @@ export interface ProfitDeps {
   jobGpus(): number[];
   /** GPUs found faulty. */
   faulty?(): number[];
-  /** When the owner's rates were set (the config's load time); the hub's rates carry their own. */
-  ratesAt: number;
+  /** Unused: the owner's rates never go stale (they are the owner's word); the hub's carry their own time. */
+  ratesAt?: number;
   now?: () => number;
 }
 
@@ -27,6 +27,7 @@ export class ProfitSwitch {
   private state: PlannerState = {};
   private power = new Map<number, number>();
   private last: Plan | null = null;
+  private hubRates: MiningRates['rates'] = {};
   private readonly now: () => number;
 
   constructor(private readonly d: ProfitDeps) {
@@ -41,9 +42,28 @@ export class ProfitSwitch {
     };
   }
 
-  private rate(): Rate | null {
+  /**
+   * The rate the planner weighs: the owner's (profit.revenueWeiPerMh for the sheet's algorithm) when set,
+   * never stale; else the hub's published one with the time it was set (stale past profit.rateMaxAgeSec);
+   * else none (stale).
+   */
+  rate(): Rate | null {
     const own = this.d.sheet.profit.revenueWeiPerMh?.[this.d.sheet.algorithm];
-    return own !== undefined ? { weiPerMh: BigInt(own), at: this.d.ratesAt, source: 'owner' } : null;
+    if (own !== undefined) return { weiPerMh: BigInt(own), at: this.now(), source: 'owner' };
+    const hub = this.hubRates[this.d.sheet.algorithm];
+    return hub ? { weiPerMh: BigInt(hub.weiPerMh), at: hub.at, source: 'hub' } : null;
+  }
+
+  /** The hub's retained rates (validated by the caller); the next plan weighs them. */
+  setHubRates(rates: MiningRates['rates']): void {
+    this.hubRates = rates;
+  }
+
+  /** Telemetry about the rate in use: `rateSource` (0 none, 1 owner, 2 hub), `rateAgeSec` (the hub's). */
+  rateMetrics(): Record<string, number> {
+    const r = this.rate();
+    if (!r) return { rateSource: 0 };
+    return r.source === 'owner' ? { rateSource: 1 } : { rateSource: 2, rateAgeSec: Math.max(0, Math.round((this.now() - r.at) / 1000)) };
   }
 
   /** The GPUs the plan covers: the flight sheet's mining GPUs. */

@@ -1,4 +1,4 @@
-import { Badge, ErrorLine, fmtBytes, fmtDuration, fmtHashrate, fmtNum, fmtTime, html, minersOf, useApi } from '../lib.js';
+import { Badge, ErrorLine, fmtBytes, fmtDuration, fmtHashrate, fmtNum, fmtTime, html, minersOf, rateText, useApi } from '../lib.js';
 import { useLive } from '../live.js';
 
 export function Overview() {
@@ -44,6 +44,7 @@ export function Overview() {
           <dt>Hashrate (10 s)</dt><dd data-testid="miner-hashrate">${fmtHashrate(r.hashrate['10s'])}</dd>
           <dt>Hashrate (60 s / 15 min)</dt><dd>${fmtHashrate(r.hashrate['60s'])} / ${fmtHashrate(r.hashrate['15m'])}</dd>
           <dt>Shares</dt><dd>${r.accepted ?? '—'} accepted, ${r.rejected ?? '—'} rejected</dd>
+          <dt>Revenue rate</dt><dd data-testid="miner-rate">${r.rate?.stale ? html`<${Badge} level="warn">${rateText(r.rate)}<//>` : rateText(r.rate)}</dd>
           ${r.gpus.map((g) => html`<dt>GPU ${g.index}</dt><dd>${fmtHashrate(g.hashrate)}</dd>`)}
         </dl>
       </div>`)}
