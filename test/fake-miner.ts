@@ -35,7 +35,7 @@ const backends = () => {
   const per = gpus.length ? (r.perGpu ?? r.total / gpus.length) : 0;
   const out = [];
   if (threads) out.push({ type: 'cpu', enabled: true, algo: 'rx/0', hashrate: [r.cpu ?? 0, r.cpu ?? 0, null], threads: Array.from({ length: threads }, (_, i) => ({ affinity: i, hashrate: [(r.cpu ?? 0) / threads, null, null] })) });
-  if (gpus.length) out.push({ type: 'cuda', enabled: true, algo: 'rx/0', hashrate: [per * gpus.length, null, null], threads: gpus.map((index) => ({ index, threads: 32, blocks: 64, hashrate: [per, per, null], health: { temperature: 60, power: 100 } })) });
+  if (gpus.length) out.push({ type: 'cuda', enabled: true, algo: 'rx/0', hashrate: [per * gpus.length, null, null], threads: gpus.map((index) => { const h = r.byGpu?.[index] ?? per; return { index, threads: 32, blocks: 64, hashrate: [h, h, null], health: { temperature: 60, power: 100 } }; }) });
   return out;
 };
 const server = createServer((req, res) => {
@@ -54,7 +54,8 @@ export interface FakeMiner {
   path: string;
   /** The control file to pass as `--control FILE`. */
   control: string;
-  setRate(r: { total: number; perGpu?: number; cpu?: number; rejectEvery?: number }): Promise<void>;
+  /** `byGpu`: H/s of single GPUs by the driver's index (the others get `perGpu`). */
+  setRate(r: { total: number; perGpu?: number; byGpu?: Record<number, number>; cpu?: number; rejectEvery?: number }): Promise<void>;
   /** Every start so far: pid and argv. */
   starts(): Promise<{ pid: number; argv: string[] }[]>;
 }

@@ -174,18 +174,20 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       for (const e of err.errors) log.error(`flight sheet refused: ${e}`);
     }
   }
-  // GPUs jobs hold: the engine's device request for N NVIDIA GPUs gives the job the first N (by the driver's
-  // index), so those stop mining while such a run is assigned, pulling or running, and mine again after.
-  const runGpus = new Map<string, number>();
-  const jobGpus = () => {
-    const n = Math.max(0, ...runGpus.values());
-    return detectedGpus.filter((g) => (g as { vendor?: string }).vendor === 'nvidia' && (g.vendorIndex ?? g.index) < n).map((g) => g.index);
-  };
+  // GPUs jobs hold: the ones the rig placed the run on (ProfitSwitch.place: the engine gets those driver ids),
+  // else the engine's first N (by the driver's index); those stop mining while such a run is assigned,
+  // pulling or running, and mine again after.
+  const runGpus = new Map<string, number[]>();
+  let jobsRef: { gpusOf(id: string): number[] | undefined } | null = null;
+  const firstN = (n: number) => detectedGpus.filter((g) => (g as { vendor?: string }).vendor === 'nvidia' && (g.vendorIndex ?? g.index) < n).map((g) => g.index);
+  const jobGpus = () => [...new Set([...runGpus.values()].flat())].sort((a, b) => a - b);
   const rigEvents = {
     update: (job: { id: string; spec: { resources: { gpus?: { count: number; vendor?: string } } } }, report: { state: string }) => {
-      const want = job.spec.resources.gpus && (job.spec.resources.gpus.vendor ?? 'nvidia') === 'nvidia' && ['assigned', 'pulling', 'running'].includes(report.state) ? job.spec.resources.gpus.count : 0;
-      if ((runGpus.get(job.id) ?? 0) === want) return;
-      if (want) runGpus.set(job.id, want);
+      const n = job.spec.resources.gpus && (job.spec.resources.gpus.vendor ?? 'nvidia') === 'nvidia' && ['assigned', 'pulling', 'running'].includes(report.state) ? job.spec.resources.gpus.count : 0;
+      const want = n ? (jobsRef?.gpusOf(job.id) ?? firstN(n)) : [];
+      const had = runGpus.get(job.id) ?? [];
+      if (had.length === want.length && had.every((g, i) => g === want[i])) return;
+      if (want.length) runGpus.set(job.id, want);
       else runGpus.delete(job.id);
       void rig?.setJobGpus(jobGpus());
     },
@@ -235,12 +237,13 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     // a getter: after a move to another hub (trust/choose.ts) the device has that hub's id
     config: config.jobs, stateDir: config.stateDir, get deviceId() { return creds!.deviceId; }, engine, log: log.child('jobs'),
     hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
-    ...(profit ? { admit: (job: Parameters<ProfitSwitch['admit']>[0]) => profit!.admit(job), askPerSec: () => profit!.ask() } : {}),
+    ...(profit ? { admit: (job: Parameters<ProfitSwitch['admit']>[0]) => profit!.admit(job), placeGpus: (job: Parameters<ProfitSwitch['place']>[0]) => profit!.place(job), askPerSec: () => profit!.ask() } : {}),
     events: {
       update: (job, report) => (rigEvents.update(job, report), feeds?.jobs.update(job, report)),
       log: (id, piece) => feeds?.jobs.log(id, piece),
     },
   });
+  jobsRef = jobs; // rig mode reads where each run was placed
   // Agent updates over the air (update/): offers, download, switch, health and rollback reports.
   const updater = new Updater({
     stateDir: config.stateDir, hubId: () => creds!.hubId, running: AGENT_VERSION, pinnedOwner: config.hub.owner, maxPayloadBytes: config.rpc.maxPayloadBytes,

@@ -32,6 +32,9 @@ export const JobRecord = z.object({
   /** The container is gone (removed after the result was taken). */
   cleaned: z.boolean().default(false),
   progress: z.string().optional(),
+  /** Rig mode: the GPUs chosen for this run (inventory indices) and the driver's ids the container gets. */
+  gpus: z.array(z.number().int().nonnegative()).optional(),
+  gpuDeviceIds: z.array(z.string().regex(/^[A-Za-z0-9-]{1,64}$/)).optional(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 

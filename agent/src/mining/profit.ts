@@ -95,23 +95,64 @@ export class ProfitSwitch {
     return this.last;
   }
 
+  private placed: { id: string; gpus: number[] } | null = null;
+
   /**
-   * May this run start? Only asked when the owner opted in (`profit.askAtLeastMining`): a run that wants N
-   * NVIDIA GPUs takes the first N; each of those that mines must be beaten by its share of the bid (with the
-   * margin) and be out of its hysteresis window. Returns null (take it; the plan remembers the switch) or why not.
+   * Which GPUs a run that wants N NVIDIA GPUs goes on: free ones (no job, not faulty); first those that do
+   * not mine, then the mining ones whose mining earns least (the smallest threshold), those out of their
+   * hysteresis window before those in it, then by index. Null: not enough free GPUs (or none wanted).
+   */
+  choose(job: DeviceJob): number[] | null {
+    const want = job.spec.resources.gpus;
+    const n = want && (want.vendor ?? 'nvidia') === 'nvidia' ? want.count : 0;
+    if (n === 0) return null;
+    const busy = new Set([...this.d.jobGpus(), ...(this.d.faulty?.() ?? [])]);
+    const plan = planRig(this.state, { now: this.now(), gpus: this.views(), rate: this.rate(), bids: [] }, this.config());
+    const dec = new Map(plan.gpus.map((g) => [g.index, g]));
+    const rank = (i: number): [number, bigint] => {
+      const d = dec.get(i);
+      return !d ? [0, 0n] : [d.offer ? 1 : 2, d.thresholdWeiPerSec];
+    };
+    const free = this.d.gpus
+      .filter((g) => (g.vendor === undefined || g.vendor === 'nvidia') && g.state !== 'error' && !busy.has(g.index))
+      .map((g) => g.index)
+      .sort((a, b) => {
+        const [ka, ta] = rank(a);
+        const [kb, tb] = rank(b);
+        return ka !== kb ? ka - kb : ta !== tb ? (ta < tb ? -1 : 1) : a - b;
+      });
+    return free.length >= n ? free.slice(0, n).sort((a, b) => a - b) : null;
+  }
+
+  /** The GPUs an admitted run is placed on (those admit() weighed), with the driver's ids for the engine. */
+  place(job: DeviceJob): { gpus: number[]; deviceIds: string[] } | null {
+    const gpus = this.placed?.id === job.id ? this.placed.gpus : this.choose(job);
+    this.placed = null;
+    if (!gpus) return null;
+    return { gpus, deviceIds: gpus.map((i) => String(this.d.gpus.find((g) => g.index === i)?.vendorIndex ?? i)) };
+  }
+
+  /**
+   * May this run start? Only asked when the owner opted in (`profit.askAtLeastMining`): the run goes on the
+   * GPUs choose() picks; each of those that mines must be beaten by its share of the bid (with the margin)
+   * and be out of its hysteresis window. Returns null (take it; the plan remembers the switch) or why not.
    */
   admit(job: DeviceJob): string | null {
     if (!this.d.sheet.profit.askAtLeastMining) return null;
     const want = job.spec.resources.gpus;
     const n = want && (want.vendor ?? 'nvidia') === 'nvidia' ? want.count : 0;
     if (n === 0) return null;
-    const taken = this.d.gpus.filter((g) => (g.vendorIndex ?? g.index) < n).map((g) => g.index).filter((i) => this.d.sheet.gpus.includes(i));
+    const chosen = this.choose(job);
+    if (!chosen) return null; // not enough free GPUs: the engine says so
+    this.placed = { id: job.id, gpus: chosen };
+    const taken = chosen.filter((i) => this.d.sheet.gpus.includes(i));
     if (!taken.length) return null;
     const share = job.spec.bid / BigInt(n);
     const bids = taken.map((gpu) => ({ id: `${job.id}#${gpu}`, gpu, perSec: share }));
     const plan = planRig(this.state, { now: this.now(), gpus: this.views(), rate: this.rate(), bids }, this.config());
     const refused = plan.gpus.filter((g) => taken.includes(g.index) && g.mode === 'mine' && !g.take);
     if (refused.length) {
+      this.placed = null;
       return `this rig mines instead: ${refused.map((g) => `GPU ${g.index}: the bid's share ${share} wei/s does not beat mining (${g.reason})`).join('; ')}`;
     }
     this.state = plan.state;
