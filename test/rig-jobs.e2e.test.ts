@@ -185,6 +185,21 @@ describe.skipIf(SKIP)('rig mode with jobs from a real hub', () => {
     expect((await minerDevices()).length).toBe(switches); // no miner restart: no GPU left mining
     expect(gpuGrants().length).toBe(grants + 1);
     expect(devices).toBeLessThan(switches);
+
+    // earnings over time: mining beside compute per interval, and the decisions with their reasons
+    const earned = await cli(['console', 'mining', 'earnings', deviceId, '--json'], { env: profile(), timeoutMs: 30_000 });
+    expect(earned.code, earned.output).toBe(0);
+    const e = JSON.parse(earned.stdout) as { totals: { miningWei: string; computeWei: string }; decisions: { gpu: number; from: string; to: string; reason: string }[] };
+    expect(BigInt(e.totals.miningWei)).toBeGreaterThan(0n);
+    expect(BigInt(e.totals.computeWei)).toBeGreaterThan(0n); // the two runs paid while they ran
+    expect(e.decisions).toEqual(expect.arrayContaining([
+      expect.objectContaining({ gpu: 1, from: 'mine', to: 'job' }),
+      expect.objectContaining({ gpu: 1, from: 'job', to: 'mine' }),
+      expect.objectContaining({ gpu: -1, reason: expect.stringMatching(/refused: this rig mines instead: .*hysteresis window/) }),
+    ]));
+    const text = await cli(['console', 'mining', 'earnings', deviceId], { env: profile(), timeoutMs: 30_000 });
+    expect(text.stdout).toMatch(/INTERVAL\s+SEC\s+MINING \(wei\)\s+COMPUTE \(wei\)/);
+    expect(text.stdout).toMatch(/\n {2}\S+ GPU 1 mine -> job: /);
   }, 300_000);
 });
 

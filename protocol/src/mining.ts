@@ -222,3 +222,37 @@ export const miningService = defineService('mining', {
     result: z.object({ algorithm: MiningAlgorithm, removed: z.boolean() }),
   },
 });
+
+// Rig earnings over time (the agent's rig ledger, agent/src/mining/ledger.ts): per interval, mining's net
+// (hashrate x rate minus power) and compute's revenue (the bids of the runs that ran), token wei as decimal
+// strings (mining may be negative: power cost more than it earned), and the switching decisions with reasons.
+const SignedWei = z.string().regex(/^-?\d{1,78}$/, 'must be a decimal integer (token wei)');
+export const RigInterval = z.object({
+  /** Start of the interval (ms). */
+  at: z.number(),
+  /** Seconds of it the agent watched. */
+  sec: z.number().int().nonnegative(),
+  miningWei: SignedWei,
+  computeWei: SignedWei,
+  /** Seconds in which mining's worth was unknown (no rate, stale, no hashrate yet): not counted. */
+  miningUnknownSec: z.number().int().nonnegative(),
+});
+export type RigInterval = z.infer<typeof RigInterval>;
+export const RigDecision = z.object({ at: z.number(), gpu: z.number().int(), from: z.string().max(16), to: z.string().max(16), reason: z.string().max(500) });
+export type RigDecision = z.infer<typeof RigDecision>;
+export const RigEarnings = z.object({
+  intervalSec: z.number().positive(),
+  intervals: z.array(RigInterval),
+  decisions: z.array(RigDecision),
+  totals: z.object({ miningWei: SignedWei, computeWei: SignedWei, sec: z.number().int().nonnegative() }),
+});
+export type RigEarnings = z.infer<typeof RigEarnings>;
+
+/** The device's rig service (devices.call / `sosna console mining earnings DEVICE`). */
+export const deviceRigService = defineService('rig', {
+  /** The last `limit` intervals and decisions (default 60). */
+  earnings: {
+    params: z.object({ limit: z.number().int().min(1).max(10_080).optional() }),
+    result: RigEarnings,
+  },
+});

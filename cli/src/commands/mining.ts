@@ -3,7 +3,7 @@
 // a device's own flight-sheet rate (profit.revenueWeiPerMh) takes precedence, and a rate older than the
 // device's profit.rateMaxAgeSec is stale there (flagged; it keeps no job away).
 import type { Command } from 'commander';
-import { MiningAlgorithm, miningService } from '@sosna/protocol';
+import { devicesService, MiningAlgorithm, miningService, RigEarnings } from '@sosna/protocol';
 import type { MiningRates } from '@sosna/protocol';
 import { table } from '../table.js';
 import { connOptions } from './console-session.js';
@@ -24,8 +24,37 @@ export function parseRateArgs(algorithm: string, rate: string): { algorithm: Min
   return { algorithm: a.data, weiPerMh: rate };
 }
 
+/** Pure: `mining earnings` as text: intervals (mining beside compute), totals, then the decisions with reasons. */
+export function formatRigEarnings(e: RigEarnings): string {
+  const out: string[] = [];
+  if (!e.intervals.length) out.push('no intervals yet: the rig ledger starts with the first telemetry tick');
+  else {
+    out.push(table(['INTERVAL', 'SEC', 'MINING (wei)', 'COMPUTE (wei)', 'NOTE'], e.intervals.map((b) => [
+      new Date(b.at).toISOString(), String(b.sec), b.miningWei, b.computeWei, b.miningUnknownSec ? `mining's worth unknown for ${b.miningUnknownSec} s (no fresh rate)` : '',
+    ])));
+    out.push(`total over ${e.totals.sec} s: mining ${e.totals.miningWei} wei, compute ${e.totals.computeWei} wei`);
+  }
+  out.push(e.decisions.length ? 'decisions:' : 'no switching decisions yet');
+  for (const d of e.decisions) out.push(`  ${new Date(d.at).toISOString()} ${d.gpu >= 0 ? `GPU ${d.gpu} ${d.from} -> ${d.to}` : 'run refused'}: ${d.reason}`);
+  return `${out.join('\n')}\n`;
+}
+
 export function registerMining(consoleCmd: Command, session: ConsoleSession): void {
-  const mining = consoleCmd.command('mining').description("rig mode: the revenue rates the hub publishes to every rig");
+  const mining = consoleCmd.command('mining').description("rig mode: the revenue rates the hub publishes to every rig, a rig's earnings over time");
+  connOptions(mining.command('earnings <device>').description("a rig's mining and compute revenue per interval, side by side, and its switching decisions with their reasons"))
+    .option('--limit <n>', 'the last N intervals and decisions (default 60)')
+    .option('--json', 'machine-readable output')
+    .action(async (device: string, o: ConnFlags & { limit?: string; json?: boolean }) => {
+      const limit = o.limit === undefined ? undefined : Number(o.limit);
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 10_080)) throw new Error(`--limit ${JSON.stringify(o.limit)}: a whole number from 1 to 10080`);
+      const chunks: unknown[] = []; // devices.call streams the device's answer as chunks
+      const raw = await session.withConsole(o, (c) => c.call(devicesService, 'call', { deviceId: device, service: 'rig', method: 'earnings', params: limit ? { limit } : {}, timeoutMs: 10_000 }, { timeoutMs: 15_000, onChunk: (x) => chunks.push(x) }));
+      const got = RigEarnings.safeParse(chunks.at(-1) ?? raw);
+      if (!got.success) throw new Error(`device ${device} answered rig.earnings with something else: ${JSON.stringify(chunks.at(-1) ?? raw ?? null).slice(0, 300)}`);
+      const e = got.data;
+      if (o.json) return json(e);
+      process.stdout.write(formatRigEarnings(e));
+    });
   const rates = connOptions(mining.command('rates').description('the published rates (token wei per 10^6 hashes), when each was set and by whom'))
     .option('--json', 'machine-readable output')
     .action(async (o: ConnFlags & { json?: boolean }) => {

@@ -91,6 +91,7 @@ export const DEVICE_CALL_ROLES: Readonly<Record<string, Role | 'never'>> = {
   'update.status': 'viewer',
   'jobs.list': 'viewer',
   'jobs.logs': 'viewer',
+  'rig.earnings': 'viewer',
   'system.reboot': 'operator',
   'system.identify': 'operator',
   'update.offer': 'admin',

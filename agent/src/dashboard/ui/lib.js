@@ -66,6 +66,14 @@ export function rateText(rate) {
   return rate.stale ? `stale or missing (${whose}): mining keeps no job away` : whose;
 }
 
+/** Rig mode: the rig ledger's intervals as table rows, newest first (at most 12). */
+export function rigEarningsRows(e) {
+  return [...(e?.intervals ?? [])].reverse().slice(0, 12).map((b) => ({
+    when: new Date(b.at).toISOString().slice(11, 16), mining: b.miningWei, compute: b.computeWei,
+    note: b.miningUnknownSec ? `mining's worth unknown for ${b.miningUnknownSec} s` : '',
+  }));
+}
+
 /** Rig mode: the miners in a telemetry sample (`miner.<id>.hashrate10s`, `miner.<id>.gpu.N.hashrate10s`, shares). */
 export function minersOf(metrics) {
   const out = new Map();
