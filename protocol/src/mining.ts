@@ -56,6 +56,26 @@ export const MiningConfig = z
     cpuThreads: z.number().int().min(0).max(1024).default(0),
     /** Power limit set on each mining GPU, W (within the card's range; checked against the detected cards). */
     powerLimitW: z.number().positive('must be a positive number of watts').max(2000, 'must be at most 2000 W').optional(),
+    /**
+     * Per-GPU tuning applied when mining starts and restored when it stops (agent/src/mining/tuning.ts):
+     * NVIDIA through nvidia-smi, AMD through the amdgpu sysfs files. A GPU's own powerLimitW wins over the
+     * sheet-wide one. Each must name one of `gpus`.
+     */
+    tuning: z
+      .array(
+        z
+          .object({
+            gpu: z.number().int('must be a whole GPU index').min(0).max(63),
+            powerLimitW: z.number().positive('must be a positive number of watts').max(2000, 'must be at most 2000 W').optional(),
+            /** Core clock locked to this, MHz (nvidia-smi -lgc X,X; AMD: pp_od_clk_voltage `s 1 X`). */
+            coreClockMhz: z.number().int('must be whole MHz').min(100, 'must be 100-5000 MHz').max(5000, 'must be 100-5000 MHz').optional(),
+            /** Memory clock locked to this, MHz (nvidia-smi -lmc X,X; AMD: pp_od_clk_voltage `m 1 X`). */
+            memClockMhz: z.number().int('must be whole MHz').min(100, 'must be 100-20000 MHz').max(20_000, 'must be 100-20000 MHz').optional(),
+          })
+          .strict(),
+      )
+      .max(64)
+      .default([]),
     /** How often the agent reads the miner's API. */
     statsIntervalSec: z.number().min(1).max(3600).default(10),
     /** Bound on one read of the miner's API. */
@@ -103,6 +123,10 @@ export const MiningConfig = z
   })
   .strict()
   .superRefine((m, ctx) => {
+    m.tuning.forEach((t, n) => {
+      if (!m.gpus.includes(t.gpu)) ctx.addIssue({ code: 'custom', path: ['tuning', n, 'gpu'], message: `GPU ${t.gpu} is not one of the mining gpus (${m.gpus.join(', ') || 'none'}): tune only the GPUs that mine` });
+      if (m.tuning.findIndex((u) => u.gpu === t.gpu) !== n) ctx.addIssue({ code: 'custom', path: ['tuning', n, 'gpu'], message: `GPU ${t.gpu} is tuned twice: one entry per GPU` });
+    });
     if (m.gpus.length === 0 && m.cpuThreads === 0) ctx.addIssue({ code: 'custom', path: ['gpus'], message: 'name the GPUs that mine (gpus: [0, 1]) or CPU threads (cpuThreads: 4): with neither nothing mines' });
   });
 export type MiningConfig = z.infer<typeof MiningConfig>;
