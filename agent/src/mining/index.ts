@@ -8,3 +8,4 @@ export { ProfitSwitch, type ProfitDeps } from './profit.js';
 export { planWatchdog, initialWatchdog, type WatchdogAction, type WatchdogConfig, type WatchdogState } from './watchdog.js';
 export { RigLedger, LEDGER_FILE, type LedgerOptions } from './ledger.js';
 export { Tuner, tuningPlan, type TuneStep, type TuneResult, type TuneAction } from './tuning.js';
+export { parseTrexSummary, readTrex } from './trex.js';

@@ -12,6 +12,7 @@ import type { TuneResult } from './tuning.js';
 import { runCommand } from '../hardware/exec.js';
 import type { ExecFn } from '../hardware/exec.js';
 import { minerMetrics, readXmrig } from './xmrig.js';
+import { readTrex } from './trex.js';
 import type { MinerStats } from './xmrig.js';
 
 export interface RigOptions {
@@ -183,7 +184,8 @@ export class MiningRig {
     this.polling = true;
     try {
       const api = this.opts.sheet.miner.api;
-      const s = await readXmrig({ host: api.host, port: api.port, ...(api.token ? { token: api.token } : {}), timeoutMs: this.opts.sheet.apiTimeoutMs });
+      const read = api.kind === 'trex' ? readTrex : readXmrig;
+      const s = await read({ host: api.host, port: api.port, ...(api.token ? { token: api.token } : {}), timeoutMs: this.opts.sheet.apiTimeoutMs });
       // the miner counts GPUs by the vendor tool's index: report them by inventory index, like gpu.N telemetry
       const byVendor = new Map(this.opts.gpus.map((g) => [g.vendorIndex ?? g.index, g.index]));
       s.gpus = s.gpus.map((g) => ({ ...g, index: byVendor.get(g.index) ?? g.index }));
