@@ -89,6 +89,8 @@ function busyboxRootfs(dir: string): string {
 export interface PrivateDockerOptions {
   /** The daemon's config file (daemon.json), e.g. the sosna image's own (provisioning's dockerDaemonConfig()). */
   daemonConfig?: Record<string, unknown>;
+  /** Folders put first on dockerd's PATH (e.g. a fake nvidia-container-runtime-hook: dockerd then offers the "nvidia" device driver). */
+  path?: string[];
 }
 
 export async function startPrivateDocker(opts: PrivateDockerOptions = {}): Promise<PrivateDocker> {
@@ -136,7 +138,7 @@ export async function startPrivateDocker(opts: PrivateDockerOptions = {}): Promi
         '--exec-opt', 'native.cgroupdriver=cgroupfs', '--bridge', bridge, '--iptables=false', '--ip-masq=false', '--ip6tables=false',
         '--storage-driver', 'overlay2', '--log-level', 'warn', '--userland-proxy=true', '--config-file', join(dir, 'daemon.json'),
       ],
-      { stdio: ['ignore', out, out] },
+      { stdio: ['ignore', out, out], ...(opts.path?.length ? { env: { ...process.env, PATH: `${opts.path.join(':')}:${process.env.PATH ?? ''}` } } : {}) },
     );
     children.push(dockerd);
     docker = new Docker({ socketPath: socket });

@@ -1,7 +1,8 @@
 // A fake miner the tests generate: a small node:http server speaking xmrig's HTTP API (GET /1/summary,
 // /2/summary, /2/backends), started by the agent as "a program the owner names". The test controls its
-// hashrate through a JSON file ({ total: H/s, perGpu?: H/s }) read on every request, and sees the argv it
-// was started with (and its pid) in another file. `--ignore-term` makes it ignore SIGTERM (for SIGKILL paths).
+// hashrate through a JSON file ({ total: H/s, perGpu?: H/s, byGpu?: { index: H/s } }) read on every request, and sees the argv it
+// was started with (and its pid) in another file. `--ignore-term` makes it ignore SIGTERM (for SIGKILL paths);
+// `--api trex` makes it speak T-Rex's API (GET /summary) instead.
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,11 +36,24 @@ const backends = () => {
   const per = gpus.length ? (r.perGpu ?? r.total / gpus.length) : 0;
   const out = [];
   if (threads) out.push({ type: 'cpu', enabled: true, algo: 'rx/0', hashrate: [r.cpu ?? 0, r.cpu ?? 0, null], threads: Array.from({ length: threads }, (_, i) => ({ affinity: i, hashrate: [(r.cpu ?? 0) / threads, null, null] })) });
-  if (gpus.length) out.push({ type: 'cuda', enabled: true, algo: 'rx/0', hashrate: [per * gpus.length, null, null], threads: gpus.map((index) => ({ index, threads: 32, blocks: 64, hashrate: [per, per, null], health: { temperature: 60, power: 100 } })) });
+  if (gpus.length) out.push({ type: 'cuda', enabled: true, algo: 'rx/0', hashrate: [per * gpus.length, null, null], threads: gpus.map((index) => { const h = r.byGpu?.[index] ?? per; return { index, threads: 32, blocks: 64, hashrate: [h, h, null], health: { temperature: 60, power: 100 } }; }) });
   return out;
 };
+// --api trex: T-Rex's HTTP API instead (GET /summary: totals, shares and a gpus array by CUDA device id)
+const trex = () => {
+  const r = rate();
+  const per = gpus.length ? (r.perGpu ?? r.total / gpus.length) : 0;
+  return {
+    accepted_count: good, rejected_count: total - good, algorithm: 'etchash', api: '4.2', description: 'T-Rex NVIDIA GPU miner (fake)', name: 't-rex',
+    active_pool: { url: arg('--url') ?? 'stratum+tcp://pool.invalid:4444', user: 'w', retries: 0, ping: 20 },
+    gpu_total: gpus.length, hashrate: r.total, hashrate_minute: r.total, hashrate_hour: r.total, uptime: Math.round((Date.now() - started) / 1000),
+    gpus: gpus.map((device_id, gpu_id) => { const h = r.byGpu?.[device_id] ?? per; return { device_id, gpu_id, hashrate: h, hashrate_minute: h, power: 100, temperature: 60 }; }),
+  };
+};
 const server = createServer((req, res) => {
-  const body = req.url === '/2/summary' || req.url === '/1/summary' ? summary() : req.url === '/2/backends' ? backends() : null;
+  const body = arg('--api') === 'trex'
+    ? (req.url === '/summary' ? trex() : null)
+    : req.url === '/2/summary' || req.url === '/1/summary' ? summary() : req.url === '/2/backends' ? backends() : null;
   if (!body) { res.writeHead(404); res.end(); return; }
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
@@ -54,7 +68,8 @@ export interface FakeMiner {
   path: string;
   /** The control file to pass as `--control FILE`. */
   control: string;
-  setRate(r: { total: number; perGpu?: number; cpu?: number; rejectEvery?: number }): Promise<void>;
+  /** `byGpu`: H/s of single GPUs by the driver's index (the others get `perGpu`). */
+  setRate(r: { total: number; perGpu?: number; byGpu?: Record<number, number>; cpu?: number; rejectEvery?: number }): Promise<void>;
   /** Every start so far: pid and argv. */
   starts(): Promise<{ pid: number; argv: string[] }[]>;
 }

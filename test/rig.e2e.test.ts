@@ -112,6 +112,33 @@ describe('rig mode (real agent, hub and miner process)', () => {
     expect(alive(started.pid)).toBe(false);
   }, 180_000);
 
+  it('hub rates: an admin publishes a rate (retained), a rig started after gets it and weighs it; withdrawn, the rig flags it missing', async () => {
+    const bad = await cli(['console', 'mining', 'rates', 'set', 'randomx', '12.5'], { env: profile, timeoutMs: 30_000 });
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toMatch(/RATE: "12\.5" is not a rate: give token wei per 10\^6 hashes as a whole decimal number/);
+    const unknown = await cli(['console', 'mining', 'rates', 'set', 'ethash', '1'], { env: profile, timeoutMs: 30_000 });
+    expect(unknown.output).toMatch(/ALGO: "ethash" is not a known algorithm \(one of sha256d, etchash/);
+    const set = await cli(['console', 'mining', 'rates', 'set', 'randomx', '35000000000000000'], { env: profile, timeoutMs: 30_000 });
+    expect(set.code, set.output).toBe(0);
+    expect(set.stdout).toMatch(/^randomx: 35000000000000000 wei per MH published at \d{4}-/);
+    const listed = await cli(['console', 'mining', 'rates'], { env: profile, timeoutMs: 30_000 });
+    expect(listed.stdout).toMatch(/randomx\s+35000000000000000\s+\d{4}-\S+\s+0 min\s+\S+/);
+    // the rig starts after the rate was set: the retained message reaches it on connect
+    startAgent(sheet([0, 2]));
+    await waitFor("the hub's rate on the mining line", async () => {
+      const r = await cli(['console', 'devices', 'show', deviceId], { env: profile, timeoutMs: 30_000 });
+      return /\n {2}mining xmrig: .*; revenue rate: the hub's, \d+ s old\n/.test(r.stdout) ? r.stdout : null;
+    }, 90_000, 1000);
+    const gone = await cli(['console', 'mining', 'rates', 'unset', 'randomx'], { env: profile, timeoutMs: 30_000 });
+    expect(gone.stdout).toBe('randomx: rate withdrawn\n');
+    await waitFor('the rate flagged missing again', async () => {
+      const r = await cli(['console', 'devices', 'show', deviceId], { env: profile, timeoutMs: 30_000 });
+      return /\n {2}mining xmrig: .*; revenue rate stale or missing: mining keeps no job away\n/.test(r.stdout) ? r.stdout : null;
+    }, 60_000, 1000);
+    await agent!.stop('SIGTERM', 20_000);
+    agent = null;
+  }, 240_000);
+
   it('refuses a flight sheet naming a GPU the rig does not have, with the field and the reason, and runs on without mining', async () => {
     const before = (await miner.starts()).length;
     const a = startAgent(sheet([0, 9]));

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { agentSystemService, createCodec, deviceEarningsService, deviceJobsService, RpcEndpoint, startMetricsServer } from '@sosna/protocol';
 import type { BasicInventory, DashboardInfo, DeviceConfig, Logger } from '@sosna/protocol';
-import { backoffDelay } from '@sosna/protocol';
+import { backoffDelay, deviceRigService, MiningRates } from '@sosna/protocol';
 import { adoptCredentialsBesideConfig, Credentials, CREDENTIALS_FILE } from './credentials.js';
 import { basicInventory } from './inventory.js';
 import { HubLink } from './link.js';
@@ -35,7 +35,7 @@ import { deviceRemoteService } from '@sosna/protocol';
 import { dashboardFeeds } from './dashboard/feeds.js';
 import { rebootCommand, runLater, systemdRuns } from './reboot.js';
 import { z } from 'zod';
-import type { MiningRig, ProfitSwitch } from './mining/index.js';
+import type { MiningRig, ProfitSwitch, RigLedger } from './mining/index.js';
 import type { RigGpu } from './mining/index.js';
 
 /** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
@@ -177,18 +177,23 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       for (const e of err.errors) log.error(`flight sheet refused: ${e}`);
     }
   }
-  // GPUs jobs hold: the engine's device request for N NVIDIA GPUs gives the job the first N (by the driver's
-  // index), so those stop mining while such a run is assigned, pulling or running, and mine again after.
-  const runGpus = new Map<string, number>();
-  const jobGpus = () => {
-    const n = Math.max(0, ...runGpus.values());
-    return detectedGpus.filter((g) => (g as { vendor?: string }).vendor === 'nvidia' && (g.vendorIndex ?? g.index) < n).map((g) => g.index);
-  };
+  // GPUs jobs hold: the ones the rig placed the run on (ProfitSwitch.place: the engine gets those driver ids),
+  // else the engine's first N (by the driver's index); those stop mining while such a run is assigned,
+  // pulling or running, and mine again after.
+  const runGpus = new Map<string, number[]>();
+  const runBids = new Map<string, bigint>(); // what the running runs pay per second: compute's side of the rig ledger
+  let jobsRef: { gpusOf(id: string): number[] | undefined } | null = null;
+  const firstN = (n: number) => detectedGpus.filter((g) => (g as { vendor?: string }).vendor === 'nvidia' && (g.vendorIndex ?? g.index) < n).map((g) => g.index);
+  const jobGpus = () => [...new Set([...runGpus.values()].flat())].sort((a, b) => a - b);
   const rigEvents = {
-    update: (job: { id: string; spec: { resources: { gpus?: { count: number; vendor?: string } } } }, report: { state: string }) => {
-      const want = job.spec.resources.gpus && (job.spec.resources.gpus.vendor ?? 'nvidia') === 'nvidia' && ['assigned', 'pulling', 'running'].includes(report.state) ? job.spec.resources.gpus.count : 0;
-      if ((runGpus.get(job.id) ?? 0) === want) return;
-      if (want) runGpus.set(job.id, want);
+    update: (job: { id: string; spec: { bid: bigint; resources: { gpus?: { count: number; vendor?: string } } } }, report: { state: string }) => {
+      if (report.state === 'running') runBids.set(job.id, job.spec.bid);
+      else runBids.delete(job.id);
+      const n = job.spec.resources.gpus && (job.spec.resources.gpus.vendor ?? 'nvidia') === 'nvidia' && ['assigned', 'pulling', 'running'].includes(report.state) ? job.spec.resources.gpus.count : 0;
+      const want = n ? (jobsRef?.gpusOf(job.id) ?? firstN(n)) : [];
+      const had = runGpus.get(job.id) ?? [];
+      if (had.length === want.length && had.every((g, i) => g === want[i])) return;
+      if (want.length) runGpus.set(job.id, want);
       else runGpus.delete(job.id);
       void rig?.setJobGpus(jobGpus());
     },
@@ -229,22 +234,30 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   // Profit switching (mining/profit.ts): mining's worth per GPU against the runs that want GPUs; with
   // profit.askAtLeastMining the ask follows mining and a run that pays less is refused.
   let profit: ProfitSwitch | null = null;
+  let ledger: RigLedger | null = null;
   if (rig && config.mining) {
-    const { ProfitSwitch: Profit } = await import('./mining/index.js');
+    const { ProfitSwitch: Profit, RigLedger } = await import('./mining/index.js');
     const r = rig;
-    profit = new Profit({ sheet: config.mining, askPerSec: BigInt(config.jobs.askPerSec), gpus: detectedGpus, hashrate: (i) => r.gpuHashrate(i), jobGpus, faulty: () => gpusOut, ratesAt: Date.now() });
+    profit = new Profit({ sheet: config.mining, askPerSec: BigInt(config.jobs.askPerSec), gpus: detectedGpus, hashrate: (i) => r.gpuHashrate(i), jobGpus, faulty: () => gpusOut });
+    ledger = new RigLedger({ stateDir: config.stateDir }); // earnings over time, durable in the state directory
   }
+  const admitRun = (job: Parameters<ProfitSwitch['admit']>[0]) => {
+    const why = profit!.admit(job);
+    if (why) ledger?.decide({ gpu: -1, from: 'mine', to: 'mine', reason: `run ${job.id} (bid ${job.spec.bid} wei/s) refused: ${why}` });
+    return why;
+  };
   const jobs = new JobManager({
     // a getter: after a move to another hub (trust/choose.ts) the device has that hub's id
     config: config.jobs, stateDir: config.stateDir, get deviceId() { return creds!.deviceId; }, engine, log: log.child('jobs'),
     hub: { connected: () => link?.connected ?? false, call: (spec, method, params, o) => link.call(spec, method, params, o) },
-    ...(profit ? { admit: (job: Parameters<ProfitSwitch['admit']>[0]) => profit!.admit(job), askPerSec: () => profit!.ask() } : {}),
+    ...(profit ? { admit: admitRun, placeGpus: (job: Parameters<ProfitSwitch['place']>[0]) => profit!.place(job), askPerSec: () => profit!.ask() } : {}),
     sign: (receipt) => deviceKey.sign(receipt),
     events: {
       update: (job, report) => (rigEvents.update(job, report), feeds?.jobs.update(job, report)),
       log: (id, piece) => feeds?.jobs.log(id, piece),
     },
   });
+  jobsRef = jobs; // rig mode reads where each run was placed
   // Agent updates over the air (update/): offers, download, switch, health and rollback reports.
   const updater = new Updater({
     stateDir: config.stateDir, hubId: () => creds!.hubId, running: AGENT_VERSION, pinnedOwner: config.hub.owner, maxPayloadBytes: config.rpc.maxPayloadBytes,
@@ -261,6 +274,10 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
     engine, containerOf: (runId) => jobs.containerOf(runId), logTail: opts.logTail ?? null, journal: journalSource(),
   });
   endpoint.add(deviceRemoteService, remote);
+  if (ledger) {
+    const l = ledger;
+    endpoint.add(deviceRigService, { earnings: ({ limit }) => l.report(limit ?? 60) });
+  }
 
   let benchmarks: Record<string, number> | null = null;
   // The hub's retained desired config: written by the dashboard's settings writer (loaded on first use).
@@ -330,6 +347,16 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
         // the key first, so that the hub can check the receipts in the reports that follow
         onConnected: () => (connects++, void registerKey().finally(() => jobs.onConnected()), void updater.onConnected()),
         onDesiredConfig: (payload) => void desired.receive((() => { try { return codec.decode(payload); } catch { return undefined; } })()),
+        // rig mode: the hub's revenue rates (retained), checked at the boundary; the owner's own take precedence
+        ...(profit ? { onMiningRates: (payload: Buffer) => {
+          let value: unknown;
+          try { value = codec.decode(payload); } catch (err) { value = { undecodable: (err as Error).message }; }
+          const r = MiningRates.safeParse(value);
+          if (!r.success) return log.warn('mining: the hub\'s rates refused', { reason: r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') });
+          profit!.setHubRates(r.data.rates);
+          const mine = r.data.rates[config.mining!.algorithm];
+          log.info('mining: hub rates received', { algorithm: config.mining!.algorithm, weiPerMh: mine?.weiPerMh ?? 'none', ...(mine ? { setAt: new Date(mine.at).toISOString() } : {}) });
+        } } : {}),
         // Three refusals in a row with a fleet key at hand: the hub no longer knows these credentials.
         onRefused: (n) => {
           if (n < 3 || !config.provisioningKey) return;
@@ -371,7 +398,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   // The local dashboard (dashboard/, loaded only when enabled): if it cannot listen (port taken) the agent runs on without it.
   const dashboard = config.dashboard.enabled
     ? await import('./dashboard/index.js').then(({ startDashboard }) => startDashboard({
-        config, configPath: opts.configPath ?? null, log: log.child('dashboard'), agentVersion: AGENT_VERSION, logs: opts.logTail ?? null, updateRefused: () => updater.lastRefused, sources: { ...feeds?.sources, jobsUnavailable: () => jobsUnavailable, ...opts.dashboardSources }, jobsFeed: feeds?.jobs ?? null,
+        config, configPath: opts.configPath ?? null, log: log.child('dashboard'), agentVersion: AGENT_VERSION, logs: opts.logTail ?? null, updateRefused: () => updater.lastRefused, sources: { ...feeds?.sources, jobsUnavailable: () => jobsUnavailable, ...(ledger ? { rigEarnings: () => ledger!.report(60) } : {}), ...opts.dashboardSources }, jobsFeed: feeds?.jobs ?? null,
         status: () => ({ deviceId: creds!.deviceId, hubId: creds!.hubId, name, hubUrl: creds!.url, connected: link.connected, inventory, hardware: detected?.inventory ?? null, benchmarks, hubTrust: trust ? trustView(trust) : null, hubChoice }),
       })).catch((err: Error) => (log.warn('dashboard not started', { reason: err.message }), null))
     : null;
@@ -407,10 +434,14 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       if (profit) {
         const prev = profit.latest();
         const plan = profit.observe(metrics);
+        ledger?.observe(plan, [...runBids.values()].reduce((a, b) => a + b, 0n));
         if (prev && plan.askPerSec !== prev.askPerSec) void link.republish(); // the hub matches on the birth's ask
-        if (plan.stale && !prev?.stale) log.warn(`mining: no fresh revenue rate for ${config.mining!.algorithm} (mining.profit.revenueWeiPerMh): mining keeps no job away`);
+        if (plan.stale && !prev?.stale) log.warn(`mining: no fresh revenue rate for ${config.mining!.algorithm} (mining.profit.revenueWeiPerMh, or the hub's older than mining.profit.rateMaxAgeSec): mining keeps no job away`);
+        if (!plan.stale && prev?.stale) log.info(`mining: revenue rate for ${config.mining!.algorithm} is fresh again`, { source: profit.rate()?.source });
         // flagged for the hub, the console and the dashboard: 1 = the planner has no fresh rate
-        metrics[`miner.${config.mining!.miner.id}.rateStale`] = plan.stale ? 1 : 0;
+        const id = config.mining!.miner.id;
+        metrics[`miner.${id}.rateStale`] = plan.stale ? 1 : 0;
+        for (const [k, v] of Object.entries(profit.rateMetrics())) metrics[`miner.${id}.${k}`] = v;
       }
       const now = Date.now();
       lastSample = { at: now, values: metrics };
@@ -442,6 +473,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       await metricsServer?.stop();
       await jobs.stop();
       await rig?.stop(); // the miner is this agent's child: it goes with it
+      ledger?.flush(); // the open interval survives the restart
       await link.stop();
     },
   };

@@ -16,6 +16,8 @@ export interface LinkEvents {
   onTrust?(trust: HubTrust): void;
   /** The hub's retained desired config for this device (on every connect, and when an operator changes it). */
   onDesiredConfig?(payload: Buffer): void;
+  /** The hub's retained mining revenue rates (rig mode; on every connect and when an admin changes them). */
+  onMiningRates?(payload: Buffer): void;
 }
 
 export class HubLink {
@@ -114,7 +116,9 @@ export class HubLink {
     this.attempt = 0;
     this.refusals = 0;
     const configTopic = this.topic('config');
-    client.on('message', (topic, payload) => (topic === configTopic ? this.o.events?.onDesiredConfig?.(payload) : this.peer.receive(payload)));
+    const ratesTopic = topics.miningRates(creds.hubId);
+    client.on('message', (topic, payload) =>
+      topic === configTopic ? this.o.events?.onDesiredConfig?.(payload) : topic === ratesTopic ? this.o.events?.onMiningRates?.(payload) : this.peer.receive(payload));
     client.on('close', () => {
       if (this.client !== client) return;
       this.client = null;
@@ -131,6 +135,7 @@ export class HubLink {
       const birth: DeviceOnline = { ...this.o.birth(), at: sessionAt };
       await publishAsync(client, this.topic('state'), codec.encode(birth), { retain: true, qos: 1 });
       if (this.o.events?.onDesiredConfig) await subscribeAsync(client, configTopic);
+      if (this.o.events?.onMiningRates) await subscribeAsync(client, ratesTopic);
       log.info('online', { hubId: creds.hubId, deviceId: creds.deviceId });
       this.o.events?.onConnected?.();
     } catch (err) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deviceFilter, formatDevice, parseSize } from './commands/console.js';
+import { parseRateArgs, rateRows } from './commands/mining.js';
 
 describe('console device flags', () => {
   it('parses memory sizes in powers of 1024', () => {
@@ -70,5 +71,17 @@ describe('devices show', () => {
     expect(formatDevice(d, 0)).toContain('\n  mining xmrig: 3.00 kH/s (10s), 2.95 kH/s (60s); shares 120 accepted, 1 rejected; GPU 0 2.00 kH/s, GPU 2 1.00 kH/s\n');
     expect(formatDevice({ ...d, telemetry: { 'miner.xmrig.up': 0 } }, 0)).toContain('\n  mining xmrig (not running): no hashrate yet\n');
     expect(formatDevice({ ...d, telemetry: { 'miner.xmrig.up': 1, 'miner.xmrig.hashrate10s': 5, 'miner.xmrig.rateStale': 1 } }, 0)).toContain('\n  mining xmrig: 5 H/s (10s); revenue rate stale or missing: mining keeps no job away\n');
+    const hub = (stale: number, age: number) => formatDevice({ ...d, telemetry: { 'miner.xmrig.up': 1, 'miner.xmrig.hashrate10s': 5, 'miner.xmrig.rateStale': stale, 'miner.xmrig.rateSource': 2, 'miner.xmrig.rateAgeSec': age } }, 0);
+    expect(hub(0, 90)).toContain("\n  mining xmrig: 5 H/s (10s); revenue rate: the hub's, 90 s old\n");
+    expect(hub(1, 7300)).toContain("\n  mining xmrig: 5 H/s (10s); revenue rate stale or missing (the hub's, 2 h old): mining keeps no job away\n");
+  });
+});
+
+describe('console mining rates: ALGO and RATE checked before anything is sent', () => {
+  it('refuses an unknown algorithm and a rate that is not whole wei, naming the argument and the accepted form', () => {
+    expect(parseRateArgs('randomx', '35000000000000000')).toEqual({ algorithm: 'randomx', weiPerMh: '35000000000000000' });
+    expect(() => parseRateArgs('ethash', '1')).toThrow(/^ALGO: "ethash" is not a known algorithm \(one of sha256d, etchash, /);
+    expect(() => parseRateArgs('randomx', '-1')).toThrow(/^RATE: "-1" is not a rate: give token wei per 10\^6 hashes as a whole decimal number/);
+    expect(rateRows({ randomx: { weiPerMh: '7', at: 0, by: 'alice' } }, 120_000)).toEqual([['randomx', '7', '1970-01-01T00:00:00.000Z', '2 min', 'alice']]);
   });
 });

@@ -37,6 +37,7 @@ async function registerConsoleTree(program: Command, session: ConsoleSession): P
   (await import('./commands/trust.js')).registerTrust(consoleCmd, session);
   (await import('./commands/receipts.js')).registerReceipts(consoleCmd, session); // jobs receipts, devices key
   (await import('./commands/offers.js')).registerOffers(consoleCmd, session);
+  (await import('./commands/mining.js')).registerMining(consoleCmd, session);
   return consoleCmd;
 }
 

@@ -30,6 +30,7 @@ import type { DeviceLinks } from './services/device-links.js';
 import { startProvisioning } from './services/provisioning.js';
 import { requireRole, startConsole } from './services/console.js';
 import { startDesiredConfig } from './services/desired-config.js';
+import { startMiningRates } from './services/mining-rates.js';
 import { announce } from './services/announcer.js';
 import { loadOrCreateUpdateKey, startUpdates } from './services/updates.js';
 import { startMoney } from './services/money.js';
@@ -260,6 +261,7 @@ export async function startHub(
     stops.push(() => updates.stop());
     const desired = await step(startDesiredConfig({ bus: broker, codec, hubId, store, registry, events, log: log.child('config') }));
     deviceEndpoint.add(hubConfigService, desired.deviceHandlers);
+    const miningRates = await step(startMiningRates({ bus: broker, codec, hubId, dataDir, log: log.child('mining') })); // rig mode's revenue rates, retained
     const provisioning = await step(startProvisioning({ bus: broker, codec, hubId, log: log.child('provision'), store, auth, events, registerKey: (id, key) => receipts.keys.register(id, key), issued: external ? (id, pw) => external.putDevice(id, pw) : undefined }), (p) => p.stop());
     dropProvisionSession = provisioning.drop;
     const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;
@@ -344,6 +346,7 @@ export async function startHub(
         receipts.consoleServices(endpoint);
         updates.consoleServices(endpoint);
         alerts.consoleServices(endpoint);
+        miningRates.consoleServices(endpoint);
         adminServices(endpoint, { store, log: log.child('admin'), scrypt }); // operator passwords at the configured cost
         endpoint.add(credentialsService, credentialsHandlers(credentials, { hubId, brokerUrl: external?.url ?? null, log: log.child('credentials') }));
         remoteServices(endpoint, { store, links, log: log.child('remote') }); // shell, exec, agent logs

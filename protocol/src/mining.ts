@@ -4,6 +4,7 @@
 // the card's range) is checked by the agent against its detected hardware (agent/src/mining/flight-sheet.ts).
 import { z } from 'zod';
 import { HashAlgorithm } from './hardware.js';
+import { defineService } from './rpc/service.js';
 
 const Wei = (what: string) => z.string().regex(/^\d{1,78}$/, `must be a non-negative decimal integer (${what})`);
 
@@ -26,10 +27,10 @@ export const MiningConfig = z
         command: z.array(z.string().min(1).max(4096)).min(1, 'must name the miner program: ["/path/to/miner", "arg", ...]').max(128),
         /** Environment variables for the miner beside the agent's own. */
         env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string().max(4096)).optional(),
-        /** The miner's statistics API: xmrig's HTTP API (GET /2/summary, /2/backends). */
+        /** The miner's statistics API: xmrig's HTTP API (GET /2/summary, /2/backends) or T-Rex's (GET /summary). */
         api: z
           .object({
-            kind: z.enum(['xmrig'], { error: 'must be "xmrig" (xmrig\'s HTTP API: /2/summary)' }).default('xmrig'),
+            kind: z.enum(['xmrig', 'trex'], { error: 'must be "xmrig" (xmrig\'s HTTP API: /2/summary) or "trex" (T-Rex\'s HTTP API: /summary)' }).default('xmrig'),
             host: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or an IP address').default('127.0.0.1'),
             port: z.number({ error: 'must be the port of the miner\'s HTTP API, 1-65535' }).int().min(1, 'must be 1-65535').max(65_535, 'must be 1-65535'),
             /** Bearer token when the miner's API asks for one. */
@@ -55,6 +56,26 @@ export const MiningConfig = z
     cpuThreads: z.number().int().min(0).max(1024).default(0),
     /** Power limit set on each mining GPU, W (within the card's range; checked against the detected cards). */
     powerLimitW: z.number().positive('must be a positive number of watts').max(2000, 'must be at most 2000 W').optional(),
+    /**
+     * Per-GPU tuning applied when mining starts and restored when it stops (agent/src/mining/tuning.ts):
+     * NVIDIA through nvidia-smi, AMD through the amdgpu sysfs files. A GPU's own powerLimitW wins over the
+     * sheet-wide one. Each must name one of `gpus`.
+     */
+    tuning: z
+      .array(
+        z
+          .object({
+            gpu: z.number().int('must be a whole GPU index').min(0).max(63),
+            powerLimitW: z.number().positive('must be a positive number of watts').max(2000, 'must be at most 2000 W').optional(),
+            /** Core clock locked to this, MHz (nvidia-smi -lgc X,X; AMD: pp_od_clk_voltage `s 1 X`). */
+            coreClockMhz: z.number().int('must be whole MHz').min(100, 'must be 100-5000 MHz').max(5000, 'must be 100-5000 MHz').optional(),
+            /** Memory clock locked to this, MHz (nvidia-smi -lmc X,X; AMD: pp_od_clk_voltage `m 1 X`). */
+            memClockMhz: z.number().int('must be whole MHz').min(100, 'must be 100-20000 MHz').max(20_000, 'must be 100-20000 MHz').optional(),
+          })
+          .strict(),
+      )
+      .max(64)
+      .default([]),
     /** How often the agent reads the miner's API. */
     statsIntervalSec: z.number().min(1).max(3600).default(10),
     /** Bound on one read of the miner's API. */
@@ -102,6 +123,10 @@ export const MiningConfig = z
   })
   .strict()
   .superRefine((m, ctx) => {
+    m.tuning.forEach((t, n) => {
+      if (!m.gpus.includes(t.gpu)) ctx.addIssue({ code: 'custom', path: ['tuning', n, 'gpu'], message: `GPU ${t.gpu} is not one of the mining gpus (${m.gpus.join(', ') || 'none'}): tune only the GPUs that mine` });
+      if (m.tuning.findIndex((u) => u.gpu === t.gpu) !== n) ctx.addIssue({ code: 'custom', path: ['tuning', n, 'gpu'], message: `GPU ${t.gpu} is tuned twice: one entry per GPU` });
+    });
     if (m.gpus.length === 0 && m.cpuThreads === 0) ctx.addIssue({ code: 'custom', path: ['gpus'], message: 'name the GPUs that mine (gpus: [0, 1]) or CPU threads (cpuThreads: 4): with neither nothing mines' });
   });
 export type MiningConfig = z.infer<typeof MiningConfig>;
@@ -117,6 +142,10 @@ export interface MinerFigures {
   cpu?: number;
   /** The profit planner has no fresh revenue rate (mining keeps no job away). */
   rateStale?: boolean;
+  /** Whose rate the planner uses: the owner's flight sheet, or the hub's published one (`miner.<id>.rateSource` 1 / 2). */
+  rateSource?: 'owner' | 'hub';
+  /** Age of the hub's rate, seconds (`miner.<id>.rateAgeSec`). */
+  rateAgeSec?: number;
 }
 
 /** Pure: the miners in a telemetry map (for the console and the dashboard). */
@@ -137,6 +166,8 @@ export function minersInTelemetry(t: Record<string, number>): MinerFigures[] {
     else if (rest === 'sharesRejected') f.rejected = v;
     else if (rest === 'cpu.hashrate10s') f.cpu = v;
     else if (rest === 'rateStale') f.rateStale = v === 1;
+    else if (rest === 'rateSource') { if (v === 1) f.rateSource = 'owner'; else if (v === 2) f.rateSource = 'hub'; }
+    else if (rest === 'rateAgeSec') f.rateAgeSec = v;
   }
   for (const f of out.values()) f.gpus.sort((a, b) => a.index - b.index);
   return [...out.values()];
@@ -161,6 +192,91 @@ export function formatMinerLine(f: MinerFigures): string {
   if (f.accepted !== undefined) parts.push(`shares ${f.accepted} accepted, ${f.rejected ?? 0} rejected`);
   const per = [...f.gpus.map((g) => `GPU ${g.index} ${formatHashrateHs(g.hashrate)}`), ...(f.cpu !== undefined ? [`CPU ${formatHashrateHs(f.cpu)}`] : [])];
   if (per.length) parts.push(per.join(', '));
-  if (f.rateStale) parts.push('revenue rate stale or missing: mining keeps no job away');
+  const age = f.rateAgeSec !== undefined ? `, ${formatAge(f.rateAgeSec)} old` : '';
+  if (f.rateStale) parts.push(`revenue rate stale or missing${f.rateSource === 'hub' ? ` (the hub's${age})` : ''}: mining keeps no job away`);
+  else if (f.rateSource) parts.push(`revenue rate: ${f.rateSource === 'hub' ? `the hub's${age}` : "the owner's"}`);
   return `mining ${f.id}${f.up ? '' : ' (not running)'}: ${parts.join('; ')}`;
 }
+
+function formatAge(sec: number): string {
+  return sec < 120 ? `${Math.round(sec)} s` : sec < 7200 ? `${Math.round(sec / 60)} min` : `${Math.round(sec / 3600)} h`;
+}
+
+// Revenue rates the hub publishes (retained, on topics.miningRates(hubId); admins set them with
+// `sosna console mining rates set ALGO WEI_PER_MH`). Unit: token wei per 10^6 hashes of the algorithm (per MH),
+// the same unit as a flight sheet's `profit.revenueWeiPerMh`, which takes precedence. Each rate carries the time
+// it was set: a device treats one older than its sheet's `profit.rateMaxAgeSec` as stale (flagged; it keeps
+// no job away), so whoever sets them must refresh them.
+export const MiningRate = z
+  .object({
+    weiPerMh: Wei('token wei per 10^6 hashes'),
+    /** When it was set (ms since the epoch). */
+    at: z.number().int().nonnegative(),
+    /** The operator who set it. */
+    by: z.string().max(64).optional(),
+  })
+  .strict();
+export type MiningRate = z.infer<typeof MiningRate>;
+
+export const MiningRates = z
+  .object({
+    v: z.literal(1),
+    /** When this message was published (ms). */
+    at: z.number().int().nonnegative(),
+    rates: z.partialRecord(z.enum(HashAlgorithm.options), MiningRate),
+  })
+  .strict();
+export type MiningRates = z.infer<typeof MiningRates>;
+
+export const MiningAlgorithm = z.enum(HashAlgorithm.options, { error: `must be one of ${HashAlgorithm.options.join(', ')}` });
+export type MiningAlgorithm = z.infer<typeof MiningAlgorithm>;
+
+/** The hub's console service for its published revenue rates (reading: viewers; setting: admins). */
+export const miningService = defineService('mining', {
+  rates: {
+    params: z.object({}),
+    result: z.object({ rates: MiningRates.shape.rates }),
+  },
+  setRate: {
+    params: z.object({ algorithm: MiningAlgorithm, weiPerMh: Wei('token wei per 10^6 hashes') }),
+    result: z.object({ algorithm: MiningAlgorithm, rate: MiningRate }),
+  },
+  unsetRate: {
+    params: z.object({ algorithm: MiningAlgorithm }),
+    result: z.object({ algorithm: MiningAlgorithm, removed: z.boolean() }),
+  },
+});
+
+// Rig earnings over time (the agent's rig ledger, agent/src/mining/ledger.ts): per interval, mining's net
+// (hashrate x rate minus power) and compute's revenue (the bids of the runs that ran), token wei as decimal
+// strings (mining may be negative: power cost more than it earned), and the switching decisions with reasons.
+const SignedWei = z.string().regex(/^-?\d{1,78}$/, 'must be a decimal integer (token wei)');
+export const RigInterval = z.object({
+  /** Start of the interval (ms). */
+  at: z.number(),
+  /** Seconds of it the agent watched. */
+  sec: z.number().int().nonnegative(),
+  miningWei: SignedWei,
+  computeWei: SignedWei,
+  /** Seconds in which mining's worth was unknown (no rate, stale, no hashrate yet): not counted. */
+  miningUnknownSec: z.number().int().nonnegative(),
+});
+export type RigInterval = z.infer<typeof RigInterval>;
+export const RigDecision = z.object({ at: z.number(), gpu: z.number().int(), from: z.string().max(16), to: z.string().max(16), reason: z.string().max(500) });
+export type RigDecision = z.infer<typeof RigDecision>;
+export const RigEarnings = z.object({
+  intervalSec: z.number().positive(),
+  intervals: z.array(RigInterval),
+  decisions: z.array(RigDecision),
+  totals: z.object({ miningWei: SignedWei, computeWei: SignedWei, sec: z.number().int().nonnegative() }),
+});
+export type RigEarnings = z.infer<typeof RigEarnings>;
+
+/** The device's rig service (devices.call / `sosna console mining earnings DEVICE`). */
+export const deviceRigService = defineService('rig', {
+  /** The last `limit` intervals and decisions (default 60). */
+  earnings: {
+    params: z.object({ limit: z.number().int().min(1).max(10_080).optional() }),
+    result: RigEarnings,
+  },
+});

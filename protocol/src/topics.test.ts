@@ -9,6 +9,9 @@ describe('topics', () => {
     }
     expect(parseTopic(topics.console('h1', 'alice', 'in'))).toEqual({ kind: 'console', hubId: 'h1', operator: 'alice', dir: 'in' });
     expect(parseTopic(topics.provision('h1', 'p-abc', 'out'))).toEqual({ kind: 'provision', hubId: 'h1', session: 'p-abc', dir: 'out' });
+    expect(parseTopic(topics.miningRates('h1'))).toEqual({ kind: 'mining-rates', hubId: 'h1' });
+    expect(parseTopic('sosna/v1/h1/mining/other')).toBeNull();
+    expect(parseTopic('sosna/v1/h1/mining/rates/x')).toBeNull();
   });
 
   it('refuses ids that would break the topic tree', () => {

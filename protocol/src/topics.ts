@@ -6,6 +6,7 @@
 //   sosna/v1/{hubId}/dev/{deviceId}/config               hub -> device, retained: the desired config
 //   sosna/v1/{hubId}/console/{operator}/rpc/{in|out}     in: to the hub's console services, out: replies
 //   sosna/v1/{hubId}/provision/{session}/rpc/{in|out}    in: to the hub's provision service, out: replies
+//   sosna/v1/{hubId}/mining/rates                        hub -> everyone, retained: revenue rates (rig mode)
 // "in" always flows towards the endpoint that owns the services named by the path; the caller on a topic
 // pair opens even channels, the service owner (when it calls back) odd ones (see rpc/peer.ts).
 // The operator and provisioning-session segments exist so that any broker's ACL can bind a request to an
@@ -56,13 +57,16 @@ export const topics = {
   provision: (hubId: string, session: string, dir: Direction) =>
     `${ROOT}/${hub(hubId)}/provision/${assertId('session', session)}/rpc/${dir}`,
   provisionAll: (hubId: string, dir: Direction) => `${ROOT}/${hub(hubId)}/provision/+/rpc/${dir}`,
+  /** The hub's revenue rates for mining (retained; protocol/src/mining.ts MiningRates): any login of the hub may read it. */
+  miningRates: (hubId: string) => `${ROOT}/${hub(hubId)}/mining/rates`,
 };
 
 export type ParsedTopic =
   | { kind: 'announce'; hubId: string }
   | { kind: 'device'; hubId: string; deviceId: string; channel: DeviceChannel }
   | { kind: 'console'; hubId: string; operator: string; dir: Direction }
-  | { kind: 'provision'; hubId: string; session: string; dir: Direction };
+  | { kind: 'provision'; hubId: string; session: string; dir: Direction }
+  | { kind: 'mining-rates'; hubId: string };
 
 /** The one topic parser. Returns null for anything that is not a concrete sosna topic (wildcards included). */
 export function parseTopic(topic: string): ParsedTopic | null {
@@ -89,6 +93,8 @@ export function parseTopic(topic: string): ParsedTopic | null {
     case 'provision':
       if (rest === 'rpc/in' || rest === 'rpc/out') return { kind: 'provision', hubId, session: id, dir: rest === 'rpc/in' ? 'in' : 'out' };
       return null;
+    case 'mining':
+      return id === 'rates' && p.length === 5 ? { kind: 'mining-rates', hubId } : null;
     default:
       return null;
   }

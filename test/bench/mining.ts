@@ -8,8 +8,70 @@ import { rm } from 'node:fs/promises';
 import { makeFakeMiner } from '../fake-miner.js';
 import { freePort } from '../procs.js';
 import { minerMetrics, readXmrig } from '../../agent/src/mining/xmrig.js';
+import { MiningRig } from '../../agent/src/mining/rig.js';
+import { ProfitSwitch } from '../../agent/src/mining/profit.js';
+import type { RigGpu } from '../../agent/src/mining/flight-sheet.js';
+import { JobSpec, MiningConfig, silentLogger } from '@sosna/protocol';
+import type { DeviceJob } from '@sosna/protocol';
 
 const POLLS = Number(process.env.BENCH_MINING_POLLS ?? 500);
+const HANDOVERS = Number(process.env.BENCH_MINING_HANDOVERS ?? 20);
+
+/** ms from a job's arrival to its GPU free of the miner, per hand-over. */
+async function handovers(ignoreTerm: boolean): Promise<number[]> {
+  const miner = await makeFakeMiner();
+  await miner.setRate({ total: 2e6, perGpu: 1e6 });
+  const port = await freePort();
+  const gpus: RigGpu[] = [0, 1].map((i) => ({ index: i, vendorIndex: i, vendor: 'nvidia', state: 'ok' }));
+  const sheet = MiningConfig.parse({
+    miner: { id: 'xmrig', command: [miner.path, '--http-port', '{apiPort}', '--devices', '{gpus}', '--control', miner.control, ...(ignoreTerm ? ['--ignore-term'] : [])], api: { port } },
+    algorithm: 'randomx', pool: 'p.example:1', wallet: 'w', gpus: [0, 1], statsIntervalSec: 1, stopGraceSec: 3,
+    profit: { revenueWeiPerMh: { randomx: '1000' }, askAtLeastMining: true, hysteresisSec: 0 },
+  });
+  const rig = new MiningRig({ sheet, gpus, log: silentLogger, worker: 'bench', restartMinMs: 100 });
+  let held: number[] = [];
+  const profit = new ProfitSwitch({ sheet, askPerSec: 1n, gpus, hashrate: (i) => rig.gpuHashrate(i), jobGpus: () => held });
+  const out: number[] = [];
+  try {
+    rig.start();
+    for (let i = 0; ; i++) {
+      if ((await rig.poll())?.gpus.length === 2) break;
+      if (i > 200) throw new Error('the fake miner did not answer');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const answering = async () => {
+      for (let i = 0; ; i++) {
+        if (rig.state === 'running' && (await rig.poll()) !== null) return;
+        if (i > 200) throw new Error('the restarted miner did not answer');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    for (let n = 0; n < HANDOVERS; n++) {
+      await answering(); // the miner is up and mining (its SIGTERM handler installed), as on a rig that mined a while
+      const job: DeviceJob = { id: `b${n}.0.0`, jobId: `b${n}`, leaseSec: 30, issuedAt: 0, spec: JobSpec.parse({ image: 'busybox', bid: 5000n, resources: { gpus: { count: 1 } } }) };
+      const t0 = process.hrtime.bigint();
+      const why = profit.admit(job);
+      if (why) throw new Error(why);
+      const placed = profit.place(job)!;
+      held = placed.gpus;
+      await rig.setJobGpus(held); // resolves once the old miner has exited: the GPU is the job's
+      out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      held = [];
+      await rig.setJobGpus(held); // the run ended: mining on both again
+      profit.observe({});
+    }
+    return out;
+  } finally {
+    await rig.stop();
+    await rm(miner.dir, { recursive: true, force: true });
+  }
+}
+
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]!);
+  return { p50: q(0.5), p95: q(0.95), max: Math.round(s.at(-1)!) };
+};
 
 export async function benchMining(): Promise<Record<string, number>> {
   console.log('== rig mode: reading the miner\'s API');
@@ -43,7 +105,10 @@ export async function benchMining(): Promise<Record<string, number>> {
       corePctAt1s: Math.round((cpuMsPerPoll / 1000) * 100 * 10_000) / 10_000,
     };
     console.log(`${POLLS} polls: ${r.cpuMsPerPoll} ms CPU and ${r.wallMsPerPoll} ms wall per poll; share of one core: ${r.corePctAt10s} % at statsIntervalSec 10 (target < 1 %), ${r.corePctAt1s} % at 1`);
-    return r;
+    const term = stats(await handovers(false));
+    const kill = stats(await handovers(true));
+    console.log(`job arrival -> its GPU free of the miner (${HANDOVERS} hand-overs, 2-GPU rig): p50 ${term.p50} ms, p95 ${term.p95} ms, max ${term.max} ms (target <= 5000 ms); a miner that ignores SIGTERM (SIGKILL after stopGraceSec 3): p50 ${kill.p50} ms, max ${kill.max} ms`);
+    return { ...r, handoverP50Ms: term.p50, handoverP95Ms: term.p95, handoverMaxMs: term.max, handoverIgnoreTermP50Ms: kill.p50, handoverIgnoreTermMaxMs: kill.max };
   } finally {
     child.kill('SIGTERM');
     await rm(miner.dir, { recursive: true, force: true });

@@ -147,6 +147,10 @@ export function apiRoutes(d: ApiDeps): Record<string, ApiRoute> {
       },
     },
 
+    'GET /api/rig/earnings': {
+      handler: () => (d.sources.rigEarnings ? { body: { available: true, earnings: d.sources.rigEarnings() } } : { body: { available: false, earnings: null } }),
+    },
+
     'GET /api/earnings': {
       handler: async () => (d.sources.earnings ? { body: { available: true, earnings: await d.sources.earnings() } } : { body: { available: false, earnings: null } }),
     },

@@ -1,6 +1,7 @@
 // What the dashboard shows, as the agent hands it over: the device's status (read on each request) and
 // optional providers for the parts other services own (jobs, earnings). A missing provider shows as
 // "not available on this device yet" in the UI.
+import type { RigEarnings } from '@sosna/protocol';
 import type { BasicInventory } from '@sosna/protocol';
 import type { HubTrustView } from '../trust/gate.js';
 import type { HubChoiceRecord } from '../trust/choose.js';
@@ -77,4 +78,6 @@ export interface DashboardSources {
   /** Why this device runs no jobs (no container engine, jobs off), null when it can. */
   jobsUnavailable?(): string | null;
   earnings?(): EarningsSummary | null | Promise<EarningsSummary | null>;
+  /** Rig mode: mining and compute revenue per interval and the switching decisions (mining/ledger.ts). */
+  rigEarnings?(): RigEarnings;
 }

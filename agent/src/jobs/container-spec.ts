@@ -36,7 +36,7 @@ export interface ContainerBody {
     PidMode: '';
     UTSMode: '';
     PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
-    DeviceRequests?: { Driver: string; Count: number; Capabilities: string[][] }[];
+    DeviceRequests?: { Driver: string; Count?: number; DeviceIDs?: string[]; Capabilities: string[][] }[];
     Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
     LogConfig: { Type: string; Config: Record<string, string> };
     RestartPolicy: { Name: string };
@@ -52,6 +52,8 @@ export interface ContainerPolicy {
   bindAddress: string;
   /** The device's ceiling on a job's processes (jobs.pidsLimit). */
   pidsLimit: number;
+  /** Rig mode: the NVIDIA GPUs (the driver's ids) this run was placed on; absent: the engine's first N. */
+  gpuDeviceIds?: string[];
 }
 
 /**
@@ -105,7 +107,10 @@ export function containerSpec(job: DeviceJob, deviceId: string, policy: Containe
       PidMode: '',
       UTSMode: '',
       ...(ports.length ? { PortBindings: Object.fromEntries(ports.map((p) => [p, [{ HostIp: bindAddress, HostPort: '' }]])) } : {}),
-      ...(gpus && (gpus.vendor ?? 'nvidia') === 'nvidia' ? { DeviceRequests: [{ Driver: 'nvidia', Count: gpus.count, Capabilities: [['gpu']] }] } : {}),
+      // NVIDIA: the GPUs the rig chose (by the driver's ids: the engine sets NVIDIA_VISIBLE_DEVICES to them), else any N
+      ...(gpus && (gpus.vendor ?? 'nvidia') === 'nvidia'
+        ? { DeviceRequests: [policy.gpuDeviceIds?.length ? { Driver: 'nvidia', DeviceIDs: policy.gpuDeviceIds, Capabilities: [['gpu']] } : { Driver: 'nvidia', Count: gpus.count, Capabilities: [['gpu']] }] }
+        : {}),
       ...(gpus && (gpus.vendor === 'amd' || gpus.vendor === 'intel')
         ? { Devices: [...(gpus.vendor === 'amd' ? ['/dev/kfd'] : []), '/dev/dri'].map((p) => ({ PathOnHost: p, PathInContainer: p, CgroupPermissions: 'rwm' })) }
         : {}),

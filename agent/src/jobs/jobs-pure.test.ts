@@ -114,6 +114,11 @@ describe('container definition', () => {
     expect(containerSpec(job({ resources: { gpus: { count: 1, vendor: 'amd' } } }), 'd', policy).HostConfig.Devices?.map((d) => d.PathOnHost)).toEqual(['/dev/kfd', '/dev/dri']);
   });
 
+  it('asks for the exact NVIDIA GPUs a rig placed the run on (the driver\'s ids, no count)', () => {
+    const c = containerSpec(job({ resources: { gpus: { count: 1, vendor: 'nvidia' } } }), 'd', { ...policy, gpuDeviceIds: ['1'] });
+    expect(c.HostConfig.DeviceRequests).toEqual([{ Driver: 'nvidia', DeviceIDs: ['1'], Capabilities: [['gpu']] }]);
+  });
+
   it('turns published ports into endpoints', () => {
     expect(endpointsOf({ NetworkSettings: { Ports: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '32768' }], '53/udp': null } } }, 'rig.example')).toEqual(['rig.example:32768']);
     expect(endpointsOf({ NetworkSettings: { Ports: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '1' }] } } }, 'x')).toEqual(['127.0.0.1:1']);

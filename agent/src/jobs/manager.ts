@@ -38,6 +38,8 @@ export interface JobManagerDeps {
   events?: JobEvents;
   /** Rig mode (mining/profit.ts): why a run may not start (it pays less than mining), or null. */
   admit?: (job: DeviceJob) => string | null;
+  /** Rig mode: the GPUs an admitted run is placed on (inventory indices, the driver's ids), or null (any N). */
+  placeGpus?: (job: DeviceJob) => { gpus: number[]; deviceIds: string[] } | null;
   /** Rig mode: the ask now, when the owner tied it to mining (else config jobs.askPerSec). */
   askPerSec?: () => bigint;
   /** Signs finished runs' receipts with the device key (device-key.ts). */
@@ -176,6 +178,11 @@ export class JobManager {
     this.forwarders.delete(rec.job.id);
   }
 
+  /** Rig mode: the GPUs (inventory indices) a run was placed on, when the rig chose them. */
+  gpusOf(id: string): number[] | undefined {
+    return this.records.get(id)?.gpus;
+  }
+
   handlers(): Handlers<typeof deviceJobsService> {
     return {
       start: ({ job }) => {
@@ -190,6 +197,8 @@ export class JobManager {
         const active = this.records.list().filter((r) => !isFinal(r.state)).length;
         if (active >= this.d.config.maxJobs) throw new SosnaError('E_CONFLICT', `this device runs ${active} jobs, its maximum`);
         const rec = newRecord(job);
+        const placed = this.d.placeGpus?.(job);
+        if (placed) Object.assign(rec, { gpus: placed.gpus, gpuDeviceIds: placed.deviceIds });
         this.records.save(rec); // persisted (fsync'd) before the acknowledgement
         this.d.events?.update(job, reportOf(rec));
         this.leaseSec = job.leaseSec;

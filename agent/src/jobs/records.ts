@@ -34,6 +34,9 @@ export const JobRecord = z.object({
   progress: z.string().optional(),
   /** The finished run's receipt, signed with the device key (sent with the final report). */
   receipt: SignedReceipt.optional(),
+  /** Rig mode: the GPUs chosen for this run (inventory indices) and the driver's ids the container gets. */
+  gpus: z.array(z.number().int().nonnegative()).optional(),
+  gpuDeviceIds: z.array(z.string().regex(/^[A-Za-z0-9-]{1,64}$/)).optional(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 

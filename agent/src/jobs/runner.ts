@@ -210,7 +210,7 @@ export class JobRunner {
 
   private async create(): Promise<Docker.Container> {
     const { docker } = this.d.engine;
-    const body = containerSpec(this.rec.job, this.d.deviceId, { bindAddress: this.d.bindAddress, pidsLimit: this.d.pidsLimit });
+    const body = containerSpec(this.rec.job, this.d.deviceId, { bindAddress: this.d.bindAddress, pidsLimit: this.d.pidsLimit, ...(this.rec.gpuDeviceIds ? { gpuDeviceIds: this.rec.gpuDeviceIds } : {}) });
     let c: Docker.Container;
     try {
       c = await docker.createContainer(body);

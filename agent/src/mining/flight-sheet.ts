@@ -67,12 +67,16 @@ export function checkFlightSheet(sheet: MiningConfig, gpus: RigGpu[], env: NodeJ
       return;
     }
     if (gpu.state === 'error') errors.push(`${field(`gpus.${n}`)}: GPU ${i} (${gpu.name ?? 'unknown'}) reports an error${gpu.reason ? `: ${gpu.reason}` : ''}; it is left out of mining`);
-    if (sheet.powerLimitW !== undefined) {
+    const tn = sheet.tuning.findIndex((t) => t.gpu === i);
+    const own = tn >= 0 ? sheet.tuning[tn]!.powerLimitW : undefined;
+    const watts = own ?? sheet.powerLimitW;
+    const f = own !== undefined ? field(`tuning.${tn}.powerLimitW`) : field('powerLimitW');
+    if (watts !== undefined) {
       const max = gpu.power?.maxLimitW;
       const min = gpu.power?.minLimitW;
-      if (max === undefined) errors.push(`${field('powerLimitW')}: GPU ${i} (${gpu.name ?? 'unknown'}) reports no power limit range, so ${sheet.powerLimitW} W cannot be checked; leave powerLimitW out for this rig`);
-      else if (sheet.powerLimitW > max || (min !== undefined && sheet.powerLimitW < min)) {
-        errors.push(`${field('powerLimitW')}: ${sheet.powerLimitW} W is outside GPU ${i}'s range (${gpu.name ?? 'unknown'}: ${min !== undefined ? `${min}-` : 'at most '}${max} W)`);
+      if (max === undefined) errors.push(`${f}: GPU ${i} (${gpu.name ?? 'unknown'}) reports no power limit range, so ${watts} W cannot be checked; leave it out for this rig`);
+      else if (watts > max || (min !== undefined && watts < min)) {
+        errors.push(`${f}: ${watts} W is outside GPU ${i}'s range (${gpu.name ?? 'unknown'}: ${min !== undefined ? `${min}-` : 'at most '}${max} W)`);
       }
     }
   });

@@ -6,3 +6,6 @@ export { MiningRig, FlightSheetError, type RigOptions } from './rig.js';
 export { planRig, revenuePerSec, powerCostPerSec, type Plan, type PlanConfig, type PlannerState, type GpuView, type GpuDecision, type Bid, type Rate } from './planner.js';
 export { ProfitSwitch, type ProfitDeps } from './profit.js';
 export { planWatchdog, initialWatchdog, type WatchdogAction, type WatchdogConfig, type WatchdogState } from './watchdog.js';
+export { RigLedger, LEDGER_FILE, type LedgerOptions } from './ledger.js';
+export { Tuner, tuningPlan, type TuneStep, type TuneResult, type TuneAction } from './tuning.js';
+export { parseTrexSummary, readTrex } from './trex.js';

@@ -202,11 +202,11 @@ describe('the miner process (fake xmrig started as the owner\'s program)', () =>
     const warn: string[] = [];
     const capture = { ...log, warn: (m: string) => void warn.push(m), child: () => capture } as typeof log;
     const r = new MiningRig({ sheet: sheet({ powerLimitW: 200 }), gpus, log: capture, worker: 'rig', nvidiaSmi: smi });
-    const results = await r.applyPowerLimit();
+    const results = await r.applyTuning();
     expect(await readFile(calls, 'utf8')).toBe('-i 0 -pl 200\n-i 1 -pl 200\n-i 2 -pl 200\n');
     expect(results.map((x) => [x.gpu, x.ok])).toEqual([[0, true], [1, true], [2, false]]);
     expect(results[2]!.detail).toBe('Insufficient Permissions');
-    expect(warn).toEqual(['power limit 200 W not set on GPU 2 (mining.powerLimitW)']);
+    expect(warn).toEqual(['tuning not applied: mining.powerLimitW = 200 on GPU 2: Insufficient Permissions']);
   });
 
   it('kills a miner that ignores SIGTERM after the grace period, and restarts one that dies', async () => {

@@ -92,11 +92,79 @@ describe('profit switching with a real miner process', () => {
       expect(third.argv).toEqual(expect.arrayContaining(['--devices', '0,1']));
       expect(profit.observe({}).gpus.find((g) => g.index === 0)).toMatchObject({ mode: 'mine' });
 
-      // within the hysteresis window a second well-paying run does not take GPU 0 again
-      expect(() => jobs.handlers().start({ job: job('rich2.0.0', 2000n) }, {} as never)).toThrow(/held on mining for the hysteresis window/);
+      // within GPU 0's hysteresis window a second well-paying run goes to GPU 1 instead (out of its window)
+      expect(() => jobs.handlers().start({ job: job('rich2.0.0', 2000n) }, {} as never)).toThrow(/no container engine/);
+      expect(profit.place(job('rich2.0.0', 2000n))).toEqual({ gpus: [1], deviceIds: ['1'] });
     } finally {
       await jobs.stop();
       await rig.stop();
     }
+  });
+});
+
+describe('revenue rates: the owner\'s, else the hub\'s (stale past rateMaxAgeSec), else none', () => {
+  const gpus: RigGpu[] = [{ index: 0, vendorIndex: 0, state: 'ok' }];
+  const make = (rates: Record<string, string> | undefined, now: () => number) => {
+    const sheet = MiningConfig.parse({
+      miner: { id: 'xmrig', command: ['/bin/true'], api: { port: 1 } }, algorithm: 'randomx', pool: 'p.example:1', wallet: 'w', gpus: [0],
+      profit: { ...(rates ? { revenueWeiPerMh: rates } : {}), askAtLeastMining: true, marginPct: 0, rateMaxAgeSec: 600 },
+    });
+    return new ProfitSwitch({ sheet, askPerSec: 1n, gpus, hashrate: () => 1_000_000, jobGpus: () => [], now });
+  };
+
+  it('weighs the hub\'s published rate when the owner set none, and flags it stale once older than rateMaxAgeSec', () => {
+    let t = 1_000_000;
+    const p = make(undefined, () => t);
+    expect(p.observe({}).stale).toBe(true); // nothing yet
+    expect(p.rateMetrics()).toEqual({ rateSource: 0 });
+    p.setHubRates({ randomx: { weiPerMh: '3000', at: t - 60_000 }, sha256d: { weiPerMh: '9', at: t } });
+    let plan = p.observe({});
+    expect(plan.stale).toBe(false);
+    expect(plan.gpus[0]!.miningNetWeiPerSec).toBe(3000n); // 1 MH/s x 3000 wei per MH
+    expect(plan.askPerSec).toBe(3000n); // the ask follows mining at the hub's rate
+    expect(p.rateMetrics()).toEqual({ rateSource: 2, rateAgeSec: 60 });
+    t += 600_000; // now 660 s old: stale, mining's worth unknown, keeps no job away
+    plan = p.observe({});
+    expect(plan.stale).toBe(true);
+    expect(plan.gpus[0]!.miningNetWeiPerSec).toBeNull();
+    expect(plan.askPerSec).toBe(1n);
+    expect(p.rateMetrics()).toEqual({ rateSource: 2, rateAgeSec: 660 });
+  });
+
+  it('the owner\'s own rate takes precedence over the hub\'s and never goes stale', () => {
+    let t = 1_000_000;
+    const p = make({ randomx: '500' }, () => t);
+    p.setHubRates({ randomx: { weiPerMh: '3000', at: t } });
+    expect(p.observe({}).gpus[0]!.miningNetWeiPerSec).toBe(500n);
+    t += 30 * 86_400_000;
+    expect(p.observe({}).stale).toBe(false);
+    expect(p.rateMetrics()).toEqual({ rateSource: 1 });
+  });
+});
+
+describe('placing a run on the GPU that earns least at mining', () => {
+  it('a bid that beats mining on GPU 1 only is admitted there (driver id 1), GPU 0 mines on; a second such bid within the window is refused', () => {
+    const gpus: RigGpu[] = [0, 1].map((i) => ({ index: i, vendorIndex: i, vendor: 'nvidia', state: 'ok' }));
+    const sheet = MiningConfig.parse({
+      miner: { id: 'xmrig', command: ['/bin/true'], api: { port: 1 } }, algorithm: 'randomx', pool: 'p.example:1', wallet: 'w', gpus: [0, 1],
+      profit: { revenueWeiPerMh: { randomx: '1000' }, askAtLeastMining: true, hysteresisSec: 300 },
+    });
+    let t = 0;
+    let held: number[] = [];
+    const rates: Record<number, number> = { 0: 1_000_000, 1: 400_000 };
+    const p = new ProfitSwitch({ sheet, askPerSec: 1n, gpus, hashrate: (i) => rates[i] ?? null, jobGpus: () => held, now: () => t });
+    const job = (id: string, bid: bigint): DeviceJob => ({ id, jobId: id, leaseSec: 30, issuedAt: 0, spec: JobSpec.parse({ image: 'busybox', bid, resources: { gpus: { count: 1 } } }) });
+    expect(p.observe({}).askPerSec).toBe(420n); // the cheapest GPU to give up: 400 wei/s + 5 %
+    expect(p.admit(job('a', 300n))).toMatch(/^this rig mines instead: GPU 1: the bid's share 300 wei\/s does not beat mining/);
+    expect(p.admit(job('b', 1000n))).toBeNull();
+    expect(p.place(job('b', 1000n))).toEqual({ gpus: [1], deviceIds: ['1'] });
+    held = [1];
+    expect(p.observe({}).gpus.map((g) => g.mode)).toEqual(['mine', 'job']);
+    held = [];
+    t += 10_000; // the run ended; GPU 1 is in its window, GPU 0 would need more than 1050
+    expect(p.observe({}).gpus.map((g) => g.mode)).toEqual(['mine', 'mine']);
+    expect(p.admit(job('c', 1000n))).toMatch(/GPU 0: the bid's share 1000 wei\/s does not beat mining/);
+    expect(p.admit(job('d', 5000n))).toBeNull(); // beats GPU 0's mining: GPU 0 is out of its window
+    expect(p.place(job('d', 5000n))).toEqual({ gpus: [0], deviceIds: ['0'] });
   });
 });

@@ -7,9 +7,12 @@ import type { Logger, MiningConfig } from '@sosna/protocol';
 import { checkFlightSheet, minerArgv } from './flight-sheet.js';
 import type { RigGpu } from './flight-sheet.js';
 import { MinerSupervisor } from './supervisor.js';
+import { Tuner, tuningPlan } from './tuning.js';
+import type { TuneResult } from './tuning.js';
 import { runCommand } from '../hardware/exec.js';
 import type { ExecFn } from '../hardware/exec.js';
 import { minerMetrics, readXmrig } from './xmrig.js';
+import { readTrex } from './trex.js';
 import type { MinerStats } from './xmrig.js';
 
 export interface RigOptions {
@@ -22,9 +25,11 @@ export interface RigOptions {
   env?: NodeJS.ProcessEnv;
   /** Restart backoff after the miner exits on its own (tests shorten it). */
   restartMinMs?: number;
-  /** Runs nvidia-smi to set power limits (tests pass a fake through PATH or here). */
+  /** Runs nvidia-smi for the tuning (tests pass a fake through PATH or here). */
   exec?: ExecFn;
   nvidiaSmi?: string;
+  /** Where AMD cards' sysfs files are (tests pass a temporary tree). */
+  sysfsRoot?: string;
 }
 
 export class FlightSheetError extends Error {
@@ -53,6 +58,7 @@ export class MiningRig {
     if (check.errors.length) throw new FlightSheetError(check.errors);
     this.command = check.command!;
     for (const g of opts.gpus) if (g.state === 'error') this.faulty.add(g.index);
+    this.tuner = new Tuner({ exec: opts.exec ?? runCommand, nvidiaSmi: opts.nvidiaSmi ?? 'nvidia-smi' });
     this.supervisor = new MinerSupervisor({
       argv: [this.command], env: opts.sheet.miner.env, graceMs: opts.sheet.stopGraceSec * 1000, log: opts.log,
       restartMinMs: opts.restartMinMs ?? 1000,
@@ -85,36 +91,38 @@ export class MiningRig {
     return minerArgv(this.opts.sheet, this.command, gpus, this.opts.gpus, this.opts.worker);
   }
 
+  private readonly tuner: Tuner;
+  private tuned: Promise<TuneResult[]> | null = null;
+
   /**
-   * Sets the sheet's power limit on each mining NVIDIA GPU (`nvidia-smi -i N -pl W`, needs root); the range
-   * was checked against the card before. A refusal is logged with nvidia-smi's words and mining goes on.
+   * Applies the sheet's tuning (power limits, clocks; tuning.ts) on the mining GPUs; each failure is logged
+   * with the field, the value and the reason, and mining goes on. Restored by stop().
    */
-  async applyPowerLimit(): Promise<{ gpu: number; ok: boolean; detail: string }[]> {
-    const w = this.opts.sheet.powerLimitW;
-    if (w === undefined) return [];
-    const out: { gpu: number; ok: boolean; detail: string }[] = [];
-    for (const i of this.opts.sheet.gpus) {
-      const g = this.opts.gpus.find((x) => x.index === i);
-      if (!g) continue;
-      if (g.vendor !== undefined && g.vendor !== 'nvidia') {
-        out.push({ gpu: i, ok: false, detail: `not an NVIDIA GPU (${g.vendor}): mining.powerLimitW is set only through nvidia-smi` });
-        continue;
-      }
-      const r = await (this.opts.exec ?? runCommand)(this.opts.nvidiaSmi ?? 'nvidia-smi', ['-i', String(g.vendorIndex ?? i), '-pl', String(w)], { timeoutMs: 10_000 });
-      const detail = (r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ').slice(0, 300) || r.message || r.status;
-      out.push({ gpu: i, ok: r.status === 'ok', detail });
+  async applyTuning(): Promise<TuneResult[]> {
+    const results = await this.tuner.apply(tuningPlan(this.opts.sheet, this.opts.gpus, this.opts.sysfsRoot));
+    for (const r of results) {
+      if (r.ok) this.opts.log.info(`tuning: ${r.field} = ${r.value} set on GPU ${r.gpu}`, { detail: r.detail });
+      else this.opts.log.warn(`tuning not applied: ${r.field} = ${r.value} on GPU ${r.gpu}: ${r.detail}`);
     }
-    for (const r of out) {
-      if (r.ok) this.opts.log.info(`power limit ${w} W set`, { gpu: r.gpu });
-      else this.opts.log.warn(`power limit ${w} W not set on GPU ${r.gpu} (mining.powerLimitW)`, { reason: r.detail });
+    return results;
+  }
+
+  /** Puts the GPUs back as they were before applyTuning(). */
+  async restoreTuning(): Promise<TuneResult[]> {
+    await this.tuned;
+    this.tuned = null;
+    const results = await this.tuner.restore();
+    for (const r of results) {
+      if (r.ok) this.opts.log.info(`tuning restored: ${r.field} on GPU ${r.gpu}`, { detail: r.detail });
+      else this.opts.log.warn(`tuning not restored: ${r.field} on GPU ${r.gpu}: ${r.detail}`);
     }
-    return out;
+    return results;
   }
 
   start(): void {
     if (!this.opts.sheet.enabled) return;
     this.stopped = false;
-    void this.applyPowerLimit();
+    this.tuned = this.applyTuning();
     void this.apply();
     const every = this.opts.sheet.statsIntervalSec * 1000;
     this.timer = setInterval(() => void this.poll(), every);
@@ -176,7 +184,8 @@ export class MiningRig {
     this.polling = true;
     try {
       const api = this.opts.sheet.miner.api;
-      const s = await readXmrig({ host: api.host, port: api.port, ...(api.token ? { token: api.token } : {}), timeoutMs: this.opts.sheet.apiTimeoutMs });
+      const read = api.kind === 'trex' ? readTrex : readXmrig;
+      const s = await read({ host: api.host, port: api.port, ...(api.token ? { token: api.token } : {}), timeoutMs: this.opts.sheet.apiTimeoutMs });
       // the miner counts GPUs by the vendor tool's index: report them by inventory index, like gpu.N telemetry
       const byVendor = new Map(this.opts.gpus.map((g) => [g.vendorIndex ?? g.index, g.index]));
       s.gpus = s.gpus.map((g) => ({ ...g, index: byVendor.get(g.index) ?? g.index }));
@@ -219,5 +228,6 @@ export class MiningRig {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.supervisor.stop();
+    await this.restoreTuning();
   }
 }

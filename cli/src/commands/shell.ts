@@ -18,6 +18,7 @@ import { registerAlerts } from './alerts.js';
 import { registerTrust } from './trust.js';
 import { registerReceipts } from './receipts.js';
 import { registerOffers } from './offers.js';
+import { registerMining } from './mining.js';
 import { sharedSession } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 
@@ -34,6 +35,7 @@ export function buildConsoleProgram(session: ConsoleSession): Command {
   registerTrust(consoleCmd, session);
   registerReceipts(consoleCmd, session);
   registerOffers(consoleCmd, session);
+  registerMining(consoleCmd, session);
   return consoleCmd;
 }
 

@@ -58,6 +58,15 @@ describe('ACL policy', () => {
     expect(maySubscribe(devA, H, topics.device(H, 'a', 'state'))).toBe(false);
   });
 
+  it('every login of the hub reads its mining rates (public figures), nobody but the hub publishes them', () => {
+    for (const who of [devA, op, prov]) {
+      expect(maySubscribe(who, H, topics.miningRates(H))).toBe(true);
+      expect(mayPublish(who, H, topics.miningRates(H))).toBe(false);
+      expect(maySubscribe(who, H, topics.miningRates('other'))).toBe(false);
+    }
+    expect(maySubscribe(devA, H, 'sosna/v1/+/mining/rates')).toBe(false);
+  });
+
   it('operators use only their own console topics', () => {
     expect(mayPublish(op, H, topics.console(H, 'alice', 'in'))).toBe(true);
     expect(mayPublish(op, H, topics.console(H, 'bob', 'in'))).toBe(false);

@@ -3,7 +3,8 @@
 //                          desired config); read announcements
 //   operator op:{name}     (client id op-{name}-{suffix}) publish own console rpc/in; subscribe own console rpc/out; read announcements
 //   key      key:{keyId}   publish provision/{clientId}/rpc/in; subscribe provision/{clientId}/rpc/out; read announcements
-// Nobody but the hub itself (in-process, no client) publishes announcements or anything else.
+// Every login of a hub reads its mining rates (mining/rates, retained: public market figures).
+// Nobody but the hub itself (in-process, no client) publishes announcements, rates or anything else.
 import { hasWildcard, operatorOfClientId, parseTopic, PROVISION_CLIENT_PREFIX, topics } from '@sosna/protocol';
 import type { Principal } from '@sosna/protocol';
 
@@ -45,7 +46,7 @@ export function mayPublish(session: Session, hubId: string, topic: string): bool
 }
 
 export function maySubscribe(session: Session, hubId: string, filter: string): boolean {
-  if (filter === topics.announceAll() || filter === topics.announce(hubId)) return true;
+  if (filter === topics.announceAll() || filter === topics.announce(hubId) || filter === topics.miningRates(hubId)) return true;
   if (hasWildcard(filter)) return false;
   const t = parseTopic(filter);
   if (!t || t.hubId !== hubId) {

@@ -2,7 +2,7 @@
 // policy.ts's rules written as dynsec roles, so that the broker enforces what the embedded broker's hooks do:
 //   sosna-hub            the hub's own login: publish and subscribe anywhere under sosna/v1/ (dynsec init's
 //                        admin role only administers the plugin)
-//   sosna-announce       everyone: read the hubs' announcements
+//   sosna-announce       everyone: read the hubs' announcements and mining rates (retained, public figures)
 //   sosna-dev-{id}       one device: publish its own state/telemetry/rpc/out, subscribe its own rpc/in and config
 // Dynsec clients bind a device login to its client id (`clientid`), as mayConnect does. Roles are literal
 // topics per device (no %c patterns: one small role per device is explicit and needs nothing version-specific).
@@ -22,7 +22,7 @@ function allow(acltype: string, topic: string): Acl {
 
 const BASE_ROLES: { rolename: string; textdescription: string; acls: Acl[] }[] = [
   { rolename: HUB_ROLE, textdescription: 'the sosna hub: all of sosna/v1/', acls: [allow('publishClientSend', `${ROOT}/#`), allow('subscribePattern', `${ROOT}/#`)] },
-  { rolename: ANNOUNCE_ROLE, textdescription: 'sosna: read hub announcements', acls: [allow('subscribePattern', topics.announceAll())] },
+  { rolename: ANNOUNCE_ROLE, textdescription: 'sosna: read hub announcements', acls: [allow('subscribePattern', topics.announceAll()), allow('subscribePattern', `${ROOT}/+/mining/rates`)] },
 ];
 
 /** Reads what baseCommands would change: the hub's login and the base roles. */

@@ -44,6 +44,7 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'payouts.chain': 'viewer',
   'updates.status': 'viewer',
   'alerts.ls': 'viewer',
+  'mining.rates': 'viewer',
   // changing devices and jobs
   // devices.call is checked again per forwarded method (DEVICE_CALL_ROLES): its own floor is the lowest there
   'devices.call': 'viewer',
@@ -74,6 +75,9 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   'operators.remove': 'admin',
   'updates.upload': 'admin',
   'updates.publish': 'admin',
+  // rig mode's revenue rates the hub publishes to every device (retained)
+  'mining.setRate': 'admin',
+  'mining.unsetRate': 'admin',
   // remote access (hub/src/services/remote.ts): exec is checked again against the job's submitter, input
   // and resize against the session's owner
   'remote.shell': 'admin',
@@ -116,6 +120,7 @@ export const DEVICE_CALL_ROLES: Readonly<Record<string, Role | 'never'>> = {
   'update.status': 'viewer',
   'jobs.list': 'viewer',
   'jobs.logs': 'viewer',
+  'rig.earnings': 'viewer',
   'system.reboot': 'operator',
   'system.identify': 'operator',
   'update.offer': 'admin',

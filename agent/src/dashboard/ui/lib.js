@@ -58,13 +58,29 @@ export function fmtHashrate(n) {
   return `${n.toFixed(n >= 100 ? 0 : 2)} ${units[i]}`;
 }
 
+/** Rig mode: the revenue rate's line ("the hub's, 2 min old", "stale or missing: mining keeps no job away"). */
+export function rateText(rate) {
+  if (!rate) return '—';
+  const age = rate.ageSec == null ? '' : `, ${rate.ageSec < 120 ? `${Math.round(rate.ageSec)} s` : rate.ageSec < 7200 ? `${Math.round(rate.ageSec / 60)} min` : `${Math.round(rate.ageSec / 3600)} h`} old`;
+  const whose = rate.source === 'hub' ? `the hub's${age}` : rate.source === 'owner' ? "the owner's" : 'none';
+  return rate.stale ? `stale or missing (${whose}): mining keeps no job away` : whose;
+}
+
+/** Rig mode: the rig ledger's intervals as table rows, newest first (at most 12). */
+export function rigEarningsRows(e) {
+  return [...(e?.intervals ?? [])].reverse().slice(0, 12).map((b) => ({
+    when: new Date(b.at).toISOString().slice(11, 16), mining: b.miningWei, compute: b.computeWei,
+    note: b.miningUnknownSec ? `mining's worth unknown for ${b.miningUnknownSec} s` : '',
+  }));
+}
+
 /** Rig mode: the miners in a telemetry sample (`miner.<id>.hashrate10s`, `miner.<id>.gpu.N.hashrate10s`, shares). */
 export function minersOf(metrics) {
   const out = new Map();
   for (const [k, v] of Object.entries(metrics ?? {})) {
     const m = /^miner\.([a-z0-9_-]+)\.(.+)$/.exec(k);
     if (!m || !Number.isFinite(v)) continue;
-    if (!out.has(m[1])) out.set(m[1], { id: m[1], up: false, hashrate: {}, gpus: [], accepted: null, rejected: null });
+    if (!out.has(m[1])) out.set(m[1], { id: m[1], up: false, hashrate: {}, gpus: [], accepted: null, rejected: null, rate: null });
     const f = out.get(m[1]);
     const w = /^hashrate(10s|60s|15m)$/.exec(m[2]);
     const g = /^gpu\.(\d+)\.hashrate10s$/.exec(m[2]);
@@ -73,6 +89,9 @@ export function minersOf(metrics) {
     else if (g) f.gpus.push({ index: Number(g[1]), hashrate: v });
     else if (m[2] === 'sharesAccepted') f.accepted = v;
     else if (m[2] === 'sharesRejected') f.rejected = v;
+    else if (m[2] === 'rateStale') f.rate = { ...f.rate, stale: v === 1 };
+    else if (m[2] === 'rateSource') f.rate = { ...f.rate, source: v === 1 ? 'owner' : v === 2 ? 'hub' : 'none' };
+    else if (m[2] === 'rateAgeSec') f.rate = { ...f.rate, ageSec: v };
   }
   for (const f of out.values()) f.gpus.sort((a, b) => a.index - b.index);
   return [...out.values()];

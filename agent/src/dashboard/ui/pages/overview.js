@@ -1,8 +1,9 @@
-import { Badge, ErrorLine, fmtBytes, fmtDuration, fmtHashrate, fmtNum, fmtTime, html, minersOf, useApi } from '../lib.js';
+import { Badge, ErrorLine, fmtBytes, fmtDuration, fmtHashrate, fmtNum, fmtTime, html, minersOf, rateText, rigEarningsRows, useApi } from '../lib.js';
 import { useLive } from '../live.js';
 
 export function Overview() {
   const { data, error } = useApi('/api/overview', 10_000);
+  const rig = useApi('/api/rig/earnings', 30_000).data;
   const live = useLive();
   if (!data) return html`<${ErrorLine} error=${error} />`;
   const d = data.device;
@@ -44,9 +45,11 @@ export function Overview() {
           <dt>Hashrate (10 s)</dt><dd data-testid="miner-hashrate">${fmtHashrate(r.hashrate['10s'])}</dd>
           <dt>Hashrate (60 s / 15 min)</dt><dd>${fmtHashrate(r.hashrate['60s'])} / ${fmtHashrate(r.hashrate['15m'])}</dd>
           <dt>Shares</dt><dd>${r.accepted ?? '—'} accepted, ${r.rejected ?? '—'} rejected</dd>
+          <dt>Revenue rate</dt><dd data-testid="miner-rate">${r.rate?.stale ? html`<${Badge} level="warn">${rateText(r.rate)}<//>` : rateText(r.rate)}</dd>
           ${r.gpus.map((g) => html`<dt>GPU ${g.index}</dt><dd>${fmtHashrate(g.hashrate)}</dd>`)}
         </dl>
       </div>`)}
+      ${rig?.available ? html`<${RigEarningsCard} e=${rig.earnings} />` : null}
       <div class="card">
         <h3>Now</h3>
         <dl>
@@ -59,4 +62,17 @@ export function Overview() {
       </div>
     </div>
   </section>`;
+}
+
+/** Rig mode: mining and compute revenue side by side per interval (newest first) and the switching decisions. */
+function RigEarningsCard({ e }) {
+  const rows = rigEarningsRows(e);
+  return html`<div class="card wide" data-testid="rig-earnings">
+    <h3>Rig earnings</h3>
+    <p>Last ${fmtDuration(e.totals.sec)}: mining <b data-testid="rig-mining-total">${e.totals.miningWei}</b> wei, compute <b data-testid="rig-compute-total">${e.totals.computeWei}</b> wei</p>
+    <table><thead><tr><th>Interval</th><th>Mining (wei)</th><th>Compute (wei)</th><th></th></tr></thead>
+      <tbody>${rows.map((r) => html`<tr><td>${r.when}</td><td>${r.mining}</td><td>${r.compute}</td><td class="muted">${r.note}</td></tr>`)}</tbody></table>
+    <h4>Decisions</h4>
+    ${e.decisions.length ? html`<ul data-testid="rig-decisions">${[...e.decisions].reverse().slice(0, 10).map((d) => html`<li>${fmtTime(d.at)} ${d.gpu >= 0 ? `GPU ${d.gpu}: ${d.from} → ${d.to}` : 'run refused'} <span class="muted">${d.reason}</span></li>`)}</ul>` : html`<p class="muted">no switching decisions yet</p>`}
+  </div>`;
 }
