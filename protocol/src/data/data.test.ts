@@ -87,4 +87,29 @@ describe('torrents of inputs and outputs', () => {
     expect(new Set(bad)).toEqual(new Set([`127.0.0.1:${liar.port}`]));
     expect(f.have()).toBe(data.length);
   }, 60_000);
+
+  it('downloads by info hash alone (metadata from the peers) and resumes what is already on disk', async () => {
+    const root = join(tmp(), 'output');
+    mkdirSync(join(root, 'sub'), { recursive: true });
+    const data = randomBytes(512 * 1024);
+    writeFileSync(join(root, 'sub', 'r.bin'), data);
+    writeFileSync(join(root, 'a.txt'), 'a');
+    const meta = await makeTorrent(root, { name: 'output', pieceLength: 64 * 1024 });
+    const seed = await openSwarm(meta.torrent, { dir: join(root, '..') });
+    swarms.push(seed);
+    const out = tmp();
+    const first = await openSwarm(`magnet:?xt=urn:btih:${meta.infoHash}`, { dir: out, peers: [`127.0.0.1:${seed.port}`] });
+    await first.complete;
+    await first.close();
+    expect(readFileSync(join(out, 'output', 'sub', 'r.bin')).equals(data)).toBe(true);
+    // half of it lost: the second download fetches only what is missing or wrong
+    const fd = openSync(join(out, 'output', 'sub', 'r.bin'), 'r+');
+    writeSync(fd, Buffer.alloc(100_000), 0, 100_000, 300_000);
+    closeSync(fd);
+    const again = await openSwarm(`magnet:?xt=urn:btih:${meta.infoHash}`, { dir: out, peers: [`127.0.0.1:${seed.port}`] });
+    swarms.push(again);
+    await again.complete;
+    expect(again.downloaded()).toBeLessThan(data.length / 2);
+    expect(readFileSync(join(out, 'output', 'sub', 'r.bin')).equals(data)).toBe(true);
+  }, 60_000);
 });

@@ -38,6 +38,6 @@ declare module 'torrent-stream' {
     uploads?: number;
     id?: string;
   }
-  function torrentStream(torrent: Buffer, opts?: Options): Engine;
+  function torrentStream(torrent: Buffer | string, opts?: Options): Engine;
   export = torrentStream;
 }

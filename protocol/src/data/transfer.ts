@@ -50,7 +50,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function openSwarm(torrent: Buffer, o: SwarmOptions): Promise<Swarm> {
+/**
+ * Opens the swarm of `torrent` (the .torrent, or a magnet link: then the metadata comes from the peers,
+ * checked against the info hash, within `readyTimeoutMs`).
+ */
+export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, readyTimeoutMs = 60_000): Promise<Swarm> {
   mkdirSync(o.dir, { recursive: true });
   const engine = torrentStream(torrent, {
     path: o.dir,
@@ -60,18 +64,6 @@ export async function openSwarm(torrent: Buffer, o: SwarmOptions): Promise<Swarm
     trackers: o.trackers ?? [],
     verify: true,
   });
-  let failed: ((err: Error) => void) | null = null;
-  const ready = new Promise<void>((ok, fail) => {
-    failed = fail;
-    engine.once('ready', () => ok());
-    engine.once('error', (err: Error) => fail(err));
-  });
-  await ready;
-  const t = engine.torrent!;
-  const pieceLen = (i: number) => (i === t.pieces.length - 1 ? t.length - t.pieceLength * (t.pieces.length - 1) : t.pieceLength);
-  let have = 0;
-  for (let i = 0; i < t.pieces.length; i++) if (engine.bitfield.get(i)) have += pieceLen(i);
-  engine.on('verify', (i: number) => (have += pieceLen(i)));
   const strikes = new Map<unknown, number>();
   const dropped = new Set<string>();
   // torrent-stream blocks a whole IP address after a few strikes, the innocent senders of mixed pieces
@@ -85,6 +77,25 @@ export async function openSwarm(torrent: Buffer, o: SwarmOptions): Promise<Swarm
     w.on('interested', () => w.unchoke());
     w.on('close', () => setTimeout(() => wires.delete(w), 5000).unref());
   });
+  const port = o.port || (await freePort());
+  await new Promise<void>((ok) => engine.listen(port, () => ok()));
+  for (const p of o.peers ?? []) engine.connect(p);
+  const ready = new Promise<void>((ok, fail) => {
+    const t = setTimeout(() => fail(new Error(`no peer gave the torrent's metadata within ${readyTimeoutMs / 1000} s (peers: ${(o.peers ?? []).join(', ') || 'none'})`)), readyTimeoutMs);
+    engine.once('ready', () => (clearTimeout(t), ok()));
+    engine.once('error', (err: Error) => (clearTimeout(t), fail(err)));
+  });
+  try {
+    await ready;
+  } catch (err) {
+    engine.destroy();
+    throw err;
+  }
+  const t = engine.torrent!;
+  const pieceLen = (i: number) => (i === t.pieces.length - 1 ? t.length - t.pieceLength * (t.pieces.length - 1) : t.pieceLength);
+  let have = 0;
+  for (let i = 0; i < t.pieces.length; i++) if (engine.bitfield.get(i)) have += pieceLen(i);
+  engine.on('verify', (i: number) => (have += pieceLen(i)));
   engine.on('invalid-piece', (index: number) => {
     // torrent-stream marks the sending wires with a strike right after this event
     setImmediate(() => {
@@ -105,13 +116,9 @@ export async function openSwarm(torrent: Buffer, o: SwarmOptions): Promise<Swarm
       }
     });
   });
-  const port = o.port || (await freePort());
-  await new Promise<void>((ok) => engine.listen(port, () => ok()));
-  for (const p of o.peers ?? []) engine.connect(p);
   const complete = have >= t.length
     ? Promise.resolve()
-    : new Promise<void>((ok, fail) => {
-        failed = fail;
+    : new Promise<void>((ok) => {
         const tick = setInterval(() => o.onProgress?.(Math.min(have, t.length), t.length), 1000);
         engine.on('idle', () => {
           if (have < t.length) return;
@@ -121,7 +128,6 @@ export async function openSwarm(torrent: Buffer, o: SwarmOptions): Promise<Swarm
         });
         for (const f of engine.files) f.select();
       });
-  void failed;
   return {
     infoHash: engine.infoHash,
     port,
