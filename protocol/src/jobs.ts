@@ -263,7 +263,11 @@ export const hubJobsService = defineService('jobs', {
       health: z.enum(['ok', 'unhealthy']).optional(),
       reason: z.string().max(256).optional(),
     }),
-    result: z.object({ leaseSec: z.number().int().positive(), jobs: z.array(z.object({ id: Id, keep: z.boolean(), reason: z.string().optional() })) }),
+    result: z.object({
+      leaseSec: z.number().int().positive(),
+      /** `peers`: for a run fetching a job input, where the job's other runs serve it (replicas feed each other). */
+      jobs: z.array(z.object({ id: Id, keep: z.boolean(), reason: z.string().optional(), peers: z.array(PeerAddress).max(64).optional() })),
+    }),
   },
   update: { params: RunReport, result: z.object({ id: Id, state: JobState }) },
   /** Output of a run, coalesced and rate-bounded by the device. */

@@ -47,8 +47,23 @@ export class JobData {
     return join(this.d.dir, runId, 'output');
   }
 
-  /** Fetches the run's input (resuming what is on disk) and keeps serving it; resolves with the folder to mount. */
-  async fetchInput(runId: string, input: JobInput, onProgress: (done: number, total: number) => void): Promise<string> {
+  /** Connects a run's input swarm to more peers (the other replicas, from the hub). */
+  addPeers(runId: string, peers: string[]): void {
+    const s = this.swarms.get(`${runId}/in`);
+    if (s) for (const p of peers) s.connect(p);
+  }
+
+  /** Where this device serves a run's input (while it has the swarm open). */
+  inputEndpoint(runId: string): string | null {
+    const s = this.swarms.get(`${runId}/in`);
+    return s ? `bt-in://${this.d.publicHost}:${s.port}` : null;
+  }
+
+  /**
+   * Fetches the run's input (resuming what is on disk) and keeps serving it; `onOpen` is called once the
+   * swarm listens (the run then reports its endpoint); resolves with the folder to mount.
+   */
+  async fetchInput(runId: string, input: JobInput, onProgress: (done: number, total: number) => void, onOpen?: (endpoint: string) => void): Promise<string> {
     const dir = this.inputDir(runId);
     const key = `${runId}/in`;
     let s = this.swarms.get(key);
@@ -68,6 +83,7 @@ export class JobData {
       }
       this.swarms.set(key, s);
     }
+    onOpen?.(this.inputEndpoint(runId)!);
     await s.complete;
     return dir;
   }

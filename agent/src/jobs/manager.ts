@@ -148,6 +148,8 @@ export class JobManager {
       save: (r, report) => this.save(r, report),
       onStallFailure: () => this.stalls.push(Date.now()),
       data: this.data,
+      // while a run fetches its input, renew often: the answers name the other replicas to fetch from
+      askPeers: () => this.scheduleLease(1000),
     });
     this.runners.set(rec.job.id, runner);
     runner.start();
@@ -335,6 +337,7 @@ export class JobManager {
       this.sentHealthy = healthy;
       this.leaseSec = r.leaseSec;
       for (const j of r.jobs) {
+        if (j.peers?.length) this.data.addPeers(j.id, j.peers);
         if (j.keep) continue;
         const rec = this.records.get(j.id);
         if (rec && !rec.abandoned) {

@@ -39,6 +39,8 @@ export interface RunnerDeps {
   onStallFailure(): void;
   /** Job data peer to peer (inputs fetched, outputs shared); runs with an input or a torrent output need it. */
   data?: JobData;
+  /** A run is fetching its input: ask the hub for the other replicas' addresses soon. */
+  askPeers?(): void;
 }
 
 const MAX_OUTPUT_ARCHIVE = 256 * 1024 * 1024;
@@ -225,12 +227,21 @@ export class JobRunner {
     this.move('pulling', { progress: 'fetching the input' });
     this.d.forwarder.system(`fetching the input ${input.infoHash}`);
     let reportedAt = 0;
-    await data.fetchInput(this.id, input, (done, total) => {
-      const now = Date.now();
-      if (now - reportedAt < 1000 && done < total) return;
-      reportedAt = now;
-      this.move('pulling', { progress: `input ${mib(done)} of ${mib(total)}` });
-    });
+    await data.fetchInput(
+      this.id,
+      input,
+      (done, total) => {
+        this.d.askPeers?.();
+        const now = Date.now();
+        if (now - reportedAt < 1000 && done < total) return;
+        reportedAt = now;
+        this.move('pulling', { progress: `input ${mib(done)} of ${mib(total)}` });
+      },
+      (endpoint) => {
+        this.move('pulling', { endpoints: [endpoint] });
+        this.d.askPeers?.();
+      },
+    );
     this.d.forwarder.system('input ready (every piece verified)');
   }
 
@@ -270,10 +281,11 @@ export class JobRunner {
         info = await c.inspect();
       }
       const startedAt = Date.parse(info.State.StartedAt);
+      const dataEndpoint = this.d.data?.inputEndpoint(this.id);
       if (this.rec.state !== 'running') {
-        this.move('running', { startedAt: this.rec.startedAt ?? startedAt, endpoints: endpointsOf(info, this.d.publicHost), progress: undefined });
+        this.move('running', { startedAt: this.rec.startedAt ?? startedAt, endpoints: [...endpointsOf(info, this.d.publicHost), ...(dataEndpoint ? [dataEndpoint] : [])], progress: undefined });
       } else {
-        const endpoints = endpointsOf(info, this.d.publicHost);
+        const endpoints = [...endpointsOf(info, this.d.publicHost), ...(dataEndpoint ? [dataEndpoint] : [])];
         if (endpoints.join() !== this.rec.endpoints.join()) this.move('running', { endpoints });
       }
       const following = this.follow(c);
