@@ -71,6 +71,7 @@ export class JobData {
       s = await openSwarm(Buffer.from(input.torrent, 'base64'), {
         dir,
         peers: input.seeds,
+        seeds: input.seeds,
         onProgress,
         onInvalidPiece: (peer, _index, sole) => {
           this.badPieces++;

@@ -4,6 +4,7 @@ declare module 'torrent-stream' {
   interface Wire extends EventEmitter {
     peerAddress?: string;
     badPieceStrikes: number[];
+    peerPieces: unknown;
     destroy(): void;
     unchoke(): void;
   }
@@ -26,6 +27,7 @@ declare module 'torrent-stream' {
     disconnect(addr: string): void;
     block(addr: string): void;
     destroy(cb?: () => void): void;
+    select(from: number, to: number, priority?: number): void;
   }
   interface Options {
     path?: string;

@@ -14,6 +14,11 @@ export interface SwarmOptions {
   dir: string;
   /** host:port of peers to connect to. */
   peers?: string[];
+  /**
+   * Of `peers`, those that are seeds (the buyer): a piece that another peer has is not asked of them, so
+   * that a seed sends each piece about once and the fetchers feed each other.
+   */
+  seeds?: string[];
   /** http(s) tracker announce URLs (the hub's), none by default. */
   trackers?: string[];
   /** Port to accept peers on; 0: any free one. */
@@ -72,8 +77,26 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
   // every wire this swarm has had (a sender may be gone by the time its piece fails), and no wait for
   // torrent-stream's 10 s rechoke: a job's peers are all welcome, so an interested peer is unchoked at once
   const wires = new Set<Wire>();
+  const seeds = new Set(o.seeds ?? []);
+  const othersHave = (i: number, self: Wire) => {
+    for (const w of wires) if (w !== self && !seeds.has(w.peerAddress ?? '') && (w.peerPieces as unknown as boolean[] | undefined)?.[i]) return true;
+    return false;
+  };
   engine.on('wire', (w: Wire) => {
     wires.add(w);
+    if (seeds.has(w.peerAddress ?? '')) {
+      // what torrent-stream sees of a seed's pieces: those no other peer here has (it picks pieces per wire)
+      let real = w.peerPieces;
+      const view = () =>
+        new Proxy(real as object, {
+          get: (t, k) => {
+            const v = Reflect.get(t, k) as unknown;
+            if (typeof k === 'string' && /^\d+$/.test(k) && v) return !othersHave(Number(k), w);
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+          },
+        });
+      Object.defineProperty(w, 'peerPieces', { configurable: true, get: view, set: (v) => (real = v) });
+    }
     w.on('interested', () => w.unchoke());
     w.on('close', () => setTimeout(() => wires.delete(w), 5000).unref());
   });
@@ -126,7 +149,12 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
           o.onProgress?.(t.length, t.length);
           ok();
         });
-        for (const f of engine.files) f.select();
+        // from a random piece on (then from the start): fetchers starting together ask the seed for
+        // different pieces, and then have something to give each other
+        const n = t.pieces.length;
+        const from = Math.floor(Math.random() * n);
+        engine.select(from, n - 1, 1);
+        if (from > 0) engine.select(0, from - 1, 0);
       });
   return {
     infoHash: engine.infoHash,
