@@ -6,8 +6,8 @@
 import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import torrentStream from 'torrent-stream';
-type Wire = ReturnType<typeof torrentStream>['swarm']['wires'][number];
+import type torrentStreamFn from 'torrent-stream';
+type Wire = ReturnType<typeof torrentStreamFn>['swarm']['wires'][number];
 
 export interface SwarmOptions {
   /** Where the files are (a seed) or go (a fetch): the torrent's name is a folder or file below it. */
@@ -61,6 +61,8 @@ async function freePort(): Promise<number> {
  */
 export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, readyTimeoutMs = 60_000): Promise<Swarm> {
   mkdirSync(o.dir, { recursive: true });
+  // loaded on first use: its old dependencies warn about Buffer() when loaded (every CLI command otherwise)
+  const { default: torrentStream } = await import('torrent-stream');
   const engine = torrentStream(torrent, {
     path: o.dir,
     tmp: tmpdir(),
