@@ -8,7 +8,7 @@ if (!existsSync('node_modules')) execFileSync('npm', ['ci', '--no-audit', '--no-
 execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 const outdir = 'test/bench/.build';
 await esbuild.build({
-  entryPoints: ['test/bench/main.ts', 'test/bench/sim-devices.ts', 'test/bench/sim-fleet.ts', 'test/bench/bare-broker.ts', 'test/bench/bare-responder.ts', 'test/bench/bare-idle.ts'],
+  entryPoints: ['test/bench/main.ts', 'test/bench/sim-devices.ts', 'test/bench/sim-fleet.ts', 'test/bench/bare-broker.ts', 'test/bench/bare-responder.ts', 'test/bench/bare-idle.ts', 'test/bench/data-peer.ts'],
   bundle: true, platform: 'node', target: 'node20', format: 'esm', outdir, outExtension: { '.js': '.mjs' },
   packages: 'external', conditions: ['sosna-source'], logLevel: 'warning',
 });

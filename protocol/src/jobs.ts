@@ -98,6 +98,26 @@ export const ImageRef = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'must be an image reference such as busybox:1.36 or registry.example:5000/team/app@sha256:...');
 export const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name');
 export const Sha256Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256: and 64 hex digits');
+/** A torrent's info hash (BitTorrent v1: sha1 of the info dictionary), 40 lowercase hex digits. */
+export const InfoHash = z.string().regex(/^[0-9a-f]{40}$/, 'must be a torrent info hash: 40 lowercase hex digits');
+/** A run's result digest: sha256 of its stdout or output archive, or `btih:` the info hash of its output torrent. */
+export const ResultDigest = z.union([Sha256Digest, z.string().regex(/^btih:[0-9a-f]{40}$/, 'must be btih: and 40 hex digits')]);
+export const PeerAddress = z.string().max(262).regex(/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'must be host:port');
+
+/**
+ * The job's input, moved peer to peer (docs/architecture.md "Job data"): devices fetch the torrent's
+ * pieces from the seeds and from each other, check each piece, and mount the files read-only.
+ */
+export const JobInput = z.strictObject({
+  infoHash: InfoHash,
+  /** The .torrent (bencoded, base64): names, sizes and piece hashes; small (20 bytes a piece). */
+  torrent: z.string().max(4 * 1024 * 1024).regex(/^[A-Za-z0-9+/]+=*$/, 'must be base64'),
+  /** Where the buyer (and the hub, as a fallback) seed it. */
+  seeds: z.array(PeerAddress).min(1).max(16),
+  /** Where the container sees it, read-only: the torrent's file or folder appears below this folder. */
+  mount: z.string().max(4096).regex(/^\/[^:]*$/, 'must be an absolute path').default('/input'),
+});
+export type JobInput = z.infer<typeof JobInput>;
 
 export const GpuRequest = z.strictObject({
   count: z.number().int().min(1).max(64).default(1),
@@ -166,7 +186,16 @@ export const JobSpec = z
     /** Network access; off (no interfaces but loopback) unless asked. */
     network: z.boolean().default(false),
     /** The declared output whose sha256 is the result: a path copied out of the container, else stdout. */
-    output: z.strictObject({ path: z.string().max(4096).regex(/^\//, 'must be an absolute path') }).optional(),
+    output: z
+      .strictObject({
+        path: z.string().max(4096).regex(/^\//, 'must be an absolute path'),
+        /** Share the output as a torrent: the result digest is `btih:` its info hash, the buyer downloads it from the devices. */
+        torrent: z.boolean().optional(),
+        /** The most bytes the output may hold; a larger one fails the run with that reason. */
+        maxBytes: z.number().int().positive().max(2 ** 50).optional(),
+      })
+      .optional(),
+    input: JobInput.optional(),
     /** A job that makes no progress (no output and no CPU time) for this long is restarted, then failed. */
     watchdog: z.strictObject({ stallSec: z.number().int().min(2).max(86_400) }).optional(),
   })
@@ -205,7 +234,7 @@ export const RunReport = z.object({
   reason: z.string().max(1024).optional(),
   exitCode: z.number().int().optional(),
   oom: z.boolean().optional(),
-  digest: Sha256Digest.optional(),
+  digest: ResultDigest.optional(),
   startedAt: Millis.optional(),
   finishedAt: Millis.optional(),
   /** Time the container ran (all restarts of a service together), from the engine's clock. */
@@ -243,7 +272,11 @@ export const hubJobsService = defineService('jobs', {
       health: z.enum(['ok', 'unhealthy']).optional(),
       reason: z.string().max(256).optional(),
     }),
-    result: z.object({ leaseSec: z.number().int().positive(), jobs: z.array(z.object({ id: Id, keep: z.boolean(), reason: z.string().optional() })) }),
+    result: z.object({
+      leaseSec: z.number().int().positive(),
+      /** `peers`: for a run fetching a job input, where the job's other runs serve it (replicas feed each other). */
+      jobs: z.array(z.object({ id: Id, keep: z.boolean(), reason: z.string().optional(), peers: z.array(PeerAddress).max(64).optional() })),
+    }),
   },
   update: { params: RunReport, result: z.object({ id: Id, state: JobState }) },
   /** Output of a run, coalesced and rate-bounded by the device. */

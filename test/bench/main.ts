@@ -11,6 +11,7 @@ import { benchRemoteShell } from './remote-shell.js';
 import { benchMetrics } from './metrics.js';
 import { benchTrust } from './trust.js';
 import { benchMining } from './mining.js';
+import { benchData } from './data.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -54,6 +55,10 @@ if (!only || only === 'metrics') {
 if (!only || only === 'trust') {
   const r = await benchTrust();
   writeFileSync('bench-results/trust.json', JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+}
+if (!only || only === 'data') {
+  const r = await benchData();
+  writeFileSync('bench-results/data.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'mining') {
   const r = await benchMining();

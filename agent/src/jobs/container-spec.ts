@@ -30,7 +30,7 @@ export interface ContainerBody {
     SecurityOpt: string[];
     ReadonlyRootfs: boolean;
     Tmpfs?: Record<string, string>;
-    Mounts?: { Type: 'volume'; Source: ''; Target: string }[];
+    Mounts?: ({ Type: 'volume'; Source: ''; Target: string } | { Type: 'bind'; Source: string; Target: string; ReadOnly: boolean })[];
     NetworkMode: string;
     IpcMode: 'private';
     PidMode: '';
@@ -54,6 +54,10 @@ export interface ContainerPolicy {
   pidsLimit: number;
   /** Rig mode: the NVIDIA GPUs (the driver's ids) this run was placed on; absent: the engine's first N. */
   gpuDeviceIds?: string[];
+  /** The fetched input (agent-owned folder), mounted read-only at the spec's input.mount. */
+  inputDir?: string;
+  /** An agent-owned empty folder mounted at a torrent output's path (the job writes its output there). */
+  outputDir?: string;
 }
 
 /**
@@ -72,7 +76,13 @@ export function containerSpec(job: DeviceJob, deviceId: string, policy: Containe
   const r = s.resources;
   const { bindAddress } = policy;
   const readOnly = s.writableRoot !== true;
-  const outDir = readOnly && s.output ? outputMount(s.output.path) : null;
+  const outDir = readOnly && s.output && !s.output.torrent ? outputMount(s.output.path) : null;
+  // job data: the only host folders a job sees, each the agent's own for this run
+  const binds = [
+    ...(s.input && policy.inputDir ? [{ Type: 'bind' as const, Source: policy.inputDir, Target: s.input.mount, ReadOnly: true }] : []),
+    ...(s.output?.torrent && policy.outputDir ? [{ Type: 'bind' as const, Source: policy.outputDir, Target: posix.normalize(s.output.path), ReadOnly: false }] : []),
+  ];
+  const mounts = [...(outDir ? [{ Type: 'volume' as const, Source: '' as const, Target: outDir }] : []), ...binds];
   const ports = s.ports.map((p) => `${p.port}/${p.protocol}`);
   const gpus = r.gpus;
   return {
@@ -100,7 +110,7 @@ export function containerSpec(job: DeviceJob, deviceId: string, policy: Containe
       // a tmpfs is charged to the container's memory: its size is the job's memory limit (an output in
       // /tmp itself gets the volume there instead: the engine cannot copy out of a tmpfs)
       ...(readOnly && outDir !== '/tmp' ? { Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${r.memoryBytes}` } } : {}),
-      ...(outDir ? { Mounts: [{ Type: 'volume' as const, Source: '' as const, Target: outDir }] } : {}),
+      ...(mounts.length ? { Mounts: mounts } : {}),
       NetworkMode: s.network ? 'bridge' : 'none',
       // the engine's own namespaces, never the host's (a daemon default of `shareable` IPC is not wanted either)
       IpcMode: 'private',

@@ -12,6 +12,7 @@ import { LogForwarder } from './forwarder.js';
 import { JobRecords, newRecord, reportOf } from './records.js';
 import type { JobRecord } from './records.js';
 import { JobRunner } from './runner.js';
+import { JobData } from './data.js';
 import { LABEL_DEVICE, LABEL_JOB } from './container-spec.js';
 import { deviceHealth } from './watchdog.js';
 
@@ -65,9 +66,17 @@ export class JobManager {
   /** The health the hub last heard from us (null: not since this connection). */
   private sentHealthy: boolean | null = null;
   private stopped = false;
+  /** Job data peer to peer: inputs fetched and served to other replicas, outputs served to buyers. */
+  readonly data: JobData;
 
   constructor(private readonly d: JobManagerDeps) {
     this.records = new JobRecords(join(d.stateDir, 'jobs'), (why) => d.log.warn('ignoring an unreadable job record', { why }));
+    this.data = new JobData({
+      dir: join(d.stateDir, 'data'),
+      publicHost: d.config.publicHost ?? firstPublicIpv4(),
+      log: d.log,
+      onBadPeer: (runId, peer) => d.log.warn('a peer sent a corrupted piece; dropped it and fetched the piece elsewhere', { runId, peer }),
+    });
   }
 
   /** What the birth offers: the engine (null: none), the ask and the capacity. */
@@ -143,6 +152,9 @@ export class JobManager {
       save: (r, report) => this.save(r, report),
       onStallFailure: () => this.stalls.push(Date.now()),
       ...(this.d.sign ? { sign: this.d.sign } : {}),
+      data: this.data,
+      // while a run fetches its input, renew often: the answers name the other replicas to fetch from
+      askPeers: () => this.scheduleLease(1000),
     });
     this.runners.set(rec.job.id, runner);
     runner.start();
@@ -310,6 +322,11 @@ export class JobManager {
 
   /** Telemetry samples: a GPU that reports an error state makes the device unhealthy until it recovers. */
   observe(metrics: Record<string, number>): void {
+    // peer to peer: what this device served to other peers (other replicas, buyers) and fetched from them
+    const c = this.data.counters();
+    metrics['data.servedBytes'] = c.servedBytes;
+    metrics['data.fetchedBytes'] = c.fetchedBytes;
+    metrics['data.badPieces'] = c.badPieces;
     const bad = Object.entries(metrics).filter(([k, v]) => /^gpu\.\d+\.ok$/.test(k) && v === 0).map(([k]) => k.split('.')[1]);
     const fault = bad.length ? `GPU ${bad.join(', ')} in an error state` : null;
     if (fault === this.gpuFault) return;
@@ -332,6 +349,7 @@ export class JobManager {
       this.sentHealthy = healthy;
       this.leaseSec = r.leaseSec;
       for (const j of r.jobs) {
+        if (j.peers?.length) this.data.addPeers(j.id, j.peers);
         if (j.keep) continue;
         const rec = this.records.get(j.id);
         if (rec && !rec.abandoned) {
@@ -372,6 +390,7 @@ export class JobManager {
     // what is buffered goes to the hub if it can within a second; the records then say how far it got
     await Promise.race([Promise.all([...this.forwarders.values()].map((f) => f.flush().catch(() => {}))), new Promise((r) => setTimeout(r, 1000))]);
     for (const f of this.forwarders.values()) f.dispose();
+    await this.data.stop().catch(() => {});
     for (const rec of this.records.list()) {
       try {
         this.records.save(rec);

@@ -17,6 +17,8 @@ import { Demuxer } from './demux.js';
 import type { LogForwarder } from './forwarder.js';
 import type { JobRecord } from './records.js';
 import { digestTar } from './tar-digest.js';
+import type { JobData } from './data.js';
+import { OutputTooLargeError } from './data.js';
 import { watch } from './watchdog.js';
 import type { WatchState } from './watchdog.js';
 import { containerSpec, endpointsOf, LABEL_DEVICE, LABEL_JOB } from './container-spec.js';
@@ -37,6 +39,10 @@ export interface RunnerDeps {
   onStallFailure(): void;
   /** Signs a finished run's receipt with the device key (absent: no receipts). */
   sign?: (receipt: Receipt) => SignedReceipt;
+  /** Job data peer to peer (inputs fetched, outputs shared); runs with an input or a torrent output need it. */
+  data?: JobData;
+  /** A run is fetching its input: ask the hub for the other replicas' addresses soon. */
+  askPeers?(): void;
 }
 
 const MAX_OUTPUT_ARCHIVE = 256 * 1024 * 1024;
@@ -107,6 +113,9 @@ export class JobRunner {
       if (!c) {
         if (rec.state === 'running') return await this.finish('failed', { reason: 'the container disappeared while the agent was away' });
         await this.ensureImage();
+        if (this.detached) return;
+        if (this.cancelReason) return await this.finish('cancelled', { reason: this.cancelReason });
+        await this.fetchInput();
         if (this.detached) return;
         if (this.cancelReason) return await this.finish('cancelled', { reason: this.cancelReason });
         c = await this.create();
@@ -206,11 +215,52 @@ export class JobRunner {
   }
 
   // ------------------------------------------------------------------------------------------------
+  // data
+
+  private needData(): JobData {
+    if (!this.d.data) throw new Error('this device cannot move job data (no data service)');
+    return this.d.data;
+  }
+
+  private async fetchInput(): Promise<void> {
+    const input = this.rec.job.spec.input;
+    if (!input) return;
+    const data = this.needData();
+    this.move('pulling', { progress: 'fetching the input' });
+    this.d.forwarder.system(`fetching the input ${input.infoHash}`);
+    let reportedAt = 0;
+    await data.fetchInput(
+      this.id,
+      input,
+      (done, total) => {
+        this.d.askPeers?.();
+        const now = Date.now();
+        if (now - reportedAt < 1000 && done < total) return;
+        reportedAt = now;
+        this.move('pulling', { progress: `input ${mib(done)} of ${mib(total)}` });
+      },
+      (endpoint) => {
+        this.move('pulling', { endpoints: [endpoint] });
+        this.d.askPeers?.();
+      },
+    );
+    this.d.forwarder.system('input ready (every piece verified)');
+  }
+
+  // ------------------------------------------------------------------------------------------------
   // container
 
   private async create(): Promise<Docker.Container> {
     const { docker } = this.d.engine;
-    const body = containerSpec(this.rec.job, this.d.deviceId, { bindAddress: this.d.bindAddress, pidsLimit: this.d.pidsLimit, ...(this.rec.gpuDeviceIds ? { gpuDeviceIds: this.rec.gpuDeviceIds } : {}) });
+    const spec = this.rec.job.spec;
+    const data = spec.input || spec.output?.torrent ? this.needData() : null;
+    const body = containerSpec(this.rec.job, this.d.deviceId, {
+      bindAddress: this.d.bindAddress,
+      pidsLimit: this.d.pidsLimit,
+      ...(this.rec.gpuDeviceIds ? { gpuDeviceIds: this.rec.gpuDeviceIds } : {}),
+      ...(data && spec.input ? { inputDir: data.inputDir(this.id) } : {}),
+      ...(data && spec.output?.torrent ? { outputDir: data.prepareOutput(this.id) } : {}),
+    });
     let c: Docker.Container;
     try {
       c = await docker.createContainer(body);
@@ -234,10 +284,11 @@ export class JobRunner {
         info = await c.inspect();
       }
       const startedAt = Date.parse(info.State.StartedAt);
+      const dataEndpoint = this.d.data?.inputEndpoint(this.id);
       if (this.rec.state !== 'running') {
-        this.move('running', { startedAt: this.rec.startedAt ?? startedAt, endpoints: endpointsOf(info, this.d.publicHost), progress: undefined });
+        this.move('running', { startedAt: this.rec.startedAt ?? startedAt, endpoints: [...endpointsOf(info, this.d.publicHost), ...(dataEndpoint ? [dataEndpoint] : [])], progress: undefined });
       } else {
-        const endpoints = endpointsOf(info, this.d.publicHost);
+        const endpoints = [...endpointsOf(info, this.d.publicHost), ...(dataEndpoint ? [dataEndpoint] : [])];
         if (endpoints.join() !== this.rec.endpoints.join()) this.move('running', { endpoints });
       }
       const following = this.follow(c);
@@ -291,6 +342,16 @@ export class JobRunner {
       }
       if (oom) return this.finish('failed', { reason: `OOM: killed for exceeding the memory limit of ${spec.resources.memoryBytes} bytes`, exitCode, oom: true });
       if (exitCode !== 0) return this.finish('failed', { reason: `exit code ${exitCode}`, exitCode, oom: false });
+      if (spec.output?.torrent) {
+        try {
+          const shared = await this.needData().shareOutput(this.id, spec.output.maxBytes);
+          this.d.forwarder.system(`output ${shared.digest} served at ${shared.endpoint}`);
+          return this.finish('succeeded', { exitCode, oom: false, digest: shared.digest, endpoints: [`bt://${shared.endpoint}`] });
+        } catch (err) {
+          if (err instanceof OutputTooLargeError) return this.finish('failed', { reason: err.message, exitCode, oom: false });
+          throw err;
+        }
+      }
       const digest = spec.output ? await this.outputDigest(c, spec.output.path) : `sha256:${this.stdoutHash.digest('hex')}`;
       return this.finish('succeeded', { exitCode, oom: false, digest });
     }
@@ -388,6 +449,9 @@ export class JobRunner {
     const receipt = await this.receipt(fields, finishedAt);
     this.move(state, { ...fields, finishedAt, progress: undefined, ...(receipt ? { receipt } : {}) });
     this.d.log.info(`run ${state}`, { runId: this.id, reason: fields.reason, exitCode: fields.exitCode });
+    // the input is served to the other replicas a while longer (they may still be fetching)
+    if (this.rec.job.spec.input && this.d.data) setTimeout(() => void this.d.data?.release(this.id), 120_000).unref();
+    if (state !== 'succeeded' && this.d.data) void this.d.data.release(this.id, true);
     await this.cleanup();
   }
 

@@ -176,6 +176,10 @@ export function formatDevice(d: DeviceSummary, now = Date.now()): string {
     lines.push(`  dashboard ${https ? 'https' : 'http'} on port ${port}${certSha256 ? `, certificate SHA-256 ${certSha256}` : ''}`);
   }
   if (d.telemetry) lines.push(`  telemetry ${Object.entries(d.telemetry).slice(0, 12).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  // job data peer to peer: bytes served to other peers (replicas, buyers), fetched, corrupted pieces received
+  if (d.telemetry?.['data.servedBytes'] !== undefined) {
+    lines.push(`  job data: served ${d.telemetry['data.servedBytes']} bytes to peers, fetched ${d.telemetry['data.fetchedBytes'] ?? 0}, bad pieces received ${d.telemetry['data.badPieces'] ?? 0}`);
+  }
   // rig mode: the miner's hashrate and shares (the telemetry line above shows only its first keys)
   for (const m of d.telemetry ? minersInTelemetry(d.telemetry) : []) lines.push(`  ${formatMinerLine(m)}`);
   if (d.config) {

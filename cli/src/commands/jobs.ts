@@ -1,5 +1,6 @@
 // `sosna console jobs ...` and `sosna console earnings`: buyers' jobs through the hub's console service.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { earningsService, formatSnm, formatWei, jobsService, JobSpec, JobState, parseOrThrow, parsePricePerSec, PRICE_FORMS, snm } from '@sosna/protocol';
 import type { JobDetail, JobSpecInput, JobSummary } from '@sosna/protocol';
@@ -10,6 +11,7 @@ import { worstCase } from '@sosna/contracts';
 import { buyerKey, depositForJob, fundingLine, parseDeposit, registerEscrow } from './escrow.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 import { ago, bytes, table } from '../table.js';
+import { downloadOutput, outputSources, packInput, progressWriter, runsAwaitingInput, seedInput } from './job-data.js';
 
 /** `90`, `90s`, `15m`, `2h`, `1d` as whole seconds. */
 export function parseDuration(text: string): number {
@@ -21,7 +23,8 @@ export function parseDuration(text: string): number {
 export interface SubmitFlags {
   image?: string; imageArchive?: string; imageSha256?: string; cpus?: string; memory?: string; pids?: string; disk?: string;
   gpus?: string; gpuVendor?: string; gpuModel?: string; gpuVramMin?: string; replicas?: string; verify?: boolean; timeout?: string; bid?: string;
-  env?: string[]; service?: boolean; port?: string[]; network?: boolean; writableRoot?: boolean; output?: string; stall?: string; arch?: string; spec?: string;
+  env?: string[]; service?: boolean; port?: string[]; network?: boolean; writableRoot?: boolean; output?: string; outputLimit?: string; stall?: string; arch?: string; spec?: string;
+  input?: string; seedHost?: string; seedPort?: string;
 }
 
 const number = (flag: string, text: string) => {
@@ -65,7 +68,7 @@ const FLAG_OF: [string, keyof SubmitFlags, string][] = [
   ['imageArchive.url', 'imageArchive', '--image-archive'], ['imageArchive.sha256', 'imageSha256', '--image-sha256'],
   ['timeoutSec', 'timeout', '--timeout'], ['bid', 'bid', '--bid'], ['replicas', 'replicas', '--replicas'], ['image', 'image', '--image'],
   ['watchdog.stallSec', 'stall', '--stall'], ['output.path', 'output', '--output'], ['constraints.arch', 'arch', '--arch'],
-  ['ports', 'port', '--port'], ['env', 'env', '--env'],
+  ['ports', 'port', '--port'], ['env', 'env', '--env'], ['output.maxBytes', 'outputLimit', '--output-limit'], ['input', 'input', '--input'],
 ];
 
 /** Rewrites `resources.memoryBytes: must be ...` (from JobSpec, here or on the hub) as `--memory "1K": must be ...`. */
@@ -133,7 +136,8 @@ export function specFromFlags(o: SubmitFlags, command: string[]): JobSpecInput {
     ports,
     network: o.network || ports.length > 0,
     ...(o.writableRoot ? { writableRoot: true } : {}),
-    ...(o.output ? { output: { path: o.output } } : {}),
+    // the output folder is shared as a torrent (its info hash is the result digest; jobs results downloads it)
+    ...(o.output ? { output: { path: o.output, torrent: true, ...(o.outputLimit !== undefined ? { maxBytes: size('--output-limit', o.outputLimit) } : {}) } } : {}),
     ...(o.stall ? { watchdog: { stallSec: parseDuration(o.stall) } } : {}),
     ...(o.arch ? { constraints: { arch: o.arch } } : {}),
   };
@@ -209,7 +213,11 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
     .option('--port <port>', 'container port a service publishes (repeatable; implies --network)', collect)
     .option('--network', 'give the container network access (off by default)')
     .option('--writable-root', "let the job write its image's root filesystem (read-only by default: /tmp and the output's folder are writable)")
-    .option('--output <path>', 'declared output: its sha256 is the result (default: stdout)')
+    .option('--output <dir>', "the container's output folder, e.g. /output: shared as a torrent whose info hash is the result (default: stdout's sha256); jobs results downloads it")
+    .option('--output-limit <size>', 'fail a run whose output is larger than this, e.g. 1G')
+    .option('--input <path>', 'a file or folder the job reads at /input/NAME (read-only), sent peer to peer from this machine, which seeds it until every run has it')
+    .option('--seed-host <host>', 'the address devices reach this machine at for --input (default: its first non-loopback IPv4)')
+    .option('--seed-port <port>', 'the TCP port to seed --input on (default: any free one)')
     .option('--stall <duration>', 'watchdog: restart, then fail, a job without output or CPU time this long')
     .option('--spec <file>', 'the whole job spec as JSON (flags are ignored)')
     .option('--key <id>', 'idempotency key: submitting again with it returns the same job')
@@ -217,6 +225,9 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
     .option('--key-file <file>', 'buyers: your key that signs the deposit (or $SOSNA_BUYER_KEY_FILE); never printed')
     .option('--json', 'machine-readable output')
     .action(async (command: string[], o: SubmitFlags & Conn & { key?: string; json?: boolean; deposit?: string | true; keyFile?: string }) => {
+      if (o.outputLimit !== undefined && !o.output) throw new Error('--output-limit needs --output DIR');
+      // the input is read and hashed before anything is submitted: a missing or unreadable path fails here
+      const packed = o.input !== undefined ? await packInput(o.input) : null;
       const spec = specFromFlags(o, command);
       const flagged = (err: unknown) => {
         if (err instanceof Error) err.message = withFlagNames(err.message, o);
@@ -237,16 +248,45 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
         buyerKey(o.keyFile);
       }
       const { keyFile: _k, deposit: _d, ...conn } = o;
-      const r = await connect(conn, async (c) => {
-        const submitted = await c.call(jobsService, 'submit', { spec: spec as never, ...(o.key ? { key: o.key } : {}) });
-        const funding = deposit !== null && deposit > 0n ? await depositForJob(c, submitted.jobId, deposit, o.keyFile) : null;
-        return { ...submitted, ...(funding ? { funding } : {}) };
-      }).catch((err: unknown) => {
-        throw flagged(err);
-      });
-      process.stdout.write(o.json ? `${json(r)}\n` : `${r.jobId}\n`);
-      if (!o.json && r.funding) process.stderr.write(`${fundingLine(r.funding)}\n`);
-      if (!o.json) process.stderr.write(`${r.duplicate ? 'already submitted' : 'queued'}: follow it with sosna console jobs logs -f ${r.jobId}\n`);
+      const seeding = packed ? await seedInput(packed, { ...(o.seedHost ? { host: o.seedHost } : {}), ...(o.seedPort ? { port: number('--seed-port', o.seedPort) } : {}) }) : null;
+      if (seeding) (spec as { input?: unknown }).input = seeding.input;
+      try {
+        await connect(conn, async (c) => {
+          const submitted = await c.call(jobsService, 'submit', { spec: spec as never, ...(o.key ? { key: o.key } : {}) }).catch((err: unknown) => {
+            throw flagged(err);
+          });
+          const funding = deposit !== null && deposit > 0n ? await depositForJob(c, submitted.jobId, deposit, o.keyFile).catch((err: unknown) => { throw flagged(err); }) : null;
+          const r = { ...submitted, ...(funding ? { funding } : {}) };
+          process.stdout.write(o.json ? `${json(r)}\n` : `${r.jobId}\n`);
+          if (!o.json && r.funding) process.stderr.write(`${fundingLine(r.funding)}\n`);
+          if (!o.json) process.stderr.write(`${r.duplicate ? 'already submitted' : 'queued'}: follow it with sosna console jobs logs -f ${r.jobId}\n`);
+          if (!seeding) return;
+          // seed until no run still needs the input (each run past fetching it, or the job over)
+          process.stderr.write(`seeding the input ${seeding.input.infoHash} (${packed!.length} bytes) at ${seeding.input.seeds.join(', ')} until every run has it\n`);
+          const progress = progressWriter(process.stderr, 'input sent');
+          for (;;) {
+            const j = await c.call(jobsService, 'show', { jobId: r.jobId });
+            const waiting = runsAwaitingInput(j);
+            progress(Math.min(seeding.swarm.uploaded(), packed!.length * j.replicas), packed!.length * j.replicas, `(${waiting} run(s) still fetching; devices also feed each other)`);
+            if (waiting === 0) break;
+            await new Promise((res) => setTimeout(res, 1000));
+          }
+          process.stderr.write(`input delivered: this machine uploaded ${seeding.swarm.uploaded()} bytes\n`);
+        });
+      } finally {
+        await seeding?.swarm.close();
+      }
+    });
+
+  conn(jobs.command('results <jobId>').description("download a job's shared output (--output) from the devices that ran it; run again to resume"))
+    .requiredOption('--out <dir>', 'where to put it (the output folder appears as DIR/output)')
+    .option('--wait <duration>', 'give up after this long', '10m')
+    .action(async (jobId: string, o: Conn & { out: string; wait: string }) => {
+      const j = await connect(o, (c) => c.call(jobsService, 'show', { jobId }));
+      const { infoHash, peers } = outputSources(j);
+      process.stderr.write(`downloading ${infoHash} from ${peers.join(', ')}\n`);
+      const r = await downloadOutput(infoHash, peers, o.out, progressWriter(process.stderr, 'output'), parseDuration(o.wait) * 1000);
+      process.stdout.write(`${join(o.out, 'output')} (${r.bytes} bytes, btih:${infoHash}, every piece verified)\n`);
     });
 
   conn(jobs.command('ls').description('list jobs, newest first'))

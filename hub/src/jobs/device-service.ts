@@ -25,7 +25,14 @@ export function deviceJobsHandlers(s: Scheduler, onReceipt?: ReceiptSink): Handl
         if (!job || isFinal(job.state)) return { id, keep: false, reason: `job ${job?.state ?? 'finished'}` };
         if (!isActive(run.state)) return { id, keep: false, reason: `run ${run.state}` };
         s.renewLease(run);
-        return { id, keep: true };
+        if (!job.spec.input) return { id, keep: true };
+        // peer exchange for the job's input: the other runs' data endpoints (they report bt-in://host:port)
+        const peers = s
+          .runsOf(job.id)
+          .filter((r) => r.id !== run.id && isActive(r.state))
+          .flatMap((r) => r.endpoints.filter((e) => e.startsWith('bt-in://')).map((e) => e.slice('bt-in://'.length)))
+          .slice(0, 64);
+        return { id, keep: true, ...(peers.length ? { peers } : {}) };
       });
       return { leaseSec: s.config.leaseSec, jobs };
     },

@@ -1,0 +1,115 @@
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DataPathError, makeTorrent, openSwarm } from './index.js';
+import type { Swarm } from './index.js';
+
+const dirs: string[] = [];
+const swarms: Swarm[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'sosna-data-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(async () => {
+  await Promise.all(swarms.splice(0).map((s) => s.close()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('torrents of inputs and outputs', () => {
+  it('gives the same info hash for the same files under another root name (named "output")', async () => {
+    const a = join(tmp(), 'one');
+    const b = join(tmp(), 'two');
+    for (const root of [a, b]) {
+      mkdirSync(join(root, 'sub'), { recursive: true });
+      writeFileSync(join(root, 'sub', 'x.txt'), 'x');
+      writeFileSync(join(root, 'a-c'), 'ac');
+    }
+    const ma = await makeTorrent(a, { name: 'output' });
+    const mb = await makeTorrent(b, { name: 'output' });
+    expect(ma.infoHash).toMatch(/^[0-9a-f]{40}$/);
+    expect(ma.infoHash).toBe(mb.infoHash);
+    writeFileSync(join(b, 'a-c'), 'AC');
+    expect((await makeTorrent(b, { name: 'output' })).infoHash).not.toBe(ma.infoHash);
+  });
+
+  it('names the path and the reason: missing, unreadable, over the limit', async () => {
+    const d = tmp();
+    await expect(makeTorrent(join(d, 'nope'))).rejects.toThrow(new DataPathError(join(d, 'nope'), 'does not exist'));
+    const f = join(d, 'secret');
+    writeFileSync(f, 'x');
+    chmodSync(f, 0);
+    if (process.getuid?.() !== 0) await expect(makeTorrent(d)).rejects.toThrow(`${f}: is not readable (permission denied)`);
+    chmodSync(f, 0o644);
+    writeFileSync(join(d, 'big'), Buffer.alloc(2000));
+    await expect(makeTorrent(d, { maxBytes: 1000 })).rejects.toThrow(`${d}: is larger than the limit of 1000 bytes`);
+  });
+
+  it('fetches from a seed and between fetchers over real sockets, verifying each piece', async () => {
+    const src = join(tmp(), 'in.bin');
+    const data = randomBytes(3 * 1024 * 1024 + 123);
+    writeFileSync(src, data);
+    const meta = await makeTorrent(src, { pieceLength: 64 * 1024 });
+    const seed = await openSwarm(meta.torrent, { dir: join(src, '..') });
+    swarms.push(seed);
+    await seed.complete;
+    const a = await openSwarm(meta.torrent, { dir: tmp(), peers: [`127.0.0.1:${seed.port}`] });
+    const b = await openSwarm(meta.torrent, { dir: tmp(), peers: [`127.0.0.1:${seed.port}`, `127.0.0.1:${a.port}`] });
+    swarms.push(a, b);
+    await Promise.all([a.complete, b.complete]);
+    expect(a.have()).toBe(data.length);
+    expect(b.have()).toBe(data.length);
+    expect(a.downloaded() + b.downloaded()).toBeGreaterThanOrEqual(2 * data.length);
+  }, 60_000);
+
+  it('refetches a corrupted piece from another peer and names the peer that sent it', async () => {
+    const src = join(tmp(), 'in.bin');
+    const data = randomBytes(1024 * 1024);
+    writeFileSync(src, data);
+    const meta = await makeTorrent(src, { pieceLength: 64 * 1024 });
+    const good = await openSwarm(meta.torrent, { dir: join(src, '..') });
+    swarms.push(good);
+    // a second holder verifies its copy, then its disk goes bad under it: every piece it serves is wrong
+    const liarDir = tmp();
+    writeFileSync(join(liarDir, 'in.bin'), data);
+    const liar = await openSwarm(meta.torrent, { dir: liarDir });
+    swarms.push(liar);
+    const fd = openSync(join(liarDir, 'in.bin'), 'r+');
+    writeSync(fd, randomBytes(data.length), 0, data.length, 0);
+    closeSync(fd);
+    const bad: string[] = [];
+    const f = await openSwarm(meta.torrent, { dir: tmp(), peers: [`127.0.0.1:${liar.port}`, `127.0.0.1:${good.port}`], onInvalidPiece: (peer, _i, sole) => sole && bad.push(peer) });
+    swarms.push(f);
+    await f.complete;
+    expect(bad.length).toBeGreaterThan(0);
+    expect(new Set(bad)).toEqual(new Set([`127.0.0.1:${liar.port}`]));
+    expect(f.have()).toBe(data.length);
+  }, 60_000);
+
+  it('downloads by info hash alone (metadata from the peers) and resumes what is already on disk', async () => {
+    const root = join(tmp(), 'output');
+    mkdirSync(join(root, 'sub'), { recursive: true });
+    const data = randomBytes(512 * 1024);
+    writeFileSync(join(root, 'sub', 'r.bin'), data);
+    writeFileSync(join(root, 'a.txt'), 'a');
+    const meta = await makeTorrent(root, { name: 'output', pieceLength: 64 * 1024 });
+    const seed = await openSwarm(meta.torrent, { dir: join(root, '..') });
+    swarms.push(seed);
+    const out = tmp();
+    const first = await openSwarm(`magnet:?xt=urn:btih:${meta.infoHash}`, { dir: out, peers: [`127.0.0.1:${seed.port}`] });
+    await first.complete;
+    await first.close();
+    expect(readFileSync(join(out, 'output', 'sub', 'r.bin')).equals(data)).toBe(true);
+    // half of it lost: the second download fetches only what is missing or wrong
+    const fd = openSync(join(out, 'output', 'sub', 'r.bin'), 'r+');
+    writeSync(fd, Buffer.alloc(100_000), 0, 100_000, 300_000);
+    closeSync(fd);
+    const again = await openSwarm(`magnet:?xt=urn:btih:${meta.infoHash}`, { dir: out, peers: [`127.0.0.1:${seed.port}`] });
+    swarms.push(again);
+    await again.complete;
+    expect(again.downloaded()).toBeLessThan(data.length / 2);
+    expect(readFileSync(join(out, 'output', 'sub', 'r.bin')).equals(data)).toBe(true);
+  }, 60_000);
+});

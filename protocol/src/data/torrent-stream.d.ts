@@ -1,0 +1,45 @@
+// The parts of torrent-stream (https://github.com/mafintosh/torrent-stream, MIT) that transfer.ts uses.
+declare module 'torrent-stream' {
+  import type { EventEmitter } from 'node:events';
+  interface Wire extends EventEmitter {
+    peerAddress?: string;
+    badPieceStrikes: number[];
+    peerPieces: unknown;
+    destroy(): void;
+    unchoke(): void;
+  }
+  interface TorrentFile {
+    name: string;
+    path: string;
+    length: number;
+    select(): void;
+    deselect(): void;
+  }
+  interface Engine extends EventEmitter {
+    infoHash: string;
+    files: TorrentFile[];
+    torrent: { pieces: string[]; length: number; pieceLength: number } | null;
+    bitfield: { get(i: number): boolean };
+    swarm: { wires: Wire[]; downloaded: number; uploaded: number; downloadSpeed(): number };
+    port?: number;
+    listen(port: number, cb?: () => void): void;
+    connect(addr: string): void;
+    disconnect(addr: string): void;
+    block(addr: string): void;
+    destroy(cb?: () => void): void;
+    select(from: number, to: number, priority?: number): void;
+  }
+  interface Options {
+    path?: string;
+    tmp?: string;
+    dht?: boolean;
+    tracker?: boolean;
+    trackers?: string[];
+    verify?: boolean;
+    connections?: number;
+    uploads?: number;
+    id?: string;
+  }
+  function torrentStream(torrent: Buffer | string, opts?: Options): Engine;
+  export = torrentStream;
+}

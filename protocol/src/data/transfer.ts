@@ -1,0 +1,172 @@
+// One torrent's swarm on this machine, through torrent-stream (BitTorrent wire protocol over TCP, each
+// piece checked against its sha1 before it is kept). No DHT and no public trackers: peers are the
+// addresses the caller passes (the buyer's seed, from the job spec) and those the trackers it names (the
+// hub's) hand out. `fetch` downloads every piece into `dir` and resolves when all are there and verified;
+// a swarm keeps serving what it has until closed.
+import { createServer } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import type torrentStreamFn from 'torrent-stream';
+type Wire = ReturnType<typeof torrentStreamFn>['swarm']['wires'][number];
+
+export interface SwarmOptions {
+  /** Where the files are (a seed) or go (a fetch): the torrent's name is a folder or file below it. */
+  dir: string;
+  /** host:port of peers to connect to. */
+  peers?: string[];
+  /**
+   * Of `peers`, those that are seeds (the buyer): a piece that another peer has is not asked of them, so
+   * that a seed sends each piece about once and the fetchers feed each other.
+   */
+  seeds?: string[];
+  /** http(s) tracker announce URLs (the hub's), none by default. */
+  trackers?: string[];
+  /** Port to accept peers on; 0: any free one. */
+  port?: number;
+  /** Called about once a second while fetching: bytes verified so far, and the total. */
+  onProgress?(done: number, total: number): void;
+  /**
+   * A piece failed its hash (it is fetched again, from another peer if one has it). A piece is put
+   * together from blocks of several peers: `sole` says this peer sent all of it (then it is to blame).
+   */
+  onInvalidPiece?(peer: string, index: number, sole: boolean): void;
+}
+
+export interface Swarm {
+  infoHash: string;
+  port: number;
+  /** Bytes sent to other peers / received from them (payload, all pieces). */
+  uploaded(): number;
+  downloaded(): number;
+  /** Bytes verified and stored. */
+  have(): number;
+  total: number;
+  connect(peer: string): void;
+  /** Resolves when every piece is verified here (at once for a complete seed). */
+  complete: Promise<void>;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((ok, fail) => s.once('error', fail).listen(0, ok));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((ok) => s.close(() => ok()));
+  return port;
+}
+
+/**
+ * Opens the swarm of `torrent` (the .torrent, or a magnet link: then the metadata comes from the peers,
+ * checked against the info hash, within `readyTimeoutMs`).
+ */
+export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, readyTimeoutMs = 60_000): Promise<Swarm> {
+  mkdirSync(o.dir, { recursive: true });
+  // loaded on first use: its old dependencies warn about Buffer() when loaded (every CLI command otherwise)
+  const { default: torrentStream } = await import('torrent-stream');
+  const engine = torrentStream(torrent, {
+    path: o.dir,
+    tmp: tmpdir(),
+    dht: false,
+    tracker: (o.trackers ?? []).length > 0,
+    trackers: o.trackers ?? [],
+    verify: true,
+  });
+  const strikes = new Map<unknown, number>();
+  const dropped = new Set<string>();
+  // torrent-stream blocks a whole IP address after a few strikes, the innocent senders of mixed pieces
+  // and every peer on a shared address (loopback, NAT) included: blame is decided here instead
+  engine.block = () => {};
+  // every wire this swarm has had (a sender may be gone by the time its piece fails), and no wait for
+  // torrent-stream's 10 s rechoke: a job's peers are all welcome, so an interested peer is unchoked at once
+  const wires = new Set<Wire>();
+  const seeds = new Set(o.seeds ?? []);
+  const othersHave = (i: number, self: Wire) => {
+    for (const w of wires) if (w !== self && !seeds.has(w.peerAddress ?? '') && (w.peerPieces as unknown as boolean[] | undefined)?.[i]) return true;
+    return false;
+  };
+  engine.on('wire', (w: Wire) => {
+    wires.add(w);
+    if (seeds.has(w.peerAddress ?? '')) {
+      // what torrent-stream sees of a seed's pieces: those no other peer here has (it picks pieces per wire)
+      let real = w.peerPieces;
+      const view = () =>
+        new Proxy(real as object, {
+          get: (t, k) => {
+            const v = Reflect.get(t, k) as unknown;
+            if (typeof k === 'string' && /^\d+$/.test(k) && v) return !othersHave(Number(k), w);
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+          },
+        });
+      Object.defineProperty(w, 'peerPieces', { configurable: true, get: view, set: (v) => (real = v) });
+    }
+    w.on('interested', () => w.unchoke());
+    w.on('close', () => setTimeout(() => wires.delete(w), 5000).unref());
+  });
+  const port = o.port || (await freePort());
+  await new Promise<void>((ok) => engine.listen(port, () => ok()));
+  for (const p of o.peers ?? []) engine.connect(p);
+  const ready = new Promise<void>((ok, fail) => {
+    const t = setTimeout(() => fail(new Error(`no peer gave the torrent's metadata within ${readyTimeoutMs / 1000} s (peers: ${(o.peers ?? []).join(', ') || 'none'})`)), readyTimeoutMs);
+    engine.once('ready', () => (clearTimeout(t), ok()));
+    engine.once('error', (err: Error) => (clearTimeout(t), fail(err)));
+  });
+  try {
+    await ready;
+  } catch (err) {
+    engine.destroy();
+    throw err;
+  }
+  const t = engine.torrent!;
+  const pieceLen = (i: number) => (i === t.pieces.length - 1 ? t.length - t.pieceLength * (t.pieces.length - 1) : t.pieceLength);
+  let have = 0;
+  for (let i = 0; i < t.pieces.length; i++) if (engine.bitfield.get(i)) have += pieceLen(i);
+  engine.on('verify', (i: number) => (have += pieceLen(i)));
+  engine.on('invalid-piece', (index: number) => {
+    // torrent-stream marks the sending wires with a strike right after this event
+    setImmediate(() => {
+      const senders: string[] = [];
+      for (const w of wires) {
+        const n = w.badPieceStrikes?.length ?? 0;
+        if (n > (strikes.get(w) ?? 0)) {
+          strikes.set(w, n);
+          senders.push(w.peerAddress ?? 'unknown');
+        }
+      }
+      for (const peer of senders) o.onInvalidPiece?.(peer, index, senders.length === 1);
+      // a whole piece from one peer that fails its hash is that peer's doing (TCP does not flip bits
+      // unnoticed): drop it for good; a piece from several peers blames none of them
+      if (senders.length === 1 && senders[0] !== 'unknown') {
+        dropped.add(senders[0]!);
+        engine.disconnect(senders[0]!);
+      }
+    });
+  });
+  const complete = have >= t.length
+    ? Promise.resolve()
+    : new Promise<void>((ok) => {
+        const tick = setInterval(() => o.onProgress?.(Math.min(have, t.length), t.length), 1000);
+        engine.on('idle', () => {
+          if (have < t.length) return;
+          clearInterval(tick);
+          o.onProgress?.(t.length, t.length);
+          ok();
+        });
+        // from a random piece on (then from the start): fetchers starting together ask the seed for
+        // different pieces, and then have something to give each other
+        const n = t.pieces.length;
+        const from = Math.floor(Math.random() * n);
+        engine.select(from, n - 1, 1);
+        if (from > 0) engine.select(0, from - 1, 0);
+      });
+  return {
+    infoHash: engine.infoHash,
+    port,
+    total: t.length,
+    uploaded: () => engine.swarm.uploaded,
+    downloaded: () => engine.swarm.downloaded,
+    have: () => Math.min(have, t.length),
+    connect: (p) => void (dropped.has(p) || engine.connect(p)),
+    complete,
+    close: () => new Promise<void>((ok) => engine.destroy(() => ok())),
+  };
+}
