@@ -32,7 +32,7 @@ async function sosna(who: string, args: string[]) {
 
 beforeAll(async () => {
   requireBuild();
-  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, chain: { mode: 'off' }, jobs: { leaseSec: 60, tickMs: 100 } }, { log: silentLogger });
+  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, chain: { mode: 'off' }, jobs: { leaseSec: 60, tickMs: 100, trust: { enabled: false } } }, { log: silentLogger });
   url = `mqtt://127.0.0.1:${hub.mqttPort}`;
   for (const [name, role, address] of [['root', 'admin', undefined], ['olga', 'operator', undefined], ['ann', 'buyer', ANN], ['bob', 'buyer', BOB]] as const) {
     passwords[name] = (await addOperator(hub.store, name, role, fast, { address })).password;

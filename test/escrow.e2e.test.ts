@@ -59,7 +59,7 @@ beforeAll(async () => {
   engine = await startPrivateDocker();
   port = await freePort();
   const bundle = installBundle(join(tmp.dir, 'device-bin'));
-  const hubConfig = writeJson(join(tmp.dir, 'hub.json'), { jobs: { leaseSec: 30, offlineGraceSec: 30, tickMs: 250 } });
+  const hubConfig = writeJson(join(tmp.dir, 'hub.json'), { jobs: { leaseSec: 30, offlineGraceSec: 30, tickMs: 250, trust: { enabled: false } } });
   hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--config', hubConfig]);
   await hub.waitFor(/hub \S+ ready/, 120_000);
   chain = (JSON.parse(readFileSync(join(hubDir, 'runtime.json'), 'utf8')) as { chain: typeof chain }).chain;

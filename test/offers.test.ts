@@ -62,7 +62,7 @@ async function offers(args: string[] = []): Promise<{ classes: Offer[]; online: 
 
 beforeAll(async () => {
   requireBuild();
-  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 30, tickMs: 100 } }, { log: silentLogger });
+  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 30, tickMs: 100, trust: { enabled: false } } }, { log: silentLogger });
   const { password } = await addOperator(hub.store, 'buyer', 'operator', { N: 1024, r: 8, p: 1 });
   conn = ['--url', `mqtt://127.0.0.1:${hub.mqttPort}`, '--hub-id', hub.hubId, '--user', 'buyer', '--password', password];
   for (const s of SIMS) await simulate(s);

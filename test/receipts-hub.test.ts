@@ -23,7 +23,7 @@ const mine = key();
 const digest = `sha256:${'d'.repeat(64)}`;
 
 beforeAll(async () => {
-  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 30, tickMs: 100 } }, { log: silentLogger });
+  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 30, tickMs: 100, trust: { enabled: false } } }, { log: silentLogger });
   const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
   const { password } = await addOperator(hub.store, 'alice', 'operator', { N: 1024, r: 8, p: 1 });
   operator = await ConsoleClient.connect({ url, hubId: hub.hubId, user: 'alice', password });

@@ -49,7 +49,7 @@ beforeAll(async () => {
   engine = await startPrivateDocker();
   const port = await freePort();
   bundle = installBundle(join(tmp.dir, 'device-bin'));
-  hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--config', writeJson(join(tmp.dir, 'hub.json'), { jobs: { tickMs: 250 } })]);
+  hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--config', writeJson(join(tmp.dir, 'hub.json'), { jobs: { tickMs: 250, trust: { enabled: false } } })]);
   await hub.waitFor(/hub \S+ ready/);
   for (let i = 0; i < owners.length; i++) {
     const key = await cli(['hub', 'keys', 'create', '--fleet', owners[i]!, '--max', '1', '--data-dir', hubDir]);
