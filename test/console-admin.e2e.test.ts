@@ -170,6 +170,8 @@ describe('sosna console keys and operators (admin)', () => {
     expect(rv.code, rv.output).toBe(0);
     expect(rv.stdout).toBe(`${creds.deviceId} revoked: its login is refused and its connection closed\n`);
     await waitFor('issued-1 offline', async () => (await devices()).find((d) => d.id === creds.deviceId && !d.online), 30_000, 300);
+    // the revoked agent keeps retrying: stopped here, or its failed logins lock this address out (the login throttle)
+    await agent.stop('SIGKILL');
     // a third-party client with the issued password is refused
     const pub = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-i', creds.deviceId, '-u', creds.username, '-P', creds.password, '-t', 'x', '-m', 'x'], { encoding: 'utf8', timeout: 20_000 });
     expect(pub.status).not.toBe(0);
