@@ -18,7 +18,7 @@ describe('console keys and operators commands', () => {
 
   it('checks roles and --max before calling the hub, naming the flag and value', () => {
     expect(parseRole('--role', 'operator')).toBe('operator');
-    expect(() => parseRole('--role', 'root')).toThrow('--role "root": use viewer, operator or admin');
+    expect(() => parseRole('--role', 'root')).toThrow('--role "root": use viewer, operator, admin or buyer');
     expect(parseMax(undefined)).toBeUndefined();
     expect(parseMax('3')).toBe(3);
     expect(() => parseMax('0')).toThrow('--max "0": must be a positive whole number');
