@@ -20,6 +20,8 @@ declare module 'torrent-stream' {
     files: TorrentFile[];
     torrent: { pieces: string[]; length: number; pieceLength: number } | null;
     bitfield: { get(i: number): boolean };
+    /** The piece store (immediate-chunk-store over the files): set once the metadata is known. */
+    store: { put(i: number, b: Buffer, cb?: (err?: Error | null) => void): void } | null;
     swarm: { wires: Wire[]; downloaded: number; uploaded: number; downloadSpeed(): number };
     port?: number;
     listen(port: number, cb?: () => void): void;

@@ -117,6 +117,22 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
     throw err;
   }
   const t = engine.torrent!;
+  // torrent-stream says a piece is verified (and the swarm idle) as soon as it hands the piece to its
+  // store, before the bytes are on disk: count the writes in flight, so that `complete` and `close` wait
+  // for them (a reader right after `complete`, or a close right after it, would otherwise see old bytes)
+  let writing = 0;
+  const drained: (() => void)[] = [];
+  const flushed = () => (writing === 0 ? Promise.resolve() : new Promise<void>((ok) => drained.push(ok)));
+  const store = engine.store!;
+  const put = store.put.bind(store);
+  store.put = (i, b, cb) => {
+    writing++;
+    put(i, b, (err) => {
+      writing--;
+      cb?.(err);
+      if (writing === 0) for (const ok of drained.splice(0)) ok();
+    });
+  };
   const pieceLen = (i: number) => (i === t.pieces.length - 1 ? t.length - t.pieceLength * (t.pieces.length - 1) : t.pieceLength);
   let have = 0;
   for (let i = 0; i < t.pieces.length; i++) if (engine.bitfield.get(i)) have += pieceLen(i);
@@ -149,7 +165,7 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
           if (have < t.length) return;
           clearInterval(tick);
           o.onProgress?.(t.length, t.length);
-          ok();
+          void flushed().then(ok);
         });
         // from a random piece on (then from the start): fetchers starting together ask the seed for
         // different pieces, and then have something to give each other
@@ -167,6 +183,6 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
     have: () => Math.min(have, t.length),
     connect: (p) => void (dropped.has(p) || engine.connect(p)),
     complete,
-    close: () => new Promise<void>((ok) => engine.destroy(() => ok())),
+    close: () => flushed().then(() => new Promise<void>((ok) => engine.destroy(() => ok()))),
   };
 }
