@@ -28,6 +28,9 @@ export interface PrivateMosquitto {
   stop(): Promise<void>;
   /** Starts it again on the same port, config and data; `fresh`: with a new dynsec file (only the admin login: all else lost). */
   restart(opts?: { fresh?: boolean }): Promise<void>;
+  /** SIGSTOP / SIGCONT: the broker keeps its sockets open and answers nothing (a hung or partitioned broker). */
+  freeze(): void;
+  thaw(): void;
 }
 
 export interface PrivateMosquittoOptions {
@@ -96,7 +99,8 @@ export async function startPrivateMosquitto(opts: PrivateMosquittoOptions): Prom
     clearTimeout(t);
   };
   await run();
-  return { url: `mqtt://127.0.0.1:${port}`, port, admin, dir, stop, restart: async (o = {}) => {
+  const signal = (sig: NodeJS.Signals) => void (child as ChildProcess | null)?.kill(sig);
+  return { url: `mqtt://127.0.0.1:${port}`, port, admin, dir, stop: async () => (signal('SIGCONT'), stop()), freeze: () => signal('SIGSTOP'), thaw: () => signal('SIGCONT'), restart: async (o = {}) => {
     await stop();
     if (o.fresh && withPlugin) {
       rmSync(dynsec, { force: true });

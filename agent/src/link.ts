@@ -1,7 +1,7 @@
 // The device's connection to its hub: connect with a retained `offline` Will, publish the retained
 // `online` birth, serve RPC on rpc/in, reconnect with exponential backoff and jitter, and say `offline`
 // on a clean shutdown (the broker only sends the Will when the connection dies).
-import { backoffDelay, connectOnce, publishAsync, RpcPeer, SosnaError, subscribeAsync, tlsSessions, topics } from '@sosna/protocol';
+import { backoffDelay, connectOnce, endClient, publishAsync, RpcPeer, SosnaError, subscribeAsync, tlsSessions, topics } from '@sosna/protocol';
 import type { CallOptions, Codec, DeviceConfig, DeviceOnline, Logger, MqttClient, Params, Result, RpcEndpoint, ServiceSpec, Telemetry } from '@sosna/protocol';
 import type { Credentials } from './credentials.js';
 import type { CardSeen, HubGate, HubTrust } from './trust/gate.js';
@@ -168,7 +168,7 @@ export class HubLink {
       log.error(`refusing hub ${creds.hubId}: ${trust.reason}`);
       const refused = { v: 1, status: 'refused', at: trust.at, reason: trust.reason.slice(0, 2000) };
       await publishAsync(client, this.topic('state'), codec.encode(refused), { retain: true, qos: 1 }).catch(() => {});
-      await new Promise<void>((r) => client.end(false, {}, () => r()));
+      await endClient(client);
       this.schedule();
       return false;
     } finally {
@@ -238,6 +238,6 @@ export class HubLink {
     }
     const bye = publishAsync(client, this.topic('state'), this.o.codec.encode({ v: 1, status: 'offline', at: Date.now(), reason: 'shutdown' }), { retain: true, qos: 1 });
     await Promise.race([bye.catch(() => {}), new Promise((r) => setTimeout(r, timeoutMs))]);
-    await new Promise<void>((r) => client.end(false, {}, () => r()));
+    await endClient(client);
   }
 }

@@ -1,6 +1,6 @@
 // The operator's side of the console: one MQTT connection as op:{name}, RPC on console/{name}/rpc/*.
 import { z } from 'zod';
-import { clientIds, connectOnce, createCodec, Id, isTlsUrl, readPem, RpcPeer, SosnaError, subscribeAsync, topics, usernames } from '@sosna/protocol';
+import { clientIds, connectOnce, createCodec, endClient, Id, isTlsUrl, readPem, RpcPeer, SosnaError, subscribeAsync, topics, usernames } from '@sosna/protocol';
 import type { CallOptions, MqttClient, Params, Result, ServiceSpec } from '@sosna/protocol';
 import { randomBytes } from 'node:crypto';
 
@@ -63,6 +63,6 @@ export class ConsoleClient {
 
   async close(): Promise<void> {
     this.peer.close('console closed');
-    await new Promise<void>((r) => this.client.end(false, {}, () => r()));
+    await endClient(this.client);
   }
 }

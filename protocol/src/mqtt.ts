@@ -146,3 +146,26 @@ export function subscribeAsync(client: MqttClient, filter: string | string[], qo
     });
   });
 }
+
+/**
+ * Closes a client, letting messages in flight be acknowledged for up to `graceMs`, then saying DISCONNECT
+ * (so the broker drops the will). mqtt.js's own `end(false)` waits for them with no bound, and having
+ * cancelled reconnecting, a client whose broker is gone never gets them: a stop would hang for good (and a
+ * second `end(true)` is then a no-op). Past the grace, or when not connected, the socket is just closed.
+ */
+export async function endClient(client: MqttClient, graceMs = 2_000): Promise<void> {
+  const pending = () => Object.keys((client as unknown as { outgoing: object }).outgoing ?? {}).length > 0;
+  if (client.connected && pending()) {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, graceMs);
+      function done() {
+        clearTimeout(t);
+        client.off('outgoingEmpty', done);
+        resolve();
+      }
+      client.once('outgoingEmpty', done);
+    });
+  }
+  const force = !client.connected || pending();
+  await new Promise<void>((resolve) => client.end(force, {}, () => resolve()));
+}

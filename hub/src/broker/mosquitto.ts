@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { connectError, publishAsync, subscribeAsync } from '@sosna/protocol';
+import { connectError, endClient, publishAsync, subscribeAsync } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
 import type { Bus, MessageHandler } from './bus.js';
 import { baseCommands, baseQuery, deleteDeviceCommands, deviceIdsOf, isHarmless, putDeviceCommands } from './mosquitto-dynsec.js';
@@ -232,13 +232,15 @@ export async function startExternalBroker(opts: ExternalBrokerOptions): Promise<
         set!.delete(handler);
         if (set!.size === 0 && handlers.get(filter) === set) {
           handlers.delete(filter);
-          if (client.connected) await new Promise<void>((resolve) => client.unsubscribe(filter, () => resolve()));
+          // not waiting for the UNSUBACK: no handler is left for the filter, and a broker that answers nothing
+          // (hung, partitioned) would hold a hub's stop until the keep-alive gives up
+          if (client.connected) client.unsubscribe(filter);
         }
       };
     },
     async close() {
       for (const p of pending.values()) clearTimeout(p.timer);
-      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      await endClient(client);
     },
     putDevice: async (deviceId, password) => void (await run(putDeviceCommands(opts.hubId, deviceId, password), `pushing device ${deviceId}`)),
     deleteDevice: async (deviceId) => void (await run(deleteDeviceCommands(deviceId), `deleting device ${deviceId}`)),
