@@ -299,7 +299,7 @@ describe('HubWallet suspect, rehab, ban', () => {
     await increaseTime(ctx().chain.provider, 30n * DAY);
     await confirm(wallet.releaseSeized());
     expect(await d.token.balanceOf(d.addresses.dao)).toBe(102n * SNM);
-  });
+  }, 120_000); // some 30 transactions: 6 s alone, past 30 s once beside a full image build (fresh-clone run)
 });
 
 describe('HubWallet authorization', () => {
