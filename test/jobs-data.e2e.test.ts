@@ -105,7 +105,9 @@ describe.skipIf(SKIP)('job data peer to peer', { timeout: 400_000 }, () => {
     // peer to peer happened: the devices served input bytes to each other (their telemetry counters)
     const served = await waitFor('both devices report data counters', async () => {
       const t = await Promise.all(deviceOf.map(telemetry));
-      return t.every((x) => x['data.fetchedBytes'] !== undefined && x['data.fetchedBytes'] >= data.length) ? t.map((x) => x['data.servedBytes']!) : null;
+      if (t.every((x) => x['data.fetchedBytes'] !== undefined && x['data.fetchedBytes'] >= data.length)) return t.map((x) => x['data.servedBytes']!);
+      // the time-out names what the devices last said
+      throw new Error(`counters so far: ${JSON.stringify(t.map((x) => ({ fetched: x['data.fetchedBytes'], served: x['data.servedBytes'], bad: x['data.badPieces'] })))}; runs: ${JSON.stringify(job.runs.map((r) => ({ device: r.deviceId, state: r.state })))}`);
     }, 60_000, 1000);
     expect(served.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     const shownDevice = await sosna(['devices', 'show', deviceOf[0]!]);
