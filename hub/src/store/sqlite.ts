@@ -9,8 +9,8 @@ import { createSqlitePayoutStore, PAYOUTS_MIGRATION } from './payouts-sqlite.js'
 import { createSqliteUpdateStore, UPDATES_MIGRATION } from './updates-sqlite.js';
 import { createSqliteSessionStore, SESSIONS_MIGRATION } from './sessions-sqlite.js';
 import { createSqliteReceiptStore, RECEIPTS_MIGRATION } from './receipts-sqlite.js';
-import { createSqliteAlertStore, ALERTS_MIGRATION } from '../alerts/store.js';
-import { createSqliteEscrowStore, ESCROW_MIGRATION } from '../escrow/store.js';
+import { createSqliteAlertStore, ALERTS_MIGRATION } from './alerts-sqlite.js';
+import { createSqliteEscrowStore, ESCROW_MIGRATION } from './escrow-sqlite.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
