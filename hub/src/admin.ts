@@ -4,7 +4,8 @@ import { SosnaError, isValidId, usernames } from '@sosna/protocol';
 import { hashMachineSecret, hashSecret, randomSecret } from './auth/password.js';
 import type { ScryptParams } from './auth/password.js';
 import { deviceIdFor, randomId } from './services/provisioning.js';
-import type { HubStore, KeyRow, OperatorRow, Role } from './store/types.js';
+import type { DeviceStore, KeyRow, ProvisioningKeyStore } from './fleet/store.js';
+import type { OperatorRow, OperatorStore, Role } from './auth/store.js';
 
 export interface CreatedKey {
   key: string;
@@ -25,7 +26,7 @@ export function parseExpiry(text: string, now = Date.now()): number {
 }
 
 export async function createProvisioningKey(
-  store: HubStore,
+  store: Pick<ProvisioningKeyStore, 'createKey'>,
   opts: { fleet: string; maxUses?: number | null; expiresAt?: number | null },
 ): Promise<CreatedKey> {
   if (!isValidId(opts.fleet)) throw new SosnaError('E_INVALID', `fleet ${JSON.stringify(opts.fleet)}: use 1-64 letters, digits, '.', '_', '-'`);
@@ -39,7 +40,7 @@ export async function createProvisioningKey(
   return { key: `${id}.${secret}`, row: { ...row, uses: 0, revokedAt: null } };
 }
 
-export function revokeProvisioningKey(store: HubStore, keyId: string): void {
+export function revokeProvisioningKey(store: Pick<ProvisioningKeyStore, 'getKey' | 'revokeKey'>, keyId: string): void {
   if (!store.getKey(keyId)) throw new SosnaError('E_NOT_FOUND', `no provisioning key ${keyId}`);
   if (!store.revokeKey(keyId, Date.now())) throw new SosnaError('E_CONFLICT', `provisioning key ${keyId} is already revoked`);
 }
@@ -55,7 +56,7 @@ export function checkOperatorAddress(name: string, role: Role, address: string |
   return address ?? null;
 }
 
-export async function addOperator(store: HubStore, name: string, role: Role = 'admin', scrypt?: ScryptParams, opts: { address?: string | null } = {}): Promise<{ password: string; row: OperatorRow }> {
+export async function addOperator(store: Pick<OperatorStore, 'putOperator'>, name: string, role: Role = 'admin', scrypt?: ScryptParams, opts: { address?: string | null } = {}): Promise<{ password: string; row: OperatorRow }> {
   if (!isValidId(name)) throw new SosnaError('E_INVALID', `operator name ${JSON.stringify(name)}: use 1-64 letters, digits, '.', '_', '-'`);
   const address = checkOperatorAddress(name, role, opts.address);
   const password = randomSecret(18);
@@ -69,7 +70,7 @@ export async function addOperator(store: HubStore, name: string, role: Role = 'a
  * (`sosna provision fleet --credentials`). The password is random (24 bytes): stored as a machine hash.
  */
 export async function preIssueDevice(
-  store: HubStore,
+  store: Pick<DeviceStore, 'createDevice'>,
   opts: { name: string; fleet: string | null; tags?: string[] },
 ): Promise<{ deviceId: string; username: string; password: string }> {
   if (opts.fleet !== null && !isValidId(opts.fleet)) throw new SosnaError('E_INVALID', `fleet ${JSON.stringify(opts.fleet)}: use 1-64 letters, digits, '.', '_', '-'`);

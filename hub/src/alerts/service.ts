@@ -3,7 +3,6 @@
 // the grouped messages to the store, and kicks the outbox sender. Also the console's alerts service.
 import { alertsService, SosnaError } from '@sosna/protocol';
 import type { AlertSummary, Handlers, Logger, RpcEndpoint } from '@sosna/protocol';
-import type { HubStore } from '../store/types.js';
 import type { OperatorMeta } from '../services/console.js';
 import type { AlertsConfig } from './config.js';
 import { HUB_METRICS } from './config.js';
@@ -11,12 +10,12 @@ import { startDeliverer, sendOnce } from './deliver.js';
 import type { Deliverer, Fetch } from './deliver.js';
 import { observe, planNotifications, planTransitions } from './planner.js';
 import type { DeviceSnapshot, HubSnapshot, Observation } from './planner.js';
-import type { AlertRow } from './store.js';
+import type { AlertRow, AlertStore } from './store.js';
 
 export interface AlertsDeps {
   config: AlertsConfig;
   hubId: string;
-  store: HubStore;
+  store: { readonly alerts: AlertStore };
   /** Whether a device is connected now (the registry's view). */
   isOnline(deviceId: string): boolean;
   /** The hub wallet's funds and what is owed (wei); absent without a chain. */

@@ -4,7 +4,8 @@
 // hash as a wrong password (a dummy hash of the same kind), so response times do not tell which ids exist.
 import { parseUsername, PROVISION_CLIENT_PREFIX } from '@sosna/protocol';
 import type { Logger, Principal } from '@sosna/protocol';
-import type { HubStore, KeyRow } from '../store/types.js';
+import type { DeviceStore, KeyRow, ProvisioningKeyStore } from '../fleet/store.js';
+import type { OperatorStore } from './store.js';
 import { mayConnect } from './policy.js';
 import type { Session } from './policy.js';
 import { DEFAULT_SCRYPT, hashKind, hashMachineSecret, hashSecret, randomSecret, verifySecret } from './password.js';
@@ -34,7 +35,7 @@ export class Authenticator {
   private readonly dummyMachine = hashMachineSecret(randomSecret(24));
   private readonly dummyHuman: Promise<string>;
 
-  constructor(private readonly store: HubStore, opts: AuthenticatorOptions = {}) {
+  constructor(private readonly store: Pick<DeviceStore, 'findDeviceByNonce' | 'getDeviceSecretHash' | 'hasDevice' | 'setDeviceSecret'> & Pick<ProvisioningKeyStore, 'getKey'> & Pick<OperatorStore, 'getOperator'>, opts: AuthenticatorOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.verify = opts.verify ?? verifySecret;
     this.throttle = opts.throttle ?? new LoginThrottle(undefined, this.now);

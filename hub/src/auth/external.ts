@@ -2,7 +2,8 @@
 // (hub/src/broker/http-auth.ts): the same Authenticator (throttle, dummy hashes, client-id binding) and the
 // same policy (mayPublish/maySubscribe) as the embedded broker, so there is one code path for the rules.
 import { parseUsername } from '@sosna/protocol';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore, ProvisioningKeyStore } from '../fleet/store.js';
+import type { OperatorStore } from './store.js';
 import { THROTTLED } from './authenticator.js';
 import type { Authenticator } from './authenticator.js';
 import { mayConnect, mayPublish, maySubscribe } from './policy.js';
@@ -22,7 +23,7 @@ export interface AuthDecisions {
   known(req: { clientId?: string; username: string }): boolean;
 }
 
-export function externalDecisions(deps: { auth: Authenticator; store: HubStore; hubId: string; now?: () => number }): AuthDecisions {
+export function externalDecisions(deps: { auth: Authenticator; store: Pick<DeviceStore, 'getDevice'> & Pick<ProvisioningKeyStore, 'getKey'> & Pick<OperatorStore, 'getOperator'>; hubId: string; now?: () => number }): AuthDecisions {
   const now = deps.now ?? Date.now;
   const { store } = deps;
 

@@ -9,7 +9,7 @@
 // back (onSynced) or at the hub's next start. Deleting a login twice is harmless.
 import { preIssueDevice } from '../admin.js';
 import { hashMachineSecret, randomSecret } from '../auth/password.js';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore, MetaStore } from '../fleet/store.js';
 import type { ExternalBroker } from './mosquitto.js';
 import { SosnaError } from '@sosna/protocol';
 import type { credentialsService, Handlers, Logger } from '@sosna/protocol';
@@ -30,7 +30,6 @@ export interface DeviceCredentials {
   pending(): string[];
 }
 
-type MetaStore = Pick<HubStore, 'getMeta' | 'setMeta'>;
 
 function readPending(store: MetaStore): string[] {
   const raw = store.getMeta(PENDING_DELETES);
@@ -44,7 +43,7 @@ function writePending(store: MetaStore, ids: string[]): void {
 }
 
 export function deviceCredentials(deps: {
-  store: HubStore;
+  store: Pick<DeviceStore, 'createDevice' | 'getDevice' | 'setDeviceSecret'> & MetaStore;
   external: Pick<ExternalBroker, 'putDevice' | 'deleteDevice' | 'onSynced'> | null;
   disconnect: (clientId: string) => boolean;
   log?: Logger;

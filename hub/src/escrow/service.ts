@@ -11,13 +11,13 @@ import type { JsonRpcProvider, Wallet } from 'ethers';
 import { escrowAt, escrowJobId, escrowStateName, worstCase } from '@sosna/contracts';
 import { escrowService, isFinal, SosnaError } from '@sosna/protocol';
 import type { Handlers, JobFunding, Logger, RpcEndpoint } from '@sosna/protocol';
-import type { HubStore } from '../store/types.js';
-import type { JobRow } from '../jobs/store.js';
+import type { OperatorStore } from '../auth/store.js';
+import type { JobRow, JobStore } from '../jobs/store.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import type { OperatorMeta } from '../services/console.js';
 import { maySeeJob } from '../services/console.js';
 import { planSettlement } from './billing.js';
-import type { FundingRow, SettlementRow } from './store.js';
+import type { EscrowStore, FundingRow, SettlementRow } from './store.js';
 
 export interface EscrowChain {
   provider: JsonRpcProvider;
@@ -33,7 +33,7 @@ export interface SettlementHooks {
 }
 
 export interface EscrowDeps {
-  store: HubStore;
+  store: Pick<OperatorStore, 'getOperator'> & { readonly escrow: EscrowStore; readonly jobs: Pick<JobStore, 'runsOf'> };
   scheduler: Scheduler;
   log: Logger;
   /** null: the hub runs without a chain (buyers' jobs run on credit only). */

@@ -1,10 +1,10 @@
 // The operator's `jobs` and `earnings` services on the console endpoint.
 import { isFinal, SosnaError } from '@sosna/protocol';
 import type { earningsService, Handlers, JobDetail, jobsService, JobSummary, RunSummary } from '@sosna/protocol';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore } from '../fleet/store.js';
 import { maySeeJob, requireRole } from '../services/console.js';
 import type { OperatorMeta } from '../services/console.js';
-import type { JobRow, LogRow, RunRow } from './store.js';
+import type { JobQueueStore, JobRow, LedgerStore, LogRow, RunRow, StandingStore } from './store.js';
 import type { Scheduler } from './scheduler.js';
 import { declaredOwner, DEFAULT_REPUTATION, ownerOf } from './device-view.js';
 
@@ -26,7 +26,7 @@ export function jobSummary(j: JobRow, runs: RunRow[]): JobSummary {
   };
 }
 
-export function jobsHandlers(s: Scheduler, store: HubStore): Handlers<typeof jobsService, OperatorMeta> {
+export function jobsHandlers(s: Scheduler, store: { readonly jobs: Pick<JobQueueStore, 'listJobs' | 'eventsOf' | 'logsOf'> }): Handlers<typeof jobsService, OperatorMeta> {
   // A buyer's view: another buyer's job is answered exactly as a job that does not exist.
   const mustGet = (jobId: string, meta: OperatorMeta) => {
     const job = s.getJob(jobId);
@@ -103,7 +103,7 @@ export function jobsHandlers(s: Scheduler, store: HubStore): Handlers<typeof job
   };
 }
 
-export function earningsHandlers(store: HubStore): Handlers<typeof earningsService, OperatorMeta> {
+export function earningsHandlers(store: Pick<DeviceStore, 'listDevices'> & { readonly jobs: Pick<LedgerStore, 'credits'> & Pick<StandingStore, 'listMarket'> }): Handlers<typeof earningsService, OperatorMeta> {
   return {
     list: ({ owner }) => {
       const byOwner = new Map<string, { owner: string; amount: bigint; runs: number; seconds: number }>();

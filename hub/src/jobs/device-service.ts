@@ -2,9 +2,9 @@
 // reports and output. The broker's ACL binds the topic to the device, so `meta.deviceId` is who calls.
 import { isActive, isFinal, SosnaError } from '@sosna/protocol';
 import type { deviceEarningsService, Handlers, hubJobsService } from '@sosna/protocol';
-import type { HubStore } from '../store/types.js';
+import type { PayoutStore } from '../payouts/types.js';
 import type { Scheduler } from './scheduler.js';
-import type { JobRow, RunRow } from './store.js';
+import type { JobRow, LedgerStore, RunRow, StandingStore } from './store.js';
 
 export interface DeviceMeta {
   deviceId: string;
@@ -73,7 +73,7 @@ export function deviceJobsHandlers(s: Scheduler, onReceipt?: ReceiptSink): Handl
  * `earnings.mine`: the calling device's share of the ledger (for its dashboard). `paid` counts entries in
  * payouts mined on chain; the wallet is where the owner claims (null while the hub has no chain).
  */
-export function deviceEarningsHandlers(store: HubStore, wallet: () => string | null): Handlers<typeof deviceEarningsService, DeviceMeta> {
+export function deviceEarningsHandlers(store: { readonly jobs: Pick<LedgerStore, 'credits'> & Pick<StandingStore, 'getMarket'>; readonly payouts: Pick<PayoutStore, 'paidOf'> }, wallet: () => string | null): Handlers<typeof deviceEarningsService, DeviceMeta> {
   return {
     mine: (_params, ctx) => {
       const deviceId = ctx.meta.deviceId;

@@ -5,7 +5,9 @@ import type { HubEventBus } from '../events.js';
 import type { DeviceLinks } from '../services/device-links.js';
 import type { Registry } from '../services/registry.js';
 import type { OperatorMeta } from '../services/console.js';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore } from '../fleet/store.js';
+import type { PayoutStore } from '../payouts/types.js';
+import type { JobStore } from './store.js';
 import { Scheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
 import type { TrustConfig } from './verifier.js';
@@ -20,7 +22,7 @@ export type { SchedulerConfig } from './scheduler.js';
 export type { DeviceMeta } from './device-service.js';
 
 export function startJobs(deps: {
-  store: HubStore; links: DeviceLinks; registry: Registry; events: HubEventBus; log: Logger; config: SchedulerConfig;
+  store: Pick<DeviceStore, 'getDevice' | 'listDevices'> & { readonly jobs: JobStore; readonly payouts: Pick<PayoutStore, 'paidOf'> }; links: DeviceLinks; registry: Registry; events: HubEventBus; log: Logger; config: SchedulerConfig;
   deviceEndpoint: RpcEndpoint<DeviceMeta>;
   /** The hub's HubWallet address once the chain is up (null: no chain). */
   wallet?: () => string | null;

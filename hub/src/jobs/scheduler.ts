@@ -9,7 +9,7 @@ import type { DeviceJob, JobSpec, JobState, Logger } from '@sosna/protocol';
 import type { HubEventBus } from '../events.js';
 import type { DeviceLinks } from '../services/device-links.js';
 import type { Registry } from '../services/registry.js';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore } from '../fleet/store.js';
 import { declaredOwner, DEFAULT_REPUTATION, deviceView, ownerOf } from './device-view.js';
 import { emptyUsage, explainNoMatch, planDispatch, staticMismatch } from './matcher.js';
 import type { DeviceView, JobNeed, Usage } from './matcher.js';
@@ -30,7 +30,7 @@ export interface SchedulerConfig {
 }
 
 export interface SchedulerDeps {
-  store: HubStore;
+  store: Pick<DeviceStore, 'getDevice' | 'listDevices'> & { readonly jobs: JobStore };
   links: Pick<DeviceLinks, 'call'>;
   registry: Pick<Registry, 'isOnline'>;
   events: HubEventBus;

@@ -150,3 +150,11 @@ export interface JobStore {
   slashes(filter?: { owner?: string; unsent?: boolean }): SlashRow[];
   markSlashSent(runId: string, txHash: string): void;
 }
+
+// The job store's domains, for a service that needs only one (and for a server database written per domain).
+/** The earnings ledger: written by Scheduler.settle, read by the earnings services. */
+export type LedgerStore = Pick<JobStore, 'credit' | 'credits'>;
+/** Device standing: market rows, verification records, ringers and slashes. */
+export type StandingStore = Pick<JobStore, 'getMarket' | 'listMarket' | 'putMarket' | 'getStanding' | 'putStanding' | 'insertRinger' | 'getRinger' | 'addSlash' | 'slashes' | 'markSlashSent'>;
+/** The queue itself: jobs, their runs, events and output. */
+export type JobQueueStore = Omit<JobStore, keyof LedgerStore | keyof StandingStore>;

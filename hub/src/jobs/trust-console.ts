@@ -2,7 +2,7 @@
 // (read-only; any console role). Without adaptive verification it says so, with no records.
 import type { Handlers, trustService } from '@sosna/protocol';
 import type { OperatorMeta } from '../services/console.js';
-import type { DeviceRow } from '../store/types.js';
+import type { DeviceRow } from '../fleet/store.js';
 import type { Verifier } from './verifier.js';
 import type { SlashRow } from './store.js';
 import { isNewcomer } from './trust.js';

@@ -10,7 +10,9 @@ import type { HubEventBus } from '../events.js';
 import type { JobRow } from '../jobs/store.js';
 import type { PayoutStatus } from '../payouts/types.js';
 import { matchesHardware } from '../services/device-filter.js';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore } from '../fleet/store.js';
+import type { JobStore } from '../jobs/store.js';
+import type { PayoutStore } from '../payouts/types.js';
 
 /** The classes of `sosna console devices --class` (every device has a cpu). */
 export const DEVICE_CLASSES = ['cpu', 'gpu', 'asic', 'board'] as const;
@@ -34,7 +36,7 @@ export function rpcLabels(service: string, method: string): { service: string; m
 
 export interface HubMetricsDeps {
   version: string;
-  store: Pick<HubStore, 'getDevice' | 'countDevices' | 'jobs' | 'payouts'>;
+  store: Pick<DeviceStore, 'getDevice' | 'countDevices'> & { readonly jobs: Pick<JobStore, 'countByState' | 'liveJobs'>; readonly payouts: Pick<PayoutStore, 'stats'> };
   events: HubEventBus;
   broker: { stats(): BrokerStats };
   /** Whether payouts run at all (chain mode not off): without them the payout figures are left out. */

@@ -5,11 +5,10 @@
 // A cleared key is kept, so receipts signed with it still carry their binding.
 import { keyFingerprint, signKeyBinding, SosnaError } from '@sosna/protocol';
 import type { DeviceKeyInfo, Logger, MessageSigner } from '@sosna/protocol';
-import type { HubStore } from '../store/types.js';
-import { bindingOf } from '../store/receipts-sqlite.js';
+import { bindingOf, type ReceiptStore } from './store.js';
 
 export interface DeviceKeysDeps {
-  store: HubStore;
+  store: { readonly receipts: ReceiptStore };
   hubId: string;
   signer: MessageSigner & { getAddress(): Promise<string> };
   log: Logger;

@@ -5,10 +5,11 @@ import { hubDeviceKeyService, receiptsService, SosnaError } from '@sosna/protoco
 import type { Logger, RpcEndpoint } from '@sosna/protocol';
 import type { DeviceMeta } from '../jobs/device-service.js';
 import type { ReceiptSink } from '../jobs/device-service.js';
-import type { JobRow } from '../jobs/store.js';
+import type { JobRow, JobStore } from '../jobs/store.js';
 import { requireRole } from '../services/console.js';
 import type { OperatorMeta } from '../services/console.js';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore } from '../fleet/store.js';
+import type { ReceiptStore } from './store.js';
 import { checkReceipt } from './check.js';
 import { DeviceKeys } from './keys.js';
 import type { DeviceKeysDeps } from './keys.js';
@@ -21,7 +22,7 @@ export function maySeeJob(meta: OperatorMeta, job: Pick<JobRow, 'submittedBy'>):
   return meta.role === 'admin' || meta.operator === job.submittedBy;
 }
 
-export function startReceipts(deps: DeviceKeysDeps & { deviceEndpoint: RpcEndpoint<DeviceMeta>; getJob: (jobId: string) => JobRow | undefined }) {
+export function startReceipts(deps: DeviceKeysDeps & { store: Pick<DeviceStore, 'getDevice'> & { readonly jobs: Pick<JobStore, 'addEvent'>; readonly receipts: ReceiptStore }; deviceEndpoint: RpcEndpoint<DeviceMeta>; getJob: (jobId: string) => JobRow | undefined }) {
   const keys = new DeviceKeys(deps);
   const log: Logger = deps.log;
   deps.deviceEndpoint.add(hubDeviceKeyService, {

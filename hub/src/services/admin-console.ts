@@ -5,7 +5,8 @@ import { keysService, keyStatus, operatorsService, SosnaError } from '@sosna/pro
 import type { KeySummary, Logger, RpcEndpoint } from '@sosna/protocol';
 import { addOperator, checkOperatorAddress, createProvisioningKey, parseExpiry, revokeProvisioningKey } from '../admin.js';
 import type { ScryptParams } from '../auth/password.js';
-import type { HubStore, KeyRow, OperatorRow, Role } from '../store/types.js';
+import type { KeyRow, ProvisioningKeyStore } from '../fleet/store.js';
+import type { OperatorRow, OperatorStore, Role } from '../auth/store.js';
 import type { OperatorMeta } from './console.js';
 
 /**
@@ -29,7 +30,7 @@ export function keySummary(k: KeyRow, now: number): KeySummary {
   return { ...base, status: keyStatus(base, now) };
 }
 
-export function adminServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { store: HubStore; log: Logger; now?: () => number; scrypt?: ScryptParams }): void {
+export function adminServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { store: ProvisioningKeyStore & OperatorStore; log: Logger; now?: () => number; scrypt?: ScryptParams }): void {
   const { store, log } = deps;
   const now = deps.now ?? Date.now;
   endpoint.add(keysService, {

@@ -2,7 +2,8 @@
 import { devicesService, hubService, RpcEndpoint, SosnaError, topics } from '@sosna/protocol';
 import type { Codec, DeviceSummary, Logger } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
-import type { DesiredConfigRow, DeviceRow, HubStore, Role } from '../store/types.js';
+import type { DesiredConfigRow, DesiredConfigStore, DeviceRow, DeviceStore } from '../fleet/store.js';
+import type { OperatorStore, Role } from '../auth/store.js';
 import type { DeviceLinks } from './device-links.js';
 import type { DesiredConfigService } from './desired-config.js';
 import { resolveTarget } from './desired-config.js';
@@ -44,7 +45,7 @@ export function summarize(row: DeviceRow, online: boolean, config?: DesiredConfi
  * The console endpoint's one check of every call: the operator's role as the store has it NOW (a removed
  * operator is refused, a changed role counts from the next call) against the roles table.
  */
-export function authorizeOperator(store: Pick<HubStore, 'getOperator'>) {
+export function authorizeOperator(store: Pick<OperatorStore, 'getOperator'>) {
   return (call: { service: string; method: string }, meta: OperatorMeta): OperatorMeta => {
     const row = store.getOperator(meta.operator);
     if (!row) throw new SosnaError('E_UNAUTHORIZED', `operator ${meta.operator} no longer exists`);
@@ -54,7 +55,7 @@ export function authorizeOperator(store: Pick<HubStore, 'getOperator'>) {
 }
 
 export async function startConsole(deps: {
-  bus: Bus; codec: Codec; hubId: string; name: string; owner: string; version: string; connections: () => number; log: Logger; store: HubStore; registry: Registry; links: DeviceLinks;
+  bus: Bus; codec: Codec; hubId: string; name: string; owner: string; version: string; connections: () => number; log: Logger; store: Pick<DeviceStore, 'countDevices' | 'getDevice' | 'listDevices' | 'setTags'> & Pick<DesiredConfigStore, 'getDesiredConfig' | 'listDesiredConfigs'> & Pick<OperatorStore, 'getOperator'>; registry: Registry; links: DeviceLinks;
   desired: DesiredConfigService;
   /** For `devices.watch`: the hub's events and the scheduler's job feed. */
   events: HubEventBus;

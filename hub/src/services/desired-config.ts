@@ -6,12 +6,12 @@ import { checkConfigValues, SosnaError, topics } from '@sosna/protocol';
 import type { Codec, DesiredConfig, DeviceTarget, Handlers, hubConfigService, Logger, SetConfigChunk } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
 import type { HubEventBus } from '../events.js';
-import type { DesiredConfigRow, DeviceRow, HubStore } from '../store/types.js';
+import type { DesiredConfigRow, DesiredConfigStore, DeviceRow, DeviceStore } from '../fleet/store.js';
 import type { Registry } from './registry.js';
 
 export const DEFAULT_SET_WAIT_MS = 10_000;
 
-export function resolveTarget(store: HubStore, target: DeviceTarget): DeviceRow[] {
+export function resolveTarget(store: Pick<DeviceStore, 'getDevice' | 'listDevices'>, target: DeviceTarget): DeviceRow[] {
   if (target.deviceId !== undefined) {
     const row = store.getDevice(target.deviceId);
     if (!row) throw new SosnaError('E_NOT_FOUND', `no device ${target.deviceId}`);
@@ -39,7 +39,7 @@ export interface DesiredConfigService {
 }
 
 export async function startDesiredConfig(deps: {
-  bus: Bus; codec: Codec; hubId: string; store: HubStore; registry: Registry; events: HubEventBus; log: Logger;
+  bus: Bus; codec: Codec; hubId: string; store: Pick<DeviceStore, 'getDevice' | 'listDevices'> & DesiredConfigStore; registry: Registry; events: HubEventBus; log: Logger;
 }): Promise<DesiredConfigService> {
   const { bus, codec, hubId, store, registry, events, log } = deps;
   const publish = (row: DesiredConfigRow) => {

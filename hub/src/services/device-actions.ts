@@ -7,7 +7,7 @@ import type { DeviceTarget, IdentifyResult, RebootChunk, WatchEvent, WatchFilter
 import type { HubEventBus } from '../events.js';
 import type { JobRow, RunRow } from '../jobs/store.js';
 import type { SchedulerFeed } from '../jobs/scheduler.js';
-import type { DeviceRow, HubStore } from '../store/types.js';
+import type { DeviceRow, DeviceStore } from '../fleet/store.js';
 import type { DeviceLinks } from './device-links.js';
 import type { Registry } from './registry.js';
 import { resolveTarget } from './desired-config.js';
@@ -45,7 +45,7 @@ export function jobEvent(job: Pick<JobRow, 'id' | 'state' | 'reason' | 'updatedA
 }
 
 export interface DeviceActionsDeps {
-  store: HubStore;
+  store: Pick<DeviceStore, 'getDevice' | 'listDevices'>;
   registry: Registry;
   links: DeviceLinks;
   events: HubEventBus;

@@ -5,7 +5,7 @@ import type { CallOptions, Codec, Logger, RpcEndpoint } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
 import type { HubEventBus } from '../events.js';
 import type { Registry } from './registry.js';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore } from '../fleet/store.js';
 import { PeerTable, topicId } from './peers.js';
 
 export interface DeviceLinks {
@@ -14,7 +14,7 @@ export interface DeviceLinks {
 }
 
 export async function startDeviceLinks(deps: {
-  bus: Bus; codec: Codec; hubId: string; log: Logger; registry: Registry; store: HubStore; events: HubEventBus; timeoutMs: number;
+  bus: Bus; codec: Codec; hubId: string; log: Logger; registry: Registry; store: Pick<DeviceStore, 'getDevice' | 'hasDevice'>; events: HubEventBus; timeoutMs: number;
   /** The hub's services for devices; `meta.deviceId` is the device the topic (and so the broker's ACL) names. */
   endpoint?: RpcEndpoint<{ deviceId: string }>;
   /** Each call that reached a device: how it ended (`ok` or the error code) and how long it took (for /metrics). */

@@ -10,7 +10,7 @@ import type { Bus } from '../broker/bus.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { hashMachineSecret, randomSecret } from '../auth/password.js';
 import type { HubEventBus } from '../events.js';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore } from '../fleet/store.js';
 import { PeerTable, topicId } from './peers.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -39,7 +39,7 @@ interface ProvisionMeta {
 }
 
 export async function startProvisioning(deps: {
-  bus: Bus; codec: Codec; hubId: string; log: Logger; store: HubStore; auth: Authenticator; events: HubEventBus;
+  bus: Bus; codec: Codec; hubId: string; log: Logger; store: Pick<DeviceStore, 'createProvisionedDevice' | 'findDeviceByNonce' | 'setDeviceSecret'>; auth: Authenticator; events: HubEventBus;
   /** Called with each password issued, before the device gets it (an external broker learns the login). */
   issued?: (deviceId: string, password: string) => Promise<void>;
   /** Records the device key the device sent (hub/src/receipts/keys.ts); a different key than the registered one is refused. */

@@ -5,11 +5,11 @@ import type { Codec, Logger } from '@sosna/protocol';
 import { parseTopic } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
 import type { HubEventBus } from '../events.js';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore } from '../fleet/store.js';
 
 export interface RegistryDeps {
   bus: Bus;
-  store: HubStore;
+  store: Pick<DeviceStore, 'hasDevice' | 'recordBirth' | 'recordDeath' | 'recordTelemetry'>;
   codec: Codec;
   hubId: string;
   events: HubEventBus;

@@ -7,7 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { RemoteChunk, remoteService, SosnaError } from '@sosna/protocol';
 import type { Logger, RpcEndpoint } from '@sosna/protocol';
-import type { HubStore } from '../store/types.js';
+import type { DeviceStore } from '../fleet/store.js';
+import type { JobStore } from '../jobs/store.js';
+import type { SessionStore } from '../console/store.js';
 import type { DeviceLinks } from './device-links.js';
 import type { OperatorMeta } from './console.js';
 import { maySeeJob, requireRole } from './console.js';
@@ -35,7 +37,7 @@ interface Live {
 
 export const newSessionId = () => `s-${randomBytes(8).toString('hex')}`;
 
-export function remoteServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { store: HubStore; links: DeviceLinks; log: Logger; now?: () => number }): void {
+export function remoteServices(endpoint: RpcEndpoint<OperatorMeta>, deps: { store: Pick<DeviceStore, 'getDevice'> & { readonly jobs: Pick<JobStore, 'getJob' | 'runsOf'>; readonly sessions: SessionStore }; links: DeviceLinks; log: Logger; now?: () => number }): void {
   const { store, links, log } = deps;
   const now = deps.now ?? Date.now;
   const live = new Map<string, Live>();

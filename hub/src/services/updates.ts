@@ -13,8 +13,8 @@ import {
 } from '@sosna/protocol';
 import type { DeviceUpdateReport, HubCard, Logger, RolloutRow, RolloutTarget, RpcEndpoint } from '@sosna/protocol';
 import type { HubEventBus } from '../events.js';
-import type { HubStore } from '../store/types.js';
-import type { ReleaseRow } from '../store/updates-sqlite.js';
+import type { DeviceStore } from '../fleet/store.js';
+import type { ReleaseRow, UpdateStore } from '../updates/store.js';
 import { loadOrCreateKeyFile } from '../identity.js';
 import type { DeviceLinks } from './device-links.js';
 import type { Registry } from './registry.js';
@@ -81,7 +81,7 @@ export interface Updates {
 }
 
 export function startUpdates(deps: {
-  dataDir: string; store: HubStore; links: DeviceLinks; registry: Registry; events: HubEventBus; log: Logger;
+  dataDir: string; store: Pick<DeviceStore, 'getDevice' | 'listDevices'> & { readonly updates: UpdateStore }; links: DeviceLinks; registry: Registry; events: HubEventBus; log: Logger;
   updateKey: Wallet;
   /** The hub card as announced (it carries the update key's address, signed by the owner). */
   card: () => HubCard | null;

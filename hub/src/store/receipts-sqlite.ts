@@ -2,7 +2,10 @@
 // receipts"). A device has at most one current key (cleared_at NULL); a key an admin cleared stays, so
 // receipts signed with it keep their binding. Receipts are stored as the device sent them, once per run.
 import type Database from 'better-sqlite3';
-import type { KeyBinding, Receipt, ReceiptEntry } from '@sosna/protocol';
+import type { Receipt } from '@sosna/protocol';
+import { bindingOf, type ReceiptStore, type StoredKey } from '../receipts/store.js';
+
+export { bindingOf, type ReceiptStore, type StoredKey };
 
 export const RECEIPTS_MIGRATION = `
   CREATE TABLE device_keys (
@@ -16,35 +19,11 @@ export const RECEIPTS_MIGRATION = `
     receipt TEXT NOT NULL, signature TEXT NOT NULL, received_at INTEGER NOT NULL);
   CREATE INDEX receipts_job ON receipts(job_id);`;
 
-export interface StoredKey extends KeyBinding {
-  clearedAt: number | null;
-  clearedBy: string | null;
-}
-
-export interface ReceiptStore {
-  /** The device's current key, or null. */
-  currentKey(deviceId: string): StoredKey | null;
-  /** Every key the device had, newest first. */
-  keysOf(deviceId: string): StoredKey[];
-  /** Records a key as current; false when the device already has one (nothing written). */
-  addKey(b: KeyBinding): boolean;
-  clearKey(deviceId: string, at: number, by: string): boolean;
-  refused(deviceId: string): { publicKey: string; at: number } | null;
-  setRefused(deviceId: string, publicKey: string | null, at: number): void;
-  /** Stores a verified receipt; false when the run already has one. */
-  addReceipt(e: { receipt: Receipt; publicKey: string; signature: string; receivedAt: number }): boolean;
-  receiptsOf(jobId: string): ReceiptEntry[];
-}
-
 type Raw = Record<string, unknown>;
 const toKey = (r: Raw): StoredKey => ({
   v: 1, hubId: r.hub_id as string, deviceId: r.device_id as string, publicKey: r.public_key as string, registeredAt: r.registered_at as number,
   hubOwner: r.hub_owner as string, hubSignature: r.hub_signature as string, clearedAt: (r.cleared_at as number | null) ?? null, clearedBy: (r.cleared_by as string | null) ?? null,
 });
-export const bindingOf = (k: StoredKey): KeyBinding => {
-  const { clearedAt: _a, clearedBy: _b, ...binding } = k;
-  return binding;
-};
 
 export function createSqliteReceiptStore(db: Database.Database): ReceiptStore {
   const q = {

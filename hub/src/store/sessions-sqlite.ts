@@ -3,6 +3,9 @@
 // of a hub that crashed is still on record (closed as "hub restarted" at the next start).
 import type Database from 'better-sqlite3';
 import type { ShellSessionRecord } from '@sosna/protocol';
+import type { SessionStore } from '../console/store.js';
+
+export type { SessionStore };
 
 export const SESSIONS_MIGRATION = `
   CREATE TABLE remote_sessions (
@@ -10,15 +13,6 @@ export const SESSIONS_MIGRATION = `
     started_at INTEGER NOT NULL, ended_at INTEGER, exit_code INTEGER, reason TEXT,
     bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0);
   CREATE INDEX remote_sessions_started ON remote_sessions(started_at);`;
-
-export interface SessionStore {
-  start(row: Pick<ShellSessionRecord, 'id' | 'kind' | 'operator' | 'deviceId' | 'jobId' | 'command' | 'startedAt'>): void;
-  end(id: string, end: { endedAt: number; exitCode: number | null; reason: string | null; bytesIn: number; bytesOut: number }): void;
-  /** Sessions left open by an earlier process: ended now with `reason`. Returns how many. */
-  closeOpen(at: number, reason: string): number;
-  get(id: string): ShellSessionRecord | undefined;
-  list(filter: { deviceId?: string; limit: number }): ShellSessionRecord[];
-}
 
 type Raw = Record<string, unknown>;
 const toRecord = (r: Raw): ShellSessionRecord => ({

@@ -1,6 +1,9 @@
 // Agent releases and their per-device rollout records in the hub's SQLite file (migration 4 in sqlite.ts).
 import type Database from 'better-sqlite3';
 import type { RolloutState } from '@sosna/protocol';
+import type { ReleaseRow, RolloutRecord, UpdateStore } from '../updates/store.js';
+
+export type { ReleaseRow, RolloutRecord, UpdateStore };
 
 export const UPDATES_MIGRATION = `
   CREATE TABLE update_releases (
@@ -10,41 +13,6 @@ export const UPDATES_MIGRATION = `
     version TEXT NOT NULL REFERENCES update_releases(version), device_id TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,
     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (version, device_id));
   CREATE INDEX update_rollouts_device ON update_rollouts(device_id, state);`;
-
-export interface ReleaseRow {
-  version: string;
-  sha256: string;
-  size: number;
-  signature: string;
-  /** The address that signed (the hub's update key, or whoever made an offline signature). */
-  signer: string;
-  /** The bundle file, relative to the hub's data directory. */
-  file: string;
-  healthDeadlineSec: number;
-  createdAt: number;
-}
-
-export interface RolloutRecord {
-  version: string;
-  deviceId: string;
-  state: RolloutState;
-  reason: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface UpdateStore {
-  putRelease(row: ReleaseRow): void;
-  getRelease(version: string): ReleaseRow | undefined;
-  listReleases(): ReleaseRow[];
-  /** Adds a pending record per device not yet in this rollout; returns how many were added. */
-  addTargets(version: string, deviceIds: string[], at: number): number;
-  getRollout(version: string, deviceId: string): RolloutRecord | undefined;
-  setRollout(version: string, deviceId: string, state: RolloutState, reason: string | null, at: number): void;
-  listRollouts(version?: string): RolloutRecord[];
-  /** The records of one device in the given states, newest release first. */
-  rolloutsOf(deviceId: string, states: RolloutState[]): RolloutRecord[];
-}
 
 type Raw = Record<string, unknown>;
 
