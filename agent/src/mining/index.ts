@@ -9,3 +9,4 @@ export { planWatchdog, initialWatchdog, type WatchdogAction, type WatchdogConfig
 export { RigLedger, LEDGER_FILE, type LedgerOptions } from './ledger.js';
 export { Tuner, tuningPlan, type TuneStep, type TuneResult, type TuneAction } from './tuning.js';
 export { parseTrexSummary, readTrex } from './trex.js';
+export { RunGpus, type RunGpusDeps } from './run-gpus.js';
