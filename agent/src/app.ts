@@ -230,7 +230,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   }
   const admitRun = (job: Parameters<ProfitSwitch['admit']>[0]) => {
     const why = profit!.admit(job);
-    if (why) ledger?.decide({ gpu: -1, from: 'mine', to: 'mine', reason: `run ${job.id} (bid ${job.spec.bid} wei/s) refused: ${why}` });
+    if (why) ledger?.refused(job, why);
     return why;
   };
   const jobs = new JobManager({
