@@ -2,7 +2,8 @@
 // /2/summary, /2/backends), started by the agent as "a program the owner names". The test controls its
 // hashrate through a JSON file ({ total: H/s, perGpu?: H/s, byGpu?: { index: H/s } }) read on every request, and sees the argv it
 // was started with (and its pid) in another file. `--ignore-term` makes it ignore SIGTERM (for SIGKILL paths);
-// `--api trex` makes it speak T-Rex's API (GET /summary) instead.
+// `--api trex` makes it speak T-Rex's API (GET /summary) instead, `--api lolminer` lolMiner's (GET /),
+// `--api gminer` GMiner's (GET /stat).
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,9 +51,38 @@ const trex = () => {
     gpus: gpus.map((device_id, gpu_id) => { const h = r.byGpu?.[device_id] ?? per; return { device_id, gpu_id, hashrate: h, hashrate_minute: h, power: 100, temperature: 60 }; }),
   };
 };
+// --api lolminer: lolMiner 1.x's JSON at GET / (Workers by lolMiner's device index; Algorithms[0] in Mh/s
+// with its Performance_Factor; Worker_Performance in the order of Workers)
+const lolminer = () => {
+  const r = rate();
+  const per = gpus.length ? (r.perGpu ?? r.total / gpus.length) : 0;
+  return {
+    Software: 'lolMiner 1.88 (fake)', Session: { Startup: Math.round(started / 1000), Startup_String: '', Uptime: Math.round((Date.now() - started) / 1000), Last_Update: Math.round(Date.now() / 1000) },
+    Num_Workers: gpus.length,
+    Workers: gpus.map((Index) => ({ Index, Name: 'NVIDIA GeForce RTX 3070', Power: 120, CCLK: 1500, MCLK: 7000, Core_Temp: 60, Juc_Temp: 0, Mem_Temp: 0, Fan_Speed: 60, LHR_Unlock_Value: 0, PCIE_Address: '1:0' })),
+    Num_Algorithms: 1,
+    Algorithms: [{
+      Algorithm: 'Ethash', Algorithm_Appendix: '', Pool: arg('--pool') ?? 'pool.invalid:4444', User: 'w', Worker: '', Performance_Unit: 'Mh/s', Performance_Factor: 1e6,
+      Total_Performance: r.total / 1e6, Total_Accepted: good, Total_Rejected: total - good, Total_Stales: 0, Total_Errors: 0,
+      Worker_Performance: gpus.map((i) => (r.byGpu?.[i] ?? per) / 1e6), Worker_Accepted: gpus.map(() => 0), Worker_Rejected: gpus.map(() => 0), Worker_Stales: gpus.map(() => 0), Worker_Errors: gpus.map(() => 0),
+    }],
+  };
+};
+// --api gminer: GMiner's GET /stat (devices by GMiner's gpu_id, speed in H/s)
+const gminer = () => {
+  const r = rate();
+  const per = gpus.length ? (r.perGpu ?? r.total / gpus.length) : 0;
+  return {
+    miner: 'GMiner 3.44 (fake)', uptime: Math.round((Date.now() - started) / 1000), server: arg('--server') ?? 'stratum+tcp://pool.invalid:4444', user: 'w', algorithm: 'Ethash',
+    electricity: 0, total_accepted_shares: good, total_rejected_shares: total - good, total_stale_shares: 0, total_invalid_shares: 0, pool_speed: r.total,
+    devices: gpus.map((gpu_id) => ({ gpu_id, bus_id: '0000:01:00.0', name: 'NVIDIA GeForce RTX 3070', speed: r.byGpu?.[gpu_id] ?? per, accepted_shares: 0, rejected_shares: 0, stale_shares: 0, invalid_shares: 0, fan: 60, temperature: 60, memory_temperature: 0, power_usage: 120 })),
+  };
+};
 const server = createServer((req, res) => {
-  const body = arg('--api') === 'trex'
-    ? (req.url === '/summary' ? trex() : null)
+  const api = arg('--api');
+  const body = api === 'trex' ? (req.url === '/summary' ? trex() : null)
+    : api === 'lolminer' ? (req.url === '/' || req.url === '/summary' ? lolminer() : null)
+    : api === 'gminer' ? (req.url === '/stat' ? gminer() : null)
     : req.url === '/2/summary' || req.url === '/1/summary' ? summary() : req.url === '/2/backends' ? backends() : null;
   if (!body) { res.writeHead(404); res.end(); return; }
   res.writeHead(200, { 'content-type': 'application/json' });

@@ -37,6 +37,7 @@ import { rebootCommand, runLater, systemdRuns } from './reboot.js';
 import { z } from 'zod';
 import type { MiningRig, ProfitSwitch, RigLedger } from './mining/index.js';
 import type { RigGpu } from './mining/index.js';
+import { RunGpus } from './mining/run-gpus.js';
 
 /** Live GPU/ASIC metrics, only for devices that have GPUs or ASICs (no child process otherwise). */
 function hardwareSampler(detected: DetectedHardware, asicHosts: string[]): (() => Promise<Record<string, number>>) | null {
@@ -180,24 +181,10 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   // GPUs jobs hold: the ones the rig placed the run on (ProfitSwitch.place: the engine gets those driver ids),
   // else the engine's first N (by the driver's index); those stop mining while such a run is assigned,
   // pulling or running, and mine again after.
-  const runGpus = new Map<string, number[]>();
-  const runBids = new Map<string, bigint>(); // what the running runs pay per second: compute's side of the rig ledger
   let jobsRef: { gpusOf(id: string): number[] | undefined } | null = null;
-  const firstN = (n: number) => detectedGpus.filter((g) => (g as { vendor?: string }).vendor === 'nvidia' && (g.vendorIndex ?? g.index) < n).map((g) => g.index);
-  const jobGpus = () => [...new Set([...runGpus.values()].flat())].sort((a, b) => a - b);
-  const rigEvents = {
-    update: (job: { id: string; spec: { bid: bigint; resources: { gpus?: { count: number; vendor?: string } } } }, report: { state: string }) => {
-      if (report.state === 'running') runBids.set(job.id, job.spec.bid);
-      else runBids.delete(job.id);
-      const n = job.spec.resources.gpus && (job.spec.resources.gpus.vendor ?? 'nvidia') === 'nvidia' && ['assigned', 'pulling', 'running'].includes(report.state) ? job.spec.resources.gpus.count : 0;
-      const want = n ? (jobsRef?.gpusOf(job.id) ?? firstN(n)) : [];
-      const had = runGpus.get(job.id) ?? [];
-      if (had.length === want.length && had.every((g, i) => g === want[i])) return;
-      if (want.length) runGpus.set(job.id, want);
-      else runGpus.delete(job.id);
-      void rig?.setJobGpus(jobGpus());
-    },
-  };
+  const runGpus = new RunGpus({ gpus: detectedGpus, gpusOf: (id) => jobsRef?.gpusOf(id), onChange: (held) => void rig?.setJobGpus(held) });
+  const jobGpus = () => runGpus.jobGpus();
+  const rigEvents = { update: (job: Parameters<RunGpus['update']>[0], report: { state: string }) => runGpus.update(job, report) };
   // Rig watchdog (mining/watchdog.ts): low hashrate restarts the miner, then reboots (rate-limited across
   // reboots: the times are kept in the state directory); a faulty GPU leaves mining (the job manager already
   // reports the device unhealthy for it, and the hub's gpu.lost alert rule fires).
@@ -243,7 +230,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
   }
   const admitRun = (job: Parameters<ProfitSwitch['admit']>[0]) => {
     const why = profit!.admit(job);
-    if (why) ledger?.decide({ gpu: -1, from: 'mine', to: 'mine', reason: `run ${job.id} (bid ${job.spec.bid} wei/s) refused: ${why}` });
+    if (why) ledger?.refused(job, why);
     return why;
   };
   const jobs = new JobManager({
@@ -434,7 +421,7 @@ export async function startAgent(config: DeviceConfig, log: Logger, opts: AgentO
       if (profit) {
         const prev = profit.latest();
         const plan = profit.observe(metrics);
-        ledger?.observe(plan, [...runBids.values()].reduce((a, b) => a + b, 0n));
+        ledger?.observe(plan, runGpus.computePerSec());
         if (prev && plan.askPerSec !== prev.askPerSec) void link.republish(); // the hub matches on the birth's ask
         if (plan.stale && !prev?.stale) log.warn(`mining: no fresh revenue rate for ${config.mining!.algorithm} (mining.profit.revenueWeiPerMh, or the hub's older than mining.profit.rateMaxAgeSec): mining keeps no job away`);
         if (!plan.stale && prev?.stale) log.info(`mining: revenue rate for ${config.mining!.algorithm} is fresh again`, { source: profit.rate()?.source });

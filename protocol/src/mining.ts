@@ -8,6 +8,10 @@ import { defineService } from './rpc/service.js';
 
 const Wei = (what: string) => z.string().regex(/^\d{1,78}$/, `must be a non-negative decimal integer (${what})`);
 
+/** The miners whose statistics API the agent reads (`mining.miner.api.kind`). */
+export const MINER_APIS = ['xmrig', 'trex', 'lolminer', 'gminer'] as const;
+export type MinerApiKind = (typeof MINER_APIS)[number];
+
 /** Placeholders the agent fills in `miner.command` before it starts the miner. */
 export const MINER_PLACEHOLDERS = ['{pool}', '{wallet}', '{worker}', '{algorithm}', '{apiHost}', '{apiPort}', '{gpus}', '{threads}'] as const;
 
@@ -27,10 +31,10 @@ export const MiningConfig = z
         command: z.array(z.string().min(1).max(4096)).min(1, 'must name the miner program: ["/path/to/miner", "arg", ...]').max(128),
         /** Environment variables for the miner beside the agent's own. */
         env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string().max(4096)).optional(),
-        /** The miner's statistics API: xmrig's HTTP API (GET /2/summary, /2/backends) or T-Rex's (GET /summary). */
+        /** The miner's statistics API: xmrig's HTTP API (GET /2/summary, /2/backends), T-Rex's (GET /summary), lolMiner's (--apiport: GET /) or GMiner's (--api: GET /stat). */
         api: z
           .object({
-            kind: z.enum(['xmrig', 'trex'], { error: 'must be "xmrig" (xmrig\'s HTTP API: /2/summary) or "trex" (T-Rex\'s HTTP API: /summary)' }).default('xmrig'),
+            kind: z.enum(MINER_APIS, { error: `must be one of ${MINER_APIS.map((k) => `"${k}"`).join(', ')} (the miner whose HTTP API the agent reads: xmrig /2/summary, T-Rex /summary, lolMiner / on --apiport, GMiner /stat on --api)` }).default('xmrig'),
             host: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or an IP address').default('127.0.0.1'),
             port: z.number({ error: 'must be the port of the miner\'s HTTP API, 1-65535' }).int().min(1, 'must be 1-65535').max(65_535, 'must be 1-65535'),
             /** Bearer token when the miner's API asks for one. */

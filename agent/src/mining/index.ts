@@ -9,3 +9,6 @@ export { planWatchdog, initialWatchdog, type WatchdogAction, type WatchdogConfig
 export { RigLedger, LEDGER_FILE, type LedgerOptions } from './ledger.js';
 export { Tuner, tuningPlan, type TuneStep, type TuneResult, type TuneAction } from './tuning.js';
 export { parseTrexSummary, readTrex } from './trex.js';
+export { parseLolminer, readLolminer, unitFactor } from './lolminer.js';
+export { parseGminerStat, readGminer } from './gminer.js';
+export { RunGpus, type RunGpusDeps } from './run-gpus.js';

@@ -96,6 +96,11 @@ export class RigLedger {
     this.append({ k: 'd', ...x });
   }
 
+  /** A run the rig refused (ProfitSwitch.admit's reason): a decision that kept every GPU mining. */
+  refused(run: { id: string; spec: { bid: bigint } }, why: string, at = this.now()): void {
+    this.decide({ gpu: -1, from: 'mine', to: 'mine', reason: `run ${run.id} (bid ${run.spec.bid} wei/s) refused: ${why}` }, at);
+  }
+
   /**
    * One telemetry tick: the time since the last tick (at most two intervals: a suspended agent earns nothing)
    * is credited at the plan's mining net of each GPU that mines and at `computePerSec`; a GPU whose mode

@@ -3,7 +3,7 @@
 // by apiTimeoutMs) and keeps the latest figures for telemetry, /metrics and the profit planner.
 // Handing a GPU to a job restarts the miner without it (SIGTERM, SIGKILL after stopGraceSec): a miner
 // cannot drop a device while it runs.
-import type { Logger, MiningConfig } from '@sosna/protocol';
+import type { Logger, MinerApiKind, MiningConfig } from '@sosna/protocol';
 import { checkFlightSheet, minerArgv } from './flight-sheet.js';
 import type { RigGpu } from './flight-sheet.js';
 import { MinerSupervisor } from './supervisor.js';
@@ -13,7 +13,12 @@ import { runCommand } from '../hardware/exec.js';
 import type { ExecFn } from '../hardware/exec.js';
 import { minerMetrics, readXmrig } from './xmrig.js';
 import { readTrex } from './trex.js';
-import type { MinerStats } from './xmrig.js';
+import { readLolminer } from './lolminer.js';
+import { readGminer } from './gminer.js';
+import type { MinerStats, XmrigApi } from './xmrig.js';
+
+/** Each miner's API reader, by `mining.miner.api.kind`. */
+const READERS: Record<MinerApiKind, (api: XmrigApi) => Promise<MinerStats>> = { xmrig: readXmrig, trex: readTrex, lolminer: readLolminer, gminer: readGminer };
 
 export interface RigOptions {
   sheet: MiningConfig;
@@ -184,7 +189,7 @@ export class MiningRig {
     this.polling = true;
     try {
       const api = this.opts.sheet.miner.api;
-      const read = api.kind === 'trex' ? readTrex : readXmrig;
+      const read = READERS[api.kind];
       const s = await read({ host: api.host, port: api.port, ...(api.token ? { token: api.token } : {}), timeoutMs: this.opts.sheet.apiTimeoutMs });
       // the miner counts GPUs by the vendor tool's index: report them by inventory index, like gpu.N telemetry
       const byVendor = new Map(this.opts.gpus.map((g) => [g.vendorIndex ?? g.index, g.index]));

@@ -69,9 +69,10 @@ function RigEarningsCard({ e }) {
   const rows = rigEarningsRows(e);
   return html`<div class="card wide" data-testid="rig-earnings">
     <h3>Rig earnings</h3>
-    <p>Last ${fmtDuration(e.totals.sec)}: mining <b data-testid="rig-mining-total">${e.totals.miningWei}</b> wei, compute <b data-testid="rig-compute-total">${e.totals.computeWei}</b> wei</p>
-    <table><thead><tr><th>Interval</th><th>Mining (wei)</th><th>Compute (wei)</th><th></th></tr></thead>
-      <tbody>${rows.map((r) => html`<tr><td>${r.when}</td><td>${r.mining}</td><td>${r.compute}</td><td class="muted">${r.note}</td></tr>`)}</tbody></table>
+    ${rows.length ? html`<p>Last ${fmtDuration(e.totals.sec)}: mining <b data-testid="rig-mining-total">${e.totals.miningWei}</b> wei, compute <b data-testid="rig-compute-total">${e.totals.computeWei}</b> wei</p>
+    <table data-testid="rig-intervals"><thead><tr><th>Interval</th><th>Mining (wei)</th><th>Compute (wei)</th><th></th></tr></thead>
+      <tbody>${rows.map((r) => html`<tr><td>${r.when}</td><td>${r.mining}</td><td>${r.compute}</td><td class="muted">${r.note}</td></tr>`)}</tbody></table>`
+      : html`<p class="muted" data-testid="rig-earnings-empty">nothing recorded yet: mining and compute revenue appear here per ${e.intervalSec} s interval once the rig has mined or run a job</p>`}
     <h4>Decisions</h4>
     ${e.decisions.length ? html`<ul data-testid="rig-decisions">${[...e.decisions].reverse().slice(0, 10).map((d) => html`<li>${fmtTime(d.at)} ${d.gpu >= 0 ? `GPU ${d.gpu}: ${d.from} → ${d.to}` : 'run refused'} <span class="muted">${d.reason}</span></li>`)}</ul>` : html`<p class="muted">no switching decisions yet</p>`}
   </div>`;
