@@ -4,6 +4,7 @@
 // is left to loadConfig (config.ts), which reports it with the file, field and reason.
 import { existsSync, readFileSync } from 'node:fs';
 import type { LogLevel } from '@sosna/protocol/log';
+import { withBalenaDefaults } from './balena.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/sosna/config.json';
 /** DeviceConfig's default stateDir (protocol/src/config.ts; a test keeps the two equal). */
@@ -20,7 +21,8 @@ export function configFilePath(path: string | undefined, env: Env): string | nul
 const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
 
 /** stateDir and log.level as loadConfig resolves them (environment over file over default); null if the file cannot be read as a JSON object. */
-export function peekStartup(path: string | undefined, env: Env): { stateDir: string; logLevel: LogLevel } | null {
+export function peekStartup(path: string | undefined, given: Env): { stateDir: string; logLevel: LogLevel } | null {
+  const env = withBalenaDefaults(given);
   const file = configFilePath(path, env);
   let raw: Record<string, unknown> = {};
   if (file) {

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { applyEnv, DeviceConfig, isPem, parseConfig } from '@sosna/protocol';
+import { balenaProblem, withBalenaDefaults } from './balena.js';
 import { configFilePath, DEFAULT_CONFIG_PATH } from './config-file.js';
 
 export { DEFAULT_CONFIG_PATH };
@@ -15,8 +16,12 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(opts: { path?: string; env?: Record<string, string | undefined> } = {}): { config: DeviceConfig; file: string | null } {
-  const env = opts.env ?? process.env;
-  const file = configFilePath(opts.path, env);
+  const given = opts.env ?? process.env;
+  const file = configFilePath(opts.path, given);
+  // in a balenaOS fleet app: balena's variables become defaults (balena.ts)
+  const balena = balenaProblem(given, file);
+  if (balena) throw new ConfigError([`balena environment: ${balena}`]);
+  const env = withBalenaDefaults(given);
   let base: unknown = {};
   if (file) {
     let text: string;

@@ -17,3 +17,5 @@ export type { FlashProgress, FlashResult } from './flash/flash.js';
 export { planLayout, sfdiskScript, makeFat, assembleDisk } from './build/disk.js';
 export { butaneToIgnition, ButaneError, BUTANE_VARIANT, BUTANE_VERSION, IGNITION_VERSION } from './coreos/butane.js';
 export type { IgnitionConfig, ButaneOptions } from './coreos/butane.js';
+export { writeBalenaApp, lddPaths, renderTemplate, BalenaAppError } from './balena/app-image.js';
+export type { BalenaAppOptions, BalenaAppBuild } from './balena/app-image.js';

@@ -12,6 +12,7 @@ import { benchMetrics } from './metrics.js';
 import { benchTrust } from './trust.js';
 import { benchMining } from './mining.js';
 import { benchData } from './data.js';
+import { benchBalena } from './balena.js';
 import { formatGasReport, runGasReport } from '../../contracts/bench/gas.js';
 
 const only = process.argv[2];
@@ -59,6 +60,10 @@ if (!only || only === 'trust') {
 if (!only || only === 'data') {
   const r = await benchData();
   writeFileSync('bench-results/data.json', JSON.stringify(r, null, 2));
+}
+if (!only || only === 'balena') {
+  const r = await benchBalena();
+  writeFileSync('bench-results/balena.json', JSON.stringify(r, null, 2));
 }
 if (!only || only === 'mining') {
   const r = await benchMining();

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ARCHES, BOARDS, BUTANE_VERSION, IGNITION_VERSION, VARIANTS, butaneToIgnition, buildImage, configureImage, parseBoard, readImageConfig } from '@sosna/provisioning';
+import { ARCHES, BOARDS, BUTANE_VERSION, IGNITION_VERSION, VARIANTS, butaneToIgnition, buildImage, configureImage, parseBoard, readImageConfig, writeBalenaApp } from '@sosna/provisioning';
 import type { Arch, Variant } from '@sosna/provisioning';
 
 /** The repository (or installed tree) this CLI runs from: os-image/ and the agent bundle live there. */
@@ -157,5 +157,21 @@ export function registerImage(program: Command): void {
         writeFileSync(o.out, json);
         process.stderr.write(`${file} -> ${o.out} (Ignition ${IGNITION_VERSION}); check it with ignition-validate ${o.out}\n`);
       } else process.stdout.write(json);
+    });
+
+  image
+    .command('balena')
+    .description('the balenaOS fleet app, offline: a base root filesystem with Node (this machine\'s, with its libraries) for docker import, and the app\'s build context (os-image/balena with the agent bundle)')
+    .option('--out <dir>', 'output folder', join('images', 'balena'))
+    .option('--agent-bundle <file>', 'the single-file agent', join(ROOT, 'agent', 'dist', 'sosna-agent.mjs'))
+    .option('--node <binary>', 'Node binary for the image (default: this Node)')
+    .action((o: { out: string; agentBundle: string; node?: string }) => {
+      const r = writeBalenaApp({ appDir: join(ROOT, 'os-image', 'balena'), bundle: o.agentBundle, out: o.out, ...(o.node ? { node: o.node } : {}) });
+      process.stdout.write(
+        `base root filesystem: ${r.baseTar}\nbuild context (${r.arch}): ${r.context}\n\n` +
+          `offline, on the device's engine (or any Docker Engine):\n  docker import ${r.baseTar} sosna/balena-node-base:${r.arch}\n` +
+          `  docker build --build-arg BASE=sosna/balena-node-base:${r.arch} -t sosna-agent ${r.context}\n` +
+          `on balenaCloud (balenalib's Node image as the base): cd ${r.context} && balena push FLEET\n`,
+      );
     });
 }
