@@ -5,7 +5,7 @@
 // is the result digest, and `jobs results` downloads it from them. Plus the bad-input cases.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ConsoleClient, ConsoleProfile } from '@sosna/hub';
@@ -101,6 +101,24 @@ describe.skipIf(SKIP)('job data peer to peer', { timeout: 400_000 }, () => {
     expect(job.state, JSON.stringify(job)).toBe('succeeded');
     expect(job.digest).toMatch(/^btih:[0-9a-f]{40}$/);
     expect(job.runs.filter((r) => r.state === 'succeeded').map((r) => r.digest)).toEqual([job.digest, job.digest]);
+
+    // each run's receipt names the input (btih: its torrent's info hash), the hub took it, and
+    // `sosna verify --input` binds the receipt to the buyer's folder (and refuses another input)
+    const rdir = join(tmp.dir, 'buyer', 'receipts');
+    const rc = await sosna(['jobs', 'receipts', jobId, '--out', rdir]);
+    expect(rc.code, rc.output).toBe(0);
+    const files = readdirSync(rdir);
+    expect(files).toHaveLength(2);
+    for (const f of files) {
+      const file = join(rdir, f);
+      expect((JSON.parse(readFileSync(file, 'utf8')) as { receipt: { inputHash: string } }).receipt.inputHash).toMatch(/^btih:[0-9a-f]{40}$/);
+      const ok = await cli(['verify', file, '--input', inputDir]);
+      expect(ok.code, ok.output).toBe(0);
+      expect(ok.output).toMatch(/input matches the one given \(--input\)/);
+      const other = await cli(['verify', file, '--input', `btih:${'0'.repeat(40)}`]);
+      expect(other.code).toBe(1);
+      expect(other.output).toMatch(/FAILED \(wrong-input, field inputHash\): wrong input: .* not btih:0{40} \(--input\)/);
+    }
 
     // peer to peer happened: the devices served input bytes to each other (their telemetry counters)
     const served = await waitFor('both devices report data counters', async () => {

@@ -279,6 +279,15 @@ export const hubJobsService = defineService('jobs', {
     }),
   },
   update: { params: RunReport, result: z.object({ id: Id, state: JobState }) },
+  /**
+   * While run `id` fetched its job's input, the peer at `peer` sent all of piece `piece` and it failed its
+   * hash. The hub counts it against the device serving the job's input there (its reputation drops)
+   * only within the limits of docs/architecture.md "Corrupted pieces"; `counted` says whether it did, `reason` why.
+   */
+  badPiece: {
+    params: z.object({ id: Id, peer: PeerAddress, piece: z.number().int().nonnegative().max(2 ** 31) }),
+    result: z.object({ counted: z.boolean(), deviceId: Id.nullable(), reason: z.string() }),
+  },
   /** Output of a run, coalesced and rate-bounded by the device. */
   log: {
     params: z.object({ id: Id, pieces: z.array(LogPiece).min(1).max(64), dropped: z.number().int().nonnegative().optional() }),

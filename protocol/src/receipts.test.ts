@@ -54,6 +54,19 @@ describe('sign and verify', () => {
     expect(verifyReceiptFile(text, { key: d.publicKey, hubOwner: hub.address })).toMatchObject({ ok: true, pinned: { key: true, hubOwner: true } });
   });
 
+  it('a pinned input must be the one the receipt names (btih: the input torrent\'s info hash)', async () => {
+    const input = `btih:${'d'.repeat(40)}`;
+    const { file } = await fileFor(device(), { ...receipt, inputHash: input });
+    expect(verifyReceiptFile(file, { inputHash: input })).toMatchObject({ ok: true, pinned: { inputHash: true } });
+    const r = verifyReceiptFile(file, { inputHash: `btih:${'e'.repeat(40)}` });
+    expect(r).toMatchObject({ ok: false, kind: 'wrong-input', field: 'inputHash' });
+    expect(!r.ok && r.reason).toMatch(/its run's input was btih:d{40}, not btih:e{40} \(--input\)/);
+    // a receipt without an input does not match a pinned one
+    expect(verifyReceiptFile((await fileFor()).file, { inputHash: input })).toMatchObject({ ok: false, kind: 'wrong-input' });
+    // a torrent output digest is a valid outputDigest
+    expect(verifyReceiptFile((await fileFor(device(), { ...receipt, outputDigest: `btih:${'f'.repeat(40)}` })).file)).toMatchObject({ ok: true });
+  });
+
   it('a changed field is named', async () => {
     const { file } = await fileFor();
     const r = verifyReceiptFile({ ...file, receipt: { ...file.receipt, exitCode: 3 } });

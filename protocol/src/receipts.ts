@@ -18,7 +18,7 @@ import type { MessageSigner } from './announce.js';
 import { SosnaError } from './errors.js';
 import { Id, Millis } from './messages.js';
 import { defineService } from './rpc/service.js';
-import { Sha256Digest } from './jobs.js';
+import { ResultDigest, Sha256Digest } from './jobs.js';
 import { describeIssues } from './validate.js';
 
 /** Canonical JSON: object keys sorted, undefined members left out, no spaces. */
@@ -91,10 +91,14 @@ export const Receipt = z.strictObject({
   imageId: Sha256Digest,
   /** ... and its RepoDigests (name@sha256:..., empty for an image that was never pushed or pulled). */
   repoDigests: z.array(z.string().max(512)).max(32),
-  /** The info hash of the run's input (peer-to-peer data); null while the job has no input. */
-  inputHash: z.string().max(128).nullable(),
-  /** The run's reported output digest (null: the run produced none, e.g. it failed). */
-  outputDigest: Sha256Digest.nullable(),
+  /**
+   * The run's input: `btih:` and the info hash of the job input's torrent (BitTorrent v1: sha1 of the info
+   * dictionary, which holds every file's name, size and piece hashes, so it names the bytes); null when
+   * the job has no input. `sosna verify --input` pins it.
+   */
+  inputHash: z.string().regex(/^btih:[0-9a-f]{40}$/, 'must be btih: and 40 hex digits').nullable(),
+  /** The run's reported output digest: sha256 of stdout or the output archive, or btih: of the output torrent (null: none, e.g. it failed). */
+  outputDigest: ResultDigest.nullable(),
   exitCode: z.number().int().nullable(),
   /** Seconds of running the run bills (engine clock, whole seconds rounded up, at most the duration limit). */
   billedSeconds: z.number().int().nonnegative(),
@@ -173,11 +177,13 @@ export interface VerifyPins {
   key?: string;
   /** The hub owner address the buyer trusts (the hub card's owner). */
   hubOwner?: string;
+  /** The input the buyer submitted, `btih:` and its torrent's info hash: the receipt must name it. */
+  inputHash?: string;
 }
 
 export type ReceiptCheck =
-  | { ok: true; receipt: Receipt; publicKey: string; hubOwner: string; hubId: string; pinned: { key: boolean; hubOwner: boolean } }
-  | { ok: false; kind: 'malformed' | 'tampered' | 'bad-signature' | 'wrong-key' | 'bad-binding'; field?: string; reason: string };
+  | { ok: true; receipt: Receipt; publicKey: string; hubOwner: string; hubId: string; pinned: { key: boolean; hubOwner: boolean; inputHash: boolean } }
+  | { ok: false; kind: 'malformed' | 'tampered' | 'bad-signature' | 'wrong-key' | 'bad-binding' | 'wrong-input'; field?: string; reason: string };
 
 /**
  * Checks a receipt file offline. Order: shape (names the field), the hub's key binding (signed by the
@@ -213,7 +219,13 @@ export function verifyReceiptFile(value: unknown, pins: VerifyPins = {}): Receip
   }
   const digests = receiptDigests(f.receipt);
   if (checkSignature(digests, b.publicKey, f.signature)) {
-    return { ok: true, receipt: f.receipt, publicKey: b.publicKey, hubOwner: b.hubOwner, hubId: b.hubId, pinned: { key: !!pins.key, hubOwner: !!pins.hubOwner } };
+    if (pins.inputHash !== undefined && f.receipt.inputHash !== pins.inputHash) {
+      return {
+        ok: false, kind: 'wrong-input', field: 'inputHash',
+        reason: `wrong input: device ${b.deviceId} signed that its run's input was ${f.receipt.inputHash ?? 'none'}, not ${pins.inputHash} (--input)`,
+      };
+    }
+    return { ok: true, receipt: f.receipt, publicKey: b.publicKey, hubOwner: b.hubOwner, hubId: b.hubId, pinned: { key: !!pins.key, hubOwner: !!pins.hubOwner, inputHash: pins.inputHash !== undefined } };
   }
   if (checkSignature(f.signedDigests, b.publicKey, f.signature)) {
     const changed = [...new Set([...Object.keys(digests), ...Object.keys(f.signedDigests)])].filter((k) => digests[k] !== f.signedDigests[k]).sort();

@@ -17,7 +17,7 @@ export interface JobDataDeps {
   /** How long a finished run's output is served (the buyer downloads it meanwhile). */
   keepOutputMs?: number;
   /** A peer sent a whole piece that failed its hash (that peer is dropped; the hub is told). */
-  onBadPeer?(runId: string, peer: string): void;
+  onBadPeer?(runId: string, peer: string, piece: number): void;
 }
 
 export interface DataCounters {
@@ -73,9 +73,9 @@ export class JobData {
         peers: input.seeds,
         seeds: input.seeds,
         onProgress,
-        onInvalidPiece: (peer, _index, sole) => {
+        onInvalidPiece: (peer, index, sole) => {
           this.badPieces++;
-          if (sole) this.d.onBadPeer?.(runId, peer);
+          if (sole) this.d.onBadPeer?.(runId, peer, index);
         },
       });
       if (s.infoHash !== input.infoHash) {

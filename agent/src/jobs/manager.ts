@@ -75,7 +75,14 @@ export class JobManager {
       dir: join(d.stateDir, 'data'),
       publicHost: d.config.publicHost ?? firstPublicIpv4(),
       log: d.log,
-      onBadPeer: (runId, peer) => d.log.warn('a peer sent a corrupted piece; dropped it and fetched the piece elsewhere', { runId, peer }),
+      onBadPeer: (runId, peer, piece) => {
+        d.log.warn('a peer sent a corrupted piece; dropped it and fetched the piece elsewhere', { runId, peer, piece });
+        // the hub lowers the reputation of the device serving there (within its limits: see badPiece)
+        d.hub.call(hubJobsService, 'badPiece', { id: runId, peer, piece }, { timeoutMs: 10_000 }).then(
+          (r) => d.log.info(r.counted ? 'the hub counted the corrupted piece' : 'the hub did not count the corrupted piece', { runId, peer, deviceId: r.deviceId, reason: r.reason }),
+          (err: unknown) => d.log.warn('could not report the corrupted piece to the hub', { runId, peer, error: (err as Error).message }),
+        );
+      },
     });
   }
 

@@ -469,7 +469,7 @@ export class JobRunner {
       const image = await this.d.engine.docker.getImage(imageId).inspect();
       return this.d.sign({
         v: 1, jobId: this.rec.job.jobId, runId: this.id, deviceId: this.d.deviceId, image: spec.image, imageId: image.Id,
-        repoDigests: image.RepoDigests ?? [], inputHash: null, outputDigest: fields.digest ?? null, exitCode: fields.exitCode ?? null,
+        repoDigests: image.RepoDigests ?? [], inputHash: spec.input ? `btih:${spec.input.infoHash}` : null, outputDigest: fields.digest ?? null, exitCode: fields.exitCode ?? null,
         billedSeconds: runBilledSeconds(this.rec.runtimeMs, spec.timeoutSec), finishedAt,
       });
     } catch (err) {

@@ -1,7 +1,7 @@
 // Receipts: `sosna console jobs receipts JOB [--out DIR]` (a job's signed run receipts, written as
 // self-contained files), `sosna console devices key DEVICE [--clear]` (a device's registered key) and the
-// offline `sosna verify RECEIPT [--key KEY] [--hub-owner ADDRESS]`.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// offline `sosna verify RECEIPT [--key KEY] [--hub-owner ADDRESS] [--input PATH|btih:HASH]`.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { keyFingerprint, receiptFile, receiptsService, verifyReceiptFile } from '@sosna/protocol';
@@ -9,6 +9,7 @@ import type { DeviceKeyInfo, ReceiptCheck } from '@sosna/protocol';
 import { connOptions } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 import { table } from '../table.js';
+import { packInput } from './job-data.js';
 
 type Conn = ConnFlags;
 
@@ -37,6 +38,14 @@ export function readKeyFlag(value: string): string {
   return text;
 }
 
+/** `--input`: btih:HASH or a bare 40-digit info hash as given; a path is packed as `jobs submit --input` packs it. */
+export async function inputHashOf(value: string): Promise<string> {
+  const m = /^(?:btih:)?([0-9a-fA-F]{40})$/.exec(value);
+  if (m && !existsSync(value)) return `btih:${m[1]!.toLowerCase()}`;
+  const packed = await packInput(value);
+  return `btih:${packed.infoHash}`;
+}
+
 export function formatCheck(file: string, r: ReceiptCheck): string {
   if (!r.ok) return `${file}: FAILED (${r.kind}${r.field ? `, field ${r.field}` : ''}): ${r.reason}`;
   const x = r.receipt;
@@ -46,6 +55,7 @@ export function formatCheck(file: string, r: ReceiptCheck): string {
     `  image ${x.image} = ${x.imageId}${x.repoDigests.length ? ` (${x.repoDigests.join(', ')})` : ''}`,
     `  exit code ${x.exitCode ?? '-'}, output ${x.outputDigest ?? '-'}, input ${x.inputHash ?? '-'}, billed ${x.billedSeconds} s, finished ${new Date(x.finishedAt).toISOString()}`,
   ];
+  if (r.pinned.inputHash) lines.push(`  input matches the one given (--input)`);
   if (!r.pinned.key && !r.pinned.hubOwner) {
     lines.push(`  note: nothing was pinned: pass --key (sosna console devices key ${x.deviceId}) or --hub-owner (the hub card's owner) to check that this is the key you expect`);
   }
@@ -104,9 +114,11 @@ export function registerVerify(program: Command): void {
     .option('--key <key>', "the device's registered key as the hub gave it (sosna console devices key DEVICE): ed25519:..., or a file with it")
     .option('--device-key <key>', 'same as --key')
     .option('--hub-owner <address>', "the hub owner address you trust (the hub card's owner)")
+    .option('--input <path|hash>', "the input you submitted (the file or folder, or btih:HASH): the receipt must name its torrent's info hash")
     .option('--json', 'machine-readable result')
-    .action((file: string, o: { key?: string; deviceKey?: string; hubOwner?: string; json?: boolean }) => {
+    .action(async (file: string, o: { key?: string; deviceKey?: string; hubOwner?: string; input?: string; json?: boolean }) => {
       const keyFlag = o.key ?? o.deviceKey;
+      const inputHash = o.input === undefined ? undefined : await inputHashOf(o.input);
       const key = keyFlag !== undefined ? readKeyFlag(keyFlag) : undefined;
       if (o.hubOwner !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(o.hubOwner)) throw new Error(`--hub-owner ${JSON.stringify(o.hubOwner)}: use a 0x address of 40 hex digits`);
       let text: string;
@@ -121,7 +133,7 @@ export function registerVerify(program: Command): void {
       } catch (err) {
         throw new Error(`${file}: malformed receipt file: not JSON: ${(err as Error).message}`);
       }
-      const r = verifyReceiptFile(value, { ...(key ? { key } : {}), ...(o.hubOwner ? { hubOwner: o.hubOwner } : {}) });
+      const r = verifyReceiptFile(value, { ...(key ? { key } : {}), ...(o.hubOwner ? { hubOwner: o.hubOwner } : {}), ...(inputHash ? { inputHash } : {}) });
       if (o.json) process.stdout.write(`${json({ file, ...r })}\n`);
       else (r.ok ? process.stdout : process.stderr).write(`${formatCheck(file, r)}\n`);
       if (!r.ok) process.exitCode = 1;

@@ -61,6 +61,12 @@ export function deviceJobsHandlers(s: Scheduler, onReceipt?: ReceiptSink): Handl
       return { id: run.id, state: run.state };
     },
 
+    badPiece: ({ id, peer, piece }, ctx) => {
+      const found = s.findRun(id, ctx.meta.deviceId);
+      if (!found) throw new SosnaError('E_NOT_FOUND', `no run ${id} on device ${ctx.meta.deviceId}`);
+      return s.reportBadPiece(found.run, found.job, peer, piece);
+    },
+
     log: ({ id, pieces, dropped }, ctx) => {
       const found = s.findRun(id, ctx.meta.deviceId);
       if (!found) throw new SosnaError('E_NOT_FOUND', `no run ${id} on device ${ctx.meta.deviceId}`);

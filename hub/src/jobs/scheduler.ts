@@ -309,6 +309,41 @@ export class Scheduler {
     return { job: this.getJob(jobId), run };
   }
 
+  /**
+   * A device's run got a whole piece of its job's input from `peer` that failed its hash (the device
+   * dropped that peer and fetched the piece elsewhere). Counted against the device serving the job's
+   * input at `peer` (its reputation drops, a job event says why) only when: the reporting run is active
+   * and its job has an input; `peer` is an input endpoint another device's run of the same job reported
+   * itself, or a port on the host of exactly one such device (so a device can only accuse the replicas
+   * of its own job, the ones it was told to fetch from); and the
+   * reporter has not already had a report against that device counted for this job (one per pair per job,
+   * kept as a job event, so a restart does not reset it). See docs/architecture.md "Corrupted pieces".
+   */
+  reportBadPiece(reporter: RunRow, job: JobRow | undefined, peer: string, piece: number): { counted: boolean; deviceId: string | null; reason: string } {
+    if (!job?.spec.input) return { counted: false, deviceId: null, reason: `job ${reporter.jobId} has no input` };
+    if (!isActive(reporter.state)) return { counted: false, deviceId: null, reason: `run ${reporter.id} is ${reporter.state}` };
+    // the address a peer connected from is not the one it serves at (an outgoing connection's port is
+    // ephemeral): then the one other device of the job serving from that host, if it is only one
+    const others = this.runsOf(job.id).filter((r) => r.id !== reporter.id && r.deviceId !== reporter.deviceId);
+    const host = peer.slice(0, peer.lastIndexOf(':'));
+    const onHost = others.filter((r) => r.endpoints.some((e) => e.startsWith(`bt-in://${host}:`)));
+    const accused = others.find((r) => r.endpoints.includes(`bt-in://${peer}`)) ?? (new Set(onHost.map((r) => r.deviceId)).size === 1 ? onHost[0] : undefined);
+    if (!accused) return { counted: false, deviceId: null, reason: `${peer} is not where another run of job ${job.id} serves its input` };
+    const tag = `corrupted input piece: device ${accused.deviceId} reported by device ${reporter.deviceId}`;
+    if (this.jobs.eventsOf(job.id).some((e) => e.reason?.startsWith(tag))) {
+      return { counted: false, deviceId: accused.deviceId, reason: `device ${reporter.deviceId} already reported device ${accused.deviceId} for job ${job.id} (one counted report per pair and job)` };
+    }
+    const m = this.market(accused.deviceId);
+    const reputation = nextReputation(m.reputation, 'corrupt');
+    const reason = `${tag} (piece ${piece} from ${peer} failed its hash; reputation ${m.reputation} -> ${reputation})`;
+    this.jobs.tx(() => {
+      this.jobs.putMarket({ ...m, reputation });
+      this.jobs.addEvent({ jobId: job.id, runId: accused.id, at: this.now(), from: accused.state, to: accused.state, reason });
+    });
+    this.d.log.warn('a device served a corrupted piece of a job input', { jobId: job.id, deviceId: accused.deviceId, reporter: reporter.deviceId, piece, reputation });
+    return { counted: true, deviceId: accused.deviceId, reason };
+  }
+
   // ------------------------------------------------------------------------------------------------
   // dispatch
 

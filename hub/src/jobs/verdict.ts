@@ -71,7 +71,8 @@ export function billedSeconds(runtimeMs: number | null, timeoutSec: number): num
 export const amountFor = (seconds: number, pricePerSec: bigint): bigint => BigInt(seconds) * pricePerSec;
 
 /** Reputation after one verdict: agreement earns a little, dissent costs a lot, a lost run a little. */
-export function nextReputation(current: number, event: 'agree' | 'dissent' | 'lost'): number {
-  const delta = event === 'agree' ? 0.02 : event === 'dissent' ? -0.2 : -0.05;
+/** `corrupt`: a replica of the same job reported a whole piece of the input from it that failed its hash. */
+export function nextReputation(current: number, event: 'agree' | 'dissent' | 'lost' | 'corrupt'): number {
+  const delta = event === 'agree' ? 0.02 : event === 'dissent' ? -0.2 : event === 'corrupt' ? -0.1 : -0.05;
   return Math.round(Math.min(1, Math.max(0, current + delta)) * 1000) / 1000;
 }

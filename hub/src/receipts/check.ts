@@ -12,6 +12,8 @@ export interface RunFacts {
   finishedAt: number | null;
   runtimeMs: number | null;
   timeoutSec: number;
+  /** The job input's info hash (null: no input): the receipt must name it as btih:HASH. */
+  inputInfoHash: string | null;
 }
 
 export type ReceiptVerdict = { ok: true; signed: SignedReceipt } | { ok: false; reason: string };
@@ -27,6 +29,7 @@ export function checkReceipt(value: unknown, run: RunFacts, registeredKey: strin
   const expected: Record<string, unknown> = {
     runId: run.id, jobId: run.jobId, deviceId: run.deviceId, exitCode: run.exitCode, outputDigest: run.digest,
     finishedAt: run.finishedAt, billedSeconds: runBilledSeconds(run.runtimeMs, run.timeoutSec),
+    inputHash: run.inputInfoHash ? `btih:${run.inputInfoHash}` : null,
   };
   const wrong = Object.entries(expected).filter(([k, v]) => canonicalJson((r as Record<string, unknown>)[k]) !== canonicalJson(v));
   if (wrong.length) return { ok: false, reason: `receipt disagrees with the run's report: ${wrong.map(([k, v]) => `${k} ${canonicalJson((r as Record<string, unknown>)[k])} (reported ${canonicalJson(v)})`).join(', ')}` };

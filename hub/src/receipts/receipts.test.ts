@@ -59,7 +59,7 @@ describe('device keys', () => {
 });
 
 describe('receipt check', () => {
-  const run = { id: 'j-1.0.1', jobId: 'j-1', deviceId: 'rig-1', exitCode: 0, digest: `sha256:${'c'.repeat(64)}`, finishedAt: 5000, runtimeMs: 2100, timeoutSec: 60 };
+  const run = { id: 'j-1.0.1', jobId: 'j-1', deviceId: 'rig-1', exitCode: 0, digest: `sha256:${'c'.repeat(64)}`, finishedAt: 5000, runtimeMs: 2100, timeoutSec: 60, inputInfoHash: null };
   const receipt: Receipt = {
     v: 1, jobId: 'j-1', runId: 'j-1.0.1', deviceId: 'rig-1', image: 'busybox', imageId: `sha256:${'a'.repeat(64)}`, repoDigests: [],
     inputHash: null, outputDigest: run.digest, exitCode: 0, billedSeconds: 3, finishedAt: 5000,
@@ -79,5 +79,9 @@ describe('receipt check', () => {
     expect(checkReceipt({ ...s, receipt: { ...receipt, imageId: 'x' } }, run, d.publicKey)).toMatchObject({ ok: false, reason: expect.stringMatching(/^malformed receipt: receipt.receipt.imageId/) });
     expect(checkReceipt(s, { ...run, runtimeMs: 5000 }, d.publicKey)).toMatchObject({ ok: false, reason: expect.stringMatching(/billedSeconds 3 \(reported 5\)/) });
     expect(checkReceipt(s, { ...run, deviceId: 'rig-2' }, d.publicKey)).toMatchObject({ ok: false, reason: expect.stringMatching(/deviceId "rig-1" \(reported "rig-2"\)/) });
+    // a run of a job with an input: the receipt must name that input's info hash
+    const hash = 'e'.repeat(40);
+    expect(checkReceipt(s, { ...run, inputInfoHash: hash }, d.publicKey)).toMatchObject({ ok: false, reason: expect.stringMatching(/inputHash null \(reported "btih:e{40}"\)/) });
+    expect(checkReceipt(signReceipt({ ...receipt, inputHash: `btih:${hash}` }, d.privateKey, d.publicKey), { ...run, inputInfoHash: hash }, d.publicKey)).toMatchObject({ ok: true });
   });
 });

@@ -30,7 +30,7 @@ export function startReceipts(deps: DeviceKeysDeps & { store: Pick<DeviceStore, 
   });
 
   const onReceipt: ReceiptSink = (run, job, value) => {
-    const verdict = checkReceipt(value, { ...run, timeoutSec: job.spec.timeoutSec }, deps.store.receipts.currentKey(run.deviceId)?.publicKey ?? null);
+    const verdict = checkReceipt(value, { ...run, timeoutSec: job.spec.timeoutSec, inputInfoHash: job.spec.input?.infoHash ?? null }, deps.store.receipts.currentKey(run.deviceId)?.publicKey ?? null);
     if (!verdict.ok) {
       log.warn('receipt refused', { runId: run.id, deviceId: run.deviceId, reason: verdict.reason });
       deps.store.jobs.addEvent({ jobId: job.id, runId: run.id, at: Date.now(), from: run.state, to: run.state, reason: `receipt refused: ${verdict.reason}`.slice(0, 1000) });
