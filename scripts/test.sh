@@ -20,6 +20,9 @@ done
 echo "== building"
 node scripts/build.mjs
 
+echo "== type-checking the tests (tsconfig.test.json: test/ and the benches, against the built packages)"
+node node_modules/typescript/bin/tsc -p tsconfig.test.json
+
 echo "== testing"
 mkdir -p test-results
 status=0

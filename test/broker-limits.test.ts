@@ -29,7 +29,7 @@ let alice: { user: string; password: string };
 const opened: Socket[] = [];
 const clients: MqttClient[] = [];
 
-async function raw(port = hub.mqttPort): Promise<Socket> {
+async function raw(port = hub.mqttPort!): Promise<Socket> {
   const s = await openRaw(port);
   opened.push(s);
   return s;
@@ -221,7 +221,7 @@ describe('connections that never authenticate', () => {
   });
 
   it('a socket that never sends CONNECT is closed after mqtt.connectTimeoutMs, on the MQTT and the WebSocket port', async () => {
-    const tcp = await raw(quick.mqttPort);
+    const tcp = await raw(quick.mqttPort!);
     const httpIdle = await raw(quick.wsPort!); // never even upgrades
     const ws = new WebSocket(`ws://127.0.0.1:${quick.wsPort}`, 'mqtt'); // upgrades, then sends nothing
     ws.on('error', () => {});

@@ -122,16 +122,19 @@ beforeAll(async () => {
   // systemd as PID 1 in a container: its own cgroup namespace, CAP_SYS_ADMIN for its mounts, the legacy
   // cgroup layout (in a container systemd reads its kernel options from its own arguments); not
   // --privileged, which this host's bounding set (no CAP_SYS_RESOURCE) refuses
-  box = await engine.docker.createContainer({
+  // (CgroupnsMode is Engine API 1.41; dockerode's types do not list it yet)
+  const hostConfig = {
+    CgroupnsMode: 'private', CapAdd: ['SYS_ADMIN'], SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+    Tmpfs: { '/run': '', '/run/lock': '', '/tmp': '' }, Binds: [`${socket}:/run/podman/podman.sock`],
+  };
+  const created = await engine.docker.createContainer({
     Image: IMAGE, Entrypoint: ['/lib/systemd/systemd'], Cmd: ['systemd.unified_cgroup_hierarchy=0'], Env: ['container=docker'], Tty: true, Hostname: 'fcos-box',
-    HostConfig: {
-      CgroupnsMode: 'private', CapAdd: ['SYS_ADMIN'], SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
-      Tmpfs: { '/run': '', '/run/lock': '', '/tmp': '' }, Binds: [`${socket}:/run/podman/podman.sock`],
-    },
+    HostConfig: hostConfig,
   });
-  const cp = spawnSync('docker', ['-H', engine.host, 'cp', `${stage}/.`, `${box.id}:/`], { encoding: 'utf8' });
+  box = created;
+  const cp = spawnSync('docker', ['-H', engine.host, 'cp', `${stage}/.`, `${created.id}:/`], { encoding: 'utf8' });
   if (cp.status !== 0) throw new Error(`docker cp: ${cp.stderr}`);
-  await box.start();
+  await created.start();
 }, 600_000);
 
 afterAll(async () => {

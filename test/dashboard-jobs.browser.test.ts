@@ -14,11 +14,9 @@ import { devicesService, jobsService, payoutsService, RunReport } from '@sosna/p
 import { CLI, cli, freePort, installBundle, requireBuild, ROOT, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
-import { sosnaContainers, startPrivateDocker } from './docker.js';
+import { sosnaContainers, startPrivateDocker, SKIP_DOCKER } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 
-/** Where no Docker Engine can run (no root), SOSNA_SKIP_DOCKER_TESTS=1 skips these tests instead of failing them. */
-const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results', 'screenshots');
 const PASSWORD = 'correct horse battery';
@@ -40,7 +38,7 @@ const shot = (name: string) => page.screenshot({ path: join(SHOTS, `dashboard-${
 const wei = (testid: string) => page.getByTestId(testid).getAttribute('data-wei');
 
 beforeAll(async () => {
-  if (SKIP) return;
+  if (SKIP_DOCKER) return;
   requireBuild();
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/test-deps/browser.sh (npm test does)`);
   mkdirSync(SHOTS, { recursive: true });
@@ -87,7 +85,7 @@ afterAll(async () => {
   tmp.cleanup();
 }, 120_000); // sized for a loaded machine
 
-describe.skipIf(SKIP)('the dashboard\'s jobs and earnings pages', { timeout: 120_000 }, () => {
+describe.skipIf(SKIP_DOCKER)('the dashboard\'s jobs and earnings pages', { timeout: 120_000 }, () => {
   it('streams a running job\'s output lines onto the Jobs page live, then shows it finished', async () => {
     await page.goto(`${base}/jobs`);
     await page.locator('#password').fill(PASSWORD);

@@ -77,7 +77,7 @@ async function killAt(point: string): Promise<void> {
 async function expectSettledOnce(jobId: string, billed: bigint, deposit: bigint): Promise<void> {
   const e = await escrow().escrowOf(escrowKey.address, buyerKey.address, escrowJobId(jobId));
   expect([escrowStateName(e.state), e.amount, e.billed]).toEqual(['settled', deposit, billed]);
-  const events = await escrow().queryFilter(escrow().filters.Settled(escrowKey.address, buyerKey.address, escrowJobId(jobId)));
+  const events = await escrow().queryFilter(escrow().filters.Settled!(escrowKey.address, buyerKey.address, escrowJobId(jobId)));
   expect(events).toHaveLength(1);
 }
 

@@ -12,10 +12,9 @@ import { escrowAt, escrowJobId, escrowStateName, increaseTime, tokenAt } from '@
 import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
-import { startPrivateDocker } from './docker.js';
+import { startPrivateDocker, SKIP_DOCKER } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 
-const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 const tmp = tempDir('sosna-escrow-e2e-');
 const hubDir = join(tmp.dir, 'hub');
 let engine: PrivateDocker;
@@ -54,7 +53,7 @@ const settledOnChain = (jobId: string) => waitFor(`${jobId} settled on chain`, a
 const billedBy = (j: Job) => j.runs.reduce((s, r) => s + BigInt(r.amount ?? '0'), 0n);
 
 beforeAll(async () => {
-  if (SKIP) return;
+  if (SKIP_DOCKER) return;
   requireBuild();
   engine = await startPrivateDocker();
   port = await freePort();
@@ -94,7 +93,7 @@ afterAll(async () => {
   tmp.cleanup();
 }, 120_000);
 
-describe.skipIf(SKIP)('escrow end to end: a buyer, real agents, the dev chain', { timeout: 240_000 }, () => {
+describe.skipIf(SKIP_DOCKER)('escrow end to end: a buyer, real agents, the dev chain', { timeout: 240_000 }, () => {
   it('deposit, a 2-replica job on two devices, the hub settles what it billed, the buyer confirms: balances to the wei', async () => {
     const buyer0 = await balance(buyerKey.address);
     const payee0 = await balance(chain.escrowPayee);

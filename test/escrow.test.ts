@@ -81,7 +81,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-const SPEC = { image: 'busybox', bid: '5', timeoutSec: 60, replicas: 2, command: ['true'] } as const; // worst case 5 x 60 x 2 = 600
+const SPEC = { image: 'busybox', bid: '5', timeoutSec: 60, replicas: 2, command: ['true'] }; // worst case 5 x 60 x 2 = 600
 
 describe('escrow: a buyer pays for its job through JobEscrow', () => {
   it('an unfunded job waits with the reason; a deposit below the worst case does not fund it; a full one does; confirm moves balances to the wei', async () => {

@@ -121,3 +121,21 @@ export async function makeFakeMiner(): Promise<FakeMiner> {
   await m.setRate({ total: 0 });
   return m;
 }
+
+/** A flight sheet (before MiningConfig.parse) that runs the fake miner speaking `kind`'s API on `gpus`. */
+export function fakeMinerSheet(miner: FakeMiner, kind: string, apiPort: number, gpus: number[]) {
+  return {
+    miner: { id: kind, command: [miner.path, '--api', kind, '--http-port', '{apiPort}', '--devices', '{gpus}', '--control', miner.control], api: { kind, port: apiPort } },
+    algorithm: 'etchash', pool: 'p.example:1', wallet: 'w', gpus, statsIntervalSec: 1,
+  };
+}
+
+/** Polls a rig's miner until it reports per-GPU figures (at most 200 polls, 100 ms apart); the last answer. */
+export async function pollUntilGpus<S extends { gpus: unknown[] }>(poll: () => Promise<S | null>): Promise<S | null> {
+  let stats: S | null = null;
+  for (let i = 0; i < 200 && !stats?.gpus.length; i++) {
+    stats = await poll();
+    if (!stats?.gpus.length) await new Promise((r) => setTimeout(r, 100));
+  }
+  return stats;
+}

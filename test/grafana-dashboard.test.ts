@@ -35,7 +35,7 @@ describe('the Grafana dashboard', () => {
     const agent = createAgentMetrics({ version: 't', sample: () => null, connected: () => true, connects: () => 0, runs: () => [], maxJobs: 0 });
     try {
       const exposed = new Set(
-        [...(await hub.registry.getMetricsAsJSON()), ...(await agent.registry.getMetricsAsJSON())].flatMap((m) => (m.type === 'histogram' ? [`${m.name}_bucket`, `${m.name}_count`, `${m.name}_sum`] : [m.name])),
+        [...(await hub.registry.getMetricsAsJSON()), ...(await agent.registry.getMetricsAsJSON())].flatMap((m) => (String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_count`, `${m.name}_sum`] : [m.name])),
       );
       const used = new Set(exprs.flatMap((e) => e.expr.match(/\bsosna_[a-z0-9_]+/g) ?? []));
       expect([...used].filter((n) => !exposed.has(n))).toEqual([]);

@@ -13,10 +13,9 @@ import { jobsService } from '@sosna/protocol';
 import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
-import { startPrivateDocker } from './docker.js';
+import { startPrivateDocker, SKIP_DOCKER } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 
-const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 const tmp = tempDir('sosna-jobs-data-e2e-');
 const hubDir = join(tmp.dir, 'hub');
 const owners = ['alice', 'bob'];
@@ -45,7 +44,7 @@ const telemetry = async (deviceId: string) => {
 };
 
 beforeAll(async () => {
-  if (SKIP) return;
+  if (SKIP_DOCKER) return;
   requireBuild();
   engine = await startPrivateDocker();
   const port = await freePort();
@@ -83,7 +82,7 @@ afterAll(async () => {
   tmp.cleanup();
 }, 120_000);
 
-describe.skipIf(SKIP)('job data peer to peer', { timeout: 400_000 }, () => {
+describe.skipIf(SKIP_DOCKER)('job data peer to peer', { timeout: 400_000 }, () => {
   it('a 2-replica job with a 50 MB input: devices feed each other, the buyer downloads the shared output and it matches', async () => {
     const inputDir = join(tmp.dir, 'buyer', 'dataset');
     mkdirSync(inputDir, { recursive: true });

@@ -6,11 +6,9 @@ import { join } from 'node:path';
 import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
-import { startPrivateDocker } from './docker.js';
+import { startPrivateDocker, SKIP_DOCKER } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 
-/** Where no Docker Engine can run (no root), SOSNA_SKIP_DOCKER_TESTS=1 skips these tests instead of failing them. */
-const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 const tmp = tempDir('sosna-jobs-exec-');
 const hubDir = join(tmp.dir, 'hub');
 let engine: PrivateDocker;
@@ -19,7 +17,7 @@ let agent: Proc;
 const as = (user: string) => ({ SOSNA_PROFILE: join(hubDir, `${user}.json`) });
 
 beforeAll(async () => {
-  if (SKIP) return;
+  if (SKIP_DOCKER) return;
   requireBuild();
   engine = await startPrivateDocker();
   const port = await freePort();
@@ -52,7 +50,7 @@ afterAll(async () => {
   tmp.cleanup();
 }, 120_000);
 
-describe.skipIf(SKIP)('jobs exec', { timeout: 120_000 }, () => {
+describe.skipIf(SKIP_DOCKER)('jobs exec', { timeout: 120_000 }, () => {
   it("runs a command in the job's container for its buyer and an admin, with output and exit code; another operator is refused", async () => {
     const sub = await cli(['console', 'jobs', 'submit', '--image', engine.images.local, '--timeout', '5m', '--bid', '0', '--', 'sh', '-c', 'echo ready; sleep 600'], { env: as('alice'), timeoutMs: 30_000 });
     expect(sub.code, sub.output).toBe(0);

@@ -10,11 +10,9 @@ import { createLogger, DeviceConfig, JobSpec, silentLogger } from '@sosna/protoc
 import type { DeviceJob, JobSpecInput } from '@sosna/protocol';
 import { connectEngine, JobManager } from '../agent/src/jobs/index.js';
 import type { Engine, HubCalls } from '../agent/src/jobs/index.js';
-import { startPrivateDocker, sosnaContainers } from './docker.js';
+import { startPrivateDocker, sosnaContainers, SKIP_DOCKER } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 
-/** Where no Docker Engine can run (no root), SOSNA_SKIP_DOCKER_TESTS=1 skips these tests instead of failing them. */
-const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 import { tempDir, waitFor } from './helpers.js';
 import { Recorder } from './job-recorder.js';
 
@@ -39,7 +37,7 @@ function manager(hub: HubCalls, stateDir = join(tmp.dir, 'agent'), extra: Partia
 const sha = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 
 beforeAll(async () => {
-  if (SKIP) return;
+  if (SKIP_DOCKER) return;
   engine = await startPrivateDocker();
   client = await connectEngine(engine.host);
   // an image archive (docker save) served over HTTP, for the archive path
@@ -59,7 +57,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-describe.skipIf(SKIP)('job runner on a real engine', { timeout: 60_000 }, () => {
+describe.skipIf(SKIP_DOCKER)('job runner on a real engine', { timeout: 60_000 }, () => {
   it('negotiates the API version with the engine', () => {
     expect(client.apiVersion).toBe('1.41');
     expect(client.name).toBe('docker');

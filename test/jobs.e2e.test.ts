@@ -11,11 +11,9 @@ import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } fro
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
 import { sampleValue, scrapeAndCheck } from './promtool.js';
-import { sosnaContainers, startPrivateDocker } from './docker.js';
+import { sosnaContainers, startPrivateDocker, SKIP_DOCKER } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 
-/** Where no Docker Engine can run (no root), SOSNA_SKIP_DOCKER_TESTS=1 skips these tests instead of failing them. */
-const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 
 // Sized for a loaded machine: an agent restarted mid-job (node start, docker re-attach) must renew within the
 // lease, and a live agent on a busy machine must not miss keepalives; a kill -9 is still noticed within a minute.
@@ -68,7 +66,7 @@ function startAgent(i: number): Proc {
 }
 
 beforeAll(async () => {
-  if (SKIP) return;
+  if (SKIP_DOCKER) return;
   requireBuild();
   engine = await startPrivateDocker();
   port = await freePort();
@@ -109,7 +107,7 @@ afterAll(async () => {
   tmp.cleanup();
 }, 120_000); // sized for a loaded machine
 
-describe.skipIf(SKIP)('jobs on a fleet with a real Docker Engine', { timeout: 180_000 }, () => {
+describe.skipIf(SKIP_DOCKER)('jobs on a fleet with a real Docker Engine', { timeout: 180_000 }, () => {
   it('a job runs and its output reaches `jobs logs -f` while it runs', async () => {
     // the job waits for a file that the test creates only after it has seen the first line in `logs -f`
     const script = 'echo tick 1; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo tick 2';

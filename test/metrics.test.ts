@@ -28,7 +28,7 @@ beforeAll(async () => {
   const will = { topic: topics.device(hub.hubId, deviceId, 'state'), payload: codec.encode({ v: 1, status: 'offline', at, reason: 'will' }), retain: true, qos: 1 as const };
   device = await connectOnce({ url: `mqtt://127.0.0.1:${hub.mqttPort}`, clientId: deviceId, username: creds.username, password: creds.password, will });
   const endpoint = new RpcEndpoint().add(systemService, {
-    info: () => ({ deviceId, name: 'rig', agentVersion: 'test', uptimeSec: 1, node: process.version, inventory: {} }),
+    info: () => ({ deviceId, name: 'rig', agentVersion: 'test', uptimeSec: 1, node: process.version, inventory: {} as never }),
     ping: ({ echo }) => ({ echo, at: Date.now() }),
   });
   const peer = new RpcPeer({ role: 'owner', codec, endpoint, send: (b) => device.publish(topics.device(hub.hubId, deviceId, 'rpc/out'), Buffer.from(b), { qos: 1 }) });

@@ -10,10 +10,9 @@ import type { ReceiptFile } from '@sosna/protocol';
 import { cli, CLI, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
-import { startPrivateDocker } from './docker.js';
+import { startPrivateDocker, SKIP_DOCKER } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 
-const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 const tmp = tempDir('sosna-receipts-e2e-');
 const hubDir = join(tmp.dir, 'hub');
 const owners = ['alice', 'bob'];
@@ -44,7 +43,7 @@ async function online(i: number) {
 }
 
 beforeAll(async () => {
-  if (SKIP) return;
+  if (SKIP_DOCKER) return;
   requireBuild();
   engine = await startPrivateDocker();
   const port = await freePort();
@@ -76,7 +75,7 @@ afterAll(async () => {
   tmp.cleanup();
 }, 120_000);
 
-describe.skipIf(SKIP)('device keys and run receipts', { timeout: 180_000 }, () => {
+describe.skipIf(SKIP_DOCKER)('device keys and run receipts', { timeout: 180_000 }, () => {
   let jobId = '';
   let file = '';
   let pinned = '';

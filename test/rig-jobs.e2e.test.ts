@@ -17,11 +17,10 @@ import { jobsService } from '@sosna/protocol';
 import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
-import { startPrivateDocker } from './docker.js';
+import { startPrivateDocker, SKIP_DOCKER } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 import { makeFakeMiner, type FakeMiner } from './fake-miner.js';
 
-const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 const tmp = tempDir('sosna-rig-jobs-');
 const hubDir = join(tmp.dir, 'hub');
 const fakeBin = join(tmp.dir, 'fake-bin');
@@ -51,7 +50,7 @@ async function submit(bid: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  if (SKIP) return;
+  if (SKIP_DOCKER) return;
   requireBuild();
   // a fake NVIDIA hook: dockerd registers its "nvidia" device driver when it finds this on its PATH at start
   const hookBin = join(tmp.dir, 'hook-bin');
@@ -108,7 +107,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-describe.skipIf(SKIP)('rig mode with jobs from a real hub', () => {
+describe.skipIf(SKIP_DOCKER)('rig mode with jobs from a real hub', () => {
   it('a job that pays less than mining is refused; one that pays more takes GPU 0 from mining, which resumes after', async () => {
     const starts = (await miner.starts()).length;
     expect((await miner.starts()).at(-1)!.argv).toEqual(expect.arrayContaining(['--devices', '0,1']));

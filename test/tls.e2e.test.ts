@@ -16,12 +16,10 @@ import { jobsService, topics, usernames } from '@sosna/protocol';
 import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
 import type { Proc } from './procs.js';
 import { tempDir, waitFor } from './helpers.js';
-import { startPrivateDocker } from './docker.js';
+import { SKIP_DOCKER, startPrivateDocker } from './docker.js';
 import type { PrivateDocker } from './docker.js';
 
 const run = promisify(execFile);
-/** Where no Docker Engine can run (no root), SOSNA_SKIP_DOCKER_TESTS=1 skips the job run instead of failing it. */
-const SKIP_DOCKER = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
 
 const tmp = tempDir('sosna-tls-e2e-');
 const hubDir = join(tmp.dir, 'hub');

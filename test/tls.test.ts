@@ -34,7 +34,7 @@ describe('an expired certificate', { timeout: 60_000 }, () => {
     writeFileSync(keyFile, expired.key, { mode: 0o600 });
     const h = await startHub({ dataDir: dir, mqtt: { host: '127.0.0.1', port: null, wsPort: null }, tls: { enabled: true, port: 0, wsPort: null, certFile, keyFile }, chain: { mode: 'off' }, scryptN: 1024 }, { log: silentLogger });
     inProcess.push(h);
-    const { key } = await createProvisioningKey(h.store, { fleet: 'x', scrypt: { N: 1024, r: 8, p: 1 } });
+    const { key } = await createProvisioningKey(h.store, { fleet: 'x' });
     const url = `mqtts://127.0.0.1:${h.mqttsPort}`;
     const config = DeviceConfig.parse({ hub: { url, ca: ca.cert }, provisioningKey: key, stateDir: join(tmp.dir, 'dev-expired') });
     await expect(provision({ config, state: new StateStore(config.stateDir), name: 'x', log: silentLogger })).rejects.toThrow(
@@ -53,7 +53,7 @@ describe('a certificate for another host name', { timeout: 60_000 }, () => {
     writeFileSync(keyFile, other.key, { mode: 0o600 });
     const h = await startHub({ dataDir: join(tmp.dir, 'names'), mqtt: { host: '127.0.0.1', port: null, wsPort: null }, tls: { enabled: true, port: 0, wsPort: null, certFile, keyFile }, chain: { mode: 'off' }, scryptN: 1024 }, { log: silentLogger });
     inProcess.push(h);
-    const { key } = await createProvisioningKey(h.store, { fleet: 'n', scrypt: { N: 1024, r: 8, p: 1 } });
+    const { key } = await createProvisioningKey(h.store, { fleet: 'n' });
     const url = `mqtts://127.0.0.1:${h.mqttsPort}`;
     const config = DeviceConfig.parse({ hub: { url, ca: ca.cert }, provisioningKey: key, stateDir: join(tmp.dir, 'dev-names') });
     await expect(provision({ config, state: new StateStore(config.stateDir), name: 'n', log: silentLogger })).rejects.toThrow(
@@ -67,7 +67,7 @@ describe('mutual TLS', { timeout: 60_000 }, () => {
     const h = await startHub({ dataDir: join(tmp.dir, 'mtls'), mqtt: { host: '127.0.0.1', port: null, wsPort: null }, tls: { enabled: true, port: 0, wsPort: null, requireClientCert: true }, chain: { mode: 'off' }, scryptN: 1024 }, { log: silentLogger });
     inProcess.push(h);
     const url = `mqtts://127.0.0.1:${h.mqttsPort}`;
-    const { key } = await createProvisioningKey(h.store, { fleet: 'm', maxUses: 2, scrypt: { N: 1024, r: 8, p: 1 } });
+    const { key } = await createProvisioningKey(h.store, { fleet: 'm', maxUses: 2 });
     const base = { hub: { url, ca: h.tls!.ca! }, provisioningKey: key };
     const without = DeviceConfig.parse({ ...base, stateDir: join(tmp.dir, 'mtls-none') });
     await expect(provision({ config: without, state: new StateStore(without.stateDir), name: 'no-cert', log: silentLogger })).rejects.toThrow('it requires a client certificate (config tls.cert and tls.key) [ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED]');
@@ -126,7 +126,7 @@ describe('a pinned fingerprint instead of the CA', { timeout: 60_000 }, () => {
     const h = await startHub({ dataDir: join(tmp.dir, 'fp'), mqtt: { host: '127.0.0.1', port: null, wsPort: null }, tls: { enabled: true, port: 0, wsPort: null }, chain: { mode: 'off' }, scryptN: 1024 }, { log: silentLogger });
     inProcess.push(h);
     const url = `mqtts://127.0.0.1:${h.mqttsPort}`;
-    const { key } = await createProvisioningKey(h.store, { fleet: 'fp', maxUses: 2, scrypt: { N: 1024, r: 8, p: 1 } });
+    const { key } = await createProvisioningKey(h.store, { fleet: 'fp', maxUses: 2 });
     const pinned = DeviceConfig.parse({ hub: { url, fingerprint: h.tls!.fingerprint }, provisioningKey: key, stateDir: join(tmp.dir, 'fp-ok') });
     expect((await provision({ config: pinned, state: new StateStore(pinned.stateDir), name: 'fp', log: silentLogger })).url).toBe(url);
     const wrong = DeviceConfig.parse({ hub: { url, fingerprint: 'AB'.repeat(32) }, provisioningKey: key, stateDir: join(tmp.dir, 'fp-wrong') });

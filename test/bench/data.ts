@@ -62,7 +62,7 @@ export async function benchData(): Promise<Record<string, number>> {
     const out = createWriteStream(file);
     for (let left = MB * 2 ** 20; left > 0; left -= chunk.length) {
       randomFillSync(chunk);
-      if (!out.write(left >= chunk.length ? chunk : chunk.subarray(0, left))) await new Promise((r) => out.once('drain', r));
+      if (!out.write(left >= chunk.length ? chunk : chunk.subarray(0, left))) await new Promise<void>((r) => out.once('drain', () => r()));
     }
     await new Promise<void>((r) => out.end(r));
     const size = statSync(file).size;

@@ -62,7 +62,7 @@ export async function benchLogins(): Promise<Record<string, unknown>> {
     out.verifyScryptMs = median(perKind.scrypt);
     console.log(`one verification: machine (sha256) ${ms(out.verifySha256Ms as number)}, human (scrypt N=16384) ${ms(out.verifyScryptMs as number)}`);
 
-    const devices = [];
+    const devices: Awaited<ReturnType<typeof preIssueDevice>>[] = [];
     for (let i = 0; i < STORM; i++) devices.push(await preIssueDevice(hub.store, { name: `storm-${i}`, fleet: null }));
     const stormMs = await timed(async () => {
       clients.push(...(await Promise.all(devices.map((d) => connectOnce({ url, clientId: d.deviceId, username: d.username, password: d.password, connectTimeoutMs: 120_000 })))));

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceConfig, MiningConfig, parseConfig, silentLogger } from '@sosna/protocol';
-import { makeFakeMiner, type FakeMiner } from '../../../test/fake-miner.js';
+import { fakeMinerSheet, makeFakeMiner, pollUntilGpus, type FakeMiner } from '../../../test/fake-miner.js';
 import { freePort } from '../../../test/procs.js';
 import { MiningRig, minerMetrics, parseGminerStat, parseLolminer, unitFactor, type RigGpu } from './index.js';
 
@@ -80,18 +80,11 @@ describe('the rig reads each miner\'s API into the same telemetry, per GPU by in
   for (const kind of ['lolminer', 'gminer'] as const) {
     it(kind, async () => {
       await miner.setRate({ total: 3_000_000, byGpu: { 0: 2_000_000, 1: 1_000_000 } });
-      const sheet = MiningConfig.parse({
-        miner: { id: kind, command: [miner.path, '--api', kind, '--http-port', '{apiPort}', '--devices', '{gpus}', '--control', miner.control], api: { kind, port: await freePort() } },
-        algorithm: 'etchash', pool: 'p.example:1', wallet: 'w', gpus: [3, 4], statsIntervalSec: 1,
-      });
+      const sheet = MiningConfig.parse(fakeMinerSheet(miner, kind, await freePort(), [3, 4]));
       const rig = new MiningRig({ sheet, gpus, log: silentLogger, worker: 'rig' });
       try {
         rig.start();
-        let stats = null;
-        for (let i = 0; i < 200 && !stats?.gpus.length; i++) {
-          stats = await rig.poll();
-          if (!stats?.gpus.length) await new Promise((r) => setTimeout(r, 100));
-        }
+        const stats = await pollUntilGpus(() => rig.poll());
         expect((await miner.starts()).at(-1)!.argv).toEqual(expect.arrayContaining(['--devices', '0,1']));
         expect(stats).toMatchObject({ hashrate: { '10s': 3_000_000 }, gpus: [{ index: 3, hashrate: 2_000_000 }, { index: 4, hashrate: 1_000_000 }] });
         expect(rig.gpuHashrate(3)).toBe(2_000_000);

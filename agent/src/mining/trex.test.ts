@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiningConfig, silentLogger } from '@sosna/protocol';
-import { makeFakeMiner, type FakeMiner } from '../../../test/fake-miner.js';
+import { fakeMinerSheet, makeFakeMiner, pollUntilGpus, type FakeMiner } from '../../../test/fake-miner.js';
 import { freePort } from '../../../test/procs.js';
 import { MiningRig, minerMetrics, parseTrexSummary, type RigGpu } from './index.js';
 
@@ -29,18 +29,11 @@ describe('T-Rex API', () => {
     await miner.setRate({ total: 3_000_000, perGpu: 1_500_000 });
     const port = await freePort();
     const gpus: RigGpu[] = [0, 1].map((i) => ({ index: i, vendorIndex: i, vendor: 'nvidia', state: 'ok' }));
-    const sheet = MiningConfig.parse({
-      miner: { id: 'trex', command: [miner.path, '--api', 'trex', '--http-port', '{apiPort}', '--devices', '{gpus}', '--control', miner.control], api: { kind: 'trex', port } },
-      algorithm: 'etchash', pool: 'p.example:1', wallet: 'w', gpus: [0, 1], statsIntervalSec: 1,
-    });
+    const sheet = MiningConfig.parse(fakeMinerSheet(miner, 'trex', port, [0, 1]));
     const rig = new MiningRig({ sheet, gpus, log: silentLogger, worker: 'rig' });
     try {
       rig.start();
-      let stats = null;
-      for (let i = 0; i < 200 && !stats?.gpus.length; i++) {
-        stats = await rig.poll();
-        if (!stats?.gpus.length) await new Promise((r) => setTimeout(r, 100));
-      }
+      const stats = await pollUntilGpus(() => rig.poll());
       expect(stats).toMatchObject({ hashrate: { '10s': 3_000_000 }, gpus: [{ index: 0, hashrate: 1_500_000 }, { index: 1, hashrate: 1_500_000 }] });
       expect(rig.metrics()).toMatchObject({ 'miner.trex.up': 1, 'miner.trex.hashrate10s': 3_000_000, 'miner.trex.gpu.1.hashrate10s': 1_500_000 });
       expect(minerMetrics('trex', stats, true)['miner.trex.sharesAccepted']).toBeGreaterThanOrEqual(0);
