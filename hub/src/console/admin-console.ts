@@ -7,7 +7,7 @@ import { addOperator, checkOperatorAddress, createProvisioningKey, parseExpiry, 
 import type { ScryptParams } from '../auth/password.js';
 import type { KeyRow, ProvisioningKeyStore } from '../fleet/store.js';
 import type { OperatorRow, OperatorStore, Role } from '../auth/store.js';
-import type { OperatorMeta } from './console.js';
+import type { OperatorMeta } from '../auth/roles.js';
 
 /**
  * Whether `name` may become `role` (null: be removed) without leaving the hub without an admin. Pure:

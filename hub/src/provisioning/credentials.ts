@@ -10,10 +10,10 @@
 import { preIssueDevice } from '../admin.js';
 import { hashMachineSecret, randomSecret } from '../auth/password.js';
 import type { DeviceStore, MetaStore } from '../fleet/store.js';
-import type { ExternalBroker } from './mosquitto.js';
+import type { ExternalBroker } from '../broker/mosquitto.js';
 import { SosnaError } from '@sosna/protocol';
 import type { credentialsService, Handlers, Logger } from '@sosna/protocol';
-import type { OperatorMeta } from '../services/console.js';
+import type { OperatorMeta } from '../auth/roles.js';
 
 export const PENDING_DELETES = 'broker.pendingDeletes';
 
