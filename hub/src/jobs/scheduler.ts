@@ -1,7 +1,7 @@
 // The hub's scheduler: the queue (persisted in the job store), dispatch of runs to matching devices,
 // leases and the offline grace period (a lapsed run is `lost` and requeued up to a retry limit), cancel
-// at every stage, and settling finished jobs: the verdict on replicas, reputation, and the earnings
-// ledger, written once per finished run in the same transaction as the verdict.
+// at every stage, and settling finished jobs: the verdict on replicas, reputation, and the earnings, which
+// the ledger (ledger/ledger.ts) writes once per finished run in the same transaction as the verdict.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { isActive, isFinal, runIdOf, SosnaError, transitionPath } from '@sosna/protocol';
@@ -19,6 +19,8 @@ import { amountFor, billedSeconds, decide, latestRuns, liveState, nextReputation
 import { ringerVerdict } from './trust.js';
 import type { TrustEvent } from './trust.js';
 import { Verifier } from './verifier.js';
+import { Ledger } from '../ledger/ledger.js';
+import type { PaidRun } from '../ledger/ledger.js';
 import type { TrustConfig } from './verifier.js';
 
 export interface SchedulerConfig {
@@ -47,6 +49,8 @@ export interface SchedulerDeps {
    * ringers are mixed in, wrong results slash stakes. Without it, replication is what the buyer asked.
    */
   trust?: TrustConfig;
+  /** Where settled runs' earnings are written (ledger/ledger.ts); by default a ledger over `store.jobs`. */
+  ledger?: Ledger;
 }
 
 export interface SchedulerFeed {
@@ -69,6 +73,7 @@ const REFUSALS = new Set(['E_CONFLICT', 'E_INVALID', 'E_NOT_FOUND', 'E_UNKNOWN_S
 export class Scheduler {
   readonly feed = new EventEmitter<SchedulerFeed>();
   private readonly jobs: JobStore;
+  private readonly ledger: Ledger;
   private readonly live = new Map<string, JobRow>();
   private readonly runs = new Map<string, RunRow[]>();
   private readonly views = new Map<string, DeviceView>();
@@ -89,6 +94,7 @@ export class Scheduler {
 
   constructor(private readonly d: SchedulerDeps) {
     this.jobs = d.store.jobs;
+    this.ledger = d.ledger ?? new Ledger(this.jobs);
     this.now = d.now ?? Date.now;
     this.verifier = d.trust ? new Verifier(this.jobs, d.trust) : null;
   }
@@ -631,7 +637,7 @@ export class Scheduler {
     }
   }
 
-  /** Final verdict: job state, per-run verdicts, reputation and the ledger, in one transaction. */
+  /** Final verdict: job state, per-run verdicts, reputation and the ledger's entries, in one transaction. */
   private settle(job: JobRow, verdict: Extract<ReturnType<typeof decide>, { kind: 'succeed' | 'fail' }>): void {
     const runs = this.runs.get(job.id) ?? [];
     const byId = new Map(runs.map((r) => [r.id, r]));
@@ -650,13 +656,15 @@ export class Scheduler {
     const replicated = job.spec.replicas > 1 || job.replicas > 1 || ringerEvents.size > 0;
     const now = this.now();
     this.jobs.tx(() => {
+      const paid: PaidRun[] = [];
       for (const id of decision.agree) {
         const r = byId.get(id)!;
         const seconds = billedSeconds(r.runtimeMs, job.spec.timeoutSec);
         const amount = amountFor(seconds, job.spec.bid);
         this.patchRun(r, { verdict: replicated ? 'agree' : null, billedSec: seconds, amount });
-        if (seconds > 0) this.jobs.credit({ jobId: job.id, deviceId: r.deviceId, runId: r.id, owner: r.owner, seconds, price: job.spec.bid, amount, at: now });
+        paid.push({ runId: r.id, deviceId: r.deviceId, owner: r.owner, seconds, amount });
       }
+      this.ledger.record({ jobId: job.id, price: job.spec.bid }, paid, now);
       for (const id of decision.dissent) this.patchRun(byId.get(id)!, { verdict: 'dissent', billedSec: 0, amount: 0n });
       if (replicated) {
         for (const [ids, event] of [[decision.agree, 'agree'], [decision.dissent, 'dissent']] as const) {
