@@ -14,7 +14,7 @@ import { declaredOwner, DEFAULT_REPUTATION, deviceView, ownerOf } from './device
 import { emptyUsage, explainNoMatch, planDispatch, staticMismatch } from './matcher.js';
 import type { DeviceView, JobNeed, Usage } from './matcher.js';
 import type { JobRow, JobStore, LogRow, MarketRow, RingerRow, RunRow } from './store.js';
-import { runLapse } from './lapse.js';
+import { planExpiries } from './lapse.js';
 import { amountFor, billedSeconds, decide, latestRuns, liveState, nextReputation } from './verdict.js';
 import { ringerVerdict } from './trust.js';
 import type { TrustEvent } from './trust.js';
@@ -185,13 +185,8 @@ export class Scheduler {
   tick(): void {
     const now = this.now();
     const clock = { readyAt: this.readyAt, leaseSec: this.d.config.leaseSec, offlineGraceSec: this.d.config.offlineGraceSec };
-    for (const [jobId, runs] of this.runs) {
-      for (const r of runs) {
-        if (!isActive(r.state)) continue;
-        const lapse = runLapse(r, this.offlineSince.get(r.deviceId), now, clock);
-        if (lapse !== null) this.loseRun(jobId, r, lapse);
-      }
-    }
+    // a loss earlier in the plan may have ended a run later in it (a job past its retries cancels its runs)
+    for (const e of planExpiries(this.runs, this.offlineSince, now, clock)) if (isActive(e.run.state)) this.loseRun(e.jobId, e.run, e.reason);
     if (now - this.lastPass >= this.d.config.tickMs * 10) this.schedule();
   }
 
