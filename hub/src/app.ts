@@ -81,7 +81,7 @@ export interface Hub {
   readonly jobs: Scheduler;
   /** In-process access to the broker (the hub's own identity: no ACL). */
   readonly bus: Bus;
-  /** Device logins issued and revoked while the hub runs, pushed to an external broker (broker/credentials.ts). */
+  /** Device logins issued and revoked while the hub runs, pushed to an external broker (provisioning/credentials.ts). */
   readonly credentials: DeviceCredentials;
   /** The external broker's URL; null with the embedded broker. */
   readonly brokerUrl: string | null;

@@ -78,7 +78,7 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   // rig mode's revenue rates the hub publishes to every device (retained)
   'mining.setRate': 'admin',
   'mining.unsetRate': 'admin',
-  // remote access (hub/src/services/remote.ts): exec is checked again against the job's submitter, input
+  // remote access (hub/src/console/remote.ts): exec is checked again against the job's submitter, input
   // and resize against the session's owner
   'remote.shell': 'admin',
   'remote.input': 'admin',

@@ -1,5 +1,5 @@
 // The console's `keys` and `operators` services: the same administration as `sosna hub keys|operators`
-// (admin.ts, the store), reachable over MQTT by admins (roles.ts lists every method as admin). The hub
+// (admin.ts, the store), reachable over MQTT by admins (auth/roles.ts lists every method as admin). The hub
 // never ends up without an admin: removing or demoting the last one is refused.
 import { keysService, keyStatus, operatorsService, SosnaError } from '@sosna/protocol';
 import type { KeySummary, Logger, RpcEndpoint } from '@sosna/protocol';

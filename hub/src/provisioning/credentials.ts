@@ -90,7 +90,7 @@ export function deviceCredentials(deps: {
   };
 }
 
-/** The console's `credentials` service (admin only, roles.ts). */
+/** The console's `credentials` service (admin only, auth/roles.ts). */
 export function credentialsHandlers(creds: DeviceCredentials, d: { hubId: string; brokerUrl: string | null; log: Logger }): Handlers<typeof credentialsService, OperatorMeta> {
   return {
     issue: async ({ name, fleet, tags }, ctx) => {
