@@ -2,7 +2,8 @@
 // Lists hub/src folder pairs that import each other (a two-way dependency between domains), and longer
 // cycles between folders. Production files only (tests may reach across); files at hub/src's top (app.ts,
 // the composition root, and its neighbours) are left out.
-// Usage: node scripts/hub-folder-imports.mjs [--edges]   exit 1 when a pair imports both ways.
+// Usage: node scripts/hub-folder-imports.mjs [--edges]   exit 1 when two folders import each other, or on a
+// longer cycle. test/hub-folders.test.ts runs it.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, dirname, resolve, relative, sep } from 'node:path';
 
@@ -71,4 +72,4 @@ const visit = (v) => {
 for (const v of next.keys()) if (!index.has(v)) visit(v);
 for (const c of cycles) console.log(`cycle through folders: ${c.join(', ')}`);
 console.log(`${edges.size} folder edges, ${pairs.length} folder pairs importing each other, ${cycles.length} longer cycle(s)`);
-process.exit(pairs.length ? 1 : 0);
+process.exit(pairs.length || cycles.length ? 1 : 0);
