@@ -3,7 +3,7 @@
 import { SosnaError, isValidId, usernames } from '@sosna/protocol';
 import { hashMachineSecret, hashSecret, randomSecret } from './auth/password.js';
 import type { ScryptParams } from './auth/password.js';
-import { deviceIdFor, randomId } from './services/provisioning.js';
+import { deviceIdFor, randomId } from './provisioning/service.js';
 import type { DeviceStore, KeyRow, ProvisioningKeyStore } from './fleet/store.js';
 import type { OperatorRow, OperatorStore, Role } from './auth/store.js';
 

@@ -20,23 +20,24 @@ import { startEmbeddedBroker } from './broker/embedded.js';
 import type { BrokerHooks, EmbeddedBroker } from './broker/embedded.js';
 import { startExternalBroker } from './broker/mosquitto.js';
 import type { ExternalBroker } from './broker/mosquitto.js';
-import { credentialsHandlers, deviceCredentials } from './broker/credentials.js';
-import type { DeviceCredentials } from './broker/credentials.js';
+import { credentialsHandlers, deviceCredentials } from './provisioning/credentials.js';
+import type { DeviceCredentials } from './provisioning/credentials.js';
 import { readFileSync } from 'node:fs';
 import type { Bus } from './broker/bus.js';
-import { startRegistry } from './services/registry.js';
-import { startDeviceLinks } from './services/device-links.js';
-import type { DeviceLinks } from './services/device-links.js';
-import { startProvisioning } from './services/provisioning.js';
-import { requireRole, startConsole } from './services/console.js';
-import { startDesiredConfig } from './services/desired-config.js';
-import { startMiningRates } from './services/mining-rates.js';
-import { announce } from './services/announcer.js';
-import { loadOrCreateUpdateKey, startUpdates } from './services/updates.js';
-import { startMoney } from './services/money.js';
+import { startRegistry } from './fleet/registry.js';
+import { startDeviceLinks } from './fleet/device-links.js';
+import type { DeviceLinks } from './fleet/device-links.js';
+import { startProvisioning } from './provisioning/service.js';
+import { startConsole } from './console/service.js';
+import { requireRole } from './auth/roles.js';
+import { startDesiredConfig } from './fleet/desired-config.js';
+import { startMiningRates } from './money/mining-rates.js';
+import { announce } from './broker/announcer.js';
+import { loadOrCreateUpdateKey, startUpdates } from './updates/service.js';
+import { startMoney } from './money/service.js';
 import { testPauseHooks, testPauseSettlementHooks } from './payouts/test-pause.js';
-import { adminServices } from './services/admin-console.js';
-import { remoteServices } from './services/remote.js';
+import { adminServices } from './console/admin-console.js';
+import { remoteServices } from './console/remote.js';
 import { startJobs } from './jobs/index.js';
 import { startReceipts } from './receipts/service.js';
 import { checkRingers } from './jobs/trust.js';
@@ -80,7 +81,7 @@ export interface Hub {
   readonly jobs: Scheduler;
   /** In-process access to the broker (the hub's own identity: no ACL). */
   readonly bus: Bus;
-  /** Device logins issued and revoked while the hub runs, pushed to an external broker (broker/credentials.ts). */
+  /** Device logins issued and revoked while the hub runs, pushed to an external broker (provisioning/credentials.ts). */
   readonly credentials: DeviceCredentials;
   /** The external broker's URL; null with the embedded broker. */
   readonly brokerUrl: string | null;

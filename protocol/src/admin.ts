@@ -88,7 +88,7 @@ export const operatorsService = defineService('operators', {
 
 /**
  * One device's own login, issued and revoked by the running hub, which keeps an external broker in step
- * (hub/src/broker/credentials.ts). Issued credentials are the agent's `credentials.json` less the URL
+ * (hub/src/provisioning/credentials.ts). Issued credentials are the agent's `credentials.json` less the URL
  * and time; the password is in this answer only.
  */
 export const credentialsService = defineService('credentials', {

@@ -81,7 +81,7 @@ export const ShellSessionRecord = z.object({
 });
 export type ShellSessionRecord = z.infer<typeof ShellSessionRecord>;
 
-/** The hub's console side (console/{op}/rpc/in); roles in hub/src/services/roles.ts. */
+/** The hub's console side (console/{op}/rpc/in); roles in hub/src/auth/roles.ts. */
 export const remoteService = defineService('remote', {
   /** An interactive shell on a device (admin only); first chunk `started` names the session. */
   shell: {

@@ -11,7 +11,7 @@ import { ago, table } from '../table.js';
 import { connOptions } from './console-session.js';
 import type { ConnFlags, ConsoleSession } from './console-session.js';
 
-/** Sessions may run for hours: the call lives as long as the hub lets the session live (hub/src/services/remote.ts). */
+/** Sessions may run for hours: the call lives as long as the hub lets the session live (hub/src/console/remote.ts). */
 const SESSION_CALL_MS = 12 * 3600_000 + 60_000;
 
 /** Serialises input calls: at most one in flight; what is typed meanwhile goes with the next. */

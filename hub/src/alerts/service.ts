@@ -3,7 +3,7 @@
 // the grouped messages to the store, and kicks the outbox sender. Also the console's alerts service.
 import { alertsService, SosnaError } from '@sosna/protocol';
 import type { AlertSummary, Handlers, Logger, RpcEndpoint } from '@sosna/protocol';
-import type { OperatorMeta } from '../services/console.js';
+import type { OperatorMeta } from '../auth/roles.js';
 import type { AlertsConfig } from './config.js';
 import { HUB_METRICS } from './config.js';
 import { startDeliverer, sendOnce } from './deliver.js';

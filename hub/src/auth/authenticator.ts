@@ -7,7 +7,7 @@ import type { Logger, Principal } from '@sosna/protocol';
 import type { DeviceStore, KeyRow, ProvisioningKeyStore } from '../fleet/store.js';
 import type { OperatorStore } from './store.js';
 import { mayConnect } from './policy.js';
-import type { Session } from './policy.js';
+import type { Session } from '../broker/session.js';
 import { DEFAULT_SCRYPT, hashKind, hashMachineSecret, hashSecret, randomSecret, verifySecret } from './password.js';
 import type { ScryptParams, SecretVerifier } from './password.js';
 import { LoginThrottle } from './throttle.js';

@@ -7,21 +7,8 @@ import type { OperatorStore } from './store.js';
 import { THROTTLED } from './authenticator.js';
 import type { Authenticator } from './authenticator.js';
 import { mayConnect, mayPublish, maySubscribe } from './policy.js';
-import type { Session } from './policy.js';
-
-export type LoginVerdict = 'allow' | 'deny' | 'throttled';
-
-export interface AuthDecisions {
-  /** A CONNECT's credentials; `address` is the device's (the throttle counts failures per address and per user). */
-  login(req: { clientId: string; username: string; password: string; address: string }): Promise<LoginVerdict>;
-  /** A publish or subscribe of an already authenticated client, from its user name and client id (no password). */
-  mayAct(req: { clientId: string; username: string; topic: string; action: 'publish' | 'subscribe' }): boolean;
-  /**
-   * Whether this user name still names a live principal (a device, an operator, a key neither revoked nor
-   * expired), under this client id when one is given (else the broker checked the client id at login).
-   */
-  known(req: { clientId?: string; username: string }): boolean;
-}
+import type { Session } from '../broker/session.js';
+import type { AuthDecisions } from '../broker/http-auth.js';
 
 export function externalDecisions(deps: { auth: Authenticator; store: Pick<DeviceStore, 'getDevice'> & Pick<ProvisioningKeyStore, 'getKey'> & Pick<OperatorStore, 'getOperator'>; hubId: string; now?: () => number }): AuthDecisions {
   const now = deps.now ?? Date.now;

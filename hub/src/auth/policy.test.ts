@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { topics } from '@sosna/protocol';
 import { mayConnect, mayPublish, maySubscribe } from './policy.js';
-import type { Session } from './policy.js';
+import type { Session } from '../broker/session.js';
 
 const H = 'hub-1';
 const devA: Session = { principal: { kind: 'device', deviceId: 'a' }, clientId: 'a' };

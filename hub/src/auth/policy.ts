@@ -6,12 +6,7 @@
 // Every login of a hub reads its mining rates (mining/rates, retained: public market figures).
 // Nobody but the hub itself (in-process, no client) publishes announcements, rates or anything else.
 import { hasWildcard, operatorOfClientId, parseTopic, PROVISION_CLIENT_PREFIX, topics } from '@sosna/protocol';
-import type { Principal } from '@sosna/protocol';
-
-export interface Session {
-  principal: Principal;
-  clientId: string;
-}
+import type { Session } from '../broker/session.js';
 
 /**
  * Whether a login may use its client id. Every kind is bound, because the broker closes whatever connection

@@ -12,7 +12,7 @@ import type { Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '@sosna/protocol';
 import type { Bus, MessageHandler } from './bus.js';
-import type { Session } from '../auth/policy.js';
+import type { Session } from './session.js';
 import { createConnectionGuard } from './limits.js';
 import { indexedMemoryPersistence } from './retained-index.js';
 import type { ConnectionLimits } from './limits.js';

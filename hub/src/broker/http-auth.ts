@@ -22,8 +22,22 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { listenHttp } from '@sosna/protocol';
 import type { Logger } from '@sosna/protocol';
-import type { AuthDecisions } from '../auth/external.js';
 import { clientIdOfQueue, mqttTopicsOf } from './rabbitmq-names.js';
+
+export type LoginVerdict = 'allow' | 'deny' | 'throttled';
+
+/** What the endpoint asks of the hub's rules, declared here; auth/external.ts answers (the embedded broker's code path). */
+export interface AuthDecisions {
+  /** A CONNECT's credentials; `address` is the device's (the throttle counts failures per address and per user). */
+  login(req: { clientId: string; username: string; password: string; address: string }): Promise<LoginVerdict>;
+  /** A publish or subscribe of an already authenticated client, from its user name and client id (no password). */
+  mayAct(req: { clientId: string; username: string; topic: string; action: 'publish' | 'subscribe' }): boolean;
+  /**
+   * Whether this user name still names a live principal (a device, an operator, a key neither revoked nor
+   * expired), under this client id when one is given (else the broker checked the client id at login).
+   */
+  known(req: { clientId?: string; username: string }): boolean;
+}
 
 /** Largest request body: the documented bodies are a few hundred bytes (a topic may be longer). */
 export const AUTH_HTTP_MAX_BODY = 16 * 1024;

@@ -1,4 +1,4 @@
-// Remote shell and exec sessions as the console's remote service (services/remote.ts) records them;
+// Remote shell and exec sessions as the console's remote service (console/remote.ts) records them;
 // store/sessions-sqlite.ts implements it.
 import type { ShellSessionRecord } from '@sosna/protocol';
 

@@ -14,8 +14,8 @@ import type { Handlers, JobFunding, Logger, RpcEndpoint } from '@sosna/protocol'
 import type { OperatorStore } from '../auth/store.js';
 import type { JobRow, JobStore } from '../jobs/store.js';
 import type { Scheduler } from '../jobs/scheduler.js';
-import type { OperatorMeta } from '../services/console.js';
-import { maySeeJob } from '../services/console.js';
+import type { OperatorMeta } from '../auth/roles.js';
+import { maySeeJob } from '../auth/roles.js';
 import { planSettlement } from './billing.js';
 import type { EscrowStore, FundingRow, SettlementRow } from './store.js';
 

@@ -2,8 +2,8 @@
 import { isFinal, SosnaError } from '@sosna/protocol';
 import type { earningsService, Handlers, JobDetail, jobsService, JobSummary, RunSummary } from '@sosna/protocol';
 import type { DeviceStore } from '../fleet/store.js';
-import { maySeeJob, requireRole } from '../services/console.js';
-import type { OperatorMeta } from '../services/console.js';
+import { maySeeJob, requireRole } from '../auth/roles.js';
+import type { OperatorMeta } from '../auth/roles.js';
 import type { JobQueueStore, JobRow, LedgerStore, LogRow, RunRow, StandingStore } from './store.js';
 import type { Scheduler } from './scheduler.js';
 import { declaredOwner, DEFAULT_REPUTATION, ownerOf } from './device-view.js';

@@ -2,9 +2,9 @@
 import { deviceEarningsService, earningsService, hubJobsService, jobsService, offersService, trustService } from '@sosna/protocol';
 import type { Logger, RpcEndpoint } from '@sosna/protocol';
 import type { HubEventBus } from '../events.js';
-import type { DeviceLinks } from '../services/device-links.js';
-import type { Registry } from '../services/registry.js';
-import type { OperatorMeta } from '../services/console.js';
+import type { DeviceLinks } from '../fleet/device-links.js';
+import type { Registry } from '../fleet/registry.js';
+import type { OperatorMeta } from '../auth/roles.js';
 import type { DeviceStore } from '../fleet/store.js';
 import type { PayoutStore } from '../payouts/types.js';
 import type { JobStore } from './store.js';

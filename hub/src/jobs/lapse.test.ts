@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runLapse } from './lapse.js';
+import { planExpiries, runLapse } from './lapse.js';
+import type { JobState } from '@sosna/protocol';
 
 const clock = (readyAt: number | null) => ({ readyAt, leaseSec: 30, offlineGraceSec: 20 });
 const run = (leaseUntil: number) => ({ deviceId: 'dev-1', leaseUntil });
@@ -36,5 +37,29 @@ describe('runLapse: is an active run lost at time t', () => {
     const off = readyAt + 100_000;
     expect(runLapse(run(off + 30_000), off, off + 19_000, clock(readyAt))).toBeNull();
     expect(runLapse(run(off + 30_000), off, off + 20_001, clock(readyAt))).toMatch(/offline for more than 20 s/);
+  });
+});
+
+describe('planExpiries: the lease-expiry plan of one tick (pure)', () => {
+  const readyAt = 45_000;
+  const r = (id: string, deviceId: string, leaseUntil: number, state: JobState = 'running') => ({ id, deviceId, leaseUntil, state });
+
+  it('lists the lost active runs with why, in order, and skips finished, queued and healthy ones', () => {
+    const now = readyAt + 100_000;
+    const runs = new Map([
+      ['j-1', [r('j-1.0.0', 'dev-1', now - 1), r('j-1.1.0', 'dev-2', now + 10_000), r('j-1.0.1', 'dev-3', now - 1, 'succeeded')]],
+      ['j-2', [r('j-2.0.0', 'dev-4', now + 10_000), r('j-2.1.0', 'dev-5', now - 1, 'lost')]],
+    ] as const);
+    const offline = new Map([['dev-4', now - 20_001], ['dev-3', 0]]);
+    const plan = planExpiries(runs, offline, now, clock(readyAt));
+    expect(plan.map((e) => [e.jobId, e.run.id, e.reason])).toEqual([
+      ['j-1', 'j-1.0.0', 'lease expired (device dev-1 stopped renewing)'],
+      ['j-2', 'j-2.0.0', 'device dev-4 offline for more than 20 s'],
+    ]);
+  });
+
+  it('plans nothing before the hub is ready', () => {
+    const runs = new Map([['j-1', [r('j-1.0.0', 'dev-1', 0)]]]);
+    expect(planExpiries(runs, new Map([['dev-1', 0]]), 10 * 60_000, clock(null))).toEqual([]);
   });
 });

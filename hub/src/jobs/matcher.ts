@@ -2,7 +2,7 @@
 // the job's bid, every required capability and benchmark is met, capacity is free) and a greedy plan
 // that places queued jobs, best bid first, on reputable, lightly loaded devices of distinct owners.
 import type { JobConstraints, JobResources } from '@sosna/protocol';
-import { matchesHardware } from '../services/device-filter.js';
+import { matchesHardware } from '../fleet/device-filter.js';
 
 export interface DeviceGpu {
   index: number;

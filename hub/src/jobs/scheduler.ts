@@ -1,24 +1,26 @@
 // The hub's scheduler: the queue (persisted in the job store), dispatch of runs to matching devices,
 // leases and the offline grace period (a lapsed run is `lost` and requeued up to a retry limit), cancel
-// at every stage, and settling finished jobs: the verdict on replicas, reputation, and the earnings
-// ledger, written once per finished run in the same transaction as the verdict.
+// at every stage, and settling finished jobs: the verdict on replicas, reputation, and the earnings, which
+// the ledger (ledger/ledger.ts) writes once per finished run in the same transaction as the verdict.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { isActive, isFinal, runIdOf, SosnaError, transitionPath } from '@sosna/protocol';
 import type { DeviceJob, JobSpec, JobState, Logger } from '@sosna/protocol';
 import type { HubEventBus } from '../events.js';
-import type { DeviceLinks } from '../services/device-links.js';
-import type { Registry } from '../services/registry.js';
+import type { DeviceLinks } from '../fleet/device-links.js';
+import type { Registry } from '../fleet/registry.js';
 import type { DeviceStore } from '../fleet/store.js';
 import { declaredOwner, DEFAULT_REPUTATION, deviceView, ownerOf } from './device-view.js';
 import { emptyUsage, explainNoMatch, planDispatch, staticMismatch } from './matcher.js';
 import type { DeviceView, JobNeed, Usage } from './matcher.js';
 import type { JobRow, JobStore, LogRow, MarketRow, RingerRow, RunRow } from './store.js';
-import { runLapse } from './lapse.js';
+import { planExpiries } from './lapse.js';
 import { amountFor, billedSeconds, decide, latestRuns, liveState, nextReputation } from './verdict.js';
 import { ringerVerdict } from './trust.js';
 import type { TrustEvent } from './trust.js';
 import { Verifier } from './verifier.js';
+import { Ledger } from '../ledger/ledger.js';
+import type { PaidRun } from '../ledger/ledger.js';
 import type { TrustConfig } from './verifier.js';
 
 export interface SchedulerConfig {
@@ -47,6 +49,8 @@ export interface SchedulerDeps {
    * ringers are mixed in, wrong results slash stakes. Without it, replication is what the buyer asked.
    */
   trust?: TrustConfig;
+  /** Where settled runs' earnings are written (ledger/ledger.ts); by default a ledger over `store.jobs`. */
+  ledger?: Ledger;
 }
 
 export interface SchedulerFeed {
@@ -69,6 +73,7 @@ const REFUSALS = new Set(['E_CONFLICT', 'E_INVALID', 'E_NOT_FOUND', 'E_UNKNOWN_S
 export class Scheduler {
   readonly feed = new EventEmitter<SchedulerFeed>();
   private readonly jobs: JobStore;
+  private readonly ledger: Ledger;
   private readonly live = new Map<string, JobRow>();
   private readonly runs = new Map<string, RunRow[]>();
   private readonly views = new Map<string, DeviceView>();
@@ -89,6 +94,7 @@ export class Scheduler {
 
   constructor(private readonly d: SchedulerDeps) {
     this.jobs = d.store.jobs;
+    this.ledger = d.ledger ?? new Ledger(this.jobs);
     this.now = d.now ?? Date.now;
     this.verifier = d.trust ? new Verifier(this.jobs, d.trust) : null;
   }
@@ -179,13 +185,8 @@ export class Scheduler {
   tick(): void {
     const now = this.now();
     const clock = { readyAt: this.readyAt, leaseSec: this.d.config.leaseSec, offlineGraceSec: this.d.config.offlineGraceSec };
-    for (const [jobId, runs] of this.runs) {
-      for (const r of runs) {
-        if (!isActive(r.state)) continue;
-        const lapse = runLapse(r, this.offlineSince.get(r.deviceId), now, clock);
-        if (lapse !== null) this.loseRun(jobId, r, lapse);
-      }
-    }
+    // a loss earlier in the plan may have ended a run later in it (a job past its retries cancels its runs)
+    for (const e of planExpiries(this.runs, this.offlineSince, now, clock)) if (isActive(e.run.state)) this.loseRun(e.jobId, e.run, e.reason);
     if (now - this.lastPass >= this.d.config.tickMs * 10) this.schedule();
   }
 
@@ -631,7 +632,7 @@ export class Scheduler {
     }
   }
 
-  /** Final verdict: job state, per-run verdicts, reputation and the ledger, in one transaction. */
+  /** Final verdict: job state, per-run verdicts, reputation and the ledger's entries, in one transaction. */
   private settle(job: JobRow, verdict: Extract<ReturnType<typeof decide>, { kind: 'succeed' | 'fail' }>): void {
     const runs = this.runs.get(job.id) ?? [];
     const byId = new Map(runs.map((r) => [r.id, r]));
@@ -650,13 +651,15 @@ export class Scheduler {
     const replicated = job.spec.replicas > 1 || job.replicas > 1 || ringerEvents.size > 0;
     const now = this.now();
     this.jobs.tx(() => {
+      const paid: PaidRun[] = [];
       for (const id of decision.agree) {
         const r = byId.get(id)!;
         const seconds = billedSeconds(r.runtimeMs, job.spec.timeoutSec);
         const amount = amountFor(seconds, job.spec.bid);
         this.patchRun(r, { verdict: replicated ? 'agree' : null, billedSec: seconds, amount });
-        if (seconds > 0) this.jobs.credit({ jobId: job.id, deviceId: r.deviceId, runId: r.id, owner: r.owner, seconds, price: job.spec.bid, amount, at: now });
+        paid.push({ runId: r.id, deviceId: r.deviceId, owner: r.owner, seconds, amount });
       }
+      this.ledger.record({ jobId: job.id, price: job.spec.bid }, paid, now);
       for (const id of decision.dissent) this.patchRun(byId.get(id)!, { verdict: 'dissent', billedSec: 0, amount: 0n });
       if (replicated) {
         for (const [ids, event] of [[decision.agree, 'agree'], [decision.dissent, 'dissent']] as const) {

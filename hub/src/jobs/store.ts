@@ -152,7 +152,7 @@ export interface JobStore {
 }
 
 // The job store's domains, for a service that needs only one (and for a server database written per domain).
-/** The earnings ledger: written by Scheduler.settle, read by the earnings services. */
+/** The earnings ledger: written by ledger/ledger.ts (called from Scheduler.settle), read by the earnings services. */
 export type LedgerStore = Pick<JobStore, 'credit' | 'credits'>;
 /** Device standing: market rows, verification records, ringers and slashes. */
 export type StandingStore = Pick<JobStore, 'getMarket' | 'listMarket' | 'putMarket' | 'getStanding' | 'putStanding' | 'insertRinger' | 'getRinger' | 'addSlash' | 'slashes' | 'markSlashSent'>;

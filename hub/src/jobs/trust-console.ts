@@ -1,7 +1,7 @@
 // The operators' `trust` service: each device's verification record and its owner's stake and slashes
 // (read-only; any console role). Without adaptive verification it says so, with no records.
 import type { Handlers, trustService } from '@sosna/protocol';
-import type { OperatorMeta } from '../services/console.js';
+import type { OperatorMeta } from '../auth/roles.js';
 import type { DeviceRow } from '../fleet/store.js';
 import type { Verifier } from './verifier.js';
 import type { SlashRow } from './store.js';

@@ -9,7 +9,7 @@ import type { BrokerStats } from '../broker/embedded.js';
 import type { HubEventBus } from '../events.js';
 import type { JobRow } from '../jobs/store.js';
 import type { PayoutStatus } from '../payouts/types.js';
-import { matchesHardware } from '../services/device-filter.js';
+import { matchesHardware } from '../fleet/device-filter.js';
 import type { DeviceStore } from '../fleet/store.js';
 import type { JobStore } from '../jobs/store.js';
 import type { PayoutStore } from '../payouts/types.js';

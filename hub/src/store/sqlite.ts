@@ -29,13 +29,13 @@ const MIGRATIONS: string[] = [
   JOBS_MIGRATION,
   // 3: payout batches and which earnings they settled (hub/src/payouts)
   PAYOUTS_MIGRATION,
-  // 4: desired config per device, set from the console and retained on dev/{id}/config (hub/src/services/desired-config.ts)
+  // 4: desired config per device, set from the console and retained on dev/{id}/config (hub/src/fleet/desired-config.ts)
   `CREATE TABLE desired_config (
      device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE, version INTEGER NOT NULL, config TEXT NOT NULL,
      status TEXT NOT NULL, reason TEXT, updated_at INTEGER NOT NULL, reported_at INTEGER);`,
-  // 5: agent releases and their per-device rollouts (hub/src/services/updates.ts)
+  // 5: agent releases and their per-device rollouts (hub/src/updates/service.ts)
   UPDATES_MIGRATION,
-  // 6: remote shell and exec sessions (hub/src/services/remote.ts)
+  // 6: remote shell and exec sessions (hub/src/console/remote.ts)
   SESSIONS_MIGRATION,
   // 7: alerts (firing/resolved, acknowledged) and their webhook deliveries (hub/src/alerts)
   ALERTS_MIGRATION,

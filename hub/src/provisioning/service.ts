@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { hashMachineSecret, randomSecret } from '../auth/password.js';
 import type { HubEventBus } from '../events.js';
 import type { DeviceStore } from '../fleet/store.js';
-import { PeerTable, topicId } from './peers.js';
+import { PeerTable, topicId } from '../broker/peers.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 export function randomId(length: number): string {

@@ -3,7 +3,7 @@
 // time, so a role change or a removed operator takes effect on the next call. Anything not in the table
 // needs admin (closed by default: a new service is refused to viewers and operators until listed here).
 import { SosnaError } from '@sosna/protocol';
-import type { Role } from '../store/types.js';
+import type { OperatorStore, Role } from './store.js';
 
 /** A buyer ranks below a viewer: it passes no fleet-wide check, only the calls BUYER_CALLS lists. */
 export const ROLE_RANK: Record<Role, number> = { buyer: -1, viewer: 0, operator: 1, admin: 2 };
@@ -78,7 +78,7 @@ export const CONSOLE_ROLES: Readonly<Record<string, Role>> = {
   // rig mode's revenue rates the hub publishes to every device (retained)
   'mining.setRate': 'admin',
   'mining.unsetRate': 'admin',
-  // remote access (hub/src/services/remote.ts): exec is checked again against the job's submitter, input
+  // remote access (hub/src/console/remote.ts): exec is checked again against the job's submitter, input
   // and resize against the session's owner
   'remote.shell': 'admin',
   'remote.input': 'admin',
@@ -151,4 +151,34 @@ export function checkDeviceCall(operator: string, role: Role, service: string, m
   if (ROLE_RANK[role] < ROLE_RANK[needed]) {
     throw new SosnaError('E_UNAUTHORIZED', `calling ${service}.${method} on a device needs the ${needed} role; ${operator} is a ${role}`, { needed, role });
   }
+}
+
+/** Who calls a console service: the operator's name and role (read from the store at call time). */
+export interface OperatorMeta {
+  operator: string;
+  role: Role;
+}
+
+/** `buyerToo`: a buyer may do this too (to its own jobs: the handler scopes them). */
+export function requireRole(meta: OperatorMeta, needed: Role, what: string, buyerToo = false): void {
+  if (buyerToo && meta.role === 'buyer') return;
+  if (ROLE_RANK[meta.role] < ROLE_RANK[needed]) throw new SosnaError('E_UNAUTHORIZED', `${what} needs the ${needed} role; ${meta.operator} is a ${meta.role}`);
+}
+
+/** Whether `meta` may see a job submitted by `submittedBy`: everyone but a buyer sees all jobs. Pure. */
+export function maySeeJob(meta: OperatorMeta, submittedBy: string): boolean {
+  return meta.role !== 'buyer' || submittedBy === meta.operator;
+}
+
+/**
+ * The console endpoint's one check of every call: the operator's role as the store has it NOW (a removed
+ * operator is refused, a changed role counts from the next call) against the roles table.
+ */
+export function authorizeOperator(store: Pick<OperatorStore, 'getOperator'>) {
+  return (call: { service: string; method: string }, meta: OperatorMeta): OperatorMeta => {
+    const row = store.getOperator(meta.operator);
+    if (!row) throw new SosnaError('E_UNAUTHORIZED', `operator ${meta.operator} no longer exists`);
+    checkRole(row.name, row.role, call.service, call.method);
+    return { operator: row.name, role: row.role };
+  };
 }

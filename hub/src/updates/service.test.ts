@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Wallet } from 'ethers';
 import { signRelease, verifyRelease } from '@sosna/protocol';
-import { nextRolloutState, pickTargets, rolloutBucket } from './updates.js';
+import { nextRolloutState, pickTargets, rolloutBucket } from './service.js';
 
 describe('release signatures', () => {
   it('verify against the signing key and name the wrong signer otherwise', async () => {

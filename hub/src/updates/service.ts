@@ -14,12 +14,12 @@ import {
 import type { DeviceUpdateReport, HubCard, Logger, RolloutRow, RolloutTarget, RpcEndpoint } from '@sosna/protocol';
 import type { HubEventBus } from '../events.js';
 import type { DeviceStore } from '../fleet/store.js';
-import type { ReleaseRow, UpdateStore } from '../updates/store.js';
+import type { ReleaseRow, UpdateStore } from './store.js';
 import { loadOrCreateKeyFile } from '../identity.js';
-import type { DeviceLinks } from './device-links.js';
-import type { Registry } from './registry.js';
-import { requireRole } from './console.js';
-import type { OperatorMeta } from './console.js';
+import type { DeviceLinks } from '../fleet/device-links.js';
+import type { Registry } from '../fleet/registry.js';
+import { requireRole } from '../auth/roles.js';
+import type { OperatorMeta } from '../auth/roles.js';
 
 export const UPDATE_KEY_FILE = 'update.key';
 export const DEFAULT_HEALTH_DEADLINE_SEC = 120;

@@ -8,9 +8,9 @@ import type { HubEventBus } from '../events.js';
 import type { JobRow, RunRow } from '../jobs/store.js';
 import type { SchedulerFeed } from '../jobs/scheduler.js';
 import type { DeviceRow, DeviceStore } from '../fleet/store.js';
-import type { DeviceLinks } from './device-links.js';
-import type { Registry } from './registry.js';
-import { resolveTarget } from './desired-config.js';
+import type { DeviceLinks } from '../fleet/device-links.js';
+import type { Registry } from '../fleet/registry.js';
+import { resolveTarget } from '../fleet/desired-config.js';
 
 export const REBOOT_TIMEOUT_MS = 10_000;
 const REBOOT_PARALLEL = 32;

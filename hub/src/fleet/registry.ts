@@ -5,7 +5,7 @@ import type { Codec, Logger } from '@sosna/protocol';
 import { parseTopic } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
 import type { HubEventBus } from '../events.js';
-import type { DeviceStore } from '../fleet/store.js';
+import type { DeviceStore } from './store.js';
 
 export interface RegistryDeps {
   bus: Bus;

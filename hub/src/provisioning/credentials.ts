@@ -10,10 +10,10 @@
 import { preIssueDevice } from '../admin.js';
 import { hashMachineSecret, randomSecret } from '../auth/password.js';
 import type { DeviceStore, MetaStore } from '../fleet/store.js';
-import type { ExternalBroker } from './mosquitto.js';
+import type { ExternalBroker } from '../broker/mosquitto.js';
 import { SosnaError } from '@sosna/protocol';
 import type { credentialsService, Handlers, Logger } from '@sosna/protocol';
-import type { OperatorMeta } from '../services/console.js';
+import type { OperatorMeta } from '../auth/roles.js';
 
 export const PENDING_DELETES = 'broker.pendingDeletes';
 
@@ -90,7 +90,7 @@ export function deviceCredentials(deps: {
   };
 }
 
-/** The console's `credentials` service (admin only, roles.ts). */
+/** The console's `credentials` service (admin only, auth/roles.ts). */
 export function credentialsHandlers(creds: DeviceCredentials, d: { hubId: string; brokerUrl: string | null; log: Logger }): Handlers<typeof credentialsService, OperatorMeta> {
   return {
     issue: async ({ name, fleet, tags }, ctx) => {

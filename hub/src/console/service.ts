@@ -3,34 +3,18 @@ import { devicesService, hubService, RpcEndpoint, SosnaError, topics } from '@so
 import type { Codec, DeviceSummary, Logger } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
 import type { DesiredConfigRow, DesiredConfigStore, DeviceRow, DeviceStore } from '../fleet/store.js';
-import type { OperatorStore, Role } from '../auth/store.js';
-import type { DeviceLinks } from './device-links.js';
-import type { DesiredConfigService } from './desired-config.js';
-import { resolveTarget } from './desired-config.js';
-import { checkDeviceCall, checkRole } from './roles.js';
-import type { Registry } from './registry.js';
-import { PeerTable, topicId } from './peers.js';
+import type { OperatorStore } from '../auth/store.js';
+import type { DeviceLinks } from '../fleet/device-links.js';
+import type { DesiredConfigService } from '../fleet/desired-config.js';
+import { resolveTarget } from '../fleet/desired-config.js';
+import { authorizeOperator, checkDeviceCall } from '../auth/roles.js';
+import type { OperatorMeta } from '../auth/roles.js';
+import type { Registry } from '../fleet/registry.js';
+import { PeerTable, topicId } from '../broker/peers.js';
 import { deviceActions } from './device-actions.js';
 import type { DeviceActionsDeps } from './device-actions.js';
 import type { HubEventBus } from '../events.js';
-import { hasHardwareFilter, matchesHardware } from './device-filter.js';
-
-export interface OperatorMeta {
-  operator: string;
-  role: Role;
-}
-
-const RANK: Record<Role, number> = { buyer: -1, viewer: 0, operator: 1, admin: 2 };
-/** `buyerToo`: a buyer may do this too (to its own jobs: the handler scopes them). */
-export function requireRole(meta: OperatorMeta, needed: Role, what: string, buyerToo = false): void {
-  if (buyerToo && meta.role === 'buyer') return;
-  if (RANK[meta.role] < RANK[needed]) throw new SosnaError('E_UNAUTHORIZED', `${what} needs the ${needed} role; ${meta.operator} is a ${meta.role}`);
-}
-
-/** Whether `meta` may see a job submitted by `submittedBy`: everyone but a buyer sees all jobs. Pure. */
-export function maySeeJob(meta: OperatorMeta, submittedBy: string): boolean {
-  return meta.role !== 'buyer' || submittedBy === meta.operator;
-}
+import { hasHardwareFilter, matchesHardware } from '../fleet/device-filter.js';
 
 export function summarize(row: DeviceRow, online: boolean, config?: DesiredConfigRow): DeviceSummary {
   return {
@@ -38,19 +22,6 @@ export function summarize(row: DeviceRow, online: boolean, config?: DesiredConfi
     firstSeen: row.firstSeen, lastSeen: row.lastSeen, agentVersion: row.agentVersion,
     inventory: row.inventory, telemetry: row.telemetry, telemetryAt: row.telemetryAt,
     config: config ? { version: config.version, values: config.values, status: config.status, reason: config.reason, updatedAt: config.updatedAt, reportedAt: config.reportedAt } : null,
-  };
-}
-
-/**
- * The console endpoint's one check of every call: the operator's role as the store has it NOW (a removed
- * operator is refused, a changed role counts from the next call) against the roles table.
- */
-export function authorizeOperator(store: Pick<OperatorStore, 'getOperator'>) {
-  return (call: { service: string; method: string }, meta: OperatorMeta): OperatorMeta => {
-    const row = store.getOperator(meta.operator);
-    if (!row) throw new SosnaError('E_UNAUTHORIZED', `operator ${meta.operator} no longer exists`);
-    checkRole(row.name, row.role, call.service, call.method);
-    return { operator: row.name, role: row.role };
   };
 }
 

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { deviceRemoteService, devicesService, earningsService, hubService, jobsService, keysService, locatorService, operatorsService, payoutsService, remoteService, alertsService } from '@sosna/protocol';
 import type { ServiceSpec } from '@sosna/protocol';
-import { authorizeOperator } from './console.js';
-import { checkDeviceCall, checkRole, CONSOLE_ROLES, roleNeeded } from './roles.js';
-import type { OperatorRow, Role } from '../store/types.js';
+import { authorizeOperator, checkDeviceCall, checkRole, CONSOLE_ROLES, roleNeeded } from './roles.js';
+import type { OperatorRow, Role } from './store.js';
 
 const READ = ['devices.call', 'devices.list', 'devices.show', 'jobs.ls', 'jobs.show', 'jobs.logs', 'payouts.ls', 'earnings.list', 'hub.info', 'locator.list', 'locator.resolve', 'alerts.ls'];
 const OPERATE = ['devices.set', 'devices.tag', 'jobs.submit', 'jobs.cancel', 'alerts.ack', 'alerts.test'];

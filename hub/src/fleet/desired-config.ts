@@ -6,7 +6,7 @@ import { checkConfigValues, SosnaError, topics } from '@sosna/protocol';
 import type { Codec, DesiredConfig, DeviceTarget, Handlers, hubConfigService, Logger, SetConfigChunk } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
 import type { HubEventBus } from '../events.js';
-import type { DesiredConfigRow, DesiredConfigStore, DeviceRow, DeviceStore } from '../fleet/store.js';
+import type { DesiredConfigRow, DesiredConfigStore, DeviceRow, DeviceStore } from './store.js';
 import type { Registry } from './registry.js';
 
 export const DEFAULT_SET_WAIT_MS = 10_000;

@@ -5,8 +5,8 @@ import type { CallOptions, Codec, Logger, RpcEndpoint } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
 import type { HubEventBus } from '../events.js';
 import type { Registry } from './registry.js';
-import type { DeviceStore } from '../fleet/store.js';
-import { PeerTable, topicId } from './peers.js';
+import type { DeviceStore } from './store.js';
+import { PeerTable, topicId } from '../broker/peers.js';
 
 export interface DeviceLinks {
   call(deviceId: string, service: string, method: string, params: unknown, opts?: CallOptions): Promise<unknown[]>;

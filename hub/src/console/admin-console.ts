@@ -1,5 +1,5 @@
 // The console's `keys` and `operators` services: the same administration as `sosna hub keys|operators`
-// (admin.ts, the store), reachable over MQTT by admins (roles.ts lists every method as admin). The hub
+// (admin.ts, the store), reachable over MQTT by admins (auth/roles.ts lists every method as admin). The hub
 // never ends up without an admin: removing or demoting the last one is refused.
 import { keysService, keyStatus, operatorsService, SosnaError } from '@sosna/protocol';
 import type { KeySummary, Logger, RpcEndpoint } from '@sosna/protocol';
@@ -7,7 +7,7 @@ import { addOperator, checkOperatorAddress, createProvisioningKey, parseExpiry, 
 import type { ScryptParams } from '../auth/password.js';
 import type { KeyRow, ProvisioningKeyStore } from '../fleet/store.js';
 import type { OperatorRow, OperatorStore, Role } from '../auth/store.js';
-import type { OperatorMeta } from './console.js';
+import type { OperatorMeta } from '../auth/roles.js';
 
 /**
  * Whether `name` may become `role` (null: be removed) without leaving the hub without an admin. Pure:

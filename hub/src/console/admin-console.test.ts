@@ -8,7 +8,7 @@ import { verifySecret } from '../auth/password.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { HubStore } from '../store/types.js';
 import { adminServices, checkOperatorChange } from './admin-console.js';
-import type { OperatorMeta } from './console.js';
+import type { OperatorMeta } from '../auth/roles.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };
 

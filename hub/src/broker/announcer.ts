@@ -2,7 +2,7 @@
 import { signHubCard, topics } from '@sosna/protocol';
 import type { Codec, HubCard } from '@sosna/protocol';
 import type { Signer } from 'ethers';
-import type { Bus } from '../broker/bus.js';
+import type { Bus } from './bus.js';
 
 export async function announce(deps: { bus: Bus; codec: Codec; hubId: string; name: string; endpoints: string[]; signer: Signer; wallet?: string; chainId?: number; updateKey?: string; prices?: Record<string, string> }): Promise<HubCard> {
   const owner = await deps.signer.getAddress();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { MiningRates, miningService, topics } from '@sosna/protocol';
 import type { Codec, Logger, RpcEndpoint } from '@sosna/protocol';
 import type { Bus } from '../broker/bus.js';
-import type { OperatorMeta } from './console.js';
+import type { OperatorMeta } from '../auth/roles.js';
 
 export interface MiningRatesService {
   current(): MiningRates['rates'];

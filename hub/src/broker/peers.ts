@@ -2,7 +2,7 @@
 // wildcard topic feeds every peer, each peer publishes on its own reply topic.
 import { parseTopic, RpcPeer } from '@sosna/protocol';
 import type { Codec, Logger, PeerRole, RpcEndpoint } from '@sosna/protocol';
-import type { Bus } from '../broker/bus.js';
+import type { Bus } from './bus.js';
 
 export interface PeerTableOptions<Meta> {
   bus: Bus;

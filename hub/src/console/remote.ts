@@ -9,10 +9,10 @@ import { RemoteChunk, remoteService, SosnaError } from '@sosna/protocol';
 import type { Logger, RpcEndpoint } from '@sosna/protocol';
 import type { DeviceStore } from '../fleet/store.js';
 import type { JobStore } from '../jobs/store.js';
-import type { SessionStore } from '../console/store.js';
-import type { DeviceLinks } from './device-links.js';
-import type { OperatorMeta } from './console.js';
-import { maySeeJob, requireRole } from './console.js';
+import type { SessionStore } from './store.js';
+import type { DeviceLinks } from '../fleet/device-links.js';
+import type { OperatorMeta } from '../auth/roles.js';
+import { maySeeJob, requireRole } from '../auth/roles.js';
 
 /** The longest a session lives, whatever its traffic (the device's idle time-out usually ends it first). */
 export const MAX_SESSION_MS = 12 * 3600_000;
