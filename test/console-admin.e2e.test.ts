@@ -61,7 +61,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-describe('sosna console keys and operators (admin)', () => {
+describe('sosna console keys and operators (admin)', { timeout: 180_000 }, () => {
   let key = '';
   let keyId = '';
 
