@@ -32,13 +32,14 @@ async function sosna(who: string, args: string[]) {
 
 beforeAll(async () => {
   requireBuild();
-  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, chain: { mode: 'off' }, jobs: { leaseSec: 60, tickMs: 100, trust: { enabled: false } } }, { log: silentLogger });
+  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, chain: { mode: 'off' }, jobs: { leaseSec: 3600, tickMs: 100, trust: { enabled: false } } }, { log: silentLogger });
   url = `mqtt://127.0.0.1:${hub.mqttPort}`;
   for (const [name, role, address] of [['root', 'admin', undefined], ['olga', 'operator', undefined], ['ann', 'buyer', ANN], ['bob', 'buyer', BOB]] as const) {
     passwords[name] = (await addOperator(hub.store, name, role, fast, { address })).password;
     env[name] = { SOSNA_PROFILE: writeJson(join(tmp.dir, `${name}.json`), { url, hubId: hub.hubId, user: name, password: passwords[name] }) };
   }
-  // one device that takes runs and never finishes them: ann's job stays running for exec/logs/cancel
+  // one device that takes runs and never finishes them: ann's job stays running for exec/logs/cancel (it never
+  // renews a lease either: leaseSec 3600 keeps a slow machine's run from lapsing and being placed again)
   device = await (await JobDevice.preIssue(hub, 'rig', { owner: '0x1111111111111111111111111111111111111111' })).connect(url);
   await waitFor('rig online', () => hub.store.getDevice(device.id)?.online);
 }, 60_000);

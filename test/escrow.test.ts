@@ -52,7 +52,7 @@ const settled = (jobId: string) => waitFor(`settlement of ${jobId} mined`, () =>
 
 beforeAll(async () => {
   requireBuild();
-  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 60, tickMs: 100, trust: { enabled: false } } }, { log: silentLogger });
+  hub = await startHub({ dataDir: join(tmp.dir, 'hub'), mqtt: { host: '127.0.0.1', port: 0, wsPort: null }, scryptN: 1024, jobs: { leaseSec: 3600, tickMs: 100, trust: { enabled: false } } }, { log: silentLogger });
   const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
   chainInfo = (JSON.parse(readFileSync(join(tmp.dir, 'hub', 'runtime.json'), 'utf8')) as { chain: typeof chainInfo }).chain;
   provider = new JsonRpcProvider(chainInfo.rpcUrl);
