@@ -21,12 +21,7 @@ declare module 'torrent-stream' {
     torrent: { pieces: string[]; length: number; pieceLength: number } | null;
     bitfield: { get(i: number): boolean };
     /** The piece store (immediate-chunk-store over the files): set once the metadata is known. */
-    store: {
-      put(i: number, b: Buffer, cb?: (err?: Error | null) => void): void;
-      /** A whole piece, or `length` bytes of it from `offset`. */
-      get(i: number, opts: { offset?: number; length?: number } | null, cb: (err: Error | null, b?: Buffer) => void): void;
-      get(i: number, cb: (err: Error | null, b?: Buffer) => void): void;
-    } | null;
+    store: { put(i: number, b: Buffer, cb?: (err?: Error | null) => void): void } | null;
     swarm: { wires: Wire[]; downloaded: number; uploaded: number; downloadSpeed(): number };
     port?: number;
     listen(port: number, cb?: () => void): void;

@@ -111,9 +111,7 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
   const flushed = () => (writing === 0 ? Promise.resolve() : new Promise<void>((ok) => drained.push(ok)));
   const store = engine.store!;
   const put = store.put.bind(store);
-  const cache = pieceCache(store, 32 * 1024 * 1024);
   store.put = (i, b, cb) => {
-    cache.add(i, b);
     writing++;
     put(i, b, (err) => {
       writing--;
@@ -237,55 +235,4 @@ function seedPieceView() {
       w.on('close', () => seedWires.delete(w));
     },
   };
-}
-
-type Store = NonNullable<ReturnType<typeof torrentStreamFn>['store']>;
-type GetCb = (err: Error | null, b?: Buffer) => void;
-
-/**
- * Serves peers' 16 KiB block requests from whole pieces kept in memory (the last `maxBytes` of pieces
- * verified here or read once from disk), instead of one disk read per block through libuv's thread pool:
- * a piece is read once however many blocks and peers ask for it, and a piece just fetched (announced to
- * every peer, so asked for next) is not read back at all.
- */
-function pieceCache(store: Store, maxBytes: number) {
-  const pieces = new Map<number, Buffer>(); // in use order: the first is the least recently used
-  const reading = new Map<number, GetCb[]>();
-  let bytes = 0;
-  const add = (i: number, b: Buffer) => {
-    const old = pieces.get(i);
-    if (old) {
-      pieces.delete(i);
-      bytes -= old.length;
-    }
-    pieces.set(i, b);
-    bytes += b.length;
-    for (const [j, v] of pieces) {
-      if (bytes <= maxBytes || pieces.size <= 1) break;
-      pieces.delete(j);
-      bytes -= v.length;
-    }
-  };
-  const get = store.get.bind(store);
-  store.get = (i: number, opts: { offset?: number; length?: number } | null | GetCb, cb?: GetCb) => {
-    if (typeof opts === 'function') return store.get(i, null, opts);
-    const slice = (b: Buffer) => (opts ? b.subarray(opts.offset ?? 0, opts.length ? (opts.offset ?? 0) + opts.length : undefined) : b);
-    const hit = pieces.get(i);
-    if (hit) {
-      add(i, hit);
-      return process.nextTick(cb!, null, slice(hit));
-    }
-    const waiting = reading.get(i);
-    const done: GetCb = (err, b) => (err ? cb!(err) : cb!(null, slice(b!)));
-    if (waiting) return void waiting.push(done);
-    reading.set(i, [done]);
-    // (opts null: immediate-chunk-store's own get(i, cb) calls back into store.get, this one)
-    get(i, null, (err: Error | null, b?: Buffer) => {
-      const all = reading.get(i) ?? [];
-      reading.delete(i);
-      if (!err && b) add(i, b);
-      for (const f of all) f(err, b);
-    });
-  };
-  return { add };
 }
