@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataPathError, makeTorrent, openSwarm } from './index.js';
+import { DataPathError, makeTorrent, openSwarm, pieceLengthFor, shuffledRanges } from './index.js';
 import type { Swarm } from './index.js';
 
 const dirs: string[] = [];
@@ -35,6 +35,22 @@ describe('torrents of inputs and outputs', () => {
     expect((await makeTorrent(b, { name: 'output' })).infoHash).not.toBe(ma.infoHash);
   });
 
+  it('picks the piece length by size (at most 1024 pieces, 256 KiB to 4 MiB) and fetches pieces in a shuffled order of ranges', () => {
+    const KiB = 1024;
+    const MiB = 1024 * KiB;
+    expect(pieceLengthFor(0)).toBe(256 * KiB);
+    expect(pieceLengthFor(50 * MiB)).toBe(256 * KiB);
+    expect(pieceLengthFor(256 * MiB + 1)).toBe(512 * KiB);
+    expect(pieceLengthFor(1024 * MiB)).toBe(1 * MiB);
+    expect(pieceLengthFor(64 * 1024 * MiB)).toBe(4 * MiB);
+    for (const [n, most] of [[1, 256], [1000, 256], [1024, 256], [7, 3]] as const) {
+      const ranges = shuffledRanges(n, most);
+      expect(ranges.length).toBeLessThanOrEqual(most);
+      const seen = ranges.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, k) => from + k)).sort((x, y) => x - y);
+      expect(seen).toEqual(Array.from({ length: n }, (_, k) => k));
+    }
+  });
+
   it('names the path and the reason: missing, unreadable, over the limit', async () => {
     const d = tmp();
     await expect(makeTorrent(join(d, 'nope'))).rejects.toThrow(new DataPathError(join(d, 'nope'), 'does not exist'));
@@ -55,8 +71,10 @@ describe('torrents of inputs and outputs', () => {
     const seed = await openSwarm(meta.torrent, { dir: join(src, '..') });
     swarms.push(seed);
     await seed.complete;
-    const a = await openSwarm(meta.torrent, { dir: tmp(), peers: [`127.0.0.1:${seed.port}`] });
-    const b = await openSwarm(meta.torrent, { dir: tmp(), peers: [`127.0.0.1:${seed.port}`, `127.0.0.1:${a.port}`] });
+    // b asks the seed only for pieces a does not have (yet)
+    const seeds = [`127.0.0.1:${seed.port}`];
+    const a = await openSwarm(meta.torrent, { dir: tmp(), peers: seeds, seeds });
+    const b = await openSwarm(meta.torrent, { dir: tmp(), peers: [...seeds, `127.0.0.1:${a.port}`], seeds });
     swarms.push(a, b);
     await Promise.all([a.complete, b.complete]);
     expect(a.have()).toBe(data.length);

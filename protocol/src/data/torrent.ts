@@ -8,7 +8,18 @@ import { basename, join, relative, sep } from 'node:path';
 import { bencode } from './bencode.js';
 import type { Bencodable } from './bencode.js';
 
-export const DEFAULT_PIECE_LENGTH = 256 * 1024;
+/**
+ * The piece length for `bytes` of data: the smallest power of two from 256 KiB to 4 MiB that makes at most
+ * 1024 pieces (a 1 GiB input: 1 MiB pieces), as common clients choose. Blocks travel in 16 KiB requests
+ * whatever the piece length; the number of pieces is what costs: every piece is a hash, a `have` to every
+ * peer, and an entry each fetcher scans when it picks what to ask for next. It depends only on the size,
+ * so the same bytes still give the same info hash.
+ */
+export function pieceLengthFor(bytes: number): number {
+  let len = 256 * 1024;
+  while (len < 4 * 1024 * 1024 && bytes / len > 1024) len *= 2;
+  return len;
+}
 
 /** A path that cannot be packed: `path` and `reason` say which and why. */
 export class DataPathError extends Error {
@@ -95,8 +106,8 @@ export async function listFiles(root: string, maxBytes = Number.MAX_SAFE_INTEGER
 
 /** Makes the torrent of `root` (a file or a folder). `name` replaces the root's own name (outputs: "output"). */
 export async function makeTorrent(root: string, opts: { name?: string; pieceLength?: number; maxBytes?: number } = {}): Promise<TorrentMeta> {
-  const pieceLength = opts.pieceLength ?? DEFAULT_PIECE_LENGTH;
   const files = await listFiles(root, opts.maxBytes);
+  const pieceLength = opts.pieceLength ?? pieceLengthFor(files.reduce((n, f) => n + f.length, 0));
   const single = files.length === 1 && files[0]!.rel === basename(root);
   const name = opts.name ?? basename(root);
   const hashes: Buffer[] = [];
