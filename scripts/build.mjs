@@ -45,6 +45,46 @@ const zodEnglishOnly = {
     );
   },
 };
+/**
+ * Parts of dependencies the agent never calls but that load at start: each becomes a stub that throws, naming
+ * why, if it ever is called (the bundle is parsed at every start of a small device: smaller is less memory).
+ */
+const UNUSED_PARTS = [
+  // dockerode reaches BuildKit sessions (gRPC, protobuf files read at run time), the ssh transport (ssh2) and
+  // tar-fs (a build context from a folder) at load time: ~830 KB
+  { module: /^(\.\/(session|buildkit|ssh)|tar-fs)$/, from: /node_modules\/(dockerode|docker-modem)\//, why: 'the agent builds no images and reaches its engine by a unix socket or tcp://' },
+  // torrent-discovery loads the DHT and the tracker client (WebRTC and WebSocket peers, bn.js, ...) even when
+  // both are off; the agent's swarms take their peers from the hub (protocol/src/data/transfer.ts): ~300 KB
+  { module: /^bittorrent-(dht|tracker)\/client$/, from: /node_modules\/torrent-discovery\//, why: 'job data swarms take their peers from the hub' },
+  // mqtt.js loads a SOCKS client (its socksProxy option) and worker timers (browsers only; Node gets native
+  // timers); the agent's hub link uses neither: ~90 KB
+  { module: /^(socks|worker-timers)$/, from: /node_modules\/mqtt\//, why: 'the hub link uses no SOCKS proxy and native timers' },
+];
+/**
+ * rimraf 2 (torrent-stream's and fs-chunk-store's, for removing a torrent's files) pulls in glob and minimatch
+ * to expand patterns they never pass; Node's own fs.rm does the same removal of one path: ~35 KB.
+ */
+const RIMRAF_BY_FS_RM = [
+  "const { rm } = require('node:fs');",
+  'module.exports = function rimraf(path, opts, cb) {',
+  "  if (typeof opts === 'function') cb = opts;",
+  '  rm(path, { recursive: true, force: true, maxRetries: 10 }, (err) => cb(err || null));',
+  '};',
+].join('\n');
+const unusedPartsTrim = {
+  name: 'unused-parts-trim',
+  setup(build) {
+    for (const part of UNUSED_PARTS) {
+      build.onResolve({ filter: part.module }, (args) => (part.from.test(args.importer) ? { path: args.path, namespace: 'sosna-stub', pluginData: part.why } : undefined));
+    }
+    build.onResolve({ filter: /^rimraf$/ }, (args) => (/node_modules\/(torrent-stream|fs-chunk-store)\//.test(args.importer) ? { path: 'rimraf', namespace: 'sosna-shim' } : undefined));
+    build.onLoad({ filter: /^rimraf$/, namespace: 'sosna-shim' }, () => ({ contents: RIMRAF_BY_FS_RM, loader: 'js' }));
+    build.onLoad({ filter: /.*/, namespace: 'sosna-stub' }, (args) => ({
+      contents: `module.exports = function () { throw new Error(${JSON.stringify(`${args.path.replace(/^\.\//, '')} is not in the sosna agent (${args.pluginData})`)}); };`,
+      loader: 'js',
+    }));
+  },
+};
 const agentBuild = await esbuild.build({
   entryPoints: ['agent/src/main.ts'],
   metafile: true,
@@ -67,21 +107,7 @@ const agentBuild = await esbuild.build({
   logLevel: 'warning',
   plugins: [
     ui.plugin,
-    {
-      // dockerode reaches BuildKit sessions (gRPC, protobuf files read at run time) and the ssh transport
-      // (ssh2) at load time; the agent builds no images and talks to a local socket, so both become a stub
-      // that throws if ever called: ~770 KB less in the bundle.
-      name: 'engine-client-trim',
-      setup(build) {
-        build.onResolve({ filter: /^\.\/(session|buildkit|ssh)$/ }, (args) =>
-          /node_modules\/(dockerode|docker-modem)\//.test(args.importer) ? { path: args.path, namespace: 'sosna-stub' } : undefined,
-        );
-        build.onLoad({ filter: /.*/, namespace: 'sosna-stub' }, (args) => ({
-          contents: `module.exports = function () { throw new Error(${JSON.stringify(`${args.path.slice(2)} is not available in the sosna agent (use a unix socket or tcp:// engine address)`)}); };`,
-          loader: 'js',
-        }));
-      },
-    },
+    unusedPartsTrim,
     {
       // systeminformation (300 KB) is used only by `sosna-agent detect`, in a short-lived child. Bundled as
       // code, the daemon would still parse it at every start, and V8's parse of it stays resident: ~7 MiB
