@@ -88,6 +88,35 @@ describe('torrents of inputs and outputs', () => {
     expect(f.have()).toBe(data.length);
   }, 60_000);
 
+  it('drops a corrupting replica that also dialled in (known by its peer id) and takes its pieces from the seed', async () => {
+    const src = join(tmp(), 'in.bin');
+    const data = randomBytes(1024 * 1024);
+    writeFileSync(src, data);
+    const meta = await makeTorrent(src, { pieceLength: 64 * 1024 });
+    const seed = await openSwarm(meta.torrent, { dir: join(src, '..') });
+    swarms.push(seed);
+    const liarDir = tmp();
+    writeFileSync(join(liarDir, 'in.bin'), data);
+    const liar = await openSwarm(meta.torrent, { dir: liarDir });
+    swarms.push(liar);
+    const fd = openSync(join(liarDir, 'in.bin'), 'r+');
+    writeSync(fd, randomBytes(data.length), 0, data.length, 0);
+    closeSync(fd);
+    // the fetcher asks the seed only for what no other peer has: while the liar is connected (it has
+    // every piece) the seed looks empty, so the liar must be dropped on every connection, the one it
+    // opened to the fetcher (from an ephemeral port) too, for the seed to be asked
+    const bad: string[] = [];
+    const f = await openSwarm(meta.torrent, { dir: tmp(), peers: [`127.0.0.1:${liar.port}`, `127.0.0.1:${seed.port}`], seeds: [`127.0.0.1:${seed.port}`], onInvalidPiece: (peer, _i, sole) => sole && bad.push(peer) });
+    swarms.push(f);
+    liar.connect(`127.0.0.1:${f.port}`);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_ok, fail) => (timer = setTimeout(() => fail(new Error(`the fetch stalled at ${f.have()} of ${data.length} bytes; bad pieces from ${[...new Set(bad)].join(', ') || 'nobody'}`)), 45_000)));
+    await Promise.race([f.complete, late]).finally(() => clearTimeout(timer));
+    expect(f.have()).toBe(data.length);
+    expect(bad.length).toBeGreaterThan(0);
+    expect(bad).not.toContain(`127.0.0.1:${seed.port}`);
+  }, 60_000);
+
   it('downloads by info hash alone (metadata from the peers) and resumes what is already on disk', async () => {
     const root = join(tmp(), 'output');
     mkdirSync(join(root, 'sub'), { recursive: true });
