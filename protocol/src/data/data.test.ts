@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataPathError, makeTorrent, openSwarm } from './index.js';
+import { bdecode, bencode, DataPathError, makeTorrent, openSwarm, torrentLength } from './index.js';
 import type { Swarm } from './index.js';
 
 const dirs: string[] = [];
@@ -116,6 +116,21 @@ describe('torrents of inputs and outputs', () => {
     expect(bad.length).toBeGreaterThan(0);
     expect(bad).not.toContain(`127.0.0.1:${seed.port}`);
   }, 60_000);
+
+  it('reads the total size back from a torrent (bdecode of what bencode made)', async () => {
+    const root = join(tmp(), 'set');
+    mkdirSync(join(root, 'sub'), { recursive: true });
+    writeFileSync(join(root, 'a.bin'), randomBytes(70_000));
+    writeFileSync(join(root, 'sub', 'b.bin'), randomBytes(5));
+    const folder = await makeTorrent(root);
+    expect(torrentLength(folder.torrent)).toBe(70_005);
+    const file = await makeTorrent(join(root, 'a.bin'));
+    expect(torrentLength(file.torrent)).toBe(70_000);
+    expect(bdecode(bencode({ a: [1, -2, 'x'], b: 0 }))).toEqual({ a: [1, -2, Buffer.from('x')], b: 0 });
+    expect(() => bdecode(Buffer.from('i01e'))).toThrow(/bad integer "01" at byte 0/);
+    expect(() => bdecode(Buffer.from('5:ab'))).toThrow(/bad string length/);
+    expect(() => bdecode(Buffer.from('i1ee'))).toThrow(/trailing bytes/);
+  });
 
   it('downloads by info hash alone (metadata from the peers) and resumes what is already on disk', async () => {
     const root = join(tmp(), 'output');
