@@ -39,6 +39,7 @@ import { testPauseHooks, testPauseSettlementHooks } from './payouts/test-pause.j
 import { adminServices } from './console/admin-console.js';
 import { remoteServices } from './console/remote.js';
 import { startJobs } from './jobs/index.js';
+import { InputSeeds } from './jobs/input-seeds.js';
 import { startReceipts } from './receipts/service.js';
 import { checkRingers } from './jobs/trust.js';
 import { ChainStakes } from './chain/stakes.js';
@@ -253,7 +254,8 @@ export async function startHub(
     // device keys and run receipts (hub/src/receipts): the hub owner key vouches for each device key
     let getJob: ((jobId: string) => ReturnType<typeof jobs.scheduler.getJob>) | null = null;
     const receipts = startReceipts({ store, hubId, signer, log: log.child('receipts'), deviceEndpoint, getJob: (id) => getJob?.(id) });
-    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true, trust, stakeContract: () => stakeAddress, onReceipt: receipts.onReceipt });
+    const inputSeeds = new InputSeeds({ dir: join(dataDir, 'input-seeds'), config: config.jobs.inputSeed, log: log.child('input-seeds') });
+    const jobs = startJobs({ store, links, registry, events, log: log.child('jobs'), config: config.jobs, deviceEndpoint, wallet: () => walletAddress, holdClocksUntilReady: true, trust, stakeContract: () => stakeAddress, onReceipt: receipts.onReceipt, inputSeeds });
     getJob = (id) => jobs.scheduler.getJob(id);
     stops.push(() => jobs.stop());
     jobs.scheduler.feed.on('job', (job) => metrics.observeJob(job));

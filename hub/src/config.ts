@@ -174,6 +174,22 @@ export const HubConfig = z
           })
           .strict()
           .prefault({}),
+        /**
+         * The hub as a fallback seed of job inputs (`jobs submit --input DIR --hub-seed`): it fetches the input
+         * from the buyer and seeds it until the job ends (hub/src/jobs/input-seeds.ts). Off by default.
+         */
+        inputSeed: z
+          .object({
+            enabled: z.boolean().default(false),
+            /** Bytes of job inputs the hub holds at once (under DATA_DIR/input-seeds); a job over it is refused at submit. */
+            maxBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3),
+            /** The address devices reach the hub's seeds at. */
+            host: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a host name or an IPv4 address that devices reach this hub at').default('127.0.0.1'),
+            /** TCP port the seeds listen on; 0: a free one per input. */
+            port: z.number().int().min(0).max(65_535).default(0),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -116,6 +116,11 @@ export const JobInput = z.strictObject({
   seeds: z.array(PeerAddress).min(1).max(16),
   /** Where the container sees it, read-only: the torrent's file or folder appears below this folder. */
   mount: z.string().max(4096).regex(/^\/[^:]*$/, 'must be an absolute path').default('/input'),
+  /**
+   * The hub fetches the input from the seeds too and seeds it until the job ends (a fallback seed: the
+   * buyer's machine may then go offline). A hub that does not seed inputs, or has no room, refuses the job.
+   */
+  hubSeed: z.boolean().optional(),
 });
 export type JobInput = z.infer<typeof JobInput>;
 
@@ -343,7 +348,11 @@ export type JobSummary = z.infer<typeof JobSummary>;
 export const JobEvent = z.object({ at: Millis, runId: z.string().nullable(), from: JobState.nullable(), to: JobState, reason: z.string().nullable() });
 export type JobEvent = z.infer<typeof JobEvent>;
 
-export const JobDetail = JobSummary.extend({ spec: JobSpec, runs: z.array(RunSummary), events: z.array(JobEvent) });
+/** The hub's copy of a job's input (input.hubSeed): fetching it from the seeds, then seeding it. */
+export const InputSeedStatus = z.object({ state: z.enum(['fetching', 'seeding', 'failed']), have: z.number().int().nonnegative(), total: z.number().int().nonnegative(), reason: z.string().optional() });
+export type InputSeedStatus = z.infer<typeof InputSeedStatus>;
+
+export const JobDetail = JobSummary.extend({ spec: JobSpec, runs: z.array(RunSummary), events: z.array(JobEvent), inputSeed: InputSeedStatus.optional() });
 export type JobDetail = z.infer<typeof JobDetail>;
 
 export const JobLogChunk = z.object({ runId: Id, stream: LogStream, data: z.string(), at: Millis });

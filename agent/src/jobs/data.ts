@@ -34,6 +34,8 @@ export class OutputTooLargeError extends Error {}
 
 export class JobData {
   private readonly swarms = new Map<string, Swarm>();
+  /** Each fetching run's input seeds (the buyer's), tried again with every peer list from the hub. */
+  private readonly seeds = new Map<string, string[]>();
   private closed = { served: 0, fetched: 0 };
   private badPieces = 0;
 
@@ -47,10 +49,15 @@ export class JobData {
     return join(this.d.dir, runId, 'output');
   }
 
-  /** Connects a run's input swarm to more peers (the other replicas, from the hub). */
+  /**
+   * Connects a run's input swarm to more peers (the other replicas, from the hub), and to its seeds again:
+   * a seed that could not be reached (or went away) is forgotten by the swarm, and may be back (a buyer's
+   * machine that slept); peers already connected are left as they are.
+   */
   addPeers(runId: string, peers: string[]): void {
     const s = this.swarms.get(`${runId}/in`);
-    if (s) for (const p of peers) s.connect(p);
+    if (!s) return;
+    for (const p of [...(s.have() < s.total ? this.seeds.get(runId) ?? [] : []), ...peers]) s.connect(p);
   }
 
   /** Where this device serves a run's input (while it has the swarm open). */
@@ -83,6 +90,7 @@ export class JobData {
         throw new Error(`the input's torrent has info hash ${s.infoHash}, not the job's ${input.infoHash}`);
       }
       this.swarms.set(key, s);
+      this.seeds.set(runId, input.seeds);
     }
     onOpen?.(this.inputEndpoint(runId)!);
     await s.complete;
@@ -122,6 +130,7 @@ export class JobData {
     for (const part of all ? ['in', 'out'] : ['in']) {
       const key = `${runId}/${part}`;
       const s = this.swarms.get(key);
+      if (part === 'in') this.seeds.delete(runId);
       if (!s) continue;
       this.swarms.delete(key);
       this.closed.served += s.uploaded();
@@ -141,5 +150,6 @@ export class JobData {
   async stop(): Promise<void> {
     await Promise.all([...this.swarms.values()].map((s) => s.close()));
     this.swarms.clear();
+    this.seeds.clear();
   }
 }

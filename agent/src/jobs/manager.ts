@@ -58,6 +58,8 @@ export class JobManager {
   private readonly forwarders = new Map<string, LogForwarder>();
   private leaseSec = 30;
   private leaseTimer: NodeJS.Timeout | null = null;
+  /** When the lease timer fires (ms since the epoch). */
+  private leaseDue = 0;
   private reporting: Promise<void> | null = null;
   private again = false;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -161,7 +163,9 @@ export class JobManager {
       ...(this.d.sign ? { sign: this.d.sign } : {}),
       data: this.data,
       // while a run fetches its input, renew often: the answers name the other replicas to fetch from
-      askPeers: () => this.scheduleLease(1000),
+      // sooner only: a fetch asks about every second, which must not put the renewal off again and again
+      // (then no peer list and no lease renewal would come while the fetch waits for peers)
+      askPeers: () => this.scheduleLease(1000, true),
     });
     this.runners.set(rec.job.id, runner);
     runner.start();
@@ -320,9 +324,11 @@ export class JobManager {
     else this.forget(rec);
   }
 
-  private scheduleLease(ms: number): void {
+  private scheduleLease(ms: number, soonerOnly = false): void {
     if (this.stopped) return;
+    if (soonerOnly && this.leaseTimer && this.leaseDue <= Date.now() + ms) return;
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    this.leaseDue = Date.now() + ms;
     this.leaseTimer = setTimeout(() => void this.renew(), ms);
     this.leaseTimer.unref();
   }
@@ -356,7 +362,8 @@ export class JobManager {
       this.sentHealthy = healthy;
       this.leaseSec = r.leaseSec;
       for (const j of r.jobs) {
-        if (j.peers?.length) this.data.addPeers(j.id, j.peers);
+        // the other runs' endpoints, and the seeds tried again (no-op for a run not fetching an input)
+        if (j.keep) this.data.addPeers(j.id, j.peers ?? []);
         if (j.keep) continue;
         const rec = this.records.get(j.id);
         if (rec && !rec.abandoned) {

@@ -24,7 +24,7 @@ export interface SubmitFlags {
   image?: string; imageArchive?: string; imageSha256?: string; cpus?: string; memory?: string; pids?: string; disk?: string;
   gpus?: string; gpuVendor?: string; gpuModel?: string; gpuVramMin?: string; replicas?: string; verify?: boolean; timeout?: string; bid?: string;
   env?: string[]; service?: boolean; port?: string[]; network?: boolean; writableRoot?: boolean; output?: string; outputLimit?: string; stall?: string; arch?: string; spec?: string;
-  input?: string; seedHost?: string; seedPort?: string;
+  input?: string; seedHost?: string; seedPort?: string; hubSeed?: boolean;
 }
 
 const number = (flag: string, text: string) => {
@@ -68,7 +68,7 @@ const FLAG_OF: [string, keyof SubmitFlags, string][] = [
   ['imageArchive.url', 'imageArchive', '--image-archive'], ['imageArchive.sha256', 'imageSha256', '--image-sha256'],
   ['timeoutSec', 'timeout', '--timeout'], ['bid', 'bid', '--bid'], ['replicas', 'replicas', '--replicas'], ['image', 'image', '--image'],
   ['watchdog.stallSec', 'stall', '--stall'], ['output.path', 'output', '--output'], ['constraints.arch', 'arch', '--arch'],
-  ['ports', 'port', '--port'], ['env', 'env', '--env'], ['output.maxBytes', 'outputLimit', '--output-limit'], ['input', 'input', '--input'],
+  ['ports', 'port', '--port'], ['env', 'env', '--env'], ['output.maxBytes', 'outputLimit', '--output-limit'], ['input.hubSeed', 'hubSeed', '--hub-seed'], ['input', 'input', '--input'],
 ];
 
 /** Rewrites `resources.memoryBytes: must be ...` (from JobSpec, here or on the hub) as `--memory "1K": must be ...`. */
@@ -161,6 +161,7 @@ export function formatJob(j: JobDetail): string {
   if (j.digest) lines.push(`  digest: ${j.digest}`);
   if (j.exitCode !== null) lines.push(`  exit code: ${j.exitCode}`);
   if (j.endpoints.length) lines.push(`  endpoints: ${j.endpoints.join(' ')}`);
+  if (j.inputSeed) lines.push(`  hub seed of the input: ${j.inputSeed.state} (${j.inputSeed.have} of ${j.inputSeed.total} bytes)${j.inputSeed.reason ? `: ${j.inputSeed.reason}` : ''}`);
   if (j.runs.length) {
     lines.push('', table(
       ['RUN', 'DEVICE', 'OWNER', 'STATE', 'EXIT', 'RAN', 'BILLED', 'AMOUNT', 'VERDICT', 'REASON'],
@@ -218,6 +219,7 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
     .option('--input <path>', 'a file or folder the job reads at /input/NAME (read-only), sent peer to peer from this machine, which seeds it until every run has it')
     .option('--seed-host <host>', 'the address devices reach this machine at for --input (default: its first non-loopback IPv4)')
     .option('--seed-port <port>', 'the TCP port to seed --input on (default: any free one)')
+    .option('--hub-seed', 'the hub fetches --input from this machine and seeds it until the job ends: this machine may go offline once the hub has it (the hub must allow it: hub config jobs.inputSeed)')
     .option('--stall <duration>', 'watchdog: restart, then fail, a job without output or CPU time this long')
     .option('--spec <file>', 'the whole job spec as JSON (flags are ignored)')
     .option('--key <id>', 'idempotency key: submitting again with it returns the same job')
@@ -226,6 +228,7 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
     .option('--json', 'machine-readable output')
     .action(async (command: string[], o: SubmitFlags & Conn & { key?: string; json?: boolean; deposit?: string | true; keyFile?: string }) => {
       if (o.outputLimit !== undefined && !o.output) throw new Error('--output-limit needs --output DIR');
+      if (o.hubSeed && o.input === undefined) throw new Error('--hub-seed needs --input PATH');
       // the input is read and hashed before anything is submitted: a missing or unreadable path fails here
       const packed = o.input !== undefined ? await packInput(o.input) : null;
       const spec = specFromFlags(o, command);
@@ -249,7 +252,7 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
       }
       const { keyFile: _k, deposit: _d, ...conn } = o;
       const seeding = packed ? await seedInput(packed, { ...(o.seedHost ? { host: o.seedHost } : {}), ...(o.seedPort ? { port: number('--seed-port', o.seedPort) } : {}) }) : null;
-      if (seeding) (spec as { input?: unknown }).input = seeding.input;
+      if (seeding) (spec as { input?: unknown }).input = { ...seeding.input, ...(o.hubSeed ? { hubSeed: true } : {}) };
       try {
         await connect(conn, async (c) => {
           const submitted = await c.call(jobsService, 'submit', { spec: spec as never, ...(o.key ? { key: o.key } : {}) }).catch((err: unknown) => {
@@ -261,11 +264,21 @@ export function registerJobs(program: Command, session: ConsoleSession): void {
           if (!o.json && r.funding) process.stderr.write(`${fundingLine(r.funding)}\n`);
           if (!o.json) process.stderr.write(`${r.duplicate ? 'already submitted' : 'queued'}: follow it with sosna console jobs logs -f ${r.jobId}\n`);
           if (!seeding) return;
-          // seed until no run still needs the input (each run past fetching it, or the job over)
-          process.stderr.write(`seeding the input ${seeding.input.infoHash} (${packed!.length} bytes) at ${seeding.input.seeds.join(', ')} until every run has it\n`);
+          // seed until no run still needs the input (each run past fetching it, or the job over), or (--hub-seed)
+          // until the hub has all of it: the hub seeds it from then on
+          process.stderr.write(`seeding the input ${seeding.input.infoHash} (${packed!.length} bytes) at ${seeding.input.seeds.join(', ')} until ${o.hubSeed ? 'the hub or ' : ''}every run has it\n`);
           const progress = progressWriter(process.stderr, 'input sent');
+          let hubFailed = false;
           for (;;) {
             const j = await c.call(jobsService, 'show', { jobId: r.jobId });
+            if (j.inputSeed?.state === 'seeding') {
+              process.stderr.write(`the hub has the input (${j.inputSeed.total} bytes) and seeds it until the job ends: this machine may go offline\n`);
+              break;
+            }
+            if (j.inputSeed?.state === 'failed' && !hubFailed) {
+              hubFailed = true;
+              process.stderr.write(`the hub could not fetch the input (${j.inputSeed.reason ?? 'no reason given'}): this machine seeds it until every run has it\n`);
+            }
             const waiting = runsAwaitingInput(j);
             progress(Math.min(seeding.swarm.uploaded(), packed!.length * j.replicas), packed!.length * j.replicas, `(${waiting} run(s) still fetching; devices also feed each other)`);
             if (waiting === 0) break;

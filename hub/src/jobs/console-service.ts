@@ -7,6 +7,7 @@ import type { OperatorMeta } from '../auth/roles.js';
 import type { JobQueueStore, JobRow, LedgerStore, LogRow, RunRow, StandingStore } from './store.js';
 import type { Scheduler } from './scheduler.js';
 import { declaredOwner, DEFAULT_REPUTATION, ownerOf } from './device-view.js';
+import type { InputSeeds } from './input-seeds.js';
 
 export function runSummary(r: RunRow): RunSummary {
   return {
@@ -26,7 +27,7 @@ export function jobSummary(j: JobRow, runs: RunRow[]): JobSummary {
   };
 }
 
-export function jobsHandlers(s: Scheduler, store: { readonly jobs: Pick<JobQueueStore, 'listJobs' | 'eventsOf' | 'logsOf'> }): Handlers<typeof jobsService, OperatorMeta> {
+export function jobsHandlers(s: Scheduler, store: { readonly jobs: Pick<JobQueueStore, 'listJobs' | 'eventsOf' | 'logsOf'> }, seeds?: InputSeeds): Handlers<typeof jobsService, OperatorMeta> {
   // A buyer's view: another buyer's job is answered exactly as a job that does not exist.
   const mustGet = (jobId: string, meta: OperatorMeta) => {
     const job = s.getJob(jobId);
@@ -36,7 +37,15 @@ export function jobsHandlers(s: Scheduler, store: { readonly jobs: Pick<JobQueue
   return {
     submit: ({ spec, key }, ctx) => {
       requireRole(ctx.meta, 'operator', 'submitting a job', true);
-      return s.submit(spec, ctx.meta.operator, key);
+      // the hub as a fallback seed: refused before the job is queued when the hub does not seed or has no room
+      const hubSeed = spec.input?.hubSeed ? spec.input : null;
+      if (hubSeed) {
+        if (!seeds) throw new SosnaError('E_INVALID', 'input.hubSeed: this hub does not seed job inputs: leave out --hub-seed');
+        seeds.check(hubSeed);
+      }
+      const r = s.submit(spec, ctx.meta.operator, key);
+      if (hubSeed && !r.duplicate) seeds!.start(r.jobId, hubSeed);
+      return r;
     },
     ls: ({ state, limit }, ctx) => {
       const submittedBy = ctx.meta.role === 'buyer' ? ctx.meta.operator : undefined;
@@ -48,6 +57,7 @@ export function jobsHandlers(s: Scheduler, store: { readonly jobs: Pick<JobQueue
       return {
         ...jobSummary(job, runs), spec: job.spec, runs: runs.map(runSummary),
         events: store.jobs.eventsOf(jobId).map((e) => ({ at: e.at, runId: e.runId, from: e.from, to: e.to, reason: e.reason })),
+        ...(seeds?.status(jobId) ? { inputSeed: seeds.status(jobId)! } : {}),
       };
     },
     logs: async ({ jobId, follow }, ctx) => {

@@ -4,6 +4,7 @@ import { isActive, isFinal, SosnaError } from '@sosna/protocol';
 import type { deviceEarningsService, Handlers, hubJobsService } from '@sosna/protocol';
 import type { PayoutStore } from '../payouts/types.js';
 import type { Scheduler } from './scheduler.js';
+import type { InputSeeds } from './input-seeds.js';
 import type { JobRow, LedgerStore, RunRow, StandingStore } from './store.js';
 
 export interface DeviceMeta {
@@ -13,7 +14,7 @@ export interface DeviceMeta {
 /** Takes the receipt a device sent with a final report (hub/src/receipts): checked, then stored or refused and logged. */
 export type ReceiptSink = (run: RunRow, job: JobRow, receipt: unknown) => void;
 
-export function deviceJobsHandlers(s: Scheduler, onReceipt?: ReceiptSink): Handlers<typeof hubJobsService, DeviceMeta> {
+export function deviceJobsHandlers(s: Scheduler, onReceipt?: ReceiptSink, seeds?: Pick<InputSeeds, 'endpoint'>): Handlers<typeof hubJobsService, DeviceMeta> {
   return {
     lease: ({ ids, health, reason }, ctx) => {
       const deviceId = ctx.meta.deviceId;
@@ -26,12 +27,14 @@ export function deviceJobsHandlers(s: Scheduler, onReceipt?: ReceiptSink): Handl
         if (!isActive(run.state)) return { id, keep: false, reason: `run ${run.state}` };
         s.renewLease(run);
         if (!job.spec.input) return { id, keep: true };
-        // peer exchange for the job's input: the other runs' data endpoints (they report bt-in://host:port)
-        const peers = s
+        // peer exchange for the job's input: the hub's own seed of it (input.hubSeed) and the other runs'
+        // data endpoints (they report bt-in://host:port)
+        const hub = seeds?.endpoint(job.id);
+        const peers = [...(hub ? [hub] : []), ...s
           .runsOf(job.id)
           .filter((r) => r.id !== run.id && isActive(r.state))
           .flatMap((r) => r.endpoints.filter((e) => e.startsWith('bt-in://')).map((e) => e.slice('bt-in://'.length)))
-          .slice(0, 64);
+          ].slice(0, 64);
         return { id, keep: true, ...(peers.length ? { peers } : {}) };
       });
       return { leaseSec: s.config.leaseSec, jobs };

@@ -1,5 +1,5 @@
 // Jobs on the hub: the scheduler and the services it offers to devices and operators.
-import { deviceEarningsService, earningsService, hubJobsService, jobsService, offersService, trustService } from '@sosna/protocol';
+import { isFinal, deviceEarningsService, earningsService, hubJobsService, jobsService, offersService, trustService } from '@sosna/protocol';
 import type { Logger, RpcEndpoint } from '@sosna/protocol';
 import type { HubEventBus } from '../events.js';
 import type { DeviceLinks } from '../fleet/device-links.js';
@@ -16,6 +16,7 @@ import type { DeviceMeta, ReceiptSink } from './device-service.js';
 import { earningsHandlers, jobsHandlers } from './console-service.js';
 import { trustHandlers } from './trust-console.js';
 import { offerClasses } from './offers.js';
+import type { InputSeeds } from './input-seeds.js';
 
 export { Scheduler } from './scheduler.js';
 export type { SchedulerConfig } from './scheduler.js';
@@ -34,14 +35,25 @@ export function startJobs(deps: {
   stakeContract?: () => string | null;
   /** Takes receipts from final run reports (hub/src/receipts). */
   onReceipt?: ReceiptSink;
+  /** The hub as a fallback seed of job inputs (input.hubSeed); without it such jobs are refused. */
+  inputSeeds?: InputSeeds;
 }): { scheduler: Scheduler; consoleServices: (endpoint: RpcEndpoint<OperatorMeta>) => void; stop(): void } {
   const scheduler = new Scheduler(deps);
-  deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler, deps.onReceipt)).add(deviceEarningsService, deviceEarningsHandlers(deps.store, deps.wallet ?? (() => null)));
+  const seeds = deps.inputSeeds;
+  if (seeds) {
+    // a job's input copy goes when the job ends; the inputs of jobs still going on are fetched again (resumed)
+    scheduler.feed.on('job', (job) => {
+      if (isFinal(job.state)) seeds.release(job.id).catch((err: unknown) => deps.log.warn('could not remove a job input copy', { jobId: job.id, error: (err as Error).message }));
+    });
+    const live = deps.store.jobs.listJobs({ limit: 10_000 }).filter((j) => !isFinal(j.state) && j.spec.input?.hubSeed);
+    seeds.resume(live.map((j) => ({ id: j.id, input: j.spec.input! })));
+  }
+  deps.deviceEndpoint.add(hubJobsService, deviceJobsHandlers(scheduler, deps.onReceipt, seeds)).add(deviceEarningsService, deviceEarningsHandlers(deps.store, deps.wallet ?? (() => null)));
   scheduler.start();
   return {
     scheduler,
     consoleServices: (endpoint) => {
-      endpoint.add(jobsService, jobsHandlers(scheduler, deps.store)).add(earningsService, earningsHandlers(deps.store));
+      endpoint.add(jobsService, jobsHandlers(scheduler, deps.store, seeds)).add(earningsService, earningsHandlers(deps.store));
       endpoint.add(trustService, trustHandlers({
         verifier: scheduler.verifier, listDevices: () => deps.store.listDevices(), ownerOf: (id) => scheduler.ownerOf(id),
         slashes: (f) => deps.store.jobs.slashes(f), stakeContract: deps.stakeContract ?? (() => null),
@@ -54,6 +66,9 @@ export function startJobs(deps: {
         },
       });
     },
-    stop: () => scheduler.stop(),
+    stop: () => {
+      scheduler.stop();
+      void seeds?.stop();
+    },
   };
 }

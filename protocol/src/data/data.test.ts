@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataPathError, makeTorrent, openSwarm, pieceLengthFor, shuffledRanges } from './index.js';
+import { bdecode, bencode, DataPathError, makeTorrent, openSwarm, pieceLengthFor, shuffledRanges, torrentLength } from './index.js';
 import type { Swarm } from './index.js';
 
 const dirs: string[] = [];
@@ -105,6 +105,50 @@ describe('torrents of inputs and outputs', () => {
     expect(new Set(bad)).toEqual(new Set([`127.0.0.1:${liar.port}`]));
     expect(f.have()).toBe(data.length);
   }, 60_000);
+
+  it('drops a corrupting replica that also dialled in (known by its peer id) and takes its pieces from the seed', async () => {
+    const src = join(tmp(), 'in.bin');
+    const data = randomBytes(1024 * 1024);
+    writeFileSync(src, data);
+    const meta = await makeTorrent(src, { pieceLength: 64 * 1024 });
+    const seed = await openSwarm(meta.torrent, { dir: join(src, '..') });
+    swarms.push(seed);
+    const liarDir = tmp();
+    writeFileSync(join(liarDir, 'in.bin'), data);
+    const liar = await openSwarm(meta.torrent, { dir: liarDir });
+    swarms.push(liar);
+    const fd = openSync(join(liarDir, 'in.bin'), 'r+');
+    writeSync(fd, randomBytes(data.length), 0, data.length, 0);
+    closeSync(fd);
+    // the fetcher asks the seed only for what no other peer has: while the liar is connected (it has
+    // every piece) the seed looks empty, so the liar must be dropped on every connection, the one it
+    // opened to the fetcher (from an ephemeral port) too, for the seed to be asked
+    const bad: string[] = [];
+    const f = await openSwarm(meta.torrent, { dir: tmp(), peers: [`127.0.0.1:${liar.port}`, `127.0.0.1:${seed.port}`], seeds: [`127.0.0.1:${seed.port}`], onInvalidPiece: (peer, _i, sole) => sole && bad.push(peer) });
+    swarms.push(f);
+    liar.connect(`127.0.0.1:${f.port}`);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_ok, fail) => (timer = setTimeout(() => fail(new Error(`the fetch stalled at ${f.have()} of ${data.length} bytes; bad pieces from ${[...new Set(bad)].join(', ') || 'nobody'}`)), 45_000)));
+    await Promise.race([f.complete, late]).finally(() => clearTimeout(timer));
+    expect(f.have()).toBe(data.length);
+    expect(bad.length).toBeGreaterThan(0);
+    expect(bad).not.toContain(`127.0.0.1:${seed.port}`);
+  }, 60_000);
+
+  it('reads the total size back from a torrent (bdecode of what bencode made)', async () => {
+    const root = join(tmp(), 'set');
+    mkdirSync(join(root, 'sub'), { recursive: true });
+    writeFileSync(join(root, 'a.bin'), randomBytes(70_000));
+    writeFileSync(join(root, 'sub', 'b.bin'), randomBytes(5));
+    const folder = await makeTorrent(root);
+    expect(torrentLength(folder.torrent)).toBe(70_005);
+    const file = await makeTorrent(join(root, 'a.bin'));
+    expect(torrentLength(file.torrent)).toBe(70_000);
+    expect(bdecode(bencode({ a: [1, -2, 'x'], b: 0 }))).toEqual({ a: [1, -2, Buffer.from('x')], b: 0 });
+    expect(() => bdecode(Buffer.from('i01e'))).toThrow(/bad integer "01" at byte 0/);
+    expect(() => bdecode(Buffer.from('5:ab'))).toThrow(/bad string length/);
+    expect(() => bdecode(Buffer.from('i1ee'))).toThrow(/trailing bytes/);
+  });
 
   it('downloads by info hash alone (metadata from the peers) and resumes what is already on disk', async () => {
     const root = join(tmp(), 'output');

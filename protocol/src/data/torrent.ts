@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, lstat, open, readdir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { bencode } from './bencode.js';
+import { bdecode, bencode } from './bencode.js';
 import type { Bencodable } from './bencode.js';
 
 /**
@@ -141,4 +141,14 @@ export async function makeTorrent(root: string, opts: { name?: string; pieceLeng
   const infoHash = createHash('sha1').update(infoBuf).digest('hex');
   const torrent = Buffer.concat([Buffer.from('d4:info'), infoBuf, Buffer.from('e')]);
   return { infoHash, torrent, name, length, files, pieceLength };
+}
+
+/** The total size of the files a .torrent describes (its info dictionary's `length`, or its files' sum). */
+export function torrentLength(torrent: Buffer): number {
+  const meta = bdecode(torrent) as { info?: { length?: unknown; files?: { length?: unknown }[] } };
+  const info = meta.info;
+  if (!info || typeof info !== 'object') throw new Error('the torrent has no info dictionary');
+  if (typeof info.length === 'number') return info.length;
+  if (!Array.isArray(info.files)) throw new Error('the torrent names no length and no files');
+  return info.files.reduce((n, f) => (typeof f.length === 'number' ? n + f.length : Number.NaN), 0);
 }

@@ -9,6 +9,24 @@ import { tmpdir } from 'node:os';
 import type torrentStreamFn from 'torrent-stream';
 type Wire = ReturnType<typeof torrentStreamFn>['swarm']['wires'][number];
 
+/**
+ * peer-wire-protocol (torrent-stream's wire) reads the peer id from the handshake but does not keep it;
+ * newer BitTorrent libraries keep it as `wire.peerId` (hex), and so does this, once per process. A peer is
+ * known by its id: its address is no identity (an incoming connection comes from an ephemeral port, and
+ * every peer on one host or behind one NAT shares the host part).
+ */
+async function keepPeerIds(): Promise<void> {
+  const { default: Wire } = await import('peer-wire-protocol');
+  const proto = Wire.prototype as unknown as { _onhandshake(this: Wire, h: Buffer, id: Buffer, e: unknown): void; sosnaKeepsPeerIds?: true };
+  if (proto.sosnaKeepsPeerIds) return;
+  const onhandshake = proto._onhandshake;
+  proto._onhandshake = function (infoHash, peerId, extensions) {
+    this.peerId = Buffer.isBuffer(peerId) ? peerId.toString('hex') : undefined;
+    onhandshake.call(this, infoHash, peerId, extensions);
+  };
+  proto.sosnaKeepsPeerIds = true;
+}
+
 export interface SwarmOptions {
   /** Where the files are (a seed) or go (a fetch): the torrent's name is a folder or file below it. */
   dir: string;
@@ -63,6 +81,7 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
   mkdirSync(o.dir, { recursive: true });
   // loaded on first use: its old dependencies warn about Buffer() when loaded (every CLI command otherwise)
   const { default: torrentStream } = await import('torrent-stream');
+  await keepPeerIds();
   const engine = torrentStream(torrent, {
     path: o.dir,
     tmp: tmpdir(),
@@ -71,26 +90,64 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
     trackers: o.trackers ?? [],
     verify: true,
   });
-  const strikes = new Map<unknown, number>();
+  let shut = false;
+  /** Bytes verified here (counted once the metadata is known). */
+  let have = 0;
+  /** Addresses of dropped peers we dialled (not dialled again) and the ids of dropped peers (refused). */
   const dropped = new Set<string>();
+  const banned = new Set<string>();
   // torrent-stream blocks a whole IP address after a few strikes, the innocent senders of mixed pieces
   // and every peer on a shared address (loopback, NAT) included: blame is decided here instead
   engine.block = () => {};
-  // every wire this swarm has had (a sender may be gone by the time its piece fails), and no wait for
-  // torrent-stream's 10 s rechoke: a job's peers are all welcome, so an interested peer is unchoked at once
+  // the wires open now, and no wait for torrent-stream's 10 s rechoke: a job's peers are all welcome, so
+  // an interested peer is unchoked at once
   const wires = new Set<Wire>();
+  // the senders of the piece that just failed its hash: torrent-stream assigns each sender's
+  // `badPieceStrikes` right after its 'invalid-piece' event, closed senders included (a piece keeps the
+  // blocks a peer sent before it went: a piece finished by an honest peer after it is still mixed)
+  let struck: Wire[] | null = null;
   const seeds = new Set(o.seeds ?? []);
   const seedView = seedPieceView();
+  // torrent-stream picks pieces again only on a peer's message: after a peer is gone (the seeds' view of
+  // their pieces changed), make it pick now (deselecting a range never selected just does that)
+  const repick = () => engine.deselect(-1, -1);
+  // who a wire is: for one we dialled, the address we dialled (torrent-stream reconnects to it); for one
+  // that reached us, where it came from (torrent-stream's `peerAddress` is then this side's own address)
+  const peerOf = new WeakMap<Wire, { name: string; dialled: boolean }>();
+  const nameOf = (w: Wire) => peerOf.get(w)?.name ?? w.peerAddress ?? 'unknown';
+  const drop = (w: Wire) => {
+    const p = peerOf.get(w);
+    if (p?.dialled) {
+      dropped.add(p.name);
+      engine.disconnect(p.name);
+    }
+    w.destroy();
+  };
+  // before torrent-stream's own listener, so that the engine's 'wire' listeners below know the peer
+  engine.swarm.prependListener('wire', (w: Wire, c: { localPort?: number; remoteAddress?: string; remotePort?: number }) => {
+    const dialled = c.localPort !== port;
+    const from = c.remoteAddress ? `${c.remoteAddress.replace(/^::ffff:/, '')}:${c.remotePort}` : 'unknown';
+    peerOf.set(w, { dialled, name: dialled ? (w.peerAddress ?? from) : from });
+  });
   engine.on('wire', (w: Wire) => {
+    // a dropped peer connecting again (to us, or we to it at another address)
+    if (w.peerId && banned.has(w.peerId)) return drop(w);
     wires.add(w);
+    let strikes: unknown = [];
+    Object.defineProperty(w, 'badPieceStrikes', { configurable: true, get: () => strikes, set: (v) => ((strikes = v), struck?.push(w)) });
+    // a dropped peer is closed at once: its pieces leave the seeds' view on its close (seedPieceView)
     if (seeds.has(w.peerAddress ?? '')) seedView.addSeed(w);
     else seedView.addPeer(w);
     w.on('interested', () => w.unchoke());
-    w.on('close', () => setTimeout(() => wires.delete(w), 5000).unref());
+    w.on('close', () => {
+      wires.delete(w);
+      if (engine.torrent && !shut && have < engine.torrent.length) repick();
+    });
   });
+  const connect = (p: string) => void (dropped.has(p) || engine.connect(p));
   const port = o.port || (await freePort());
   await new Promise<void>((ok) => engine.listen(port, () => ok()));
-  for (const p of o.peers ?? []) engine.connect(p);
+  for (const p of o.peers ?? []) connect(p);
   const ready = new Promise<void>((ok, fail) => {
     const t = setTimeout(() => fail(new Error(`no peer gave the torrent's metadata within ${readyTimeoutMs / 1000} s (peers: ${(o.peers ?? []).join(', ') || 'none'})`)), readyTimeoutMs);
     engine.once('ready', () => (clearTimeout(t), ok()));
@@ -120,26 +177,25 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
     });
   };
   const pieceLen = (i: number) => (i === t.pieces.length - 1 ? t.length - t.pieceLength * (t.pieces.length - 1) : t.pieceLength);
-  let have = 0;
   for (let i = 0; i < t.pieces.length; i++) if (engine.bitfield.get(i)) have += pieceLen(i);
   engine.on('verify', (i: number) => (have += pieceLen(i)));
   engine.on('invalid-piece', (index: number) => {
-    // torrent-stream marks the sending wires with a strike right after this event
-    setImmediate(() => {
-      const senders: string[] = [];
-      for (const w of wires) {
-        const n = w.badPieceStrikes?.length ?? 0;
-        if (n > (strikes.get(w) ?? 0)) {
-          strikes.set(w, n);
-          senders.push(w.peerAddress ?? 'unknown');
-        }
-      }
-      for (const peer of senders) o.onInvalidPiece?.(peer, index, senders.length === 1);
+    // torrent-stream strikes the sending wires right after this event, in this same turn
+    const senders: Wire[] = (struck = []);
+    queueMicrotask(() => {
+      if (struck === senders) struck = null;
+      // by peer (one peer may have sent blocks over two connections)
+      const peers = new Map<unknown, Wire>();
+      for (const w of senders) if (!peers.has(w.peerId ?? w)) peers.set(w.peerId ?? w, w);
+      for (const w of peers.values()) o.onInvalidPiece?.(nameOf(w), index, peers.size === 1);
       // a whole piece from one peer that fails its hash is that peer's doing (TCP does not flip bits
-      // unnoticed): drop it for good; a piece from several peers blames none of them
-      if (senders.length === 1 && senders[0] !== 'unknown') {
-        dropped.add(senders[0]!);
-        engine.disconnect(senders[0]!);
+      // unnoticed): drop it for good, every connection with it (by its peer id: it may have dialled us as
+      // well) and any later one; a piece from several peers blames none of them
+      if (peers.size === 1) {
+        const bad = [...peers.values()][0]!;
+        if (bad.peerId) banned.add(bad.peerId);
+        for (const w of wires) if (w === bad || (bad.peerId && w.peerId === bad.peerId)) drop(w);
+        repick();
       }
     });
   });
@@ -165,9 +221,9 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
     uploaded: () => engine.swarm.uploaded,
     downloaded: () => engine.swarm.downloaded,
     have: () => Math.min(have, t.length),
-    connect: (p) => void (dropped.has(p) || engine.connect(p)),
+    connect,
     complete,
-    close: () => flushed().then(() => new Promise<void>((ok) => engine.destroy(() => ok()))),
+    close: () => flushed().then(() => void (shut = true)).then(() => new Promise<void>((ok) => engine.destroy(() => ok()))),
   };
 }
 
