@@ -122,7 +122,10 @@ describe.skipIf(SKIP_DOCKER)('job data peer to peer', { timeout: 400_000 }, () =
     // peer to peer happened: the devices served input bytes to each other (their telemetry counters)
     const served = await waitFor('both devices report data counters', async () => {
       const t = await Promise.all(deviceOf.map(telemetry));
-      if (t.every((x) => x['data.fetchedBytes'] !== undefined && x['data.fetchedBytes'] >= data.length)) return t.map((x) => x['data.servedBytes']!);
+      // (the counter is torrent-stream's count of blocks received on open connections: a few blocks that
+      // arrive as a connection closes go uncounted, e.g. 49,524,870 of 50,000,006 once; the job's success
+      // already proves each device has every piece, so "nearly all" says the telemetry is current)
+      if (t.every((x) => x['data.fetchedBytes'] !== undefined && x['data.fetchedBytes'] >= 0.95 * data.length)) return t.map((x) => x['data.servedBytes']!);
       // the time-out names what the devices last said
       throw new Error(`counters so far: ${JSON.stringify(t.map((x) => ({ fetched: x['data.fetchedBytes'], served: x['data.servedBytes'], bad: x['data.badPieces'] })))}; runs: ${JSON.stringify(job.runs.map((r) => ({ device: r.deviceId, state: r.state })))}`);
     }, 60_000, 1000);
