@@ -12,82 +12,37 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
+import { CLI, start } from './procs.js';
 import type { Proc } from './procs.js';
-import { tempDir, waitFor } from './helpers.js';
-import { startPrivateDocker } from './docker.js';
-import type { PrivateDocker } from './docker.js';
+import { waitFor } from './helpers.js';
+import { SKIP_DOCKER } from './docker.js';
+import { JobFleet } from './job-fleet.js';
 
-const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
-const tmp = tempDir('sosna-jobs-corrupt-e2e-');
-const hubDir = join(tmp.dir, 'hub');
-let engine: PrivateDocker;
-let hub: Proc;
-let bundle: string;
-let port: number;
-const agents: Proc[] = [];
-const profile = () => ({ SOSNA_PROFILE: join(hubDir, 'console.json') });
-const sosna = (args: string[], timeoutMs = 30_000) => cli(['console', ...args], { env: profile(), timeoutMs });
+let fleet: JobFleet;
+const sosna = (args: string[]) => fleet.console(args);
 
 interface Run { id: string; deviceId: string; state: string; digest: string | null }
 interface Job { id: string; state: string; digest: string | null; runs: Run[]; events: { runId: string | null; reason: string | null }[] }
-const show = async (jobId: string) => JSON.parse((await sosna(['jobs', 'show', jobId, '--json'])).stdout) as Job;
+const show = (jobId: string) => fleet.job<Job>(jobId);
 const reputations = async () => {
   const r = await sosna(['earnings', '--devices', '--json']);
   return Object.fromEntries((JSON.parse(r.stdout) as { deviceId: string; reputation: number }[]).map((d) => [d.deviceId, d.reputation]));
 };
 
-const configs: string[] = [];
-async function startAgent(i: number, owner: string): Promise<string> {
-  if (!configs[i]) {
-    const key = await cli(['hub', 'keys', 'create', '--fleet', owner, '--max', '1', '--data-dir', hubDir]);
-    expect(key.code, key.output).toBe(0);
-    configs[i] = writeJson(join(tmp.dir, `agent${i}`, 'config.json'), {
-    hub: { url: `mqtt://127.0.0.1:${port}` },
-    provisioningKey: key.stdout.trim(),
-    name: `rig-${i}`,
-    stateDir: join(tmp.dir, `agent${i}`, 'state'),
-    telemetry: { intervalSec: 2 },
-    jobs: { dockerHost: engine.host, askPerSec: '0', publicHost: '127.0.0.1', bindAddress: '127.0.0.1', maxJobs: 2 },
-    });
-  }
-  agents[i] = start([bundle, '--config', configs[i]!], { cwd: join(tmp.dir, 'device-bin') });
-  const d = await waitFor(`rig-${i} online with a container engine`, async () => {
-    const list = JSON.parse((await sosna(['devices', '--json'])).stdout) as { id: string; name: string; online: boolean; inventory: { jobs?: { engine: unknown } } | null }[];
-    return list.find((x) => x.name === `rig-${i}` && x.online && x.inventory?.jobs?.engine) ?? null;
-  }, 90_000, 500);
-  return d.id;
-}
-
 beforeAll(async () => {
-  if (SKIP) return;
-  requireBuild();
-  engine = await startPrivateDocker();
-  port = await freePort();
-  bundle = installBundle(join(tmp.dir, 'device-bin'));
-  const hubConfig = writeJson(join(tmp.dir, 'hub.json'), { jobs: { leaseSec: 30, offlineGraceSec: 30, tickMs: 250, maxRetries: 1 } });
-  hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--config', hubConfig]);
-  await hub.waitFor(/hub \S+ ready/);
+  if (SKIP_DOCKER) return;
+  fleet = await JobFleet.start('sosna-jobs-corrupt-e2e-', { jobs: { leaseSec: 30, offlineGraceSec: 30, tickMs: 250, maxRetries: 1 } });
 }, 180_000);
 
-afterAll(async () => {
-  for (const p of agents) await p?.stop('SIGKILL');
-  await hub?.stop();
-  await engine?.stop();
-  tmp.cleanup();
-}, 120_000);
+afterAll(() => fleet?.stop(), 120_000);
 
-describe.skipIf(SKIP)('a device serving a corrupted input', { timeout: 600_000 }, () => {
+describe.skipIf(SKIP_DOCKER)('a device serving a corrupted input', { timeout: 600_000 }, () => {
   it('is dropped, its pieces come from elsewhere, and the hub lowers its reputation with the reason', async () => {
     // device 2 registers, then goes offline: the hub knows two owners, and only device 1 can take a run now
-    const honest = await startAgent(2, 'bob');
-    await agents[2]!.stop('SIGKILL');
-    await waitFor('device 2 offline', async () => {
-      const list = JSON.parse((await sosna(['devices', '--json'])).stdout) as { id: string; online: boolean }[];
-      return list.some((x) => x.id === honest && !x.online) || null;
-    }, 60_000, 500);
-    const liar = await startAgent(1, 'alice');
-    const inputDir = join(tmp.dir, 'buyer', 'dataset');
+    const honest = await fleet.startAgent(2, 'bob');
+    await fleet.stopAgents([2], [honest]);
+    const liar = await fleet.startAgent(1, 'alice');
+    const inputDir = join(fleet.tmp.dir, 'buyer', 'dataset');
     mkdirSync(inputDir, { recursive: true });
     const data = randomBytes(8 * 1024 * 1024);
     writeFileSync(join(inputDir, 'big.bin'), data);
@@ -95,23 +50,23 @@ describe.skipIf(SKIP)('a device serving a corrupted input', { timeout: 600_000 }
     // the sum first (device 1's is right: it read its copy before the copy went bad), then a while running
     // (device 1 serves its input while it runs: device 2 must come while it does)
     const script = 'sha256sum /input/dataset/big.bin | cut -d" " -f1 > /output/sum; sleep 90';
-    const submit = start([CLI, 'console', 'jobs', 'submit', '--image', engine.images.local, '--bid', '0', '--replicas', '2', '--timeout', '5m', '--input', inputDir, '--seed-host', '127.0.0.1', '--output', '/output', '--', 'sh', '-c', script], { env: profile() });
+    const submit = start([CLI, 'console', 'jobs', 'submit', '--image', fleet.engine.images.local, '--bid', '0', '--replicas', '2', '--timeout', '5m', '--input', inputDir, '--seed-host', '127.0.0.1', '--output', '/output', '--', 'sh', '-c', script], { env: fleet.profile() });
     const jobId = (await submit.waitFor(/^(j-[a-z0-9]+)$/m, 60_000))[1]!;
     // on a timeout: what each side saw (the runs, the job's events, the data log lines of each process)
     const clues = async (err: Error): Promise<never> => {
       const lines = (p: Proc) => p.output().split('\n').filter((l) => /piece|peer|input|fetch|seed/i.test(l)).slice(-15).join('\n');
-      err.message += `\njob: ${JSON.stringify(await show(jobId).catch(() => null))}\ndevice 1:\n${lines(agents[1]!)}\ndevice 2:\n${lines(agents[2]!)}\nbuyer:\n${lines(submit)}`;
+      err.message += `\njob: ${JSON.stringify(await show(jobId).catch(() => null))}\ndevice 1:\n${lines(fleet.agents[1]!)}\ndevice 2:\n${lines(fleet.agents[2]!)}\nbuyer:\n${lines(submit)}`;
       throw err;
     };
     const first = await waitFor('device 1 runs the job (its input fetched)', async () => (await show(jobId)).runs.find((r) => r.deviceId === liar && r.state === 'running') ?? null, 120_000, 500);
     // device 1's copy goes bad under it: torrent-stream serves what is on disk
-    const copy = join(tmp.dir, 'agent1', 'state', 'data', first.id, 'input', 'dataset', 'big.bin');
+    const copy = join(fleet.stateDir(1), 'data', first.id, 'input', 'dataset', 'big.bin');
     expect(existsSync(copy) && statSync(copy).size).toBe(data.length);
     writeFileSync(copy, randomBytes(data.length));
     const before = (await reputations())[liar]!;
 
     submit.child.kill('SIGSTOP');
-    expect(await startAgent(2, 'bob')).toBe(honest);
+    expect(await fleet.startAgent(2, 'bob')).toBe(honest);
     const event = await waitFor('the hub counts the corrupted piece against device 1', async () => {
       const j = await show(jobId);
       return j.events.find((e) => e.reason?.startsWith(`corrupted input piece: device ${liar} reported by device ${honest}`)) ?? null;
@@ -122,14 +77,11 @@ describe.skipIf(SKIP)('a device serving a corrupted input', { timeout: 600_000 }
     // the buyer is back: device 2 (which tries the seeds again with each peer list from the hub) fetched
     // every piece elsewhere and ran on the right bytes
     const second = await waitFor('device 2 runs the job', async () => (await show(jobId)).runs.find((r) => r.deviceId === honest && r.state === 'running') ?? null, 180_000, 500).catch(clues);
-    const sum2 = join(tmp.dir, 'agent2', 'state', 'data', second.id, 'output', 'sum');
+    const sum2 = join(fleet.stateDir(2), 'data', second.id, 'output', 'sum');
     const got = await waitFor('device 2 wrote its sum', async () => (existsSync(sum2) && readFileSync(sum2, 'utf8').trim()) || null, 60_000, 500);
     expect(got).toBe(sum);
     // both runs read the same bytes: their outputs (the sums) are one torrent, the verdict agrees
-    const job = await waitFor('the job finishes', async () => {
-      const j = await show(jobId);
-      return ['succeeded', 'failed', 'cancelled'].includes(j.state) ? j : null;
-    }, 240_000, 1000);
+    const job = await fleet.finished<Job>(jobId);
     expect(job.state, JSON.stringify(job)).toBe('succeeded');
     expect(job.digest).toMatch(/^btih:[0-9a-f]{40}$/);
     expect(job.runs.filter((r) => r.state === 'succeeded').map((r) => [r.deviceId, r.digest]).sort()).toEqual([[honest, job.digest], [liar, job.digest]].sort());

@@ -9,78 +9,37 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
-import type { Proc } from './procs.js';
-import { tempDir, waitFor } from './helpers.js';
-import { startPrivateDocker } from './docker.js';
-import type { PrivateDocker } from './docker.js';
+import { CLI, start } from './procs.js';
+import { waitFor } from './helpers.js';
+import { SKIP_DOCKER } from './docker.js';
+import { JobFleet } from './job-fleet.js';
 
-const SKIP = process.env.SOSNA_SKIP_DOCKER_TESTS === '1';
-const tmp = tempDir('sosna-jobs-hub-seed-e2e-');
-const hubDir = join(tmp.dir, 'hub');
 const MAX = 6 * 1024 * 1024;
-let engine: PrivateDocker;
-let hub: Proc;
-let bundle: string;
-let port: number;
-const agents: Proc[] = [];
-const profile = () => ({ SOSNA_PROFILE: join(hubDir, 'console.json') });
-const sosna = (args: string[], timeoutMs = 30_000) => cli(['console', ...args], { env: profile(), timeoutMs });
+let fleet: JobFleet;
+const sosna = (args: string[]) => fleet.console(args);
 
 interface Run { id: string; deviceId: string; state: string; digest: string | null }
 interface Job { id: string; state: string; digest: string | null; runs: Run[]; inputSeed?: { state: string; have: number; total: number } }
-const show = async (jobId: string) => JSON.parse((await sosna(['jobs', 'show', jobId, '--json'])).stdout) as Job;
-const devices = async () => JSON.parse((await sosna(['devices', '--json'])).stdout) as { id: string; name: string; online: boolean; inventory: { jobs?: { engine: unknown } } | null }[];
-
-const configs: string[] = [];
-async function startAgent(i: number, owner: string): Promise<string> {
-  if (!configs[i]) {
-    const key = await cli(['hub', 'keys', 'create', '--fleet', owner, '--max', '1', '--data-dir', hubDir]);
-    expect(key.code, key.output).toBe(0);
-    configs[i] = writeJson(join(tmp.dir, `agent${i}`, 'config.json'), {
-      hub: { url: `mqtt://127.0.0.1:${port}` },
-      provisioningKey: key.stdout.trim(),
-      name: `rig-${i}`,
-      stateDir: join(tmp.dir, `agent${i}`, 'state'),
-      telemetry: { intervalSec: 2 },
-      jobs: { dockerHost: engine.host, askPerSec: '0', publicHost: '127.0.0.1', bindAddress: '127.0.0.1', maxJobs: 2 },
-    });
-  }
-  agents[i] = start([bundle, '--config', configs[i]!], { cwd: join(tmp.dir, 'device-bin') });
-  const d = await waitFor(`rig-${i} online with a container engine`, async () => (await devices()).find((x) => x.name === `rig-${i}` && x.online && x.inventory?.jobs?.engine) ?? null, 90_000, 500);
-  return d.id;
-}
+const show = (jobId: string) => fleet.job<Job>(jobId);
 
 beforeAll(async () => {
-  if (SKIP) return;
-  requireBuild();
-  engine = await startPrivateDocker();
-  port = await freePort();
-  bundle = installBundle(join(tmp.dir, 'device-bin'));
-  const hubConfig = writeJson(join(tmp.dir, 'hub.json'), { jobs: { leaseSec: 30, offlineGraceSec: 30, tickMs: 250, maxRetries: 1, inputSeed: { enabled: true, host: '127.0.0.1', maxBytes: MAX } } });
-  hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--config', hubConfig]);
-  await hub.waitFor(/hub \S+ ready/);
+  if (SKIP_DOCKER) return;
+  fleet = await JobFleet.start('sosna-jobs-hub-seed-e2e-', { jobs: { leaseSec: 30, offlineGraceSec: 30, tickMs: 250, maxRetries: 1, inputSeed: { enabled: true, host: '127.0.0.1', maxBytes: MAX } } });
 }, 180_000);
 
-afterAll(async () => {
-  for (const p of agents) await p?.stop('SIGKILL');
-  await hub?.stop();
-  await engine?.stop();
-  tmp.cleanup();
-}, 120_000);
+afterAll(() => fleet?.stop(), 120_000);
 
-describe.skipIf(SKIP)('the hub as a fallback seed of a job input', { timeout: 600_000 }, () => {
+describe.skipIf(SKIP_DOCKER)('the hub as a fallback seed of a job input', { timeout: 600_000 }, () => {
   it('fetches the input from the buyer, who then goes offline, and the devices get it from the hub', async () => {
     // both devices register, then go offline: the hub knows two owners, and no device can take a run yet
-    const ids = [await startAgent(1, 'alice'), await startAgent(2, 'bob')];
-    for (const i of [1, 2]) await agents[i]!.stop('SIGKILL');
-    await waitFor('both devices offline', async () => (await devices()).filter((x) => ids.includes(x.id) && !x.online).length === 2 || null, 60_000, 500);
+    const ids = [await fleet.startAgent(1, 'alice'), await fleet.startAgent(2, 'bob')];
+    await fleet.stopAgents([1, 2], ids);
 
-    const buyer = join(tmp.dir, 'buyer');
+    const buyer = join(fleet.tmp.dir, 'buyer');
     // over the hub's bound: refused at submit, nothing queued
     mkdirSync(join(buyer, 'huge'), { recursive: true });
     writeFileSync(join(buyer, 'huge', 'big.bin'), randomBytes(MAX + 1));
-    const refused = await sosna(['jobs', 'submit', '--image', engine.images.local, '--bid', '0', '--replicas', '2', '--timeout', '5m', '--input', join(buyer, 'huge'), '--hub-seed', '--seed-host', '127.0.0.1', '--', 'true']);
+    const refused = await sosna(['jobs', 'submit', '--image', fleet.engine.images.local, '--bid', '0', '--replicas', '2', '--timeout', '5m', '--input', join(buyer, 'huge'), '--hub-seed', '--seed-host', '127.0.0.1', '--', 'true']);
     expect(refused.code, refused.output).not.toBe(0);
     expect(refused.output).toMatch(new RegExp(`--hub-seed: the input is ${MAX + 1} bytes and the hub holds 0 of at most ${MAX} bytes of job inputs \\(hub config jobs\\.inputSeed\\.maxBytes\\)`));
 
@@ -90,7 +49,7 @@ describe.skipIf(SKIP)('the hub as a fallback seed of a job input', { timeout: 60
     writeFileSync(join(inputDir, 'big.bin'), data);
     const sum = createHash('sha256').update(data).digest('hex');
     const script = 'sha256sum /input/dataset/big.bin | cut -d" " -f1 > /output/sum';
-    const submit = start([CLI, 'console', 'jobs', 'submit', '--image', engine.images.local, '--bid', '0', '--replicas', '2', '--timeout', '5m', '--input', inputDir, '--hub-seed', '--seed-host', '127.0.0.1', '--output', '/output', '--', 'sh', '-c', script], { env: profile() });
+    const submit = start([CLI, 'console', 'jobs', 'submit', '--image', fleet.engine.images.local, '--bid', '0', '--replicas', '2', '--timeout', '5m', '--input', inputDir, '--hub-seed', '--seed-host', '127.0.0.1', '--output', '/output', '--', 'sh', '-c', script], { env: fleet.profile() });
     const jobId = (await submit.waitFor(/^(j-[a-z0-9]+)$/m, 60_000))[1]!;
     // the buyer's CLI leaves once the hub has the whole input: its seed is gone from here on
     expect(await submit.exited, submit.output()).toBe(0);
@@ -98,22 +57,19 @@ describe.skipIf(SKIP)('the hub as a fallback seed of a job input', { timeout: 60
     const held = await show(jobId);
     expect(held.state).toBe('queued');
     expect(held.inputSeed).toEqual({ state: 'seeding', have: data.length, total: data.length });
-    const copy = join(hubDir, 'input-seeds', jobId);
+    const copy = join(fleet.hubDir, 'input-seeds', jobId);
     expect(existsSync(copy)).toBe(true);
 
     // the devices come back: their only seed is the hub now
-    for (const [n, i] of [[1, 'alice'], [2, 'bob']] as const) expect(await startAgent(n, i)).toBe(ids[n - 1]);
-    const job = await waitFor('the job finishes', async () => {
-      const j = await show(jobId);
-      return ['succeeded', 'failed', 'cancelled'].includes(j.state) ? j : null;
-    }, 240_000, 1000);
+    for (const [n, i] of [[1, 'alice'], [2, 'bob']] as const) expect(await fleet.startAgent(n, i)).toBe(ids[n - 1]);
+    const job = await fleet.finished<Job>(jobId);
     expect(job.state, JSON.stringify(job)).toBe('succeeded');
     expect(job.digest).toMatch(/^btih:[0-9a-f]{40}$/);
     const runs = job.runs.filter((r) => r.state === 'succeeded');
     expect(runs.map((r) => r.digest)).toEqual([job.digest, job.digest]);
     for (const r of runs) {
       const i = ids.indexOf(r.deviceId) + 1;
-      expect(readFileSync(join(tmp.dir, `agent${i}`, 'state', 'data', r.id, 'output', 'sum'), 'utf8').trim()).toBe(sum);
+      expect(readFileSync(join(fleet.stateDir(i), 'data', r.id, 'output', 'sum'), 'utf8').trim()).toBe(sum);
     }
     // the job is over: the hub's copy of its input is gone
     await waitFor("the hub's copy of the input removed", () => !existsSync(copy) || null, 30_000, 250);

@@ -10,22 +10,15 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ConsoleClient, ConsoleProfile } from '@sosna/hub';
 import { jobsService } from '@sosna/protocol';
-import { CLI, cli, freePort, installBundle, requireBuild, start, writeJson } from './procs.js';
-import type { Proc } from './procs.js';
-import { tempDir, waitFor } from './helpers.js';
-import { startPrivateDocker, SKIP_DOCKER } from './docker.js';
-import type { PrivateDocker } from './docker.js';
+import { CLI, cli, start } from './procs.js';
+import { waitFor } from './helpers.js';
+import { SKIP_DOCKER } from './docker.js';
+import { JobFleet } from './job-fleet.js';
 
-const tmp = tempDir('sosna-jobs-data-e2e-');
-const hubDir = join(tmp.dir, 'hub');
-const owners = ['alice', 'bob'];
-let engine: PrivateDocker;
-let hub: Proc;
+let fleet: JobFleet;
 let operator: ConsoleClient;
-const agents: Proc[] = [];
 const deviceOf: string[] = [];
-const profile = () => ({ SOSNA_PROFILE: join(hubDir, 'console.json') });
-const sosna = (args: string[], timeoutMs = 30_000) => cli(['console', ...args], { env: profile(), timeoutMs });
+const sosna = (args: string[], timeoutMs = 30_000) => fleet.console(args, timeoutMs);
 
 interface Run { id: string; deviceId: string; state: string; reason: string | null; digest: string | null; endpoints: string[] }
 interface Job { id: string; state: string; reason: string | null; digest: string | null; runs: Run[] }
@@ -45,46 +38,19 @@ const telemetry = async (deviceId: string) => {
 
 beforeAll(async () => {
   if (SKIP_DOCKER) return;
-  requireBuild();
-  engine = await startPrivateDocker();
-  const port = await freePort();
-  const bundle = installBundle(join(tmp.dir, 'device-bin'));
-  const hubConfig = writeJson(join(tmp.dir, 'hub.json'), { jobs: { leaseSec: 30, offlineGraceSec: 30, tickMs: 250, maxRetries: 1 } });
-  hub = start([CLI, 'hub', '--data-dir', hubDir, '--port', String(port), '--ws-port', 'off', '--host', '127.0.0.1', '--config', hubConfig]);
-  await hub.waitFor(/hub \S+ ready/);
-  for (let i = 0; i < owners.length; i++) {
-    const key = await cli(['hub', 'keys', 'create', '--fleet', owners[i]!, '--max', '1', '--data-dir', hubDir]);
-    expect(key.code, key.output).toBe(0);
-    const config = writeJson(join(tmp.dir, `agent${i + 1}`, 'config.json'), {
-      hub: { url: `mqtt://127.0.0.1:${port}` },
-      provisioningKey: key.stdout.trim(),
-      name: `rig-${i + 1}`,
-      stateDir: join(tmp.dir, `agent${i + 1}`, 'state'),
-      telemetry: { intervalSec: 2 },
-      jobs: { dockerHost: engine.host, askPerSec: '0', publicHost: '127.0.0.1', bindAddress: '127.0.0.1', maxJobs: 2 },
-    });
-    agents[i] = start([bundle, '--config', config], { cwd: join(tmp.dir, 'device-bin') });
-  }
-  operator = await ConsoleClient.connect(ConsoleProfile.parse(JSON.parse(readFileSync(join(hubDir, 'console.json'), 'utf8'))));
-  const devices = await waitFor('two devices online with a container engine', async () => {
-    const r = await sosna(['devices', '--json']);
-    const list = JSON.parse(r.stdout) as { id: string; name: string; online: boolean; inventory: { jobs?: { engine: unknown } } | null }[];
-    return list.length === 2 && list.every((d) => d.online && d.inventory?.jobs?.engine) ? list : null;
-  }, 90_000, 500);
-  for (const d of devices) deviceOf[Number(d.name.slice(4)) - 1] = d.id;
-}, 180_000);
+  fleet = await JobFleet.start('sosna-jobs-data-e2e-', { jobs: { leaseSec: 30, offlineGraceSec: 30, tickMs: 250, maxRetries: 1 } });
+  deviceOf.push(await fleet.startAgent(1, 'alice'), await fleet.startAgent(2, 'bob'));
+  operator = await ConsoleClient.connect(ConsoleProfile.parse(JSON.parse(readFileSync(join(fleet.hubDir, 'console.json'), 'utf8'))));
+}, 240_000);
 
 afterAll(async () => {
   await operator?.close();
-  for (const p of agents) await p?.stop('SIGKILL');
-  await hub?.stop();
-  await engine?.stop();
-  tmp.cleanup();
+  await fleet?.stop();
 }, 120_000);
 
 describe.skipIf(SKIP_DOCKER)('job data peer to peer', { timeout: 400_000 }, () => {
   it('a 2-replica job with a 50 MB input: devices feed each other, the buyer downloads the shared output and it matches', async () => {
-    const inputDir = join(tmp.dir, 'buyer', 'dataset');
+    const inputDir = join(fleet.tmp.dir, 'buyer', 'dataset');
     mkdirSync(inputDir, { recursive: true });
     const data = randomBytes(50 * 1000 * 1000);
     writeFileSync(join(inputDir, 'big.bin'), data);
@@ -92,7 +58,7 @@ describe.skipIf(SKIP_DOCKER)('job data peer to peer', { timeout: 400_000 }, () =
     const sum = createHash('sha256').update(data).digest('hex');
     // the job proves it read the input (its checksum) and that the input is read-only
     const script = 'sha256sum /input/dataset/big.bin | cut -d" " -f1 > /output/sum; cp /input/dataset/note.txt /output/; touch /input/dataset/x 2>/dev/null && echo writable > /output/ro || echo read-only > /output/ro';
-    const submit = start([CLI, 'console', 'jobs', 'submit', '--image', engine.images.local, '--bid', '0', '--replicas', '2', '--timeout', '5m', '--input', inputDir, '--seed-host', '127.0.0.1', '--output', '/output', '--', 'sh', '-c', script], { env: profile() });
+    const submit = start([CLI, 'console', 'jobs', 'submit', '--image', fleet.engine.images.local, '--bid', '0', '--replicas', '2', '--timeout', '5m', '--input', inputDir, '--seed-host', '127.0.0.1', '--output', '/output', '--', 'sh', '-c', script], { env: fleet.profile() });
     const jobId = (await submit.waitFor(/^(j-[a-z0-9]+)$/m, 60_000))[1]!;
     expect(await submit.exited, submit.output()).toBe(0); // it seeded until both runs had the input
     expect(submit.output()).toMatch(/input delivered: this machine uploaded \d+ bytes/);
@@ -103,7 +69,7 @@ describe.skipIf(SKIP_DOCKER)('job data peer to peer', { timeout: 400_000 }, () =
 
     // each run's receipt names the input (btih: its torrent's info hash), the hub took it, and
     // `sosna verify --input` binds the receipt to the buyer's folder (and refuses another input)
-    const rdir = join(tmp.dir, 'buyer', 'receipts');
+    const rdir = join(fleet.tmp.dir, 'buyer', 'receipts');
     const rc = await sosna(['jobs', 'receipts', jobId, '--out', rdir]);
     expect(rc.code, rc.output).toBe(0);
     const files = readdirSync(rdir);
@@ -134,7 +100,7 @@ describe.skipIf(SKIP_DOCKER)('job data peer to peer', { timeout: 400_000 }, () =
     expect(shownDevice.stdout).toMatch(/job data: served \d+ bytes to peers/);
 
     // the buyer downloads the result from the devices; every piece is checked against the info hash
-    const out = join(tmp.dir, 'buyer', 'results');
+    const out = join(fleet.tmp.dir, 'buyer', 'results');
     const got = await sosna(['jobs', 'results', jobId, '--out', out], 120_000);
     expect(got.code, got.output).toBe(0);
     expect(got.output).toMatch(/output: 100%/);
@@ -147,7 +113,7 @@ describe.skipIf(SKIP_DOCKER)('job data peer to peer', { timeout: 400_000 }, () =
   });
 
   it('an output larger than --output-limit fails the run with that reason', async () => {
-    const r = await sosna(['jobs', 'submit', '--image', engine.images.local, '--bid', '0', '--output', '/output', '--output-limit', '1K', '--', 'sh', '-c', 'head -c 4096 /dev/zero > /output/big']);
+    const r = await sosna(['jobs', 'submit', '--image', fleet.engine.images.local, '--bid', '0', '--output', '/output', '--output-limit', '1K', '--', 'sh', '-c', 'head -c 4096 /dev/zero > /output/big']);
     expect(r.code, r.output).toBe(0);
     const job = await finished(r.stdout.trim());
     expect(job.state).toBe('failed');
@@ -156,14 +122,14 @@ describe.skipIf(SKIP_DOCKER)('job data peer to peer', { timeout: 400_000 }, () =
 
   it('bad input: a missing path and an unreadable file fail before anything is submitted, naming the flag, the path and why', async () => {
     const before = (await operator.call(jobsService, 'ls', { limit: 1000 })).jobs.length;
-    const missing = join(tmp.dir, 'nope', 'data.bin');
-    const m = await sosna(['jobs', 'submit', '--image', engine.images.local, '--bid', '0', '--input', missing, '--', 'true']);
+    const missing = join(fleet.tmp.dir, 'nope', 'data.bin');
+    const m = await sosna(['jobs', 'submit', '--image', fleet.engine.images.local, '--bid', '0', '--input', missing, '--', 'true']);
     expect(m.code).not.toBe(0);
     expect(m.output).toContain(`--input "${missing}": ${missing} does not exist`);
     // root reads any file: the unreadable case runs the CLI as nobody (the check happens before connecting)
-    const dir = join(tmp.dir, 'locked');
+    const dir = join(fleet.tmp.dir, 'locked');
     mkdirSync(dir, { recursive: true });
-    chmodSync(tmp.dir, 0o755);
+    chmodSync(fleet.tmp.dir, 0o755);
     writeFileSync(join(dir, 'secret.bin'), 'x');
     chmodSync(join(dir, 'secret.bin'), 0o600);
     const u = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, CLI, 'console', 'jobs', 'submit', '--image', 'x', '--bid', '0', '--input', dir, '--', 'true'], { encoding: 'utf8' });

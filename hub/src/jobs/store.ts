@@ -1,5 +1,6 @@
 // The job queue's persistent state behind one interface (SQLite now, a server database later): jobs,
 // their runs on devices, the history of moves, output, the earnings ledger and each device's standing.
+import type { LedgerEntry } from '../ledger/ledger.js';
 import type { JobSpec, JobState, LogStream } from '@sosna/protocol';
 import type { Standing } from './trust.js';
 
@@ -66,16 +67,8 @@ export interface LogRow {
   data: string;
 }
 
-export interface CreditRow {
-  jobId: string;
-  deviceId: string;
-  runId: string;
-  owner: string;
-  seconds: number;
-  price: bigint;
-  amount: bigint;
-  at: number;
-}
+/** A ledger entry as the store keeps it (the ledger declares the shape: ledger/ledger.ts). */
+export type CreditRow = LedgerEntry;
 
 export interface MarketRow {
   deviceId: string;

@@ -13,6 +13,17 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
+/** A holder of `data` (in.bin) that verifies its copy, then its disk goes bad under it: every piece it serves is wrong. */
+async function corruptedHolder(torrent: Buffer, data: Buffer): Promise<Swarm> {
+  const dir = tmp();
+  writeFileSync(join(dir, 'in.bin'), data);
+  const liar = await openSwarm(torrent, { dir });
+  swarms.push(liar);
+  const fd = openSync(join(dir, 'in.bin'), 'r+');
+  writeSync(fd, randomBytes(data.length), 0, data.length, 0);
+  closeSync(fd);
+  return liar;
+}
 afterEach(async () => {
   await Promise.all(swarms.splice(0).map((s) => s.close()));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -89,14 +100,7 @@ describe('torrents of inputs and outputs', () => {
     const meta = await makeTorrent(src, { pieceLength: 64 * 1024 });
     const good = await openSwarm(meta.torrent, { dir: join(src, '..') });
     swarms.push(good);
-    // a second holder verifies its copy, then its disk goes bad under it: every piece it serves is wrong
-    const liarDir = tmp();
-    writeFileSync(join(liarDir, 'in.bin'), data);
-    const liar = await openSwarm(meta.torrent, { dir: liarDir });
-    swarms.push(liar);
-    const fd = openSync(join(liarDir, 'in.bin'), 'r+');
-    writeSync(fd, randomBytes(data.length), 0, data.length, 0);
-    closeSync(fd);
+    const liar = await corruptedHolder(meta.torrent, data);
     const bad: string[] = [];
     const f = await openSwarm(meta.torrent, { dir: tmp(), peers: [`127.0.0.1:${liar.port}`, `127.0.0.1:${good.port}`], onInvalidPiece: (peer, _i, sole) => sole && bad.push(peer) });
     swarms.push(f);
@@ -113,13 +117,7 @@ describe('torrents of inputs and outputs', () => {
     const meta = await makeTorrent(src, { pieceLength: 64 * 1024 });
     const seed = await openSwarm(meta.torrent, { dir: join(src, '..') });
     swarms.push(seed);
-    const liarDir = tmp();
-    writeFileSync(join(liarDir, 'in.bin'), data);
-    const liar = await openSwarm(meta.torrent, { dir: liarDir });
-    swarms.push(liar);
-    const fd = openSync(join(liarDir, 'in.bin'), 'r+');
-    writeSync(fd, randomBytes(data.length), 0, data.length, 0);
-    closeSync(fd);
+    const liar = await corruptedHolder(meta.torrent, data);
     // the fetcher asks the seed only for what no other peer has: while the liar is connected (it has
     // every piece) the seed looks empty, so the liar must be dropped on every connection, the one it
     // opened to the fetcher (from an ephemeral port) too, for the seed to be asked
