@@ -130,15 +130,14 @@ describe.skipIf(Boolean(noMosquitto))('the hub on Mosquitto', () => {
       const online = nextEvent<[string]>(hub.events, 'online', (id) => id === creds.deviceId, 60_000);
       agent = await startAgent(DeviceConfig.parse({ hub: { url: mosquitto.url }, stateDir, mqtt: { reconnectMinMs: 200, reconnectMaxMs: 2000 }, jobs: { dockerHost: 'unix:///nonexistent/docker.sock' } }), process.env.DBG ? createLogger({ level: 'info', scope: 'agent' }) : silentLogger);
       await online;
-      step = 'broker stopped: waiting for offline';
-
-      const offline = nextEvent<[string]>(hub.events, 'offline', (id) => id === creds.deviceId, 60_000);
+      step = 'broker stopped';
+      // (whether the hub hears the device's will while the broker shuts down is a race between the broker's
+      // will and its closing the hub's own connection: a loaded CI lost it once, so it is not waited for)
       await mosquitto.stop();
-      await offline;
       const back = nextEvent<[string]>(hub.events, 'online', (id) => id === creds.deviceId, 90_000);
       step = 'broker restarted: waiting for the device back online';
       await mosquitto.restart();
-      await back; // the device logged in again and the hub, subscribed again, saw its birth
+      await back; // the device logged in again and the hub, subscribed again, saw its new birth
 
       // a broker that lost its dynsec data (a fresh file with only the admin login): the hub pushes its own
       // role and the shared ones again, so a device issued afterwards logs in and hears the hub
