@@ -34,8 +34,6 @@ export class OutputTooLargeError extends Error {}
 
 export class JobData {
   private readonly swarms = new Map<string, Swarm>();
-  /** Each fetching run's input seeds (the buyer's), tried again with every peer list from the hub. */
-  private readonly seeds = new Map<string, string[]>();
   private closed = { served: 0, fetched: 0 };
   private badPieces = 0;
 
@@ -57,7 +55,8 @@ export class JobData {
   addPeers(runId: string, peers: string[]): void {
     const s = this.swarms.get(`${runId}/in`);
     if (!s) return;
-    for (const p of [...(s.have() < s.total ? this.seeds.get(runId) ?? [] : []), ...peers]) s.connect(p);
+    s.retrySeeds();
+    for (const p of peers) s.connect(p);
   }
 
   /** Where this device serves a run's input (while it has the swarm open). */
@@ -90,7 +89,6 @@ export class JobData {
         throw new Error(`the input's torrent has info hash ${s.infoHash}, not the job's ${input.infoHash}`);
       }
       this.swarms.set(key, s);
-      this.seeds.set(runId, input.seeds);
     }
     onOpen?.(this.inputEndpoint(runId)!);
     await s.complete;
@@ -130,7 +128,6 @@ export class JobData {
     for (const part of all ? ['in', 'out'] : ['in']) {
       const key = `${runId}/${part}`;
       const s = this.swarms.get(key);
-      if (part === 'in') this.seeds.delete(runId);
       if (!s) continue;
       this.swarms.delete(key);
       this.closed.served += s.uploaded();
@@ -150,6 +147,5 @@ export class JobData {
   async stop(): Promise<void> {
     await Promise.all([...this.swarms.values()].map((s) => s.close()));
     this.swarms.clear();
-    this.seeds.clear();
   }
 }

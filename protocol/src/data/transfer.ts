@@ -60,6 +60,11 @@ export interface Swarm {
   have(): number;
   total: number;
   connect(peer: string): void;
+  /**
+   * Dials the seeds (SwarmOptions.seeds) again while pieces are missing: a seed that could not be reached,
+   * or went away, is forgotten by torrent-stream and may be back (a buyer's machine that slept).
+   */
+  retrySeeds(): void;
   /** Resolves when every piece is verified here (at once for a complete seed). */
   complete: Promise<void>;
   close(): Promise<void>;
@@ -222,6 +227,9 @@ export async function openSwarm(torrent: Buffer | string, o: SwarmOptions, ready
     downloaded: () => engine.swarm.downloaded,
     have: () => Math.min(have, t.length),
     connect,
+    retrySeeds: () => {
+      if (have < t.length) for (const p of seeds) connect(p);
+    },
     complete,
     close: () => flushed().then(() => void (shut = true)).then(() => new Promise<void>((ok) => engine.destroy(() => ok()))),
   };
